@@ -1,0 +1,153 @@
+"""Checks that need more than one field, or outside knowledge (Faker locales, the tz database).
+
+They run on a scenario that already passed the schema, so they can rely on types and defaults.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from functools import lru_cache
+from typing import Mapping
+
+from shopsim.scenario.problems import Path, Positions, Problem, did_you_mean, format_path, problem_at
+from shopsim.scenario.schema import Scenario
+from shopsim.scenario.units import format_duration, parse_duration, parse_instant
+from shopsim.scenario.zones import country_of, default_time_zones, zone_in_country, zones_of
+
+SHARE_TOLERANCE = 1e-6
+_NAME = re.compile(r"^[a-z0-9_]+$")
+# Ids are "s" + the 1-based shopper number, zero-padded to six digits (wider past 999999).
+_SHOPPER = re.compile(r"^s(\d{6,})$")
+
+
+@lru_cache(maxsize=1)
+def _faker_locales() -> frozenset[str]:
+    from faker.config import AVAILABLE_LOCALES  # importing Faker is slow; only pay for it when checking
+
+    return frozenset(AVAILABLE_LOCALES)
+
+
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def shopper_id(number: int) -> str:
+    """The id of the `number`-th shopper (1-based)."""
+    return f"s{number:06d}"
+
+
+class _Checker:
+    def __init__(self, positions: Positions, filename: str):
+        self.positions = positions
+        self.filename = filename
+        self.problems: list[Problem] = []
+
+    def report(self, path: Path, message: str) -> None:
+        self.problems.append(problem_at(self.filename, self.positions, path, message))
+
+    def shares(self, path: Path, shares: Mapping[str, float]) -> None:
+        if not shares:
+            self.report(path, "needs at least one entry")
+            return
+        total = sum(shares.values())
+        if abs(total - 1) > SHARE_TOLERANCE:
+            self.report(path, f"shares sum to {format(round(total, 9), '.9g')}, they must sum to 1")
+
+    def names(self, path: Path, names: list[str], what: str) -> None:
+        for name in names:
+            if not _NAME.match(name):
+                self.report(path + (name,), f"{what} name {name!r} may only contain a-z, 0-9 and _")
+
+
+def check_scenario(scenario: Scenario, positions: Positions, filename: str) -> list[Problem]:
+    """Every cross-field problem in `scenario`, each placed at the key it is about."""
+    c = _Checker(positions, filename)
+    _population(c, scenario)
+    _catalogue(c, scenario)
+    _orders_and_behaviour(c, scenario)
+    _events(c, scenario)
+    return c.problems
+
+
+def _population(c: _Checker, s: Scenario) -> None:
+    pop = s.population
+    c.shares(("population", "locales"), {k: v.share for k, v in pop.locales.items()})
+    c.shares(("population", "segments"), {k: v.share for k, v in pop.segments.items()})
+    c.shares(("population", "platforms"), pop.platforms)
+    c.names(("population", "segments"), list(pop.segments), "segment")
+    for name, locale in pop.locales.items():
+        path = ("population", "locales", name)
+        known = name in _faker_locales()
+        if not known:
+            c.report(path, f"unknown locale {name!r}" + did_you_mean(name, _faker_locales()))
+        if locale.time_zones is None:
+            if known:
+                try:
+                    default_time_zones(name)
+                except LookupError as e:
+                    c.report(path, str(e))
+            continue
+        c.shares(path + ("time_zones",), locale.time_zones)
+        country = country_of(name) if known else None
+        for zone in locale.time_zones:
+            zpath = path + ("time_zones", zone)
+            if zone not in _zones():
+                c.report(zpath, f"unknown time zone {zone!r}" + did_you_mean(zone, _zones(), list_all=False))
+            elif country and zones_of(country) and not zone_in_country(zone, country):
+                listed = ", ".join(zones_of(country)[:5]) + (", ..." if len(zones_of(country)) > 5 else "")
+                c.report(zpath, f"{zone} is not a time zone of {country} (locale {name}); "
+                                f"zones of {country} include {listed}")
+
+
+def _catalogue(c: _Checker, s: Scenario) -> None:
+    cat = s.catalogue
+    c.shares(("catalogue", "categories"), {k: v.share for k, v in cat.categories.items()})
+    first_seen: dict[str, int] = {}
+    for i, item in enumerate(cat.items):
+        path = ("catalogue", "items", i)
+        if item.category not in cat.categories:
+            c.report(path + ("category",), f"unknown category {item.category!r}; it must be one of "
+                     "catalogue.categories" + did_you_mean(item.category, cat.categories))
+        if item.id in first_seen:
+            other = format_path(("catalogue", "items", first_seen[item.id]))
+            c.report(path + ("id",), f"duplicate product id {item.id!r} (also used by {other})")
+        else:
+            first_seen[item.id] = i
+
+
+def _orders_and_behaviour(c: _Checker, s: Scenario) -> None:
+    c.shares(("orders", "carriers"), {k: v.share for k, v in s.orders.carriers.items()})
+    c.names(("orders", "carriers"), list(s.orders.carriers), "carrier")
+    low = s.behaviour.sessions.views.num("min")
+    if low is not None and low < 1:
+        c.report(("behaviour", "sessions", "views", "min"),
+                 f"must be at least 1 (a session views at least one product), got {low:g}")
+
+
+def _events(c: _Checker, s: Scenario) -> None:
+    run_ms = parse_duration(s.run.duration)
+    start = parse_instant(s.run.start)
+    size = s.population.size
+    for i, ev in enumerate(s.events):
+        path = ("events", i)
+        try:
+            offset, is_instant = parse_duration(ev.at), False
+        except ValueError:
+            offset, is_instant = int((parse_instant(ev.at) - start).total_seconds() * 1000), True
+        if offset < 0:
+            c.report(path + ("at",), f"{ev.at} is {format_duration(-offset)} before the run starts ({s.run.start})")
+        elif offset > run_ms:
+            after = f" ({format_duration(offset)} after the start)" if is_instant else ""
+            c.report(path + ("at",), f"{ev.at} is after the end of the run{after}; "
+                                     f"the run lasts {s.run.duration} from {s.run.start}")
+        m = _SHOPPER.match(ev.shopper)
+        if not (m and shopper_id(int(m.group(1))) == ev.shopper and 1 <= int(m.group(1)) <= size):
+            valid = f"the only shopper is {shopper_id(1)}" if size == 1 else \
+                f"shopper ids run from {shopper_id(1)} to {shopper_id(size)}"
+            c.report(path + ("shopper",), f"unknown shopper {ev.shopper!r}; {valid} (population.size {size})")
+        if not ((ev.settings is not None and ev.settings.as_patch()) or ev.session or ev.signin
+                or ev.password_change):
+            c.report(path, "the event does nothing; give it settings, session: true, signin: true "
+                           "or password_change: true")

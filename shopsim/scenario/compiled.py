@@ -1,0 +1,209 @@
+"""The compiled scenario: an immutable, engine-ready form of a validated scenario and a seed.
+
+Everything a run needs is resolved here once (durations in ms, samplers, catalogue, cumulative weights),
+so the engine's hot path does no parsing and no lookups by name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from shopsim.scenario.catalogue import ProductDef, build_catalogue
+from shopsim.scenario.schema import Scenario
+from shopsim.scenario.settings import apply_patch, builtin_defaults
+from shopsim.scenario.taxonomy import ABANDON_REASONS, BROWSE_STAGE_REASONS, LEVER_REASON
+from shopsim.scenario.units import parse_duration, parse_instant
+from shopsim.scenario.zones import default_time_zones
+from shopsim.sim.clock import DAY, epoch_ms
+from shopsim.sim.rng import cumulative
+
+Sampler = Callable[[Any], float]
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentDef:
+    index: int
+    name: str
+    arrival_rate: float          # sessions per ms at the busiest local hour (thinning envelope)
+    views: Sampler
+    add_to_cart: float
+    abandon_p: float
+    consent: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CarrierDef:
+    key: str
+    name: str
+    prefix: str
+    in_transit_after: Callable[[Any], int]
+    transit: Callable[[Any], int]
+    last_mile: Callable[[Any], int]
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptedDef:
+    t: int
+    shopper: int
+    settings: dict[str, Any] | None
+    session: bool
+    signin: bool
+    password_change: bool
+
+
+@dataclass(frozen=True)
+class CompiledScenario:
+    model: Scenario
+    name: str
+    description: str
+    seed: int
+    start_epoch: int
+    duration: int
+    size: int
+    locales: tuple[str, ...]
+    locale_cum: list[float]
+    zones: dict[str, tuple[tuple[str, ...], list[float]]]
+    segments: tuple[SegmentDef, ...]
+    segment_cum: list[float]
+    platforms: tuple[str, ...]
+    platform_cum: list[float]
+    email_verified: float
+    phone: float
+    settings: dict[str, Any]
+    products: tuple[ProductDef, ...]
+    stores: tuple[str, ...]
+    product_cum: list[float]
+    category_products: dict[str, tuple[tuple[int, ...], list[float]]]
+    categories: tuple[str, ...]
+    currency: str
+    shipping_fee: int
+    free_shipping_over: int
+    hour_weights: tuple[float, ...]
+    hour_max: float
+    view_time: Callable[[Any], int]
+    favourite_categories: int
+    favourite_share: float
+    resume_cart: float
+    clear_cart: float
+    checkout_time: Callable[[Any], int]
+    reasons: tuple[str, ...]
+    reason_cum: list[float]
+    browse_reasons: frozenset[str]
+    detect_after: int
+    orders: Any
+    payment_delay: Callable[[Any], int]
+    retry_after: Callable[[Any], int]
+    cancel_after: int
+    processing: Callable[[Any], int]
+    handling: Callable[[Any], int]
+    carriers: tuple[CarrierDef, ...]
+    carrier_cum: list[float]
+    dispute_after: Callable[[Any], int]
+    dispute_reasons: tuple[str, ...]
+    dispute_cum: list[float]
+    refund_after: Callable[[Any], int]
+    signin_rate: float           # per ms
+    password_rate: float         # per ms
+    scripted: tuple[ScriptedDef, ...]
+
+    @property
+    def end(self) -> int:
+        return self.duration
+
+
+def _consent(global_c, seg_c) -> dict[str, Any]:
+    out = {k: v for k, v in global_c.model_dump().items() if v is not None}
+    out.update({k: v for k, v in seg_c.model_dump().items() if v is not None})
+    out.setdefault("push_os_permission", {"ios": 0.56, "android": 0.81})
+    return out
+
+
+def compile_scenario(sc: Scenario, seed: int | None = None) -> CompiledScenario:
+    seed = sc.run.seed if seed is None else seed
+    start = epoch_ms(parse_instant(sc.run.start))
+    duration = parse_duration(sc.run.duration)
+    pop, beh, ab = sc.population, sc.behaviour, sc.behaviour.abandonment
+
+    weights = dict(ab.reasons)
+    levers = ab.levers.model_dump()
+    for lever, reason in LEVER_REASON.items():
+        if levers[lever] and reason in weights:
+            weights[reason] *= 1.0 - ab.lever_effect
+    reasons = tuple(r for r in ABANDON_REASONS if r in weights)
+    # Removing a reason removes its share of abandonments: that is what makes a UX lever visible.
+    base_rate = ab.rate * sum(weights.values()) / sum(ab.reasons.values())
+
+    hw = tuple(beh.sessions.by_local_hour)
+    mean_w, max_w = sum(hw) / 24, max(hw)
+    segments = tuple(
+        SegmentDef(
+            index=i, name=name,
+            arrival_rate=beh.sessions.per_day * s.traits.activity * (max_w / mean_w) / DAY,
+            views=beh.sessions.views.sampler(s.traits.views),
+            add_to_cart=min(1.0, beh.add_to_cart * s.traits.add_to_cart),
+            abandon_p=min(1.0, base_rate * s.traits.abandonment),
+            consent=_consent(pop.consent, s.consent),
+        )
+        for i, (name, s) in enumerate(pop.segments.items())
+    )
+    zones = {}
+    for loc, spec in pop.locales.items():
+        tz = spec.time_zones or default_time_zones(loc)
+        zones[loc] = (tuple(tz), cumulative(tz.values()))
+
+    products, stores, popularity = build_catalogue(sc.catalogue, seed)
+    by_cat: dict[str, list[int]] = {}
+    for p in products:
+        by_cat.setdefault(p.category, []).append(p.index)
+    category_products = {c: (tuple(ix), cumulative(popularity[i] for i in ix)) for c, ix in by_cat.items()}
+
+    o = sc.orders
+    carriers = tuple(
+        CarrierDef(k, c.name, c.tracking_prefix, c.in_transit_after.sampler_ms(), c.transit.sampler_ms(),
+                   c.last_mile.sampler_ms())
+        for k, c in o.carriers.items()
+    )
+    scripted = []
+    for ev in sc.events:
+        try:
+            t = parse_duration(ev.at)
+        except ValueError:
+            t = epoch_ms(parse_instant(ev.at)) - start
+        scripted.append(ScriptedDef(
+            t=t, shopper=int(ev.shopper[1:]) - 1,
+            settings=ev.settings.as_patch() if ev.settings else None,
+            session=ev.session, signin=ev.signin, password_change=ev.password_change))
+
+    month = 30 * DAY
+    return CompiledScenario(
+        model=sc, name=sc.run.name, description=sc.run.description, seed=seed,
+        start_epoch=start, duration=duration, size=pop.size,
+        locales=tuple(pop.locales), locale_cum=cumulative(l.share for l in pop.locales.values()),
+        zones=zones, segments=segments, segment_cum=cumulative(s.share for s in pop.segments.values()),
+        platforms=tuple(pop.platforms), platform_cum=cumulative(pop.platforms.values()),
+        email_verified=pop.reach.email_verified, phone=pop.reach.phone,
+        settings=apply_patch(builtin_defaults(), pop.settings.as_patch()),
+        products=products, stores=stores, product_cum=cumulative(popularity),
+        category_products=category_products, categories=tuple(category_products),
+        currency=sc.catalogue.currency, shipping_fee=round(sc.catalogue.shipping_fee * 100),
+        free_shipping_over=round(sc.catalogue.free_shipping_over * 100),
+        hour_weights=hw, hour_max=max_w,
+        view_time=beh.sessions.view_time.sampler_ms(),
+        favourite_categories=beh.favourite_categories, favourite_share=beh.favourite_share,
+        resume_cart=beh.resume_cart, clear_cart=beh.clear_cart,
+        checkout_time=beh.checkout_time.sampler_ms(),
+        reasons=reasons, reason_cum=cumulative(weights[r] for r in reasons),
+        browse_reasons=BROWSE_STAGE_REASONS, detect_after=parse_duration(ab.detect_after),
+        orders=o,
+        payment_delay=o.payment.delay.sampler_ms(), retry_after=o.payment.retry_after.sampler_ms(),
+        cancel_after=parse_duration(o.payment.cancel_after),
+        processing=o.processing.sampler_ms(), handling=o.handling.sampler_ms(),
+        carriers=carriers, carrier_cum=cumulative(c.share for c in o.carriers.values()),
+        dispute_after=o.disputes.after.sampler_ms(),
+        dispute_reasons=tuple(o.disputes.reasons), dispute_cum=cumulative(o.disputes.reasons.values()),
+        refund_after=o.disputes.refund_after.sampler_ms(),
+        signin_rate=sc.account.new_signin_per_30d / month,
+        password_rate=sc.account.password_change_per_30d / month,
+        scripted=tuple(sorted(scripted, key=lambda s: s.t)),
+    )

@@ -1,0 +1,76 @@
+"""Problems found in a scenario file, reported compiler-style as `file:line:col: path: message`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+# A location inside the YAML data: mapping keys and list indices, e.g. ("events", 0, "at").
+Path = tuple[Any, ...]
+Positions = Mapping[Path, tuple[int, int]]
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    file: str
+    line: int
+    col: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}: {self.path}: {self.message}"
+
+
+class ScenarioError(Exception):
+    """A scenario file is unusable; `.problems` holds every problem found, in file order."""
+
+    def __init__(self, problems: list[Problem]):
+        # Sorted by position only: problems on one spot keep the order they were found in.
+        self.problems = sorted(problems, key=lambda p: (p.line, p.col))
+        super().__init__(self.problems)
+
+    def __str__(self) -> str:
+        return "\n".join(str(p) for p in self.problems)
+
+
+def format_path(path: Path) -> str:
+    """("events", 0, "at") -> "events[0].at"; the empty path (the whole file) -> "-"."""
+    out = ""
+    for part in path:
+        if isinstance(part, int) and not isinstance(part, bool):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "-"
+
+
+def locate(positions: Positions, path: Path) -> tuple[int, int]:
+    """The position of `path`, or of its nearest ancestor written in the file (a missing field has none)."""
+    for n in range(len(path), 0, -1):
+        pos = positions.get(tuple(path[:n]))
+        if pos is not None:
+            return pos
+    return (1, 1)
+
+
+def problem_at(file: str, positions: Positions, path: Path, message: str) -> Problem:
+    line, col = locate(positions, path)
+    return Problem(file, line, col, format_path(path), message)
+
+
+def did_you_mean(word: Any, choices: Any, *, list_all: bool = True, limit: int = 12) -> str:
+    """"; did you mean 'x'?" for a close match, else "; valid: a, b, c" (or "" when list_all is off)."""
+    from difflib import get_close_matches
+
+    choices = [str(c) for c in choices]
+    # Compare case-insensitively so america/new_york finds America/New_York.
+    lowered = {c.lower(): c for c in choices}
+    near = get_close_matches(str(word).lower(), list(lowered), n=1)
+    if near:
+        return f"; did you mean {lowered[near[0]]!r}?"
+    if not list_all or not choices:
+        return ""
+    shown = ", ".join(sorted(choices)[:limit])
+    more = f", ... ({len(choices) - limit} more)" if len(choices) > limit else ""
+    return f"; valid: {shown}{more}"

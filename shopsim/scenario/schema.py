@@ -1,0 +1,310 @@
+"""The scenario file format: the single source of truth for validation, defaults and `shopsim schema`.
+
+Defaults are grounded in public figures; docs/sources.md names them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from shopsim.scenario.dists import DurationDist, NumberDist
+from shopsim.scenario.settings import SettingsPatch
+from shopsim.scenario.taxonomy import ABANDON_REASONS
+from shopsim.scenario.units import parse_duration, parse_instant
+
+SCHEMA_VERSION = 1
+
+Probability = Annotated[float, Field(ge=0, le=1)]
+Share = Annotated[float, Field(ge=0, le=1)]
+Positive = Annotated[float, Field(gt=0)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _duration(v: Any) -> str:
+    if isinstance(v, bool) or not isinstance(v, str):
+        raise ValueError(f"must be a duration with a unit, e.g. 7d or 90m, got {v!r}")
+    if parse_duration(v) <= 0:
+        raise ValueError("must be a positive duration")
+    return v
+
+
+Duration = Annotated[str, BeforeValidator(_duration), Field(description="a duration: 90s, 45m, 4h, 7d, 1h30m")]
+
+
+# --- run ---------------------------------------------------------------------------------------------
+
+class Run(Model):
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$", description="short name, used in file names")
+    description: str = ""
+    seed: int = Field(0, ge=0, lt=2**63, description="root seed; same scenario + seed gives a byte-identical event log")
+    start: str = Field("2026-03-02T00:00:00Z", description="UTC instant at which virtual time 0 falls")
+    duration: Duration = "7d"
+
+    @field_validator("start")
+    @classmethod
+    def _start(cls, v: str) -> str:
+        parse_instant(v)
+        return v
+
+    _d = field_validator("duration")(classmethod(lambda cls, v: _duration(v)))
+
+
+# --- population --------------------------------------------------------------------------------------
+
+class Locale(Model):
+    share: Share
+    time_zones: dict[str, Share] | None = Field(
+        None, description="IANA zones in this locale's country with their shares; omitted: the locale's usual zones")
+
+
+class Traits(Model):
+    activity: Positive = Field(1.0, description="multiplies sessions per day")
+    views: Positive = Field(1.0, description="multiplies product views per session")
+    add_to_cart: Positive = Field(1.0, description="multiplies the add-to-cart probability")
+    abandonment: Positive = Field(1.0, description="multiplies the cart abandonment rate (capped at 1)")
+
+
+class Consent(Model):
+    marketing_consent: Probability | None = None
+    personalization: Probability | None = None
+    sms_opt_in: Probability | None = None
+    push_os_permission: dict[Literal["ios", "android"], Probability] | None = None
+
+
+class Segment(Model):
+    share: Share
+    description: str = ""
+    traits: Traits = Traits()
+    consent: Consent = Consent()
+
+
+class Reach(Model):
+    email_verified: Probability = Field(0.95, description="share of shoppers with a verified email address")
+    phone: Probability = Field(0.7, description="share of shoppers with a phone number on file")
+
+
+class Population(Model):
+    size: int = Field(gt=0, le=5_000_000)
+    locales: dict[str, Locale] = Field(description="Faker locales (en_US, de_DE, ...) with their shares")
+    segments: dict[str, Segment] = Field(
+        default_factory=lambda: {"regular": Segment(share=1.0)}, description="named segments with shares and traits")
+    platforms: dict[Literal["ios", "android", "web"], Share] = Field(
+        default_factory=lambda: {"android": 0.45, "ios": 0.3, "web": 0.25},
+        description="device the shopper mostly uses; ios and android shoppers have the app")
+    reach: Reach = Reach()
+    consent: Consent = Consent(
+        marketing_consent=0.7, personalization=0.8, sms_opt_in=0.15,
+        push_os_permission={"ios": 0.56, "android": 0.81})
+    settings: SettingsPatch = Field(
+        default_factory=SettingsPatch, description="default notification settings, merged onto shopsim's built-in ones")
+
+
+# --- catalogue ---------------------------------------------------------------------------------------
+
+class Category(Model):
+    share: Share = Field(description="share of the catalogue's products")
+    price: NumberDist | None = Field(None, description="price distribution; default: the catalogue's")
+
+
+class Product(Model):
+    id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str
+    category: str
+    price: Positive
+    store: str | None = None
+
+
+class Catalogue(Model):
+    currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
+    products: int = Field(500, ge=0, le=1_000_000, description="how many products to generate")
+    stores: int = Field(40, gt=0, le=100_000, description="how many stores to generate")
+    categories: dict[str, Category] = Field(default_factory=lambda: {
+        "electronics": Category(share=0.2), "phone_accessories": Category(share=0.15),
+        "fashion": Category(share=0.2), "home_garden": Category(share=0.15), "beauty": Category(share=0.1),
+        "toys": Category(share=0.08), "sports": Category(share=0.07), "tools": Category(share=0.05)})
+    price: NumberDist = Field(
+        default_factory=lambda: NumberDist(dist="lognormal", median=12, sigma=0.9, min=0.5, max=900))
+    popularity: Positive = Field(1.0, description="Zipf exponent of product popularity (0 = all equal)")
+    items: list[Product] = Field(default_factory=list, description="hand-written products, added to the generated ones")
+    shipping_fee: float = Field(2.99, ge=0, description="charged when the subtotal is under free_shipping_over")
+    free_shipping_over: float = Field(10.0, ge=0)
+
+
+# --- behaviour ---------------------------------------------------------------------------------------
+
+def _flat_day() -> list[float]:
+    # Share of a day's sessions by local hour; evening peak as in published e-commerce traffic curves.
+    return [0.6, 0.3, 0.2, 0.15, 0.15, 0.25, 0.6, 1.2, 1.6, 1.8, 1.9, 2.0,
+            2.2, 2.1, 2.0, 2.0, 2.1, 2.3, 2.6, 3.0, 3.3, 3.1, 2.2, 1.2]
+
+
+class Sessions(Model):
+    per_day: Positive = Field(0.35, description="mean sessions per shopper per day (before the activity trait)")
+    by_local_hour: list[Annotated[float, Field(ge=0)]] = Field(
+        default_factory=_flat_day, min_length=24, max_length=24, description="24 relative weights, hour 0 first")
+    views: NumberDist = Field(default_factory=lambda: NumberDist(dist="lognormal", median=4, sigma=0.7, min=1, max=60))
+    view_time: DurationDist = Field(
+        default_factory=lambda: DurationDist(dist="lognormal", median="40s", sigma=0.8, max="20m"))
+
+    @field_validator("by_local_hour")
+    @classmethod
+    def _some(cls, v: list[float]) -> list[float]:
+        if sum(v) <= 0:
+            raise ValueError("at least one hour needs a positive weight")
+        return v
+
+
+class Levers(Model):
+    guest_checkout: bool = Field(False, description="no forced account creation: weakens account_required")
+    transparent_pricing: bool = Field(False, description="full cost shown up front: weakens extra_costs")
+    simplified_checkout: bool = Field(False, description="short checkout: weakens long_checkout")
+
+
+def _baymard_reasons() -> dict[str, float]:
+    return {"extra_costs": 0.48, "account_required": 0.26, "payment_trust": 0.25, "long_checkout": 0.22,
+            "comparison_shopping": 0.20, "just_browsing": 0.43}
+
+
+class Abandonment(Model):
+    rate: Probability = Field(0.70, description="chance a cart decision ends in abandonment, before levers")
+    reasons: dict[str, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=_baymard_reasons, description="relative weights of the abandonment reasons")
+    levers: Levers = Levers()
+    lever_effect: Probability = Field(0.75, description="how much a lever weakens its reason's weight")
+    detect_after: Duration = Field("30m", description="inactivity after which an unfinished cart counts as abandoned")
+
+    @field_validator("reasons")
+    @classmethod
+    def _known(cls, v: dict[str, float]) -> dict[str, float]:
+        for k in v:
+            if k not in ABANDON_REASONS:
+                from difflib import get_close_matches
+                near = get_close_matches(k, ABANDON_REASONS, n=1)
+                hint = f"; did you mean {near[0]!r}?" if near else f"; known: {', '.join(ABANDON_REASONS)}"
+                raise ValueError(f"unknown abandonment reason {k!r}{hint}")
+        if sum(v.values()) <= 0:
+            raise ValueError("at least one reason needs a positive weight")
+        return v
+
+    _d = field_validator("detect_after")(classmethod(lambda cls, v: _duration(v)))
+
+
+class Behaviour(Model):
+    sessions: Sessions = Sessions()
+    favourite_categories: Annotated[int, Field(ge=0, le=10)] = Field(
+        2, description="categories each shopper prefers")
+    favourite_share: Probability = Field(0.6, description="share of views inside the favourite categories")
+    add_to_cart: Probability = Field(0.1, description="chance a product view ends with an add to cart")
+    resume_cart: Probability = Field(
+        0.3, description="chance a later visit returns to an earlier unfinished cart and decides again")
+    clear_cart: Probability = Field(0.05, description="chance a visit starts by emptying an unfinished cart")
+    checkout_time: DurationDist = Field(
+        default_factory=lambda: DurationDist(dist="lognormal", median="4m", sigma=0.5, max="40m"))
+    abandonment: Abandonment = Abandonment()
+
+
+# --- orders ------------------------------------------------------------------------------------------
+
+class Payment(Model):
+    failure: Probability = Field(0.04, description="chance the first payment attempt is declined")
+    retry: Probability = Field(0.6, description="chance a declined shopper pays again")
+    delay: DurationDist = Field(default_factory=lambda: DurationDist(dist="lognormal", median="20s", sigma=0.6))
+    retry_after: DurationDist = Field(default_factory=lambda: DurationDist(dist="lognormal", median="25m", sigma=1.0))
+    cancel_after: Duration = Field("24h", description="an unpaid order is cancelled after this")
+
+
+class Carrier(Model):
+    share: Share
+    name: str
+    tracking_prefix: str = Field("LP", pattern=r"^[A-Z]{1,4}$")
+    in_transit_after: DurationDist = Field(
+        default_factory=lambda: DurationDist(dist="lognormal", median="14h", sigma=0.5))
+    transit: DurationDist = Field(
+        default_factory=lambda: DurationDist(dist="lognormal", median="8d", sigma=0.35),
+        description="from in transit to out for delivery")
+    last_mile: DurationDist = Field(default_factory=lambda: DurationDist(dist="lognormal", median="5h", sigma=0.4))
+
+
+def _carriers() -> dict[str, Carrier]:
+    return {
+        "cainiao": Carrier(share=0.6, name="Cainiao Super Economy", tracking_prefix="LP"),
+        "aliexpress_standard": Carrier(share=0.3, name="AliExpress Standard Shipping", tracking_prefix="AE",
+                                       transit=DurationDist(dist="lognormal", median="6d", sigma=0.3)),
+        "dhl": Carrier(share=0.1, name="DHL Express", tracking_prefix="JD",
+                       transit=DurationDist(dist="lognormal", median="3d", sigma=0.3)),
+    }
+
+
+class Disputes(Model):
+    rate: Probability = Field(0.03, description="chance a delivered order is disputed")
+    after: DurationDist = Field(default_factory=lambda: DurationDist(dist="lognormal", median="3d", sigma=0.6))
+    reasons: dict[str, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=lambda: {"not_as_described": 0.45, "damaged": 0.25, "wrong_item": 0.15, "missing_parts": 0.15})
+    refund: Probability = Field(0.75, description="chance a dispute ends in a refund")
+    refund_after: DurationDist = Field(default_factory=lambda: DurationDist(dist="lognormal", median="2d", sigma=0.5))
+    partial_refund: Probability = Field(0.3, description="chance a refund is half the order, not all of it")
+
+
+class Orders(Model):
+    payment: Payment = Payment()
+    processing: DurationDist = Field(default_factory=lambda: DurationDist(dist="lognormal", median="6h", sigma=0.6))
+    handling: DurationDist = Field(
+        default_factory=lambda: DurationDist(dist="lognormal", median="2d", sigma=0.5),
+        description="from processing to shipped")
+    carriers: dict[str, Carrier] = Field(default_factory=_carriers)
+    disputes: Disputes = Disputes()
+
+
+class Account(Model):
+    new_signin_per_30d: Annotated[float, Field(ge=0)] = Field(0.4, description="new-device sign-ins per shopper per 30 days")
+    password_change_per_30d: Annotated[float, Field(ge=0)] = Field(0.05)
+
+
+# --- scripted events ---------------------------------------------------------------------------------
+
+class ScriptedEvent(Model):
+    at: str = Field(description="a duration after the start (2d, 36h) or a UTC instant")
+    shopper: str = Field(description="shopper id, e.g. s000001")
+    settings: SettingsPatch | None = Field(None, description="a settings change (source: scenario)")
+    session: bool = Field(False, description="the shopper starts a visit")
+    signin: bool = Field(False, description="a sign-in from a new device")
+    password_change: bool = False
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _at(cls, v: Any) -> str:
+        if not isinstance(v, str):
+            raise ValueError(f"must be a duration after the start or an ISO instant, got {v!r}")
+        try:
+            parse_duration(v)
+        except ValueError:
+            try:
+                parse_instant(v)
+            except ValueError:
+                raise ValueError(f"{v!r} is neither a duration (36h) nor an ISO instant (2026-03-03T12:00:00Z)") from None
+        return v
+
+
+class Scenario(Model):
+    """A shopsim scenario."""
+
+    schema_version: Literal[1] = Field(description="format version of this file")
+    run: Run
+    population: Population
+    catalogue: Catalogue = Catalogue()
+    behaviour: Behaviour = Behaviour()
+    orders: Orders = Orders()
+    account: Account = Account()
+    events: list[ScriptedEvent] = Field(default_factory=list, description="scripted events at given times")
+
+
+def json_schema() -> dict[str, Any]:
+    schema = Scenario.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "shopsim scenario"
+    return schema

@@ -1,0 +1,47 @@
+"""Account events (new-device sign-ins, password changes): rare, so drawn for the whole run at once."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from shopsim.sim import events as E
+from shopsim.sim.rng import stream
+
+if TYPE_CHECKING:
+    from shopsim.sim.engine import Simulation
+    from shopsim.sim.population import Shopper
+
+DEVICES = ("Chrome on Windows", "Safari on iPhone", "Chrome on Android", "Firefox on Linux",
+           "Edge on Windows", "Safari on macOS", "AliExpress app on Android", "AliExpress app on iOS")
+
+
+class Account:
+    def __init__(self, sim: Simulation):
+        self.sim = sim
+        self.k_event = sim.register(self._event)
+
+    def start(self, sh: Shopper) -> None:
+        cs = self.sim.scenario
+        if cs.signin_rate <= 0 and cs.password_rate <= 0:
+            return
+        rng = stream(cs.seed, sh.id, "account")
+        for what, rate in (("signin", cs.signin_rate), ("password", cs.password_rate)):
+            if rate <= 0:
+                continue
+            t = 0
+            while True:
+                t += int(rng.expovariate(rate)) + 1
+                if t > self.sim.end:
+                    break
+                detail = rng.choice(DEVICES) if what == "signin" else rng.choice(("user", "reset_link"))
+                self.sim.schedule(t, self.k_event, sh.index, (what, detail))
+
+    def _event(self, sh: Shopper, payload: tuple[str, str]) -> None:
+        what, detail = payload
+        if what == "signin":
+            self.sim.emit(E.ACCOUNT_NEW_SIGNIN, sh.id, {"device": detail, "city": sh.city, "country": sh.country})
+        else:
+            self.sim.emit(E.ACCOUNT_PASSWORD_CHANGED, sh.id, {"method": detail})
+
+    def trigger(self, sh: Shopper, what: str) -> None:
+        self._event(sh, (what, DEVICES[0] if what == "signin" else "user"))

@@ -1,0 +1,72 @@
+"""Virtual time: integer milliseconds since the scenario's start (UTC).
+
+Time zones matter only for local-time rules (session hours, quiet hours, digests) and for display.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+SECOND = 1000
+MINUTE = 60 * SECOND
+HOUR = 60 * MINUTE
+DAY = 24 * HOUR
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def epoch_ms(dt: datetime) -> int:
+    return (dt - _EPOCH) // timedelta(milliseconds=1)
+
+
+@lru_cache(maxsize=4096)
+def _day_prefix(day: int) -> str:
+    return (_EPOCH + timedelta(days=day)).strftime("%Y-%m-%dT")
+
+
+def iso(epoch: int) -> str:
+    """Epoch milliseconds -> '2026-03-02T08:00:00.000Z' (fixed width, sorts as it reads)."""
+    day, rest = divmod(epoch, DAY)
+    h, rest = divmod(rest, HOUR)
+    m, rest = divmod(rest, MINUTE)
+    s, ms = divmod(rest, SECOND)
+    return f"{_day_prefix(day)}{h:02d}:{m:02d}:{s:02d}.{ms:03d}Z"
+
+
+class LocalClock:
+    """Local wall-clock arithmetic for one time zone, fast over the run's window.
+
+    UTC offsets are tabulated per UTC hour of the run, so a local hour costs two integer operations
+    instead of a zoneinfo lookup; outside the window it falls back to zoneinfo.
+    """
+
+    __slots__ = ("tz", "zone", "start", "_offsets")
+
+    def __init__(self, tz: str, start_epoch_ms: int, hours: int):
+        self.tz = tz
+        self.zone = ZoneInfo(tz)
+        self.start = start_epoch_ms
+        base = _EPOCH + timedelta(milliseconds=start_epoch_ms)
+        self._offsets = [
+            int((base + timedelta(hours=h)).astimezone(self.zone).utcoffset() // timedelta(milliseconds=1))
+            for h in range(hours + 1)
+        ]
+
+    def offset(self, t: int) -> int:
+        """UTC offset in ms at virtual time t."""
+        h = t // HOUR
+        if 0 <= h < len(self._offsets):
+            return self._offsets[h]
+        dt = _EPOCH + timedelta(milliseconds=self.start + t)
+        return int(dt.astimezone(self.zone).utcoffset() // timedelta(milliseconds=1))
+
+    def local_ms(self, t: int) -> int:
+        """Milliseconds since the local epoch: local wall time as if it were UTC."""
+        return self.start + t + self.offset(t)
+
+    def hour(self, t: int) -> int:
+        return (self.local_ms(t) // HOUR) % 24
+
+    def local_datetime(self, t: int) -> datetime:
+        return (_EPOCH + timedelta(milliseconds=self.start + t)).astimezone(self.zone)

@@ -1,0 +1,173 @@
+"""Shopper behaviour: visits by local hour, product views, carts, checkout and abandonment.
+
+A visit is a chain of queue items, one per product view; a cart decision at the end of the visit either
+starts checkout (an order minutes later) or abandons the cart for a reason. Abandonment is recorded when
+the platform would notice it, after `detect_after` of inactivity, and a new visit in between voids it.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect
+from typing import TYPE_CHECKING
+
+from shopsim.sim import events as E
+
+if TYPE_CHECKING:
+    from shopsim.sim.engine import Simulation
+    from shopsim.sim.population import Shopper
+
+APP_SHARE_OF_VISITS = 0.85  # app owners still visit on the web sometimes
+
+
+def money(cents: int) -> float:
+    return round(cents / 100, 2)
+
+
+class Commerce:
+    def __init__(self, sim: Simulation):
+        self.sim = sim
+        self.cs = sim.scenario
+        self.k_arrival = sim.register(self._arrival)
+        self.k_step = sim.register(self._step)
+        self.k_abandon = sim.register(self._abandon)
+        self.k_place = sim.register(self._place)
+
+    # --- visits -----------------------------------------------------------------------------------
+
+    def start(self, sh: Shopper) -> None:
+        t = self._next_arrival(sh, 0)
+        if t is not None:
+            self.sim.schedule(t, self.k_arrival, sh.index)
+
+    def _next_arrival(self, sh: Shopper, t: int) -> int | None:
+        # Thinning: a Poisson process at the busiest hour's rate, kept with probability weight/max weight.
+        rng, rate, end = sh.rng, sh.segment.arrival_rate, self.sim.end
+        weights, wmax, hour = self.cs.hour_weights, self.cs.hour_max, sh.clock.hour
+        while True:
+            t += int(rng.expovariate(rate)) + 1
+            if t > end:
+                return None
+            if rng.random() * wmax < weights[hour(t)]:
+                return t
+
+    def _arrival(self, sh: Shopper, _payload) -> None:
+        nxt = self._next_arrival(sh, self.sim.now)
+        if nxt is not None:
+            self.sim.schedule(nxt, self.k_arrival, sh.index)
+        self.start_visit(sh, "organic")
+
+    def start_visit(self, sh: Shopper, source: str) -> bool:
+        """Start a visit now unless one is under way or the shopper is paying. Returns whether it started."""
+        if sh.session is not None or sh.cart_state == "checkout":
+            return False
+        rng = sh.rng
+        sh.session_n += 1
+        sid = f"{sh.id}-v{sh.session_n}"
+        device = "app" if sh.has_app and rng.random() < APP_SHARE_OF_VISITS else "web"
+        self.sim.emit(E.SESSION_STARTED, sh.id, {"session": sid, "device": device, "source": source})
+        touched = False
+        if sh.cart is not None:
+            sh.cart_token += 1  # the shopper is back: a pending abandonment no longer holds
+            if sh.cart_state == "abandoned" and rng.random() < self.cs.clear_cart:
+                self.sim.emit(E.CART_EMPTIED, sh.id, {"cart": sh.cart_id, "reason": "shopper"})
+                self._reset_cart(sh)
+            else:
+                touched = sh.cart_state == "open" or rng.random() < self.cs.resume_cart
+        views = max(1, round(sh.segment.views(rng)))
+        sh.session = [sid, views, None, touched]
+        self._view(sh)
+        self.sim.schedule(self.sim.now + self.cs.view_time(rng), self.k_step, sh.index, sid)
+        return True
+
+    def _view(self, sh: Shopper) -> None:
+        cs, rng = self.cs, sh.rng
+        if sh.favourites and rng.random() < cs.favourite_share:
+            ix, cum = cs.category_products[sh.favourites[int(rng.random() * len(sh.favourites))]]
+            p = cs.products[ix[min(len(ix) - 1, bisect(cum, rng.random() * cum[-1]))]]
+        else:
+            cum = cs.product_cum
+            p = cs.products[min(len(cum) - 1, bisect(cum, rng.random() * cum[-1]))]
+        s = sh.session
+        self.sim.emit(E.PRODUCT_VIEWED, sh.id, {"session": s[0], "product": p.id, "category": p.category,
+                                                "price": p.price})
+        if rng.random() < sh.segment.add_to_cart:
+            s[2] = p.index
+
+    def _step(self, sh: Shopper, sid: str) -> None:
+        s = sh.session
+        if s is None or s[0] != sid:
+            return
+        if s[2] is not None:
+            self._add(sh, s[2])
+            s[2] = None
+            s[3] = True
+        s[1] -= 1
+        if s[1] > 0:
+            self._view(sh)
+            sim = self.sim
+            sim.schedule(sim.now + self.cs.view_time(sh.rng), self.k_step, sh.index, sid)
+        else:
+            sh.session = None
+            if s[3] and sh.cart:
+                self._decide(sh)
+
+    # --- carts ------------------------------------------------------------------------------------
+
+    def _add(self, sh: Shopper, pidx: int) -> None:
+        if sh.cart is None:
+            sh.cart_n += 1
+            sh.cart_id = f"{sh.id}-c{sh.cart_n}"
+            sh.cart = {}
+        sh.cart[pidx] = sh.cart.get(pidx, 0) + 1
+        sh.cart_state = "open"
+        p = self.cs.products[pidx]
+        self.sim.emit(E.CART_ITEM_ADDED, sh.id, {
+            "cart": sh.cart_id, "product": p.id, "price": money(p.price_cents), "qty": 1,
+            "items": sum(sh.cart.values()), "value": money(self.cart_value(sh)),
+        })
+
+    def cart_value(self, sh: Shopper) -> int:
+        products = self.cs.products
+        return sum(products[i].price_cents * q for i, q in sh.cart.items()) if sh.cart else 0
+
+    def _reset_cart(self, sh: Shopper) -> None:
+        sh.cart, sh.cart_id, sh.cart_state = None, None, None
+        sh.cart_token += 1
+
+    def _decide(self, sh: Shopper) -> None:
+        cs, rng, sim = self.cs, sh.rng, self.sim
+        sh.cart_token += 1
+        token = sh.cart_token
+        if rng.random() < sh.segment.abandon_p:
+            reason = cs.reasons[min(len(cs.reasons) - 1, bisect(cs.reason_cum, rng.random() * cs.reason_cum[-1]))]
+            if reason in cs.browse_reasons:
+                sh.cart_state = "open"
+                sim.schedule(sim.now + cs.detect_after, self.k_abandon, sh.index, (token, reason, "cart"))
+            else:
+                self._checkout(sh)
+                left = sim.now + cs.checkout_time(rng) + cs.detect_after
+                sim.schedule(left, self.k_abandon, sh.index, (token, reason, "checkout"))
+        else:
+            self._checkout(sh)
+            sim.schedule(sim.now + cs.checkout_time(rng), self.k_place, sh.index, token)
+
+    def _checkout(self, sh: Shopper) -> None:
+        sh.cart_state = "checkout"
+        self.sim.emit(E.CHECKOUT_STARTED, sh.id, {"cart": sh.cart_id, "items": sum(sh.cart.values()),
+                                                  "value": money(self.cart_value(sh))})
+
+    def _abandon(self, sh: Shopper, payload) -> None:
+        token, reason, stage = payload
+        if token != sh.cart_token:
+            return
+        sh.cart_state = "abandoned"
+        self.sim.emit(E.CART_ABANDONED, sh.id, {"cart": sh.cart_id, "reason": reason, "stage": stage,
+                                                "items": sum(sh.cart.values()), "value": money(self.cart_value(sh))})
+
+    def _place(self, sh: Shopper, token: int) -> None:
+        if token != sh.cart_token:
+            return
+        items = [(self.cs.products[i], q) for i, q in sh.cart.items()]
+        cart_id = sh.cart_id
+        self._reset_cart(sh)
+        self.sim.orders.place(sh, cart_id, items)

@@ -1,0 +1,212 @@
+"""The discrete-event engine: a virtual clock, a heap of plain tuples, observers.
+
+Queue entries are `(t, priority, shopper_index, insertion_seq, kind, payload)`. Ties break by priority,
+then shopper index, then insertion order, so the order never depends on anything but the scenario and
+the seed. Cancellation is lazy: a handler compares the token in its payload with the shopper's current
+one and returns if it is stale, so voiding a timer costs nothing.
+"""
+
+from __future__ import annotations
+
+import gc
+from heapq import heappop, heappush
+from typing import Any, Callable
+
+from shopsim import __version__
+from shopsim.scenario.compiled import CompiledScenario, compile_scenario
+from shopsim.scenario.schema import Scenario
+from shopsim.scenario.settings import apply_patch, validate_patch
+from shopsim.scenario.units import format_duration
+from shopsim.sim import events as E
+from shopsim.sim.clock import iso
+from shopsim.sim.events import Event
+from shopsim.sim.population import PopulationBuilder, Shopper, shopper_index
+
+Observer = Callable[[list[Event]], Any]
+Handler = Callable[[Shopper | None, Any], None]
+FLUSH_EVERY = 4096
+_new_event = tuple.__new__
+PRIO_SCRIPT = 0
+PRIO_NORMAL = 1
+
+
+class Simulation:
+    """One run of a scenario. Front ends drive it with step(), run_until(t) and run(), and watch it
+    through subscribe(); nothing here does I/O or reads the wall clock."""
+
+    def __init__(self, scenario: CompiledScenario | Scenario, seed: int | None = None):
+        if isinstance(scenario, Scenario):
+            scenario = compile_scenario(scenario, seed)
+        elif seed is not None and seed != scenario.seed:
+            scenario = compile_scenario(scenario.model, seed)
+        self.scenario = cs = scenario
+        self.seed = cs.seed
+        self.end = cs.duration
+        self.now = 0
+        self.counts: dict[str, int] = {}
+        self.started = False
+        self.finished = False
+        self._queue: list[tuple] = []
+        self._qseq = 0
+        self._seq = 0
+        self._out: list[Event] = []
+        self._observers: list[Observer] = []
+        self._reactors: dict[str, list[Callable[[Event], None]]] = {}
+        self._handlers: list[Handler] = []
+        self.shoppers: list[Shopper] = PopulationBuilder(cs).build_all()
+        # Imported here to keep the dependency one way: processes know the engine, not the reverse.
+        from shopsim.sim.account import Account
+        from shopsim.sim.commerce import Commerce
+        from shopsim.sim.orders import Orders
+        from shopsim.sim.scripted import Scripted
+
+        self.commerce = Commerce(self)
+        self.orders = Orders(self)
+        self.account = Account(self)
+        self.scripted = Scripted(self)
+
+    # --- wiring used by the processes -----------------------------------------------------------
+
+    def register(self, handler: Handler) -> int:
+        self._handlers.append(handler)
+        return len(self._handlers) - 1
+
+    def schedule(self, t: int, kind: int, shopper: int, payload: Any = None, prio: int = PRIO_NORMAL) -> None:
+        if t > self.end:
+            return
+        self._qseq += 1
+        heappush(self._queue, (t, prio, shopper, self._qseq, kind, payload))
+
+    def emit(self, type_: str, shopper: str | None, data: dict[str, Any]) -> Event:
+        self._seq = seq = self._seq + 1
+        ev = _new_event(Event, (seq, self.now, type_, shopper, data))
+        self._out.append(ev)
+        counts = self.counts
+        counts[type_] = counts.get(type_, 0) + 1
+        if type_ in self._reactors:
+            for react in self._reactors[type_]:
+                react(ev)
+        return ev
+
+    def on(self, type_: str, react: Callable[[Event], None]) -> None:
+        """React inside the engine, synchronously, to every event of a type (the notification layer does)."""
+        self._reactors.setdefault(type_, []).append(react)
+
+    # --- the public API ---------------------------------------------------------------------------
+
+    def subscribe(self, observer: Observer) -> Callable[[], None]:
+        """Call `observer(batch)` with every event, in order, in batches. Returns an unsubscribe function."""
+        self._observers.append(observer)
+        return lambda: self._observers.remove(observer)
+
+    def shopper(self, ref: str | int) -> Shopper:
+        """A shopper by id ('s000001') or 0-based index."""
+        try:
+            i = ref if isinstance(ref, int) else shopper_index(ref)
+            if i < 0:
+                raise IndexError(i)
+            return self.shoppers[i]
+        except (KeyError, IndexError):
+            raise KeyError(f"no shopper {ref!r} (ids run from s000001 to {self.shoppers[-1].id})") from None
+
+    @property
+    def next_time(self) -> int | None:
+        """Virtual time of the next queued item, or None when nothing is left."""
+        return self._queue[0][0] if self._queue else None
+
+    def step(self) -> list[Event]:
+        """Process queue items until at least one event is emitted; returns those events."""
+        if not self.started:
+            self._begin()
+        elif not self._out:
+            while self._queue and not self._out:
+                self._pop()
+            if not self._queue and not self._out:
+                self.finish()
+        return self._flush()
+
+    def run_until(self, t: int) -> None:
+        """Process everything up to and including virtual time t (clamped to the run's end)."""
+        if not self.started:
+            self._begin()
+        limit = min(t, self.end)
+        q, handlers, shoppers = self._queue, self._handlers, self.shoppers
+        # The hot loop: _pop() inlined, flushing in batches. It makes millions of small acyclic objects,
+        # so the cyclic collector would only rescan the population over and over: pause it meanwhile.
+        gc_was_on = gc.isenabled()
+        gc.disable()
+        try:
+            while q and q[0][0] <= limit:
+                t_, _, idx, _, kind, payload = heappop(q)
+                self.now = t_
+                handlers[kind](shoppers[idx] if idx >= 0 else None, payload)
+                if len(self._out) >= FLUSH_EVERY:
+                    self._flush()
+        finally:
+            if gc_was_on:
+                gc.enable()
+        self.now = max(self.now, limit)
+        if t >= self.end:
+            self.finish()
+        self._flush()
+
+    def run(self) -> None:
+        self.run_until(self.end)
+
+    def finish(self) -> None:
+        """End the run at the current virtual time with `run.finished` (idempotent)."""
+        if self.finished:
+            return
+        if not self.started:
+            self._begin()
+        self.finished = True
+        self._queue.clear()
+        counts = dict(sorted(self.counts.items()))
+        self.emit(E.RUN_FINISHED, None, {"events": self._seq + 1, "counts": counts,
+                                         "shoppers": len(self.shoppers)})
+        self._flush()
+
+    def apply_settings_change(self, shopper: str | int, change: dict[str, Any], source: str = "user") -> Event:
+        """Change a shopper's settings from now on. Raises pydantic.ValidationError for a bad change."""
+        sh = self.shopper(shopper)
+        patch = validate_patch(change)
+        if not self.started:
+            self._begin()
+        sh.settings = apply_patch(sh.settings, patch)
+        ev = self.emit(E.SETTINGS_CHANGED, sh.id, {"settings": sh.settings, "source": source, "change": patch})
+        return ev
+
+    def iso(self, t: int | None = None) -> str:
+        return iso(self.scenario.start_epoch + (self.now if t is None else t))
+
+    # --- internals --------------------------------------------------------------------------------
+
+    def _pop(self) -> None:
+        t, _, idx, _, kind, payload = heappop(self._queue)
+        self.now = t
+        self._handlers[kind](self.shoppers[idx] if idx >= 0 else None, payload)
+
+    def _flush(self) -> list[Event]:
+        batch = self._out
+        if batch:
+            self._out = []
+            for obs in self._observers:
+                obs(batch)
+        return batch
+
+    def _begin(self) -> None:
+        self.started = True
+        cs = self.scenario
+        self.emit(E.RUN_STARTED, None, {
+            "scenario": cs.name, "description": cs.description, "seed": cs.seed, "version": __version__,
+            "start": iso(cs.start_epoch), "duration": format_duration(cs.duration), "shoppers": cs.size,
+            "schema_version": cs.model.schema_version,
+        })
+        for sh in self.shoppers:
+            self.emit(E.SHOPPER_CREATED, sh.id, sh.describe())
+            if len(self._out) >= FLUSH_EVERY:
+                self._flush()
+        for sh in self.shoppers:
+            self.commerce.start(sh)
+            self.account.start(sh)
+        self.scripted.start()

@@ -1,0 +1,100 @@
+"""The order lifecycle: payment, processing, shipping, delivery, disputes and refunds.
+
+At placement the whole lifecycle is drawn from the order's own random stream and kept as a plan; the
+queue holds only the order's next step. Drawing per order keeps orders independent of each other and
+of how many other events the shopper had.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect
+from typing import TYPE_CHECKING, Any
+
+from shopsim.sim import events as E
+from shopsim.sim.commerce import money
+from shopsim.sim.rng import stream
+
+if TYPE_CHECKING:
+    from shopsim.scenario.catalogue import ProductDef
+    from shopsim.sim.engine import Simulation
+    from shopsim.sim.population import Shopper
+
+
+class Order:
+    __slots__ = ("id", "shopper", "plan", "status")
+
+    def __init__(self, oid: str, shopper: str, plan: list[tuple[int, str, dict[str, Any]]]):
+        self.id, self.shopper, self.plan, self.status = oid, shopper, plan, "placed"
+
+
+class Orders:
+    def __init__(self, sim: Simulation):
+        self.sim = sim
+        self.cs = sim.scenario
+        self.k_stage = sim.register(self._stage)
+
+    def place(self, sh: Shopper, cart_id: str, items: list[tuple[ProductDef, int]]) -> Order:
+        cs, sim = self.cs, self.sim
+        sh.order_n += 1
+        oid = f"{sh.id}-o{sh.order_n}"
+        subtotal = sum(p.price_cents * q for p, q in items)
+        shipping = 0 if subtotal >= cs.free_shipping_over else cs.shipping_fee
+        total = subtotal + shipping
+        sim.emit(E.ORDER_PLACED, sh.id, {
+            "order": oid, "cart": cart_id, "currency": cs.currency, "coupon": None,
+            "items": [{"product": p.id, "qty": q, "price": money(p.price_cents)} for p, q in items],
+            "subtotal": money(subtotal), "shipping": money(shipping), "total": money(total),
+        })
+        order = Order(oid, sh.id, self._plan(oid, sim.now, total))
+        if order.plan:
+            sim.schedule(order.plan[0][0], self.k_stage, sh.index, (order, 0))
+        return order
+
+    def _plan(self, oid: str, t: int, total: int) -> list[tuple[int, str, dict[str, Any]]]:
+        cs, o = self.cs, self.cs.orders
+        rng = stream(cs.seed, oid, "order")
+        plan: list[tuple[int, str, dict[str, Any]]] = []
+        ref = {"order": oid}
+        t += cs.payment_delay(rng)
+        attempt = 1
+        if rng.random() < o.payment.failure:
+            plan.append((t, E.PAYMENT_FAILED, {**ref, "attempt": 1, "reason": "card_declined"}))
+            if rng.random() >= o.payment.retry:
+                plan.append((t + cs.cancel_after, E.ORDER_CANCELLED, {**ref, "reason": "payment_failed"}))
+                return plan
+            t += cs.retry_after(rng)
+            attempt = 2
+        plan.append((t, E.PAYMENT_CONFIRMED, {**ref, "attempt": attempt, "amount": money(total)}))
+        t += cs.processing(rng)
+        plan.append((t, E.ORDER_PROCESSING, dict(ref)))
+        carrier = cs.carriers[min(len(cs.carriers) - 1, bisect(cs.carrier_cum, rng.random() * cs.carrier_cum[-1]))]
+        track = {**ref, "carrier": carrier.name,
+                 "tracking": f"{carrier.prefix}{rng.randrange(10**8, 10**9)}CN"}
+        t += cs.handling(rng)
+        plan.append((t, E.ORDER_SHIPPED, track))
+        t += carrier.in_transit_after(rng)
+        plan.append((t, E.SHIPMENT_IN_TRANSIT, dict(track)))
+        t += carrier.transit(rng)
+        plan.append((t, E.SHIPMENT_OUT_FOR_DELIVERY, dict(track)))
+        t += carrier.last_mile(rng)
+        plan.append((t, E.ORDER_DELIVERED, dict(track)))
+        d = o.disputes
+        if rng.random() < d.rate:
+            did = f"{oid}-d1"
+            reason = cs.dispute_reasons[min(len(cs.dispute_reasons) - 1,
+                                            bisect(cs.dispute_cum, rng.random() * cs.dispute_cum[-1]))]
+            t += cs.dispute_after(rng)
+            plan.append((t, E.DISPUTE_OPENED, {**ref, "dispute": did, "reason": reason}))
+            if rng.random() < d.refund:
+                amount = total // 2 if rng.random() < d.partial_refund else total
+                t += cs.refund_after(rng)
+                plan.append((t, E.REFUND_ISSUED, {**ref, "dispute": did, "amount": money(amount)}))
+        return plan
+
+    def _stage(self, sh: Shopper, payload: tuple[Order, int]) -> None:
+        order, i = payload
+        _, type_, data = order.plan[i]
+        order.status = type_
+        self.sim.emit(type_, sh.id, data)
+        if i + 1 < len(order.plan):
+            self.sim.schedule(order.plan[i + 1][0], self.k_stage, sh.index, (order, i + 1))

@@ -1,0 +1,114 @@
+"""Shoppers: identity, traits, settings and the per-shopper state the engine mutates."""
+
+from __future__ import annotations
+
+import random
+from bisect import bisect
+from typing import Any
+
+from shopsim.scenario.compiled import CompiledScenario, SegmentDef
+from shopsim.sim.clock import HOUR, LocalClock
+from shopsim.sim.identity import make_identity, pools
+from shopsim.sim.rng import stream, stream_seed
+
+
+def shopper_id(index: int) -> str:
+    """Stable id from the 0-based index: s000001 is the first shopper."""
+    return f"s{index + 1:06d}"
+
+
+def shopper_index(sid: str) -> int:
+    if len(sid) < 2 or sid[0] != "s" or not sid[1:].isdigit():
+        raise KeyError(sid)
+    return int(sid[1:]) - 1
+
+
+class Shopper:
+    __slots__ = (
+        "index", "id", "name", "email", "phone", "city", "locale", "country", "tz", "clock", "segment",
+        "platform", "has_app", "email_verified", "settings", "rng", "favourites",
+        "cart", "cart_id", "cart_n", "cart_token", "cart_state", "session", "session_n", "order_n",
+    )
+
+    def __init__(self) -> None:
+        self.cart: dict[int, int] | None = None   # product index -> quantity
+        self.cart_id: str | None = None
+        self.cart_n = 0
+        self.cart_token = 0                       # bumped on every cart state change: voids pending timers
+        self.cart_state: str | None = None        # open, checkout, abandoned
+        self.session: list | None = None          # [session id, views left, pending add, added this visit]
+        self.session_n = 0
+        self.order_n = 0
+
+    @property
+    def reach(self) -> dict[str, bool]:
+        return {"app": self.has_app, "email": self.email_verified, "phone": self.phone is not None}
+
+    def describe(self) -> dict[str, Any]:
+        """The `shopper.created` payload."""
+        return {
+            "name": self.name, "email": self.email, "phone": self.phone, "city": self.city,
+            "country": self.country, "locale": self.locale, "tz": self.tz, "segment": self.segment.name,
+            "platform": self.platform, "reach": self.reach, "favourites": list(self.favourites),
+            "settings": self.settings,
+        }
+
+
+def _pick(rng: random.Random, items, cum: list[float]):
+    return items[min(len(items) - 1, bisect(cum, rng.random() * cum[-1]))]
+
+
+class PopulationBuilder:
+    """Builds shopper i from (seed, i) alone, so populations grow without disturbing existing shoppers."""
+
+    def __init__(self, cs: CompiledScenario):
+        self.cs = cs
+        hours = cs.duration // HOUR + 2
+        self._clocks = {tz: LocalClock(tz, cs.start_epoch, hours) for z, _ in cs.zones.values() for tz in z}
+        # Settings dicts are shared and treated as immutable: shoppers with the same consent draws share one.
+        self._settings: dict[tuple, dict[str, Any]] = {}
+
+    def _settings_for(self, key: tuple) -> dict[str, Any]:
+        s = self._settings.get(key)
+        if s is None:
+            marketing, personalization, push, sms = key
+            s = dict(self.cs.settings, marketing_consent=marketing, personalization=personalization,
+                     push_os_permission=push, sms_opt_in=sms)
+            self._settings[key] = s
+        return s
+
+    def build(self, index: int) -> Shopper:
+        cs = self.cs
+        sh = Shopper()
+        sh.index = index
+        sh.id = shopper_id(index)
+        idr = stream(cs.seed, sh.id, "identity")
+        sh.locale = _pick(idr, cs.locales, cs.locale_cum)
+        sh.country = sh.locale.split("_")[-1] if "_" in sh.locale else ""
+        tzs, tz_cum = cs.zones[sh.locale]
+        sh.tz = _pick(idr, tzs, tz_cum)
+        sh.clock = self._clocks[sh.tz]
+        seg: SegmentDef = _pick(idr, cs.segments, cs.segment_cum)
+        sh.segment = seg
+        sh.platform = _pick(idr, cs.platforms, cs.platform_cum)
+        sh.has_app = sh.platform != "web"
+        sh.email_verified = idr.random() < cs.email_verified
+        has_phone = idr.random() < cs.phone
+        ident = make_identity(pools(cs.seed, sh.locale), idr, has_phone)
+        sh.name, sh.email, sh.phone, sh.city = ident.name, ident.email, ident.phone, ident.city
+        c = seg.consent
+        push = sh.has_app and idr.random() < c["push_os_permission"].get(sh.platform, 0.0)
+        sh.settings = self._settings_for((
+            idr.random() < c.get("marketing_consent", 1.0),
+            idr.random() < c.get("personalization", 1.0),
+            push,
+            has_phone and idr.random() < c.get("sms_opt_in", 0.0),
+        ))
+        cats = cs.categories
+        k = min(cs.favourite_categories, len(cats))
+        sh.favourites = tuple(sorted(idr.sample(cats, k))) if k else ()
+        sh.rng = random.Random(stream_seed(cs.seed, sh.id, "behaviour"))
+        return sh
+
+    def build_all(self) -> list[Shopper]:
+        return [self.build(i) for i in range(self.cs.size)]

@@ -1,0 +1,33 @@
+"""Scripted scenario events: a shopper changes a setting, visits, or signs in at a given time."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from shopsim.sim.engine import PRIO_SCRIPT
+
+if TYPE_CHECKING:
+    from shopsim.scenario.compiled import ScriptedDef
+    from shopsim.sim.engine import Simulation
+    from shopsim.sim.population import Shopper
+
+
+class Scripted:
+    def __init__(self, sim: Simulation):
+        self.sim = sim
+        self.k_event = sim.register(self._event)
+
+    def start(self) -> None:
+        # Scripted events run before anything else due at the same instant.
+        for ev in self.sim.scenario.scripted:
+            self.sim.schedule(ev.t, self.k_event, ev.shopper, ev, prio=PRIO_SCRIPT)
+
+    def _event(self, sh: Shopper, ev: ScriptedDef) -> None:
+        if ev.settings is not None:
+            self.sim.apply_settings_change(sh.id, ev.settings, source="scenario")
+        if ev.signin:
+            self.sim.account.trigger(sh, "signin")
+        if ev.password_change:
+            self.sim.account.trigger(sh, "password")
+        if ev.session:
+            self.sim.commerce.start_visit(sh, "scenario")

@@ -1,0 +1,114 @@
+"""SQLModel tables of a run. Events are the source of truth; the other tables are views of them
+shaped for analysts (one row per shopper, cart, order, ...)."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from sqlmodel import Field, SQLModel
+
+
+class RunRow(SQLModel, table=True):
+    __tablename__ = "runs"
+    id: int = Field(default=1, primary_key=True)
+    scenario: str
+    seed: int
+    version: str
+    start: str = Field(description="UTC instant of virtual time 0")
+    duration_ms: int
+    # running -> finished, or interrupted; a run that was killed stays 'running' and is not complete.
+    status: str = "running"
+    until_ms: Optional[int] = None
+    events: int = 0
+
+
+class ShopperRow(SQLModel, table=True):
+    __tablename__ = "shoppers"
+    id: str = Field(primary_key=True)
+    name: str
+    email: str
+    phone: Optional[str] = None
+    city: str
+    country: str
+    locale: str
+    tz: str
+    segment: str = Field(index=True)
+    platform: str
+    has_app: bool
+    email_verified: bool
+    settings: str = Field(description="settings at creation, JSON")
+
+
+class ProductRow(SQLModel, table=True):
+    __tablename__ = "products"
+    id: str = Field(primary_key=True)
+    name: str
+    category: str = Field(index=True)
+    price: float
+    store: str
+
+
+class CartRow(SQLModel, table=True):
+    __tablename__ = "carts"
+    id: str = Field(primary_key=True)
+    shopper: str = Field(index=True)
+    status: str = Field(description="open, checkout, abandoned, ordered or emptied")
+    created_ms: int
+    updated_ms: int
+    items: int
+    value: float
+    abandon_reason: Optional[str] = None
+    abandon_stage: Optional[str] = None
+    abandoned_count: int = 0
+    order: Optional[str] = None
+
+
+class CartItemRow(SQLModel, table=True):
+    __tablename__ = "cart_items"
+    cart: str = Field(primary_key=True)
+    product: str = Field(primary_key=True)
+    qty: int
+    price: float
+
+
+class OrderRow(SQLModel, table=True):
+    __tablename__ = "orders"
+    id: str = Field(primary_key=True)
+    shopper: str = Field(index=True)
+    cart: str
+    placed_ms: int
+    currency: str
+    subtotal: float
+    shipping: float
+    total: float
+    coupon: Optional[str] = None
+    status: str
+    carrier: Optional[str] = None
+    tracking: Optional[str] = None
+    refunded: float = 0.0
+
+
+class OrderEventRow(SQLModel, table=True):
+    __tablename__ = "order_events"
+    seq: int = Field(primary_key=True)
+    order: str = Field(index=True)
+    t_ms: int
+    type: str
+
+
+class SettingsHistoryRow(SQLModel, table=True):
+    __tablename__ = "settings_history"
+    seq: int = Field(primary_key=True)
+    shopper: str = Field(index=True)
+    t_ms: int
+    source: str
+    settings: str
+
+
+class EventRow(SQLModel, table=True):
+    __tablename__ = "events"
+    seq: int = Field(primary_key=True)
+    t_ms: int
+    type: str = Field(index=True)
+    shopper: Optional[str] = Field(default=None, index=True)
+    line: str = Field(description="the event's exact event-log line")
