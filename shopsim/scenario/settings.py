@@ -101,11 +101,13 @@ def apply_patch(settings: dict[str, Any], patch: dict[str, Any]) -> dict[str, An
     """A new settings dict with `patch` (validated, exclude_unset form) merged in."""
     out = copy.deepcopy(settings)
     for key, value in patch.items():
+        if value is None and key != "quiet_hours":  # null keeps the value; only quiet_hours: null means none
+            continue
         if key == "categories":
             for cat, prefs in value.items():
-                out["categories"][cat].update(prefs)
-        elif key in ("channels", "digest") and value is not None:
-            out[key].update(value)
+                out["categories"][cat].update({k: v for k, v in prefs.items() if v is not None})
+        elif key in ("channels", "digest"):
+            out[key].update({k: v for k, v in value.items() if v is not None})
         else:
             out[key] = value
     return out

@@ -20,18 +20,16 @@ def epoch_ms(dt: datetime) -> int:
     return (dt - _EPOCH) // timedelta(milliseconds=1)
 
 
-@lru_cache(maxsize=4096)
-def _day_prefix(day: int) -> str:
-    return (_EPOCH + timedelta(days=day)).strftime("%Y-%m-%dT")
+@lru_cache(maxsize=8192)
+def _minute_prefix(minute: int) -> str:
+    return (_EPOCH + timedelta(minutes=minute)).strftime("%Y-%m-%dT%H:%M:")
 
 
 def iso(epoch: int) -> str:
     """Epoch milliseconds -> '2026-03-02T08:00:00.000Z' (fixed width, sorts as it reads)."""
-    day, rest = divmod(epoch, DAY)
-    h, rest = divmod(rest, HOUR)
-    m, rest = divmod(rest, MINUTE)
+    minute, rest = divmod(epoch, MINUTE)
     s, ms = divmod(rest, SECOND)
-    return f"{_day_prefix(day)}{h:02d}:{m:02d}:{s:02d}.{ms:03d}Z"
+    return f"{_minute_prefix(minute)}{s:02d}.{ms:03d}Z"
 
 
 class LocalClock:

@@ -110,6 +110,11 @@ class Simulation:
             raise KeyError(f"no shopper {ref!r} (ids run from s000001 to {self.shoppers[-1].id})") from None
 
     @property
+    def emitted(self) -> int:
+        """How many events the run has emitted so far."""
+        return self._seq
+
+    @property
     def next_time(self) -> int | None:
         """Virtual time of the next queued item, or None when nothing is left."""
         return self._queue[0][0] if self._queue else None

@@ -109,6 +109,7 @@ class EventRow(SQLModel, table=True):
     __tablename__ = "events"
     seq: int = Field(primary_key=True)
     t_ms: int
-    type: str = Field(index=True)
-    shopper: Optional[str] = Field(default=None, index=True)
+    # Indexed at the end of the run (store.writer), which is much faster than indexing row by row.
+    type: str
+    shopper: Optional[str] = None
     line: str = Field(description="the event's exact event-log line")

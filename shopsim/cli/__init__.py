@@ -1,0 +1,25 @@
+"""The `shopsim` command line (click). Exit codes: 0 ok, 1 expectations failed, 2 bad input."""
+
+from __future__ import annotations
+
+import click
+
+from shopsim import __version__
+from shopsim.cli.info import scenarios_cmd, schema_cmd, validate_cmd
+from shopsim.cli.replay import replay_cmd
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="shopsim")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Simulate what marketplace shoppers receive: order and shipping updates, cart reminders,
+    promotions, on email, push, SMS and in-app, under their settings and the platform's policies."""
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+
+
+main.add_command(replay_cmd)
+main.add_command(validate_cmd)
+main.add_command(scenarios_cmd)
+main.add_command(schema_cmd)

@@ -1,0 +1,153 @@
+"""`shopsim replay`: play a scenario headless, writing the event log and the run's database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import IO
+
+import click
+
+from shopsim.cli.common import EXIT_BAD_INPUT, fail, find_scenario, report_problems
+from shopsim.cli.summary import Tally, print_summary
+from shopsim.scenario.compiled import compile_scenario
+from shopsim.scenario.loader import load_scenario
+from shopsim.scenario.problems import ScenarioError
+from shopsim.scenario.units import parse_duration
+from shopsim.sim.clock import HOUR
+from shopsim.sim.engine import Simulation
+from shopsim.store.recorder import Recorder
+
+RUNS_DIR = Path("runs")
+
+
+class _Terminated(Exception):
+    pass
+
+
+def _duration_arg(_ctx, _param, value):
+    if value is None:
+        return None
+    try:
+        ms = parse_duration(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+    if ms <= 0:
+        raise click.BadParameter("must be a positive duration")
+    return ms
+
+
+def _writable_file(path: Path, what: str) -> None:
+    """Fail before anything is written if `path` cannot be created."""
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        fail(f"{what} {path} is a directory; give a file name")
+    probe = parent
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK):
+        fail(f"cannot write {what} {path}: {probe} is not a writable directory")
+    if path.exists() and not os.access(path, os.W_OK):
+        fail(f"cannot write {what} {path}: permission denied")
+
+
+def _db_url(db: str) -> tuple[str, Path | None]:
+    if "://" in db:
+        return db, None
+    return f"sqlite:///{Path(db)}", Path(db)
+
+
+@click.command("replay")
+@click.argument("scenario")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="root seed (default: the scenario's)")
+@click.option("--until", "until_ms", callback=_duration_arg, metavar="DURATION",
+              help="stop after this much virtual time, e.g. 3d (default: the scenario's duration)")
+@click.option("--db", metavar="PATH|URL", help="SQLite file or SQLAlchemy URL (default: runs/NAME-seedN.db)")
+@click.option("--no-db", is_flag=True, help="do not write a database")
+@click.option("--log", "log", metavar="PATH|-", help="event log, '-' for stdout (default: runs/NAME-seedN.jsonl)")
+@click.option("--quiet", "-q", is_flag=True, help="no progress bar and no summary")
+def replay_cmd(scenario: str, seed: int | None, until_ms: int | None, db: str | None, no_db: bool,
+               log: str | None, quiet: bool) -> None:
+    """Play SCENARIO (a file, or a shipped scenario's name) headless and record every event."""
+    path = find_scenario(scenario)
+    try:
+        model = load_scenario(path)
+    except ScenarioError as err:
+        report_problems(err)
+        sys.exit(EXIT_BAD_INPUT)
+    cs = compile_scenario(model, seed)
+    stem = f"{cs.name}-seed{cs.seed}"
+    log_path = None if log == "-" else Path(log) if log else RUNS_DIR / f"{stem}.jsonl"
+    db_url, db_path = (None, None) if no_db else _db_url(db or str(RUNS_DIR / f"{stem}.db"))
+    if log_path is not None:
+        _writable_file(log_path, "event log")
+    if db_path is not None:
+        _writable_file(db_path, "database")
+    until = cs.duration if until_ms is None else min(until_ms, cs.duration)
+
+    wall = time.perf_counter()
+    sim = Simulation(cs)
+    with ExitStack() as stack:
+        out: IO[bytes] | None
+        if log_path is None:
+            out = sys.stdout.buffer
+        else:
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            out = stack.enter_context(open(log_path, "wb", buffering=1 << 20))
+        store = None
+        if db_url is not None:
+            if db_path is not None:
+                db_path.parent.mkdir(parents=True, exist_ok=True)
+            from shopsim.store.writer import StoreWriter
+            try:
+                store = StoreWriter(db_url, cs)
+            except Exception as e:  # a bad URL or an unreachable server is input the user typed
+                fail(f"cannot open database {db}: {e.__class__.__name__}: {str(e).splitlines()[0]}")
+        recorder = Recorder(cs.start_epoch, out, store)
+        sim.subscribe(recorder)
+        tally = Tally()
+        sim.subscribe(tally)
+        status = "finished"
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+        try:
+            _play(sim, until, show_progress=not quiet and sys.stderr.isatty())
+            sim.finish()
+        except (KeyboardInterrupt, _Terminated) as e:
+            status = "interrupted"
+            what = "interrupted (Ctrl-C)" if isinstance(e, KeyboardInterrupt) else "terminated"
+            click.echo(f"\nshopsim: {what} at virtual time {sim.iso()}; the event log has no run.finished "
+                       f"line and the database is marked 'interrupted'.", err=True)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            if store is not None:
+                store.close(status, sim.now)
+        if status != "finished":
+            sys.exit(130)
+    if not quiet:
+        print_summary(sim, tally, log_path, db_url and db, db_path, time.perf_counter() - wall,
+                      to_stderr=log_path is None)
+
+
+def _raise_terminated(_signum, _frame):
+    raise _Terminated()
+
+
+def _play(sim: Simulation, until: int, show_progress: bool) -> None:
+    step = max(HOUR, until // 400)
+    if not show_progress:
+        sim.run_until(until) if until < sim.end else sim.run()
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[clock]}"),
+               TextColumn("{task.fields[events]:>10,} events"), TimeElapsedColumn())
+    with Progress(*columns, transient=True) as bar:
+        task = bar.add_task(sim.scenario.name, total=until, clock="", events=0)
+        while sim.now < until:
+            sim.run_until(min(until, sim.now + step))
+            bar.update(task, completed=sim.now, clock=sim.iso()[:16].replace("T", " "),
+                       events=sim.emitted)
