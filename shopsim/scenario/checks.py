@@ -65,6 +65,7 @@ def check_scenario(scenario: Scenario, positions: Positions, filename: str) -> l
     """Every cross-field problem in `scenario`, each placed at the key it is about."""
     c = _Checker(positions, filename)
     _population(c, scenario)
+    _settings(c, scenario)
     _catalogue(c, scenario)
     _orders_and_behaviour(c, scenario)
     _events(c, scenario)
@@ -101,9 +102,20 @@ def _population(c: _Checker, s: Scenario) -> None:
                                 f"zones of {country} include {listed}")
 
 
+def _settings(c: _Checker, s: Scenario) -> None:
+    # Consent is drawn per shopper from population.consent shares; a fixed value here would be overwritten.
+    patch = s.population.settings.as_patch()
+    for key in ("marketing_consent", "personalization", "push_os_permission", "sms_opt_in"):
+        if key in patch:
+            c.report(("population", "settings", key), f"{key} is drawn per shopper; set its share in "
+                     f"population.consent (e.g. {key}: 0.7) instead")
+
+
 def _catalogue(c: _Checker, s: Scenario) -> None:
     cat = s.catalogue
     c.shares(("catalogue", "categories"), {k: v.share for k, v in cat.categories.items()})
+    if cat.products == 0 and not cat.items:
+        c.report(("catalogue", "products"), "the catalogue is empty; generate products or list some in items")
     first_seen: dict[str, int] = {}
     for i, item in enumerate(cat.items):
         path = ("catalogue", "items", i)

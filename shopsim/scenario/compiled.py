@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from shopsim.scenario.catalogue import ProductDef, build_catalogue
-from shopsim.scenario.schema import Scenario
+from shopsim.scenario.schema import CONSENT_DEFAULTS, Scenario
 from shopsim.scenario.settings import apply_patch, builtin_defaults
 from shopsim.scenario.taxonomy import ABANDON_REASONS, BROWSE_STAGE_REASONS, LEVER_REASON
 from shopsim.scenario.units import parse_duration, parse_instant
@@ -113,9 +113,9 @@ class CompiledScenario:
 
 
 def _consent(global_c, seg_c) -> dict[str, Any]:
-    out = {k: v for k, v in global_c.model_dump().items() if v is not None}
-    out.update({k: v for k, v in seg_c.model_dump().items() if v is not None})
-    out.setdefault("push_os_permission", {"ios": 0.56, "android": 0.81})
+    out = dict(CONSENT_DEFAULTS)
+    for layer in (global_c, seg_c):
+        out.update({k: v for k, v in layer.model_dump().items() if v is not None})
     return out
 
 

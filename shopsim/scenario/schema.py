@@ -70,10 +70,17 @@ class Traits(Model):
 
 
 class Consent(Model):
+    """Shares of shoppers who consent; unset fields keep the population's (or shopsim's) value."""
+
     marketing_consent: Probability | None = None
     personalization: Probability | None = None
     sms_opt_in: Probability | None = None
     push_os_permission: dict[Literal["ios", "android"], Probability] | None = None
+
+
+# docs/sources.md: opt-in rates by platform; marketing and personalization consent are assumptions.
+CONSENT_DEFAULTS = {"marketing_consent": 0.7, "personalization": 0.8, "sms_opt_in": 0.15,
+                    "push_os_permission": {"ios": 0.56, "android": 0.81}}
 
 
 class Segment(Model):
@@ -97,9 +104,7 @@ class Population(Model):
         default_factory=lambda: {"android": 0.45, "ios": 0.3, "web": 0.25},
         description="device the shopper mostly uses; ios and android shoppers have the app")
     reach: Reach = Reach()
-    consent: Consent = Consent(
-        marketing_consent=0.7, personalization=0.8, sms_opt_in=0.15,
-        push_os_permission={"ios": 0.56, "android": 0.81})
+    consent: Consent = Field(default_factory=lambda: Consent(**CONSENT_DEFAULTS))
     settings: SettingsPatch = Field(
         default_factory=SettingsPatch, description="default notification settings, merged onto shopsim's built-in ones")
 
@@ -129,7 +134,7 @@ class Catalogue(Model):
         "toys": Category(share=0.08), "sports": Category(share=0.07), "tools": Category(share=0.05)})
     price: NumberDist = Field(
         default_factory=lambda: NumberDist(dist="lognormal", median=12, sigma=0.9, min=0.5, max=900))
-    popularity: Positive = Field(1.0, description="Zipf exponent of product popularity (0 = all equal)")
+    popularity: Annotated[float, Field(ge=0)] = Field(1.0, description="Zipf exponent of product popularity (0 = all equal)")
     items: list[Product] = Field(default_factory=list, description="hand-written products, added to the generated ones")
     shipping_fee: float = Field(2.99, ge=0, description="charged when the subtotal is under free_shipping_over")
     free_shipping_over: float = Field(10.0, ge=0)

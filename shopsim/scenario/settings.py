@@ -36,6 +36,13 @@ class CategoryPrefs(ChannelSwitches):
     frequency: Frequency | None = Field(None, description="realtime, daily or weekly (a digest), or off")
 
 
+    @field_validator("frequency", mode="before")
+    @classmethod
+    def _unquoted_off(cls, v):
+        # YAML 1.1 reads a bare `off` as false; a shopper who writes `frequency: off` means off.
+        return "off" if v is False else v
+
+
 class ClockWindow(_Patch):
     start: str = Field(description="local time HH:MM")
     end: str = Field(description="local time HH:MM; before start means the window crosses midnight")

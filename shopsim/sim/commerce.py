@@ -3,6 +3,10 @@
 A visit is a chain of queue items, one per product view; a cart decision at the end of the visit either
 starts checkout (an order minutes later) or abandons the cart for a reason. Abandonment is recorded when
 the platform would notice it, after `detect_after` of inactivity, and a new visit in between voids it.
+
+Randomness comes from one stream per visit: organic visit k draws the time of visit k+1 first, then its
+own views and decisions. So organic visit times never depend on what happened in a visit (common random
+numbers across policies), and no generator state is kept between visits.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from bisect import bisect
 from typing import TYPE_CHECKING
 
 from shopsim.sim import events as E
+from shopsim.sim.rng import stream
 
 if TYPE_CHECKING:
     from shopsim.sim.engine import Simulation
@@ -35,13 +40,13 @@ class Commerce:
     # --- visits -----------------------------------------------------------------------------------
 
     def start(self, sh: Shopper) -> None:
-        t = self._next_arrival(sh, 0)
+        t = self._next_arrival(sh, stream(self.cs.seed, sh.id, "arrival-0"), 0)
         if t is not None:
-            self.sim.schedule(t, self.k_arrival, sh.index)
+            self.sim.schedule(t, self.k_arrival, sh.index, 1)
 
-    def _next_arrival(self, sh: Shopper, t: int) -> int | None:
+    def _next_arrival(self, sh: Shopper, rng, t: int) -> int | None:
         # Thinning: a Poisson process at the busiest hour's rate, kept with probability weight/max weight.
-        rng, rate, end = sh.rng, sh.segment.arrival_rate, self.sim.end
+        rate, end = sh.segment.arrival_rate, self.sim.end
         weights, wmax, hour = self.cs.hour_weights, self.cs.hour_max, sh.clock.hour
         while True:
             t += int(rng.expovariate(rate)) + 1
@@ -50,18 +55,21 @@ class Commerce:
             if rng.random() * wmax < weights[hour(t)]:
                 return t
 
-    def _arrival(self, sh: Shopper, _payload) -> None:
-        nxt = self._next_arrival(sh, self.sim.now)
+    def _arrival(self, sh: Shopper, k: int) -> None:
+        rng = stream(self.cs.seed, sh.id, f"arrival-{k}")
+        nxt = self._next_arrival(sh, rng, self.sim.now)
         if nxt is not None:
-            self.sim.schedule(nxt, self.k_arrival, sh.index)
-        self.start_visit(sh, "organic")
+            self.sim.schedule(nxt, self.k_arrival, sh.index, k + 1)
+        self.start_visit(sh, "organic", rng)
 
-    def start_visit(self, sh: Shopper, source: str) -> bool:
+    def start_visit(self, sh: Shopper, source: str, rng=None) -> bool:
         """Start a visit now unless one is under way or the shopper is paying. Returns whether it started."""
         if sh.session is not None or sh.cart_state == "checkout":
             return False
-        rng = sh.rng
         sh.session_n += 1
+        if rng is None:
+            rng = stream(self.cs.seed, sh.id, f"{source}-{sh.session_n}")
+        sh.rng = rng
         sid = f"{sh.id}-v{sh.session_n}"
         device = "app" if sh.has_app and rng.random() < APP_SHARE_OF_VISITS else "web"
         self.sim.emit(E.SESSION_STARTED, sh.id, {"session": sid, "device": device, "source": source})
@@ -110,6 +118,7 @@ class Commerce:
             sh.session = None
             if s[3] and sh.cart:
                 self._decide(sh)
+            sh.rng = None  # the visit's stream ends with the visit
 
     # --- carts ------------------------------------------------------------------------------------
 

@@ -127,6 +127,7 @@ class Simulation:
             while self._queue and not self._out:
                 self._pop()
             if not self._queue and not self._out:
+                self.now = self.end  # nothing left: the clock runs out to the end
                 self.finish()
         return self._flush()
 

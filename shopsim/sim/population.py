@@ -9,7 +9,7 @@ from typing import Any
 from shopsim.scenario.compiled import CompiledScenario, SegmentDef
 from shopsim.sim.clock import HOUR, LocalClock
 from shopsim.sim.identity import make_identity, pools
-from shopsim.sim.rng import stream, stream_seed
+from shopsim.sim.rng import stream
 
 
 def shopper_id(index: int) -> str:
@@ -39,6 +39,7 @@ class Shopper:
         self.session: list | None = None          # [session id, views left, pending add, added this visit]
         self.session_n = 0
         self.order_n = 0
+        self.rng = None                           # the current visit's random stream (commerce.py)
 
     @property
     def reach(self) -> dict[str, bool]:
@@ -107,7 +108,6 @@ class PopulationBuilder:
         cats = cs.categories
         k = min(cs.favourite_categories, len(cats))
         sh.favourites = tuple(sorted(idr.sample(cats, k))) if k else ()
-        sh.rng = random.Random(stream_seed(cs.seed, sh.id, "behaviour"))
         return sh
 
     def build_all(self) -> list[Shopper]:
