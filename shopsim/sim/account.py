@@ -30,9 +30,10 @@ class Account:
                 continue
             t = 0
             while True:
-                t += int(rng.expovariate(rate)) + 1
-                if t > self.sim.end:
+                gap = rng.expovariate(rate)  # may be inf for a vanishing rate: compare before int()
+                if t + gap > self.sim.end:
                     break
+                t += int(gap) + 1
                 detail = rng.choice(DEVICES) if what == "signin" else rng.choice(("user", "reset_link"))
                 self.sim.schedule(t, self.k_event, sh.index, (what, detail))
 

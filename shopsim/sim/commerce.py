@@ -49,9 +49,10 @@ class Commerce:
         rate, end = sh.segment.arrival_rate, self.sim.end
         weights, wmax, hour = self.cs.hour_weights, self.cs.hour_max, sh.clock.hour
         while True:
-            t += int(rng.expovariate(rate)) + 1
-            if t > end:
+            gap = rng.expovariate(rate)  # may be inf for a vanishing rate: compare before int()
+            if t + gap > end:
                 return None
+            t += int(gap) + 1
             if rng.random() * wmax < weights[hour(t)]:
                 return t
 

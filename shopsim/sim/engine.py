@@ -128,7 +128,7 @@ class Simulation:
                 self._pop()
             if not self._queue and not self._out:
                 self.now = self.end  # nothing left: the clock runs out to the end
-                self.finish()
+                self._finish()
         return self._flush()
 
     def run_until(self, t: int) -> None:
@@ -153,7 +153,7 @@ class Simulation:
                 gc.enable()
         self.now = max(self.now, limit)
         if t >= self.end:
-            self.finish()
+            self._finish()
         self._flush()
 
     def run(self) -> None:
@@ -161,6 +161,10 @@ class Simulation:
 
     def finish(self) -> None:
         """End the run at the current virtual time with `run.finished` (idempotent)."""
+        self._finish()
+        self._flush()
+
+    def _finish(self) -> None:
         if self.finished:
             return
         if not self.started:
@@ -170,7 +174,6 @@ class Simulation:
         counts = dict(sorted(self.counts.items()))
         self.emit(E.RUN_FINISHED, None, {"events": self._seq + 1, "counts": counts,
                                          "shoppers": len(self.shoppers)})
-        self._flush()
 
     def apply_settings_change(self, shopper: str | int, change: dict[str, Any], source: str = "user") -> Event:
         """Change a shopper's settings from now on. Raises pydantic.ValidationError for a bad change."""

@@ -1,0 +1,75 @@
+"""Shared helpers: build tiny scenarios, replay them into JSONL bytes, read logs back."""
+
+from __future__ import annotations
+
+import copy
+import io
+from typing import Any
+
+import orjson
+import yaml
+
+from shopsim.scenario.loader import load_scenario_text
+from shopsim.scenario.schema import Scenario
+from shopsim.sim.engine import Simulation
+from shopsim.sim.events import Event
+from shopsim.store.jsonl import JsonlWriter
+
+
+def _merge(base: dict, extra: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in extra.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else copy.deepcopy(v)
+    return out
+
+
+def tiny_scenario(size: int = 20, duration: str = "2d", *, seed: int = 1, name: str = "tiny",
+                  as_text: bool = False, **overrides: Any) -> Scenario | str:
+    """A small valid scenario; `overrides` are top-level sections deep-merged onto the defaults
+    (e.g. `orders={"payment": {"failure": 0.3}}`). Returns a validated Scenario, or YAML text."""
+    data = {
+        "schema_version": 1,
+        "run": {"name": name, "seed": seed, "duration": duration},
+        "population": {
+            "size": size,
+            "locales": {"en_US": {"share": 0.6}, "de_DE": {"share": 0.4}},
+            "segments": {"bargain": {"share": 0.3, "traits": {"views": 0.7}}, "regular": {"share": 0.7}},
+        },
+        "catalogue": {"products": 120, "stores": 10},
+        # Pinned so tests see enough activity whatever the shipped defaults become.
+        "behaviour": {"sessions": {"per_day": 1.0}, "add_to_cart": 0.15},
+    }
+    data = _merge(data, overrides)
+    if as_text:
+        return yaml.safe_dump(data, sort_keys=False)
+    return Scenario.model_validate(data)
+
+
+def _scenario(scenario_or_text: Scenario | str | dict) -> Scenario:
+    if isinstance(scenario_or_text, Scenario):
+        return scenario_or_text
+    if isinstance(scenario_or_text, dict):
+        return Scenario.model_validate(scenario_or_text)
+    return load_scenario_text(scenario_or_text)
+
+
+def replay_lines(scenario_or_text: Scenario | str | dict, seed: int | None = None) -> bytes:
+    """The whole JSONL event log of one headless run, as bytes."""
+    sim = Simulation(_scenario(scenario_or_text), seed)
+    buf = io.BytesIO()
+    sim.subscribe(JsonlWriter(buf, sim.scenario.start_epoch))
+    sim.run()
+    return buf.getvalue()
+
+
+def replay_events(scenario_or_text: Scenario | str | dict, seed: int | None = None) -> list[Event]:
+    """Every Event of one headless run, in order."""
+    sim = Simulation(_scenario(scenario_or_text), seed)
+    out: list[Event] = []
+    sim.subscribe(out.extend)
+    sim.run()
+    return out
+
+
+def parse_log(log: bytes) -> list[dict]:
+    return [orjson.loads(line) for line in log.splitlines()]

@@ -1,0 +1,250 @@
+"""Property tests over generated scenarios: whatever the scenario, the engine's invariants hold."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections import Counter
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import tiny_scenario
+from shopsim.scenario.compiled import compile_scenario
+from shopsim.scenario.loader import load_scenario_text
+from shopsim.scenario.problems import ScenarioError
+from shopsim.scenario.schema import Scenario
+from shopsim.scenario.taxonomy import ABANDON_REASONS, CATEGORIES, CHANNELS, FREQUENCIES, LEVER_REASON
+from shopsim.sim import events as E
+from shopsim.sim.engine import Simulation
+from shopsim.store.jsonl import JsonlWriter
+from test_lifecycle import check_carts, check_orders
+
+PROPS = settings(max_examples=25, deadline=None, database=None,
+                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+LOCALES = ("en_US", "de_DE", "fr_FR", "ja_JP", "pt_BR")
+STARTS = ("2026-03-02T00:00:00Z", "2026-03-07T18:00:00Z",  # the US spring-forward night falls inside
+          "2026-10-24T22:30:00Z", "2026-03-02T00:00:00.250Z")
+
+
+def _shares(draw, keys) -> dict[str, float]:
+    w = [draw(st.integers(1, 10)) for _ in keys]
+    return {k: x / sum(w) for k, x in zip(keys, w)}
+
+
+# Fixed-value distributions: compile_scenario tabulates every other distribution (about 7 ms each), so
+# generated scenarios draw between these and real ones to keep the suite fast.
+ONE_CARRIER = {"only": {"share": 1.0, "name": "Only Post", "tracking_prefix": "OP",
+                        "in_transit_after": "14h", "transit": "2d", "last_mile": "5h"}}
+FAST = {
+    "catalogue": {"products": 5, "price": 9.99},
+    "behaviour": {"sessions": {"views": 3, "view_time": "40s"}, "checkout_time": "4m"},
+    "orders": {"payment": {"delay": "20s", "retry_after": "25m"}, "processing": "6h", "handling": "2d",
+               "carriers": ONE_CARRIER, "disputes": {"after": "3d", "refund_after": "2d"}},
+}
+
+unit = st.floats(0, 1, allow_nan=False)
+trait = st.floats(0.2, 3, allow_nan=False)
+
+
+@st.composite
+def scenario_dicts(draw) -> dict:
+    locales = draw(st.lists(st.sampled_from(LOCALES), min_size=1, max_size=3, unique=True))
+    segments = [f"seg{i}" for i in range(draw(st.integers(1, 3)))]
+    seg_shares = _shares(draw, segments)
+    reasons = draw(st.dictionaries(st.sampled_from(ABANDON_REASONS), st.floats(0, 1, allow_nan=False), min_size=1)
+                   .filter(lambda d: sum(d.values()) > 0))
+    size = draw(st.integers(1, 40))
+    minutes = draw(st.integers(60, 5 * 24 * 60))
+    data = {
+        "schema_version": 1,
+        "run": {"name": "prop", "seed": draw(st.integers(0, 2**32)), "duration": f"{minutes}m",
+                "start": draw(st.sampled_from(STARTS))},
+        "population": {
+            "size": size,
+            "locales": {k: {"share": v} for k, v in _shares(draw, locales).items()},
+            "segments": {
+                s: {"share": seg_shares[s], "traits": draw(st.fixed_dictionaries(
+                    {}, optional={"activity": trait, "views": trait, "add_to_cart": trait, "abandonment": trait}))}
+                for s in segments},
+        },
+        "catalogue": {"products": draw(st.integers(1, 150)), "stores": draw(st.integers(1, 20)),
+                      "price": {"dist": "lognormal", "median": draw(st.floats(0.5, 300)),
+                                "sigma": draw(st.floats(0.2, 1.5)), "min": 0.01},
+                      "free_shipping_over": draw(st.sampled_from([0, 5, 10, 1000]))},
+        "behaviour": {
+            "sessions": {"per_day": draw(st.floats(0.2, 4)),
+                         "views": draw(st.sampled_from([1, 4, {"dist": "lognormal", "median": 4, "sigma": 0.7, "min": 1}])),
+                         "view_time": draw(st.sampled_from(["40s", {"dist": "exponential", "mean": "30s"}]))},
+            "add_to_cart": draw(st.floats(0, 0.5)),
+            "resume_cart": draw(unit), "clear_cart": draw(unit),
+            "favourite_categories": draw(st.integers(0, 10)),
+            "abandonment": {"rate": draw(unit), "reasons": reasons,
+                            "levers": {k: draw(st.booleans()) for k in LEVER_REASON},
+                            "lever_effect": draw(unit),
+                            "detect_after": draw(st.sampled_from(["5m", "30m", "2h"]))},
+            "checkout_time": draw(st.sampled_from(["1m", {"dist": "lognormal", "median": "4m", "sigma": 0.5}])),
+        },
+        "orders": {
+            "payment": {"failure": draw(unit), "retry": draw(unit), "cancel_after": draw(st.sampled_from(["1h", "24h"])),
+                        "delay": "20s", "retry_after": draw(st.sampled_from(["25m", {"dist": "uniform", "low": "1m", "high": "2h"}]))},
+            "processing": draw(st.sampled_from(["1h", {"dist": "lognormal", "median": "6h", "sigma": 0.6}])),
+            "carriers": draw(st.sampled_from([ONE_CARRIER, ONE_CARRIER, None])),
+            "handling": draw(st.sampled_from(["2h", {"dist": "lognormal", "median": "2d", "sigma": 0.5}])),
+            "disputes": {"rate": draw(unit), "refund": draw(unit), "after": "6h", "refund_after": "3h"},
+        },
+        # Rates are 0 or at least 1e-6: far tinier ones overflow (see test_tiny_rates_do_not_crash).
+        "account": {"new_signin_per_30d": draw(st.just(0.0) | st.floats(1e-6, 5)),
+                    "password_change_per_30d": draw(st.just(0.0) | st.floats(1e-6, 2))},
+    }
+    if data["orders"]["carriers"] is None:
+        del data["orders"]["carriers"]  # the three default carriers
+    return data
+
+
+def _run(sc: Scenario):
+    sim = Simulation(sc)
+    events: list = []
+    buf = io.BytesIO()
+    sim.subscribe(events.extend)
+    sim.subscribe(JsonlWriter(buf, sim.scenario.start_epoch))
+    sim.run()
+    assert sim.finished and sim.next_time is None
+    return sim, events, buf.getvalue()
+
+
+def check_log(events, end: int) -> None:
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert all(a.t <= b.t for a, b in zip(events, events[1:])), "time went back"
+    assert all(0 <= e.t <= end for e in events)
+    assert events[0].type == E.RUN_STARTED and events[-1].type == E.RUN_FINISHED
+    types = Counter(e.type for e in events)
+    assert types[E.RUN_STARTED] == types[E.RUN_FINISHED] == 1
+    assert events[-1].data["counts"] == dict(types - Counter({E.RUN_FINISHED: 1}))
+    assert events[-1].data["events"] == len(events)
+
+
+@PROPS
+@given(scenario_dicts())
+def test_generated_scenarios_keep_the_invariants(data):
+    sc = Scenario.model_validate(data)
+    sim, events, log = _run(sc)
+    check_log(events, sim.end)
+    assert events[-1].t == sim.end
+    assert Counter(e.type for e in events)[E.SHOPPER_CREATED] == data["population"]["size"]
+    check_orders(events, shipping_fee=round(sc.catalogue.shipping_fee * 100),
+                 free_over=round(sc.catalogue.free_shipping_over * 100))
+    check_carts(events)
+    # The log is canonical JSON however the prices came out.
+    for line in log.splitlines():
+        assert json.dumps(json.loads(line), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode() == line
+    again = io.BytesIO()
+    sim2 = Simulation(sim.scenario)  # the compiled scenario is immutable and shared: reuse it
+    sim2.subscribe(JsonlWriter(again, sim2.scenario.start_epoch))
+    sim2.run()
+    assert again.getvalue() == log, "a second run of the same scenario differs"
+
+
+abandonment = st.fixed_dictionaries({
+    "rate": unit, "lever_effect": unit,
+    "reasons": st.dictionaries(st.sampled_from(ABANDON_REASONS), st.floats(0, 1, allow_nan=False), min_size=1)
+    .filter(lambda d: sum(d.values()) > 0),
+})
+segment_traits = st.lists(st.floats(0.05, 5, allow_nan=False), min_size=1, max_size=3)
+
+
+def _abandon_p(ab: dict, traits: list[float], levers) -> list[float]:
+    segs = {f"seg{i}": {"share": 1 / len(traits), "traits": {"abandonment": a}} for i, a in enumerate(traits)}
+    ab = dict(ab, levers={k: k in levers for k in LEVER_REASON})
+    sc = tiny_scenario(population={"segments": segs}, **{**FAST, "behaviour": {**FAST["behaviour"], "abandonment": ab}})
+    return [s.abandon_p for s in compile_scenario(sc).segments]
+
+
+@settings(PROPS, max_examples=60)
+@given(abandonment, segment_traits, st.permutations(sorted(LEVER_REASON)), st.integers(0, 3))
+def test_levers_never_raise_abandonment(ab, traits, order, k):
+    """Turning on one more lever never raises any segment's abandonment probability."""
+    fewer, more = set(order[:k]), set(order[:k + 1])
+    p_fewer, p_more = _abandon_p(ab, traits, fewer), _abandon_p(ab, traits, more)
+    for a, b in zip(p_fewer, p_more):
+        assert 0 <= b <= a + 1e-12 and b <= 1
+
+
+def test_a_lever_lowers_abandonment_when_its_reason_matters():
+    base = tiny_scenario(behaviour={"abandonment": {"rate": 0.7}})
+    lever = tiny_scenario(behaviour={"abandonment": {"rate": 0.7, "levers": {"guest_checkout": True}}})
+    for a, b in zip(compile_scenario(base).segments, compile_scenario(lever).segments):
+        assert b.abandon_p < a.abandon_p
+
+
+prefs = st.fixed_dictionaries({}, optional={**{c: st.booleans() for c in CHANNELS},
+                                            "frequency": st.sampled_from(FREQUENCIES)})
+clock = st.builds(lambda h, m: f"{h:02d}:{m:02d}", st.integers(0, 23), st.sampled_from([0, 15, 30, 59]))
+patches = st.fixed_dictionaries({}, optional={
+    "channels": st.fixed_dictionaries({}, optional={c: st.booleans() for c in CHANNELS}),
+    "categories": st.dictionaries(st.sampled_from(CATEGORIES), prefs, max_size=3),
+    "quiet_hours": st.none() | st.builds(lambda a, b: {"start": a, "end": b}, clock, clock),
+    "marketing_consent": st.booleans(), "personalization": st.booleans(),
+    "push_os_permission": st.booleans(), "sms_opt_in": st.booleans(),
+})
+
+
+def _expect(before: dict, patch: dict) -> dict:
+    """What the settings must be after `patch`, written from the contract, not from the engine's code."""
+    out = json.loads(json.dumps(before))
+    for key, value in patch.items():
+        if key == "channels":
+            out["channels"].update(value)
+        elif key == "categories":
+            for cat, p in value.items():
+                out["categories"][cat].update(p)
+        else:
+            out[key] = value
+    return out
+
+
+@PROPS
+@given(scenario_dicts(), st.lists(st.tuples(unit, st.integers(0, 39), patches), min_size=1, max_size=6))
+def test_settings_changes_are_logged_when_applied(data, changes):
+    data["population"]["size"] = min(data["population"]["size"], 12)
+    sc = Scenario.model_validate(data)
+    sim = Simulation(sc)
+    events: list = []
+    sim.subscribe(events.extend)
+    applied = []
+    for frac, who, patch in sorted(changes, key=lambda c: c[0]):
+        t = int(frac * sim.end)
+        sim.run_until(t)
+        sh = sim.shopper(who % len(sim.shoppers))
+        before = sh.settings
+        ev = sim.apply_settings_change(sh.id, patch, source="user")
+        assert (ev.t, ev.type, ev.shopper) == (t, E.SETTINGS_CHANGED, sh.id)
+        assert ev.data["source"] == "user"
+        assert sh.settings == ev.data["settings"] == _expect(before, patch)
+        applied.append(ev.seq)
+    sim.run()
+    check_log(events, sim.end)
+    logged = [e for e in events if e.type == E.SETTINGS_CHANGED]
+    assert [e.seq for e in logged] == applied
+    # A shopper's settings at the end are the last ones the log shows for them.
+    last = {e.shopper: e.data["settings"] for e in events if e.type in (E.SHOPPER_CREATED, E.SETTINGS_CHANGED)}
+    for sh in sim.shoppers:
+        assert sh.settings == last[sh.id]
+
+
+def test_empty_catalogue_is_rejected_or_runs():
+    text = tiny_scenario(size=50, duration="2d", catalogue={"products": 0}, as_text=True)
+    try:
+        sc = load_scenario_text(text)
+    except ScenarioError:
+        return
+    _, events, _ = _run(sc)
+    check_log(events, parse_end := events[-1].t)
+    assert parse_end > 0
+
+
+def test_tiny_rates_do_not_crash():
+    sc = tiny_scenario(size=1, duration="1h", account={"password_change_per_30d": 1e-308})
+    _, events, _ = _run(sc)
+    assert Counter(e.type for e in events)[E.ACCOUNT_PASSWORD_CHANGED] == 0
