@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import copy
 import io
 from typing import Any
@@ -73,3 +74,11 @@ def replay_events(scenario_or_text: Scenario | str | dict, seed: int | None = No
 
 def parse_log(log: bytes) -> list[dict]:
     return [orjson.loads(line) for line in log.splitlines()]
+
+
+# CI explores the same examples every run (a red build is reproducible); locally hypothesis explores freely.
+from hypothesis import settings as _hyp_settings  # noqa: E402
+
+_hyp_settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    _hyp_settings.load_profile("ci")

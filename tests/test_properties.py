@@ -205,7 +205,8 @@ def _expect(before: dict, patch: dict) -> dict:
 
 
 @PROPS
-@given(scenario_dicts(), st.lists(st.tuples(unit, st.integers(0, 39), patches), min_size=1, max_size=6))
+@given(scenario_dicts(), st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 39), patches),
+                                  min_size=1, max_size=6))
 def test_settings_changes_are_logged_when_applied(data, changes):
     data["population"]["size"] = min(data["population"]["size"], 12)
     sc = Scenario.model_validate(data)
@@ -231,6 +232,13 @@ def test_settings_changes_are_logged_when_applied(data, changes):
     last = {e.shopper: e.data["settings"] for e in events if e.type in (E.SHOPPER_CREATED, E.SETTINGS_CHANGED)}
     for sh in sim.shoppers:
         assert sh.settings == last[sh.id]
+
+
+def test_no_settings_change_after_the_run_finished():
+    sim = Simulation(tiny_scenario(size=2, duration="2h"))
+    sim.run()
+    with pytest.raises(RuntimeError, match="finished"):
+        sim.apply_settings_change("s000001", {"marketing_consent": False})
 
 
 def test_empty_catalogue_is_rejected_or_runs():

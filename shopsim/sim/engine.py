@@ -178,6 +178,8 @@ class Simulation:
     def apply_settings_change(self, shopper: str | int, change: dict[str, Any], source: str = "user") -> Event:
         """Change a shopper's settings from now on. Raises pydantic.ValidationError for a bad change."""
         sh = self.shopper(shopper)
+        if self.finished:
+            raise RuntimeError("the run has finished; settings can no longer change")
         patch = validate_patch(change)
         if not self.started:
             self._begin()
