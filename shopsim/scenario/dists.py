@@ -28,6 +28,7 @@ def _interpolating(table: list[float]) -> Sampler:
         a = table[i]
         return a + (table[i + 1] - a) * (x - i)
 
+    sample.table = table  # type: ignore[attr-defined]
     return sample
 
 _NEEDS = {
@@ -149,5 +150,18 @@ class DurationDist(_DistBase):
         return float(parse_duration(v))
 
     def sampler_ms(self, scale: float = 1.0) -> Callable[[Any], int]:
+        """Like sampler(), in whole milliseconds, at least 1 (one closure: this is on the hot path)."""
         f = self.sampler(scale)
-        return lambda rng: int(f(rng)) or 1
+        table = getattr(f, "table", None)
+        if table is None:
+            v = max(1, int(f(None)))
+            return lambda rng: v  # noqa: E731
+        top = len(table) - 1
+
+        def sample(rng) -> int:
+            x = rng.random() * top
+            i = int(x)
+            a = table[i]
+            return int(a + (table[i + 1] - a) * (x - i)) or 1
+
+        return sample

@@ -25,6 +25,13 @@ from shopsim.store.models import (
 
 BATCH_ROWS = 50_000
 _ORDER_TYPES = frozenset(E.ORDER_LIFECYCLE) | {E.PAYMENT_FAILED, E.ORDER_CANCELLED, E.DISPUTE_OPENED, E.REFUND_ISSUED}
+# What orders.status says after each lifecycle event.
+ORDER_STATUS = {
+    E.ORDER_PLACED: "placed", E.PAYMENT_FAILED: "payment_failed", E.PAYMENT_CONFIRMED: "paid",
+    E.ORDER_CANCELLED: "cancelled", E.ORDER_PROCESSING: "processing", E.ORDER_SHIPPED: "shipped",
+    E.SHIPMENT_IN_TRANSIT: "in_transit", E.SHIPMENT_OUT_FOR_DELIVERY: "out_for_delivery",
+    E.ORDER_DELIVERED: "delivered", E.DISPUTE_OPENED: "disputed", E.REFUND_ISSUED: "refunded",
+}
 _T = {m: m.__table__ for m in (RunRow, ShopperRow, ProductRow, CartRow, CartItemRow, OrderRow, OrderEventRow,
                               SettingsHistoryRow, EventRow)}
 
@@ -63,6 +70,7 @@ class StoreWriter:
         self._cart_items: dict[str, dict[str, dict]] = {}
         self._orders: dict[str, dict] = {}
         self._events = 0
+        self._derive = self._derivers()
         self._add(RunRow, {"id": 1, "scenario": cs.name, "seed": cs.seed, "version": __version__,
                            "start": iso(cs.start_epoch), "duration_ms": cs.duration, "status": "running",
                            "events": 0})
@@ -79,62 +87,82 @@ class StoreWriter:
     def add(self, batch: Iterable[Event], lines: Iterable[bytes]) -> None:
         """Take a batch of events with their log lines (serialised once, shared with the log)."""
         events = self._pending[_T[EventRow]]
+        derive = self._derive
         for ev, line in zip(batch, lines):
             # Column order of EventRow: seq, t_ms, type, shopper, line.
             events.append((ev.seq, ev.t, ev.type, ev.shopper, line[:-1].decode()))
-            self._derive(ev)
+            handler = derive.get(ev.type)
+            if handler is not None:
+                handler(ev, ev.data)
         self._events += len(batch)
         self._n_pending += len(batch)
         if self._n_pending >= BATCH_ROWS:
             self.flush()
 
-    def _derive(self, ev: Event) -> None:
-        d, typ = ev.data, ev.type
-        if typ == E.SHOPPER_CREATED:
-            self._add(ShopperRow, {
-                "id": ev.shopper, "name": d["name"], "email": d["email"], "phone": d["phone"], "city": d["city"],
-                "country": d["country"], "locale": d["locale"], "tz": d["tz"], "segment": d["segment"],
-                "platform": d["platform"], "has_app": d["reach"]["app"], "email_verified": d["reach"]["email"],
-                "settings": _json(d["settings"])})
-            self._add(SettingsHistoryRow, {"seq": ev.seq, "shopper": ev.shopper, "t_ms": ev.t, "source": "created",
-                                           "settings": _json(d["settings"])})
-        elif typ == E.SETTINGS_CHANGED:
-            self._add(SettingsHistoryRow, {"seq": ev.seq, "shopper": ev.shopper, "t_ms": ev.t,
-                                           "source": d["source"], "settings": _json(d["settings"])})
-        elif typ == E.CART_ITEM_ADDED:
-            cart = self._carts.get(d["cart"])
-            if cart is None:
-                cart = self._carts[d["cart"]] = {
-                    "id": d["cart"], "shopper": ev.shopper, "status": "open", "created_ms": ev.t,
-                    "abandon_reason": None, "abandon_stage": None, "abandoned_count": 0, "order": None}
-                self._cart_items[d["cart"]] = {}
-            item = self._cart_items[d["cart"]].setdefault(
-                d["product"], {"cart": d["cart"], "product": d["product"], "qty": 0, "price": d["price"]})
-            item["qty"] += d["qty"]
-            cart.update(status="open", updated_ms=ev.t, items=d["items"], value=d["value"])
-        elif typ == E.CHECKOUT_STARTED:
-            self._carts[d["cart"]].update(status="checkout", updated_ms=ev.t)
-        elif typ == E.CART_ABANDONED:
-            cart = self._carts[d["cart"]]
-            cart.update(status="abandoned", updated_ms=ev.t, abandon_reason=d["reason"], abandon_stage=d["stage"])
-            cart["abandoned_count"] += 1
-        elif typ == E.CART_EMPTIED:
-            self._carts[d["cart"]].update(status="emptied", updated_ms=ev.t)
-        elif typ == E.ORDER_PLACED:
-            self._carts[d["cart"]].update(status="ordered", updated_ms=ev.t, order=d["order"])
-            self._orders[d["order"]] = {
-                "id": d["order"], "shopper": ev.shopper, "cart": d["cart"], "placed_ms": ev.t,
-                "currency": d["currency"], "subtotal": d["subtotal"], "shipping": d["shipping"],
-                "total": d["total"], "coupon": d["coupon"], "status": "placed", "carrier": None,
-                "tracking": None, "refunded": 0.0}
-        if typ in _ORDER_TYPES:
-            order = self._orders[d["order"]]
-            order["status"] = typ
-            if "tracking" in d:
-                order["carrier"], order["tracking"] = d["carrier"], d["tracking"]
-            if typ == E.REFUND_ISSUED:
-                order["refunded"] = round(order["refunded"] + d["amount"], 2)
-            self._add(OrderEventRow, {"seq": ev.seq, "order": d["order"], "t_ms": ev.t, "type": typ})
+    # --- derived tables: one small handler per event type that changes them --------------------------
+
+    def _shopper_created(self, ev: Event, d: dict) -> None:
+        self._add(ShopperRow, {
+            "id": ev.shopper, "name": d["name"], "email": d["email"], "phone": d["phone"], "city": d["city"],
+            "country": d["country"], "locale": d["locale"], "tz": d["tz"], "segment": d["segment"],
+            "platform": d["platform"], "has_app": d["reach"]["app"], "email_verified": d["reach"]["email"],
+            "settings": _json(d["settings"])})
+        self._add(SettingsHistoryRow, {"seq": ev.seq, "shopper": ev.shopper, "t_ms": ev.t, "source": "created",
+                                       "settings": _json(d["settings"])})
+
+    def _settings_changed(self, ev: Event, d: dict) -> None:
+        self._add(SettingsHistoryRow, {"seq": ev.seq, "shopper": ev.shopper, "t_ms": ev.t,
+                                       "source": d["source"], "settings": _json(d["settings"])})
+
+    def _item_added(self, ev: Event, d: dict) -> None:
+        cart = self._carts.get(d["cart"])
+        if cart is None:
+            cart = self._carts[d["cart"]] = {
+                "id": d["cart"], "shopper": ev.shopper, "status": "open", "created_ms": ev.t,
+                "abandon_reason": None, "abandon_stage": None, "abandoned_count": 0, "order": None}
+            self._cart_items[d["cart"]] = {}
+        item = self._cart_items[d["cart"]].setdefault(
+            d["product"], {"cart": d["cart"], "product": d["product"], "qty": 0, "price": d["price"]})
+        item["qty"] += d["qty"]
+        cart.update(status="open", updated_ms=ev.t, items=d["items"], value=d["value"])
+
+    def _checkout(self, ev: Event, d: dict) -> None:
+        self._carts[d["cart"]].update(status="checkout", updated_ms=ev.t)
+
+    def _abandoned(self, ev: Event, d: dict) -> None:
+        cart = self._carts[d["cart"]]
+        cart.update(status="abandoned", updated_ms=ev.t, abandon_reason=d["reason"], abandon_stage=d["stage"])
+        cart["abandoned_count"] += 1
+
+    def _emptied(self, ev: Event, d: dict) -> None:
+        self._carts[d["cart"]].update(status="emptied", updated_ms=ev.t)
+
+    def _order_placed(self, ev: Event, d: dict) -> None:
+        self._carts[d["cart"]].update(status="ordered", updated_ms=ev.t, order=d["order"])
+        self._orders[d["order"]] = {
+            "id": d["order"], "shopper": ev.shopper, "cart": d["cart"], "placed_ms": ev.t,
+            "currency": d["currency"], "subtotal": d["subtotal"], "shipping": d["shipping"],
+            "total": d["total"], "coupon": d["coupon"], "status": "placed", "carrier": None,
+            "tracking": None, "refunded": 0.0}
+        self._order_event(ev, d)
+
+    def _order_event(self, ev: Event, d: dict) -> None:
+        order = self._orders[d["order"]]
+        order["status"] = ORDER_STATUS[ev.type]
+        if "tracking" in d:
+            order["carrier"], order["tracking"] = d["carrier"], d["tracking"]
+        if ev.type == E.REFUND_ISSUED:
+            order["refunded"] = round(order["refunded"] + d["amount"], 2)
+        self._add(OrderEventRow, {"seq": ev.seq, "order": d["order"], "t_ms": ev.t, "type": ev.type})
+
+    def _derivers(self) -> dict:
+        out = {t: self._order_event for t in _ORDER_TYPES}
+        out.update({
+            E.SHOPPER_CREATED: self._shopper_created, E.SETTINGS_CHANGED: self._settings_changed,
+            E.CART_ITEM_ADDED: self._item_added, E.CHECKOUT_STARTED: self._checkout,
+            E.CART_ABANDONED: self._abandoned, E.CART_EMPTIED: self._emptied, E.ORDER_PLACED: self._order_placed,
+        })
+        return out
 
     def flush(self) -> None:
         if not self._n_pending:

@@ -1,0 +1,89 @@
+"""The SQL store agrees with the event log it was written from."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import Counter
+
+import pytest
+
+from shopsim.scenario.loader import load_scenario
+from shopsim.sim.engine import Simulation
+from shopsim.store.recorder import Recorder
+from shopsim.store.writer import ORDER_STATUS, StoreWriter
+from tests.conftest import tiny_scenario
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory):
+    path = tmp_path_factory.mktemp("store") / "run.db"
+    sc = tiny_scenario(size=120, duration="30d", seed=3,
+                       orders={"disputes": {"rate": 0.5, "refund": 1.0}, "payment": {"failure": 0.3}})
+    sim = Simulation(sc)
+    store = StoreWriter(f"sqlite:///{path}", sim.scenario)
+    lines: list[bytes] = []
+    rec = Recorder(sim.scenario.start_epoch, None, store)
+    sim.subscribe(rec)
+    sim.subscribe(lambda batch: lines.extend(batch))
+    sim.run()
+    store.close("finished", sim.now)
+    return sqlite3.connect(path), lines
+
+
+def test_tables_count_what_the_log_says(stored):
+    con, events = stored
+    counts = Counter(e.type for e in events)
+    q = lambda sql: con.execute(sql).fetchone()[0]  # noqa: E731
+    assert q("select count(*) from events") == len(events)
+    assert q("select count(*) from shoppers") == counts["shopper.created"] == 120
+    assert q("select count(*) from orders") == counts["order.placed"] > 0
+    assert q("select count(distinct cart) from cart_items") == q("select count(*) from carts")
+    assert q("select count(*) from carts where status = 'ordered'") == counts["order.placed"]
+    assert q("select count(*) from settings_history") == counts["shopper.created"] + counts["settings.changed"]
+    lifecycle = sum(n for t, n in counts.items() if t in ORDER_STATUS)
+    assert q("select count(*) from order_events") == lifecycle
+    assert q("select status from runs") == "finished"
+
+
+def test_order_rows_match_their_last_lifecycle_event(stored):
+    con, events = stored
+    last: dict[str, str] = {}
+    refunded: Counter[str] = Counter()
+    for e in events:
+        if e.type in ORDER_STATUS:
+            last[e.data["order"]] = ORDER_STATUS[e.type]
+        if e.type == "refund.issued":
+            refunded[e.data["order"]] += e.data["amount"]
+    rows = dict(con.execute("select id, status from orders"))
+    assert rows == last
+    assert {"delivered", "refunded"} <= set(rows.values())
+    for oid, amount in con.execute("select id, refunded from orders where refunded > 0"):
+        assert amount == pytest.approx(refunded[oid])
+
+
+def test_cart_items_add_up_to_the_cart_value(stored):
+    con, _ = stored
+    for cart, value in con.execute("select id, value from carts"):
+        total = con.execute("select sum(qty * price) from cart_items where cart = ?", (cart,)).fetchone()[0]
+        assert total == pytest.approx(value)
+
+
+def test_events_table_reproduces_the_log(stored):
+    con, events = stored
+    rows = con.execute("select seq, type, shopper, line from events order by seq").fetchall()
+    assert [r[0] for r in rows] == list(range(1, len(events) + 1))
+    for (seq, typ, shopper, line), ev in zip(rows, events):
+        rec = json.loads(line)
+        assert (rec["seq"], rec["type"], rec["shopper"]) == (seq, typ, shopper) == (ev.seq, ev.type, ev.shopper)
+
+
+def test_a_second_replay_to_the_same_database_replaces_the_first(tmp_path):
+    url = f"sqlite:///{tmp_path}/again.db"
+    for size in (5, 3):
+        sim = Simulation(tiny_scenario(size=size, duration="1d"))
+        store = StoreWriter(url, sim.scenario)
+        sim.subscribe(Recorder(sim.scenario.start_epoch, None, store))
+        sim.run()
+        store.close("finished", sim.now)
+    assert sqlite3.connect(tmp_path / "again.db").execute("select count(*) from shoppers").fetchone() == (3,)
