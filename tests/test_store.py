@@ -12,7 +12,7 @@ from shopsim.scenario.loader import load_scenario
 from shopsim.sim.engine import Simulation
 from shopsim.store.recorder import Recorder
 from shopsim.store.writer import ORDER_STATUS, StoreWriter
-from tests.conftest import tiny_scenario
+from conftest import tiny_scenario
 
 
 @pytest.fixture(scope="module")
