@@ -94,16 +94,26 @@ class _DistBase(BaseModel):
 
     def quantile(self, u: float, scale: float = 1.0) -> float:
         """The value below which a share u of draws falls (before clamping)."""
+        return self._quantile_fn(scale)(u)
+
+    def _quantile_fn(self, scale: float) -> Callable[[float], float]:
+        # Parameters are parsed once here, not once per table entry.
         d, n = self.dist, self.num
         if d == "fixed":
-            return n("value") * scale
+            v = n("value") * scale
+            return lambda u: v  # noqa: E731
         if d == "uniform":
-            return (n("low") + (n("high") - n("low")) * u) * scale
+            lo, hi = n("low"), n("high")
+            return lambda u: (lo + (hi - lo) * u) * scale  # noqa: E731
         if d == "exponential":
-            return -n("mean") * scale * math.log(1.0 - u)
+            mean = n("mean") * scale
+            return lambda u: -mean * math.log(1.0 - u)  # noqa: E731
+        inv = _STD_NORMAL.inv_cdf
         if d == "lognormal":
-            return n("median") * scale * math.exp(self.sigma * _STD_NORMAL.inv_cdf(u))
-        return max(0.0, (n("mean") + n("sd") * _STD_NORMAL.inv_cdf(u)) * scale)
+            median, sigma = n("median") * scale, self.sigma
+            return lambda u: median * math.exp(sigma * inv(u))  # noqa: E731
+        mean, sd = n("mean"), n("sd")
+        return lambda u: max(0.0, (mean + sd * inv(u)) * scale)  # noqa: E731
 
     def sampler(self, scale: float = 1.0) -> Sampler:
         """A function rng -> value; `scale` multiplies the result (used for segment traits).
@@ -114,10 +124,11 @@ class _DistBase(BaseModel):
         lo, hi = self.num("min"), self.num("max")
         lo = -math.inf if lo is None else lo
         hi = math.inf if hi is None else hi
+        q = self._quantile_fn(scale)
         if self.dist == "fixed":
-            v = min(hi, max(lo, self.quantile(0.5, scale)))
+            v = min(hi, max(lo, q(0.5)))
             return lambda rng: v  # noqa: E731
-        table = [min(hi, max(lo, self.quantile((i + 0.5) / _N, scale))) for i in range(_N)]
+        table = [min(hi, max(lo, q((i + 0.5) / _N))) for i in range(_N)]
         return _interpolating(table)
 
     def mean_value(self) -> float:
