@@ -119,8 +119,9 @@ def replay_cmd(scenario: str, seed: int | None, until_ms: int | None, db: str | 
         except (KeyboardInterrupt, _Terminated) as e:
             status = "interrupted"
             what = "interrupted (Ctrl-C)" if isinstance(e, KeyboardInterrupt) else "terminated"
+            marked = " and the database is marked 'interrupted'" if store is not None else ""
             click.echo(f"\nshopsim: {what} at virtual time {sim.iso()}; the event log has no run.finished "
-                       f"line and the database is marked 'interrupted'.", err=True)
+                       f"line{marked}.", err=True)
         finally:
             signal.signal(signal.SIGTERM, previous)
             if store is not None:
