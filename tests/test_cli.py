@@ -187,3 +187,23 @@ def test_schema_matches_the_shipped_schema_file(run):
 def test_python_dash_m_and_version():
     out = subprocess.run([sys.executable, "-m", "shopsim", "--version"], capture_output=True, text=True)
     assert out.returncode == 0 and "shopsim" in out.stdout
+
+
+def test_sigterm_mid_run_marks_the_database_interrupted(tmp_path):
+    """A real process, a real signal: the first log line proves the run is under way (no sleeping)."""
+    import signal
+
+    big = tmp_path / "big.yaml"
+    big.write_text(MINIMAL.read_text().replace("size: 20", "size: 20000").replace("duration: 2d", "duration: 30d"))
+    assert "size: 20000" in big.read_text()
+    db = tmp_path / "big.db"
+    proc = subprocess.Popen([sys.executable, "-m", "shopsim", "replay", str(big), "--db", str(db), "--log", "-"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    first = proc.stdout.readline()
+    assert json.loads(first)["type"] == "run.started"
+    proc.send_signal(signal.SIGTERM)
+    rest, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err.decode()
+    assert b"terminated at virtual time" in err and b"marked 'interrupted'" in err
+    assert b'"type":"run.finished"' not in rest
+    assert sqlite3.connect(db).execute("select status from runs").fetchone() == ("interrupted",)

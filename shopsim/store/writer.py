@@ -180,8 +180,10 @@ class StoreWriter:
                     conn.exec_driver_sql(sql, rows)
                 else:
                     conn.execute(insert(table), [dict(zip(cols, r)) for r in rows])
-                self.rows_written += len(rows)
-                rows.clear()
+        # Only after the commit: an interrupted transaction keeps its rows for close() to write.
+        for rows in self._pending.values():
+            self.rows_written += len(rows)
+            rows.clear()
         self._n_pending = 0
 
     def close(self, status: str, until_ms: int) -> None:
