@@ -214,3 +214,12 @@ def test_default_time_zones_belong_to_their_country() -> None:
     assert "US" in zone_table()
     with pytest.raises(LookupError, match="time_zones"):
         default_time_zones("en")
+
+
+def test_shape_and_cross_field_problems_in_one_round():
+    path = FIXTURES / "shape_and_shares.yaml"
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario(path)
+    found = [(p.line, p.path) for p in exc.value.problems]
+    assert found == [(5, "run.duraton"), (8, "population.locales")]
+    assert "shares sum to 0.9" in exc.value.problems[1].message

@@ -8,10 +8,13 @@ from __future__ import annotations
 import re
 import zoneinfo
 from functools import lru_cache
-from typing import Mapping
+from types import SimpleNamespace
+from typing import Any, Mapping
+
+from pydantic import ValidationError
 
 from shopsim.scenario.problems import Path, Positions, Problem, did_you_mean, format_path, problem_at
-from shopsim.scenario.schema import Scenario
+from shopsim.scenario.schema import Behaviour, Catalogue, Orders, Population, Scenario
 from shopsim.scenario.units import format_duration, parse_duration, parse_instant
 from shopsim.scenario.zones import country_of, default_time_zones, zone_in_country, zones_of
 
@@ -69,6 +72,30 @@ def check_scenario(scenario: Scenario, positions: Positions, filename: str) -> l
     _catalogue(c, scenario)
     _orders_and_behaviour(c, scenario)
     _events(c, scenario)
+    return c.problems
+
+
+def check_sections(data: Any, positions: Positions, filename: str) -> list[Problem]:
+    """Cross-field checks for each section that is well-formed on its own, for a file whose whole shape is
+    not: so one round of `shopsim validate` reports the wrong shares alongside the misspelt key."""
+    if not isinstance(data, dict):
+        return []
+    ok: dict[str, Any] = {}
+    for name, model in (("population", Population), ("catalogue", Catalogue), ("orders", Orders),
+                        ("behaviour", Behaviour)):
+        try:
+            ok[name] = model.model_validate(data.get(name, {}))
+        except (ValidationError, TypeError):
+            pass
+    c = _Checker(positions, filename)
+    s = SimpleNamespace(**ok)
+    if "population" in ok:
+        _population(c, s)
+        _settings(c, s)
+    if "catalogue" in ok:
+        _catalogue(c, s)
+    if "orders" in ok and "behaviour" in ok:
+        _orders_and_behaviour(c, s)
     return c.problems
 
 

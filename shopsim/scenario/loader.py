@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from shopsim.scenario.checks import check_scenario
+from shopsim.scenario.checks import check_scenario, check_sections
 from shopsim.scenario.problems import Path, Positions, Problem, ScenarioError, did_you_mean, problem_at
 from shopsim.scenario.schema import Scenario
 from shopsim.scenario.yamlpos import load_yaml
@@ -53,8 +53,9 @@ def load_scenario_text(text: str, filename: str = "<string>") -> Scenario:
     try:
         scenario = Scenario.model_validate(doc.data)
     except ValidationError as e:
-        # Cross-field checks would mostly repeat these problems, so they wait until the shape is right.
-        raise ScenarioError(problems + validation_problems(e, doc.data, doc.positions, filename)) from None
+        problems += validation_problems(e, doc.data, doc.positions, filename)
+        # Sections that are well-formed on their own still get their cross-field checks.
+        raise ScenarioError(problems + check_sections(doc.data, doc.positions, filename)) from None
     problems += check_scenario(scenario, doc.positions, filename)
     if problems:
         raise ScenarioError(problems)
