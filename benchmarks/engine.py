@@ -61,20 +61,20 @@ def _phase(name: str, shoppers: int, days: int) -> dict:
         out["events"] = sim.emitted
         out["events_per_s"] = sim.emitted / out["run_s"]
     else:
+        from shopsim.store.process import open_store
         from shopsim.store.recorder import Recorder
-        from shopsim.store.writer import StoreWriter
 
         with tempfile.TemporaryDirectory() as d:
             sim = Simulation(cs)
-            store = StoreWriter(f"sqlite:///{d}/run.db", cs)
+            store = open_store(f"sqlite:///{d}/run.db", cs)
             with open(f"{d}/events.jsonl", "wb", buffering=1 << 20) as log:
                 sim.subscribe(Recorder(cs.start_epoch, log, store))
                 sim.run()
-            store.close("finished", sim.now)
+            rows = store.close("finished", sim.now)
             out["seconds"] = time.perf_counter() - t0
             out["events"] = sim.emitted
-            out["rows"] = store.rows_written
-            out["rows_per_s"] = store.rows_written / out["seconds"]
+            out["rows"] = rows
+            out["rows_per_s"] = rows / out["seconds"]
             out["db_mb"] = os.path.getsize(f"{d}/run.db") / 2**20
             out["log_mb"] = os.path.getsize(f"{d}/events.jsonl") / 2**20
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -102,9 +102,9 @@ def replay_cmd(scenario: str, seed: int | None, until_ms: int | None, db: str | 
         if db_url is not None:
             if db_path is not None:
                 db_path.parent.mkdir(parents=True, exist_ok=True)
-            from shopsim.store.writer import StoreWriter
+            from shopsim.store.process import open_store
             try:
-                store = StoreWriter(db_url, cs)
+                store = open_store(db_url, cs)
             except Exception as e:  # a bad URL or an unreachable server is input the user typed
                 fail(f"cannot open database {db}: {e.__class__.__name__}: {str(e).splitlines()[0]}")
         recorder = Recorder(cs.start_epoch, out, store)

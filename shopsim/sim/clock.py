@@ -25,11 +25,15 @@ def _minute_prefix(minute: int) -> str:
     return (_EPOCH + timedelta(minutes=minute)).strftime("%Y-%m-%dT%H:%M:")
 
 
+# Every 'SS.mmmZ' a minute can hold, made once: a lookup is several times cheaper than formatting,
+# and every logged event needs one.
+_SECONDS = [f"{s:02d}.{ms:03d}Z" for s in range(60) for ms in range(1000)]
+
+
 def iso(epoch: int) -> str:
     """Epoch milliseconds -> '2026-03-02T08:00:00.000Z' (fixed width, sorts as it reads)."""
     minute, rest = divmod(epoch, MINUTE)
-    s, ms = divmod(rest, SECOND)
-    return f"{_minute_prefix(minute)}{s:02d}.{ms:03d}Z"
+    return _minute_prefix(minute) + _SECONDS[rest]
 
 
 class LocalClock:

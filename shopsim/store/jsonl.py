@@ -9,7 +9,7 @@ import orjson
 from shopsim.sim.clock import iso
 from shopsim.sim.events import Event
 
-_OPTS = orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE
+LINE_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE
 
 
 def event_record(ev: Event, start_epoch: int) -> dict:
@@ -23,7 +23,7 @@ def event_record(ev: Event, start_epoch: int) -> dict:
 
 def event_line(ev: Event, start_epoch: int) -> bytes:
     """One log line, newline included."""
-    return orjson.dumps(event_record(ev, start_epoch), option=_OPTS)
+    return orjson.dumps(event_record(ev, start_epoch), option=LINE_OPTIONS)
 
 
 class JsonlWriter:

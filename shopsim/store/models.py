@@ -36,7 +36,7 @@ class ShopperRow(SQLModel, table=True):
     platform: str
     has_app: bool
     email_verified: bool
-    settings: str = Field(description="settings at creation, JSON")
+    # Settings live in settings_history (source 'created' is the first row): one copy, not two.
 
 
 class ProductRow(SQLModel, table=True):

@@ -7,7 +7,10 @@ carts and orders in memory as they change, and writes those at the end. The `run
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+import queue
+import threading
+from datetime import datetime
+from typing import Any
 
 import orjson
 from sqlalchemy import Index, create_engine, event, insert, update
@@ -17,7 +20,7 @@ from sqlmodel import SQLModel
 from shopsim import __version__
 from shopsim.scenario.compiled import CompiledScenario
 from shopsim.sim import events as E
-from shopsim.sim.clock import iso
+from shopsim.sim.clock import epoch_ms, iso
 from shopsim.sim.events import Event
 from shopsim.store.models import (
     CartItemRow, CartRow, EventRow, OrderEventRow, OrderRow, ProductRow, RunRow, SettingsHistoryRow, ShopperRow,
@@ -49,6 +52,7 @@ def open_engine(url: str) -> Engine:
 
 
 # Built after the load: one sort per index instead of a B-tree update per row.
+_new_event = tuple.__new__
 _LATE_INDEXES = (Index("ix_events_type", _T[EventRow].c.type), Index("ix_events_shopper", _T[EventRow].c.shopper))
 
 
@@ -71,6 +75,10 @@ class StoreWriter:
         self._orders: dict[str, dict] = {}
         self._events = 0
         self._derive = self._derivers()
+        self._minutes: dict[str, int] = {}
+        self._queue: queue.Queue | None = None
+        self._thread: threading.Thread | None = None
+        self._error: Exception | None = None
         self._add(RunRow, {"id": 1, "scenario": cs.name, "seed": cs.seed, "version": __version__,
                            "start": iso(cs.start_epoch), "duration_ms": cs.duration, "status": "running",
                            "events": 0})
@@ -84,20 +92,36 @@ class StoreWriter:
         self._pending[table].append(tuple(row.get(c.name) for c in table.columns))
         self._n_pending += 1
 
-    def add(self, batch: Iterable[Event], lines: Iterable[bytes]) -> None:
-        """Take a batch of events with their log lines (serialised once, shared with the log)."""
+    def write(self, chunk: bytes, meta: list[tuple[int, int, str, str | None]] | None = None) -> None:
+        """Take a chunk of event-log lines. `meta` gives each line's (seq, t_ms, type, shopper) when the
+        caller has them; without it they are parsed from the lines (so a log file can rebuild a database).
+        Only the lines of types that feed the derived tables are parsed in full."""
         events = self._pending[_T[EventRow]]
-        derive = self._derive
-        for ev, line in zip(batch, lines):
-            # Column order of EventRow: seq, t_ms, type, shopper, line.
-            events.append((ev.seq, ev.t, ev.type, ev.shopper, line[:-1].decode()))
-            handler = derive.get(ev.type)
+        derive, loads = self._derive, orjson.loads
+        lines = chunk.splitlines()
+        if meta is None:
+            meta = []
+            for line in lines:
+                rec = loads(line)
+                meta.append((rec["seq"], self._t_ms(rec["t"]), rec["type"], rec["shopper"]))
+        for (seq, t, typ, shopper), line in zip(meta, lines):
+            events.append((seq, t, typ, shopper, line.decode()))
+            handler = derive.get(typ)
             if handler is not None:
-                handler(ev, ev.data)
-        self._events += len(batch)
-        self._n_pending += len(batch)
+                rec = loads(line)
+                handler(_new_event(Event, (seq, t, typ, shopper, rec)), rec)
+        self._events += len(lines)
+        self._n_pending += len(lines)
         if self._n_pending >= BATCH_ROWS:
             self.flush()
+
+    def _t_ms(self, t: str) -> int:
+        """'2026-03-02T08:00:01.250Z' -> virtual ms, with a cache of minute prefixes."""
+        minute = self._minutes.get(t[:17])
+        if minute is None:
+            minute = epoch_ms(datetime.fromisoformat(t[:16] + "+00:00")) - self.cs.start_epoch
+            self._minutes[t[:17]] = minute
+        return minute + int(t[17:19]) * 1000 + int(t[20:23])
 
     # --- derived tables: one small handler per event type that changes them --------------------------
 
@@ -105,8 +129,7 @@ class StoreWriter:
         self._add(ShopperRow, {
             "id": ev.shopper, "name": d["name"], "email": d["email"], "phone": d["phone"], "city": d["city"],
             "country": d["country"], "locale": d["locale"], "tz": d["tz"], "segment": d["segment"],
-            "platform": d["platform"], "has_app": d["reach"]["app"], "email_verified": d["reach"]["email"],
-            "settings": _json(d["settings"])})
+            "platform": d["platform"], "has_app": d["reach"]["app"], "email_verified": d["reach"]["email"]})
         self._add(SettingsHistoryRow, {"seq": ev.seq, "shopper": ev.shopper, "t_ms": ev.t, "source": "created",
                                        "settings": _json(d["settings"])})
 
@@ -165,28 +188,67 @@ class StoreWriter:
         return out
 
     def flush(self) -> None:
+        """Commit the buffered rows in one transaction (on the writer thread, when there is one)."""
         if not self._n_pending:
             return
+        batch = [(table, rows) for table, rows in self._pending.items() if rows]
+        self._pending = {t: [] for t in _T.values()}
+        self._n_pending = 0
+        if self._queue is None:
+            self._write(batch)
+        else:
+            self._raise_writer_error()
+            self._queue.put(batch)
+
+    def start_thread(self) -> None:
+        """Commit on a background thread from now on: sqlite3 releases the GIL while SQLite works, so the
+        caller keeps preparing rows (and draining its input) meanwhile. A bounded queue keeps memory flat."""
+        self._queue = queue.Queue(maxsize=4)
+        self._thread = threading.Thread(target=self._writer, name="shopsim-store-writer", daemon=True)
+        self._thread.start()
+
+    def sync(self) -> None:
+        """Wait until every row handed over so far is committed."""
+        self.flush()
+        if self._queue is not None:
+            self._queue.join()
+            self._raise_writer_error()
+
+    def _raise_writer_error(self) -> None:
+        if self._error is not None:
+            raise RuntimeError(f"writing the database failed: {self._error}") from self._error
+
+    def _writer(self) -> None:
+        while True:
+            batch = self._queue.get()
+            try:
+                if batch is None:
+                    return
+                if self._error is None:
+                    self._write(batch)
+            except Exception as e:  # raised on the caller's side by _raise_writer_error
+                self._error = e
+            finally:
+                self._queue.task_done()
+
+    def _write(self, batch: list[tuple[Any, list[tuple]]]) -> None:
         sqlite = self.engine.dialect.name == "sqlite"
         with self.engine.begin() as conn:
-            for table, rows in self._pending.items():
-                if not rows:
-                    continue
+            for table, rows in batch:
                 cols = [c.name for c in table.columns]
                 if sqlite:
-                    # DB-API executemany with tuples: several times faster than Core's per-row dicts.
+                    # The driver's own executemany with tuples: Core (even exec_driver_sql) inspects every
+                    # parameter row in Python first.
                     names = ", ".join(f'"{c}"' for c in cols)
                     sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" * len(cols))})'
-                    conn.exec_driver_sql(sql, rows)
+                    cursor = conn.connection.driver_connection.cursor()
+                    cursor.executemany(sql, rows)
+                    cursor.close()
                 else:
                     conn.execute(insert(table), [dict(zip(cols, r)) for r in rows])
-        # Only after the commit: an interrupted transaction keeps its rows for close() to write.
-        for rows in self._pending.values():
-            self.rows_written += len(rows)
-            rows.clear()
-        self._n_pending = 0
+        self.rows_written += sum(len(rows) for _, rows in batch)
 
-    def close(self, status: str, until_ms: int) -> None:
+    def close(self, status: str, until_ms: int) -> int:
         """Write carts and orders as they stand, then mark the run `status` (finished or interrupted)."""
         for cart in self._carts.values():
             self._add(CartRow, cart)
@@ -195,10 +257,15 @@ class StoreWriter:
                 self._add(CartItemRow, item)
         for order in self._orders.values():
             self._add(OrderRow, order)
-        self.flush()
+        self.sync()
+        if self._queue is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._queue = None
         with self.engine.begin() as conn:
             for index in _LATE_INDEXES:
                 index.create(conn, checkfirst=True)
             conn.execute(update(_T[RunRow]).where(_T[RunRow].c.id == 1)
                          .values(status=status, until_ms=until_ms, events=self._events))
         self.engine.dispose()
+        return self.rows_written
