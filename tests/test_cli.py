@@ -207,3 +207,40 @@ def test_sigterm_mid_run_marks_the_database_interrupted(tmp_path):
     assert b"terminated at virtual time" in err and b"marked 'interrupted'" in err
     assert b'"type":"run.finished"' not in rest
     assert sqlite3.connect(db).execute("select status from runs").fetchone() == ("interrupted",)
+
+
+def test_progress_bar_on_a_terminal_and_summary(tmp_path):
+    """In a pseudo-terminal the replay draws a progress bar; through a pipe (every other test) it does not."""
+    import os
+    import pty
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: a replay whose stdout and stderr are the terminal
+        try:
+            os.chdir(tmp_path)
+            scenario = str(ROOT / "scenarios" / "global_marketplace.yaml")
+            os.execv(sys.executable, [sys.executable, "-m", "shopsim", "replay", scenario, "--no-db", "--until", "7d"])
+        finally:
+            os._exit(127)  # never return into pytest from the forked child
+    out = b""
+    while True:
+        try:
+            data = os.read(fd, 65536)
+        except OSError:  # the terminal closes when the child exits
+            break
+        if not data:
+            break
+        out += data
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, out.decode(errors="replace")
+    text = out.decode(errors="replace")
+    assert "━" in text and "events" in text, text[-2000:]
+    assert "global_marketplace (seed" in text and "event log: runs/global_marketplace-seed" in text
+
+
+def test_no_progress_bar_when_piped(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "shopsim", "replay", str(MINIMAL), "--no-db"],
+                         capture_output=True, cwd=tmp_path)
+    assert out.returncode == 0
+    assert "━".encode() not in out.stdout + out.stderr
+    assert b"minimal (seed 1)" in out.stdout
