@@ -1,0 +1,1 @@
+"""The notification layer: settings, the policy pipeline, decision traces, templates and inboxes."""

@@ -1,0 +1,113 @@
+"""Quiet hours and send windows in local time, across midnight and DST."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shopsim.notify.windows import inside, local_minute, next_outside
+
+NY, BERLIN, SYDNEY, KOLKATA = (ZoneInfo(z) for z in ("America/New_York", "Europe/Berlin", "Australia/Sydney",
+                                                     "Asia/Kolkata"))
+QUIET = (22 * 60, 8 * 60)
+
+
+def ms(text: str) -> int:
+    return int(datetime.fromisoformat(text).astimezone(timezone.utc).timestamp() * 1000)
+
+
+def utc(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch / 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+@pytest.mark.parametrize("minute, start, end, expected", [
+    (23 * 60, 22 * 60, 8 * 60, True), (7 * 60 + 59, 22 * 60, 8 * 60, True), (8 * 60, 22 * 60, 8 * 60, False),
+    (12 * 60, 22 * 60, 8 * 60, False), (13 * 60, 12 * 60, 14 * 60, True), (14 * 60, 12 * 60, 14 * 60, False),
+    (5, 0, 0, False),
+])
+def test_inside(minute, start, end, expected):
+    assert inside(minute, start, end) is expected
+
+
+def test_outside_the_window_goes_now():
+    t = ms("2026-03-04T12:00:00-05:00")
+    assert next_outside(NY, t, *QUIET) == t
+
+
+def test_late_evening_waits_for_tomorrow_morning():
+    assert utc(next_outside(BERLIN, ms("2026-03-04T23:15:00+01:00"), *QUIET)) == "2026-03-05T07:00:00.000Z"
+
+
+def test_early_morning_waits_until_eight_today():
+    assert utc(next_outside(KOLKATA, ms("2026-03-04T03:10:00+05:30"), *QUIET)) == "2026-03-04T02:30:00.000Z"
+
+
+def test_window_not_crossing_midnight():
+    lunch = (12 * 60, 13 * 60 + 30)
+    assert utc(next_outside(BERLIN, ms("2026-03-04T12:40:00+01:00"), *lunch)) == "2026-03-04T12:30:00.000Z"
+
+
+def test_spring_forward_in_new_york():
+    # 8 March 2026: 02:00 EST becomes 03:00 EDT. Quiet hours ending 08:00 end at 08:00 EDT (12:00 UTC).
+    assert utc(next_outside(NY, ms("2026-03-08T01:30:00-05:00"), *QUIET)) == "2026-03-08T12:00:00.000Z"
+
+
+def test_window_ending_inside_the_missing_hour_opens_when_clocks_jump():
+    # 02:30 does not exist on 8 March 2026 in New York: the window opens at 03:00 EDT = 07:00 UTC.
+    assert utc(next_outside(NY, ms("2026-03-08T01:00:00-05:00"), 0, 150)) == "2026-03-08T07:00:00.000Z"
+
+
+def test_fall_back_first_occurrence_of_the_repeated_hour():
+    # 1 November 2026: 01:00-02:00 happens twice; a window ending 01:30 ends the first time 01:30 comes.
+    assert utc(next_outside(NY, ms("2026-11-01T00:10:00-04:00"), 0, 90)) == "2026-11-01T05:30:00.000Z"
+
+
+def test_southern_hemisphere_dst_end():
+    # Sydney leaves daylight time on 5 April 2026 (03:00 AEDT -> 02:00 AEST).
+    assert utc(next_outside(SYDNEY, ms("2026-04-04T23:30:00+11:00"), *QUIET)) == "2026-04-04T22:00:00.000Z"
+
+
+ZONES = [NY, BERLIN, SYDNEY, KOLKATA, ZoneInfo("America/Sao_Paulo"), ZoneInfo("Asia/Tokyo"),
+         ZoneInfo("Australia/Lord_Howe"), ZoneInfo("America/St_Johns")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(ZONES), st.integers(ms("2026-01-01T00:00:00+00:00"), ms("2027-01-01T00:00:00+00:00")),
+       st.integers(0, 1439), st.integers(0, 1439))
+def test_next_outside_is_the_earliest_instant_outside(zone, t, start, end):
+    out = next_outside(zone, t, start, end)
+    assert out >= t
+    assert not inside(local_minute(zone, out), start, end)
+    assert out - t <= 26 * 3_600_000
+    # Nothing earlier qualifies: every minute boundary in [t, out) is still inside the window.
+    step = 60_000
+    probe = t
+    while probe < out:
+        assert inside(local_minute(zone, probe), start, end)
+        probe += step
+
+
+# Instants of real 2026 clock changes; the property below concentrates on the hours around them.
+TRANSITIONS = [(NY, "2026-03-08T07:00:00+00:00"), (NY, "2026-11-01T06:00:00+00:00"),
+               (BERLIN, "2026-03-29T01:00:00+00:00"), (BERLIN, "2026-10-25T01:00:00+00:00"),
+               (SYDNEY, "2026-04-04T16:00:00+00:00"), (SYDNEY, "2026-10-03T16:00:00+00:00"),
+               (ZoneInfo("Australia/Lord_Howe"), "2026-04-04T15:00:00+00:00"),
+               (ZoneInfo("America/St_Johns"), "2026-03-08T05:30:00+00:00")]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(TRANSITIONS), st.integers(-36 * 3_600_000, 36 * 3_600_000), st.integers(0, 1439),
+       st.integers(0, 1439))
+def test_next_outside_around_clock_changes(transition, offset, start, end):
+    zone, instant = transition
+    t = ms(instant) + offset
+    out = next_outside(zone, t, start, end)
+    assert out >= t and not inside(local_minute(zone, out), start, end)
+    probe = t
+    while probe < out:
+        assert inside(local_minute(zone, probe), start, end)
+        probe += 60_000
