@@ -33,29 +33,46 @@ def _epoch(dt: datetime) -> int:
     return (dt - _EPOCH) // _MS
 
 
-def next_outside(zone: ZoneInfo, epoch: int, start: int, end: int) -> int:
-    """The earliest instant >= epoch whose local time is outside [start, end)."""
-    if not inside(local_minute(zone, epoch), start, end):
-        return epoch
-    local = (_EPOCH + epoch * _MS).astimezone(zone)
+def _offset(zone: ZoneInfo, epoch: int) -> timedelta:
+    return (_EPOCH + epoch * _MS).astimezone(zone).utcoffset()
+
+
+def _clock_change(zone: ZoneInfo, a: int, b: int) -> int | None:
+    """The first instant in (a, b] at which the UTC offset differs from a's, if there is one."""
+    before = _offset(zone, a)
+    if _offset(zone, b) == before:
+        return None  # zones change at most once in the day or so this spans
+    while b - a > 1:
+        mid = (a + b) // 2
+        if _offset(zone, mid) == before:
+            a = mid
+        else:
+            b = mid
+    return b
+
+
+def _window_end(zone: ZoneInfo, t: int, start: int, end: int) -> int:
+    """When the window that local time t is in ends, reading the local end time as the zone does."""
+    local = (_EPOCH + t * _MS).astimezone(zone)
     day = local.date()
     if start > end and local.hour * 60 + local.minute >= start:
         day += timedelta(days=1)  # the window crossed midnight: it ends tomorrow
     naive = datetime(day.year, day.month, day.day, end // 60, end % 60)
-    # Two readings of the local end time; they differ only when it falls in a DST gap or fold.
-    a = _epoch(naive.replace(tzinfo=zone, fold=0))
-    b = _epoch(naive.replace(tzinfo=zone, fold=1))
-    lo, hi = sorted((a, b))
-    candidates = [c for c in (lo, hi) if c >= epoch and not inside(local_minute(zone, c), start, end)]
-    if lo != hi and lo >= epoch and inside(local_minute(zone, lo), start, end):
-        # A gap: local time jumps over `end` somewhere in (lo, hi]. Find the jump to the millisecond.
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if inside(local_minute(zone, mid), start, end):
-                lo = mid
-            else:
-                hi = mid
-        candidates.append(hi)
-    if not candidates:  # not reachable for real zones; stay safe rather than loop
-        return max(a, b, epoch)
-    return min(candidates)
+    # Both readings of the local end time (they differ only in a DST gap or fold).
+    readings = {_epoch(naive.replace(tzinfo=zone, fold=f)) for f in (0, 1)}
+    ends = [c for c in readings if c > t and not inside(local_minute(zone, c), start, end)]
+    return min(ends) if ends else max(max(readings), t + 1)
+
+
+def next_outside(zone: ZoneInfo, epoch: int, start: int, end: int) -> int:
+    """The earliest instant >= epoch whose local time is outside [start, end)."""
+    t = epoch
+    # Each round either finds the answer or moves to an instant that is still inside the window: a clock
+    # change (springing over the end, falling back before the start) or an end that did not exist today.
+    for _ in range(6):
+        if not inside(local_minute(zone, t), start, end):
+            return t
+        until = _window_end(zone, t, start, end)
+        change = _clock_change(zone, t, until)
+        t = change if change is not None and change < until else until
+    return t
