@@ -82,3 +82,23 @@ def test_category_channel_toggle_and_frequency_off():
     v = preferences("email", "flash_sales", s)
     assert (v.reason, v.rule) == ("frequency_off", "categories.flash_sales.frequency")
     assert preferences("email", "promotions", s).params == {"frequency": "realtime"}
+
+
+def test_quiet_hours_defer_push_and_sms_only():
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    from shopsim.notify.policy import DEFERRED, quiet_hours
+
+    berlin = ZoneInfo("Europe/Berlin")
+    s = settings(quiet_hours={"start": "22:00", "end": "08:00"})
+    late = int(datetime(2026, 3, 4, 22, 30, tzinfo=berlin).timestamp() * 1000)
+    morning = int(datetime(2026, 3, 5, 7, 0, tzinfo=timezone.utc).timestamp() * 1000)  # 08:00 in Berlin
+    for channel in ("push", "sms"):
+        v = quiet_hours(channel, s, berlin, late)
+        assert (v.outcome, v.rule, v.params["until"], v.params["tz"]) == (DEFERRED, "quiet_hours", morning,
+                                                                         "Europe/Berlin")
+    for channel in ("email", "in_app"):
+        assert quiet_hours(channel, s, berlin, late).outcome == PASS
+    assert quiet_hours("push", settings(quiet_hours=None), berlin, late).outcome == PASS
+    assert quiet_hours("push", s, berlin, morning).outcome == PASS

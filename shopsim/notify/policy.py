@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from shopsim.notify.windows import next_outside
 from shopsim.scenario.taxonomy import CATEGORY_CLASS, CRITICAL, MARKETING
+from shopsim.scenario.units import parse_clock
 
 PASS, SUPPRESSED, DEFERRED, DIGESTED, REROUTED = "pass", "suppressed", "deferred", "digested", "rerouted"
 # Where a critical message goes when its channel is unreachable, in order of preference.
@@ -78,3 +81,19 @@ def preferences(channel: str, category: str, settings: dict[str, Any]) -> Verdic
     if prefs["frequency"] == "off":
         return Verdict("preferences", SUPPRESSED, "frequency_off", f"categories.{category}.frequency")
     return Verdict("preferences", PASS, params={"frequency": prefs["frequency"]})
+
+
+INTERRUPTIVE = frozenset({"push", "sms"})
+
+
+def quiet_hours(channel: str, settings: dict[str, Any], zone: ZoneInfo, epoch: int) -> Verdict:
+    """Push and SMS wait for the end of the shopper's local quiet hours; other channels never wait."""
+    window = settings["quiet_hours"]
+    if channel not in INTERRUPTIVE or not window:
+        return Verdict("quiet_hours", PASS)
+    start, end = parse_clock(window["start"]), parse_clock(window["end"])
+    until = next_outside(zone, epoch, start, end)
+    if until == epoch:
+        return Verdict("quiet_hours", PASS, params={"start": window["start"], "end": window["end"]})
+    return Verdict("quiet_hours", DEFERRED, "quiet_hours", "quiet_hours",
+                   {"start": window["start"], "end": window["end"], "tz": zone.key, "until": until})
