@@ -1,0 +1,50 @@
+"""Frequency caps: at most `max` marketing messages per channel (optionally per category) in any rolling
+window. Several rules may apply at once (e.g. 1 push per 4h and 3 per day); the tightest one decides."""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass
+
+from shopsim.notify.policy import PASS, SUPPRESSED, Verdict
+
+
+@dataclass(frozen=True, slots=True)
+class CapRule:
+    channel: str
+    max: int
+    per_ms: int
+    category: str | None = None
+    name: str = ""
+
+    def applies(self, channel: str, category: str) -> bool:
+        return self.channel == channel and (self.category is None or self.category == category)
+
+    def key(self, channel: str, category: str) -> tuple[str, str | None]:
+        return (channel, self.category and category)
+
+
+class CapTracker:
+    """Delivery times per shopper and (channel, category-or-None); a check looks back one window per rule."""
+
+    def __init__(self, rules: list[CapRule]):
+        self.rules = rules
+        self._sent: dict[tuple[int, str, str | None], list[int]] = {}
+
+    def check(self, shopper: int, channel: str, category: str, t: int) -> Verdict:
+        for rule in self.rules:
+            if not rule.applies(channel, category):
+                continue
+            times = self._sent.get((shopper, *rule.key(channel, category)), ())
+            # Deliveries in (t - per, t]: a message at exactly t - per has left the window.
+            recent = len(times) - bisect_right(times, t - rule.per_ms)
+            if recent >= rule.max:
+                return Verdict("caps", SUPPRESSED, "frequency_cap", rule.name or f"caps.{channel}",
+                               {"max": rule.max, "per_ms": rule.per_ms, "recent": recent})
+        return Verdict("caps", PASS)
+
+    def record(self, shopper: int, channel: str, category: str, t: int) -> None:
+        """Count a delivery (times arrive in order: the engine's clock never goes back)."""
+        keys = {(shopper, *rule.key(channel, category)) for rule in self.rules if rule.applies(channel, category)}
+        for key in keys:
+            self._sent.setdefault(key, []).append(t)
