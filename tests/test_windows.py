@@ -111,3 +111,47 @@ def test_next_outside_around_clock_changes(transition, offset, start, end):
     while probe < out:
         assert inside(local_minute(zone, probe), start, end)
         probe += 60_000
+
+
+def test_next_daily_digest_time():
+    from shopsim.notify.windows import next_local_time
+
+    nine = 9 * 60
+    assert utc(next_local_time(BERLIN, ms("2026-03-04T08:00:00+01:00"), nine)) == "2026-03-04T08:00:00.000Z"
+    assert utc(next_local_time(BERLIN, ms("2026-03-04T09:00:00+01:00"), nine)) == "2026-03-05T08:00:00.000Z"
+    # Across the spring change in Berlin (29 March 2026), 09:00 CEST is 07:00 UTC.
+    assert utc(next_local_time(BERLIN, ms("2026-03-28T10:00:00+01:00"), nine)) == "2026-03-29T07:00:00.000Z"
+
+
+def test_next_weekly_digest_time():
+    from shopsim.notify.windows import next_local_time
+
+    # Wednesday 4 March 2026 -> Monday 9 March, 09:00 in New York (EDT since 8 March).
+    assert utc(next_local_time(NY, ms("2026-03-04T12:00:00-05:00"), 9 * 60, "mon")) == "2026-03-09T13:00:00.000Z"
+
+
+def test_digest_time_inside_the_missing_hour_goes_out_at_the_jump():
+    from shopsim.notify.windows import next_local_time
+
+    # 02:30 does not exist in New York on 8 March 2026: the digest goes at 03:00 EDT (07:00 UTC).
+    assert utc(next_local_time(NY, ms("2026-03-08T00:00:00-05:00"), 150)) == "2026-03-08T07:00:00.000Z"
+    # 01:30 happens twice on 1 November 2026: the first one (EDT) counts.
+    assert utc(next_local_time(NY, ms("2026-11-01T00:00:00-04:00"), 90)) == "2026-11-01T05:30:00.000Z"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(TRANSITIONS), st.integers(-72 * 3_600_000, 72 * 3_600_000), st.integers(0, 1439),
+       st.sampled_from([None, "mon", "sun"]))
+def test_next_local_time_is_the_first_time_the_clock_reaches_it(transition, offset, minute, weekday):
+    from shopsim.notify.windows import WEEKDAYS, next_local_time
+
+    zone, instant = transition
+    t = ms(instant) + offset
+    out = next_local_time(zone, t, minute, weekday)
+    assert t < out <= t + 8 * 24 * 3_600_000
+    local = datetime.fromtimestamp(out / 1000, zone)
+    reached = local.hour * 60 + local.minute
+    # At `out` the local clock shows the time, or has just jumped past it (a DST gap).
+    assert reached == minute or (reached > minute and local_minute(zone, out - 1) < minute)
+    if weekday:
+        assert WEEKDAYS[local.weekday()] == weekday

@@ -76,3 +76,25 @@ def next_outside(zone: ZoneInfo, epoch: int, start: int, end: int) -> int:
         change = _clock_change(zone, t, until)
         t = change if change is not None and change < until else until
     return t
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def next_local_time(zone: ZoneInfo, epoch: int, minute: int, weekday: str | None = None) -> int:
+    """The first instant after `epoch` at which local time reaches `minute` (HH:MM as minutes), on
+    `weekday` if given: when daily and weekly digests go out. A local time that does not exist that day
+    (a DST gap) is reached when the clocks jump past it; in a fold, the first occurrence counts."""
+    local = (_EPOCH + epoch * _MS).astimezone(zone)
+    day = local.date()
+    for _ in range(9):
+        if weekday is None or WEEKDAYS[day.weekday()] == weekday:
+            naive = datetime(day.year, day.month, day.day, minute // 60, minute % 60)
+            first = _epoch(naive.replace(tzinfo=zone, fold=0))
+            other = _epoch(naive.replace(tzinfo=zone, fold=1))
+            if other < first:  # a gap: fold=1 reads it before the jump; the clocks reach it at the jump
+                first = _clock_change(zone, other, first) or first
+            if first > epoch:
+                return first
+        day += timedelta(days=1)
+    raise ValueError(f"no {weekday} within a week")  # unreachable with a valid weekday
