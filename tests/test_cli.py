@@ -244,3 +244,44 @@ def test_no_progress_bar_when_piped(tmp_path):
     assert out.returncode == 0
     assert "━".encode() not in out.stdout + out.stderr
     assert b"minimal (seed 1)" in out.stdout
+
+
+def test_a_failed_run_is_marked_failed_not_finished(run, tmp_path):
+    if not Path("/dev/full").exists():
+        pytest.skip("needs /dev/full")
+    res = run("replay", MINIMAL, "--log", "/dev/full", "--db", tmp_path / "f.db")
+    assert res.exit_code == 2 and "No space left" in res.output
+    assert sqlite3.connect(tmp_path / "f.db").execute("select status from runs").fetchone() == ("failed",)
+
+
+def test_a_replay_that_cannot_open_its_database_keeps_the_previous_log(run, tmp_path):
+    assert run("replay", MINIMAL, "--no-db", "-q").exit_code == 0
+    log = tmp_path / "runs" / "minimal-seed1.jsonl"
+    before = log.read_bytes()
+    res = run("replay", MINIMAL, "--db", "nope://x")
+    assert res.exit_code == 2 and "cannot open database nope://x" in res.output
+    assert log.read_bytes() == before
+
+
+def test_outputs_may_not_overwrite_the_scenario_or_each_other(run, tmp_path):
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(MINIMAL.read_text())
+    res = run("replay", scenario, "--log", scenario, "--no-db")
+    assert res.exit_code == 2 and "scenario file itself" in res.output
+    assert scenario.read_text() == MINIMAL.read_text()
+    res = run("replay", scenario, "--log", tmp_path / "same", "--db", tmp_path / "same")
+    assert res.exit_code == 2 and "same file" in res.output
+
+
+@pytest.mark.parametrize("edit, fragment", [
+    (("size: 20", "size: true"), "should be a whole number, got True"),
+    (("seed: 1", 'seed: "5"'), "should be a whole number, got '5'"),
+    (("duration: 2d", "duration: 100000000d"), "longer than the longest run"),
+    (("  name: minimal", "  name: minimal\n  start: 9999-12-30T00:00:00Z"), "outside the years"),
+])
+def test_values_that_used_to_slip_through(run, tmp_path, edit, fragment):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(MINIMAL.read_text().replace(*edit))
+    assert edit[1] in bad.read_text()
+    res = run("validate", bad)
+    assert res.exit_code == 2 and fragment in res.output and "Traceback" not in res.output

@@ -6,7 +6,6 @@ import os
 import signal
 import sys
 import time
-from contextlib import ExitStack
 from pathlib import Path
 from typing import IO
 
@@ -83,6 +82,7 @@ def replay_cmd(scenario: str, seed: int | None, until_ms: int | None, db: str | 
     stem = f"{cs.name}-seed{cs.seed}"
     log_path = None if log == "-" else Path(log) if log else RUNS_DIR / f"{stem}.jsonl"
     db_url, db_path = (None, None) if no_db else _db_url(db or str(RUNS_DIR / f"{stem}.db"))
+    _distinct_outputs(path, log_path, db_path)
     if log_path is not None:
         _writable_file(log_path, "event log")
     if db_path is not None:
@@ -90,47 +90,99 @@ def replay_cmd(scenario: str, seed: int | None, until_ms: int | None, db: str | 
     until = cs.duration if until_ms is None else min(until_ms, cs.duration)
 
     wall = time.perf_counter()
-    sim = Simulation(cs)
-    with ExitStack() as stack:
-        out: IO[bytes] | None
-        if log_path is None:
-            out = sys.stdout.buffer
-        else:
-            log_path.parent.mkdir(parents=True, exist_ok=True)
-            out = stack.enter_context(open(log_path, "wb", buffering=1 << 20))
-        store = None
+    previous = {sig: signal.signal(sig, _raise_terminated if sig == signal.SIGTERM else signal.default_int_handler)
+                for sig in (signal.SIGTERM, signal.SIGINT)}
+    sim = store = out = None
+    status, exit_code = "failed", 0
+    tally = Tally()
+    try:
+        sim = Simulation(cs)
         if db_url is not None:
-            if db_path is not None:
-                db_path.parent.mkdir(parents=True, exist_ok=True)
-            from shopsim.store.process import open_store
-            try:
-                store = open_store(db_url, cs)
-            except Exception as e:  # a bad URL or an unreachable server is input the user typed
-                fail(f"cannot open database {db}: {e.__class__.__name__}: {str(e).splitlines()[0]}")
-        recorder = Recorder(cs.start_epoch, out, store)
-        sim.subscribe(recorder)
-        tally = Tally()
+            store = _open_store(db_url, db, db_path, cs)
+        # Only now is an earlier log at that path replaced: a replay that cannot start leaves it alone.
+        out = _open_log(log_path)
+        sim.subscribe(Recorder(cs.start_epoch, out, store))
         sim.subscribe(tally)
+        _play(sim, until, show_progress=not quiet and sys.stderr.isatty())
+        sim.finish()
         status = "finished"
-        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    except (KeyboardInterrupt, _Terminated) as e:
+        status, exit_code = "interrupted", 130
+        what = "interrupted (Ctrl-C)" if isinstance(e, KeyboardInterrupt) else "terminated"
+        marked = " and the database is marked 'interrupted'" if store is not None else ""
+        when = f"at virtual time {sim.iso()}" if sim is not None else "before the run started"
+        click.echo(f"\nshopsim: {what} {when}; the event log has no run.finished line{marked}.", err=True)
+    except BrokenPipeError:
+        # The reader of `--log -` went away (e.g. `| head`): stop quietly, as command-line tools do.
+        status, exit_code = "interrupted", 141
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except OSError as e:
+        status, exit_code = "failed", EXIT_BAD_INPUT
+        click.echo(f"shopsim: cannot write the event log {log_path or 'to stdout'}: {e.strerror or e}; "
+                   "the run stopped and the database is marked 'failed'.", err=True)
+    finally:
+        # Finishing must not be cut in half by a second Ctrl-C: the files would disagree.
+        for sig in previous:
+            signal.signal(sig, signal.SIG_IGN)
         try:
-            _play(sim, until, show_progress=not quiet and sys.stderr.isatty())
-            sim.finish()
-        except (KeyboardInterrupt, _Terminated) as e:
-            status = "interrupted"
-            what = "interrupted (Ctrl-C)" if isinstance(e, KeyboardInterrupt) else "terminated"
-            marked = " and the database is marked 'interrupted'" if store is not None else ""
-            click.echo(f"\nshopsim: {what} at virtual time {sim.iso()}; the event log has no run.finished "
-                       f"line{marked}.", err=True)
-        finally:
-            signal.signal(signal.SIGTERM, previous)
+            if out is not None and out is not sys.stdout.buffer:
+                try:
+                    out.close()  # the last buffered lines are written here: a full disk shows up now
+                except OSError as e:
+                    status, exit_code = "failed", EXIT_BAD_INPUT
+                    click.echo(f"shopsim: cannot write the event log {log_path}: {e.strerror or e}; "
+                               "the database is marked 'failed'.", err=True)
             if store is not None:
-                store.close(status, sim.now)
-        if status != "finished":
-            sys.exit(130)
+                store.close(status, sim.now if sim is not None else 0)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+    if exit_code:
+        sys.exit(exit_code)
     if not quiet:
         print_summary(sim, tally, log_path, db_url and db, db_path, time.perf_counter() - wall,
                       to_stderr=log_path is None)
+
+
+def _distinct_outputs(scenario: Path, log: Path | None, db: Path | None) -> None:
+    """Refuse to write over the scenario being replayed, or the log and the database over each other."""
+    def same(a: Path | None, b: Path | None) -> bool:
+        return a is not None and b is not None and a.resolve() == b.resolve()
+
+    for out, what in ((log, "event log"), (db, "database")):
+        if same(out, scenario):
+            fail(f"the {what} {out} is the scenario file itself; choose another path")
+    if same(log, db):
+        fail(f"the event log and the database are the same file ({log}); give them different paths")
+
+
+def _open_store(url: str, db: str | None, db_path: Path | None, cs):
+    from shopsim.store.process import open_store
+
+    if db_path is not None:
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return open_store(url, cs)
+    except Exception as e:  # a bad URL, a missing driver, a file that is not a database: user input
+        fail(f"cannot open database {db or url}: {_one_line(e)}")
+
+
+def _open_log(log_path: Path | None) -> IO[bytes]:
+    if log_path is None:
+        return sys.stdout.buffer
+    try:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        return open(log_path, "wb", buffering=1 << 20)
+    except OSError as e:  # the caller's finally marks the database 'failed'
+        fail(f"cannot write event log {log_path}: {e.strerror or e}")
+
+
+def _one_line(e: Exception) -> str:
+    text = str(e).splitlines()[0] if str(e) else e.__class__.__name__
+    text = text.replace("(sqlite3.OperationalError) ", "").replace("(sqlite3.DatabaseError) ", "")
+    if isinstance(e, ModuleNotFoundError):
+        return f"{text}; install the database's driver (e.g. pip install psycopg) into shopsim's environment"
+    return text
 
 
 def _raise_terminated(_signum, _frame):

@@ -144,7 +144,11 @@ def _catalogue(c: _Checker, s: Scenario) -> None:
     if cat.products == 0 and not cat.items:
         c.report(("catalogue", "products"), "the catalogue is empty; generate products or list some in items")
     first_seen: dict[str, int] = {}
+    generated = {f"p{i + 1:05d}" for i in range(cat.products)}
     for i, item in enumerate(cat.items):
+        if item.id in generated:
+            c.report(("catalogue", "items", i, "id"), f"{item.id} is already the id of a generated product "
+                     f"(p00001 to p{cat.products:05d}); give hand-written products ids of their own")
         path = ("catalogue", "items", i)
         if item.category not in cat.categories:
             c.report(path + ("category",), f"unknown category {item.category!r}; it must be one of "

@@ -41,7 +41,7 @@ _NEEDS = {
 
 
 class _DistBase(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     dist: Literal["fixed", "uniform", "exponential", "lognormal", "normal"] = Field(
         description="fixed (value), uniform (low, high), exponential (mean), lognormal (median, sigma), normal (mean, sd)"
     )
@@ -149,6 +149,8 @@ class NumberDist(_DistBase):
     def _convert(self, v: Any, name: str) -> float:
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise ValueError(f"{name} must be a number, got {v!r}")
+        if not math.isfinite(v) or abs(v) > 1e12:
+            raise ValueError(f"{name} must be a finite number no larger than 1e12, got {v!r}")
         return float(v)
 
 

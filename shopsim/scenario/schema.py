@@ -22,7 +22,11 @@ Positive = Annotated[float, Field(gt=0)]
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: `size: true` or `seed: "5"` are mistakes to report, not values to coerce.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
+
+
+MAX_RUN = "1096d"  # three years: longer runs are almost certainly a typo, and would run for hours
 
 
 def _duration(v: Any) -> str:
@@ -30,6 +34,13 @@ def _duration(v: Any) -> str:
         raise ValueError(f"must be a duration with a unit, e.g. 7d or 90m, got {v!r}")
     if parse_duration(v) <= 0:
         raise ValueError("must be a positive duration")
+    return v
+
+
+def _run_duration(v: Any) -> str:
+    v = _duration(v)
+    if parse_duration(v) > parse_duration(MAX_RUN):
+        raise ValueError(f"{v} is longer than the longest run shopsim plays ({MAX_RUN})")
     return v
 
 
@@ -48,10 +59,11 @@ class Run(Model):
     @field_validator("start")
     @classmethod
     def _start(cls, v: str) -> str:
-        parse_instant(v)
+        if not 1970 <= parse_instant(v).year <= 2200:
+            raise ValueError(f"{v} is outside the years shopsim plays (1970 to 2200)")
         return v
 
-    _d = field_validator("duration")(classmethod(lambda cls, v: _duration(v)))
+    _d = field_validator("duration", mode="before")(classmethod(lambda cls, v: _run_duration(v)))
 
 
 # --- population --------------------------------------------------------------------------------------
@@ -134,10 +146,10 @@ class Catalogue(Model):
         "toys": Category(share=0.08), "sports": Category(share=0.07), "tools": Category(share=0.05)})
     price: NumberDist = Field(
         default_factory=lambda: NumberDist(dist="lognormal", median=12, sigma=0.9, min=0.5, max=900))
-    popularity: Annotated[float, Field(ge=0)] = Field(1.0, description="Zipf exponent of product popularity (0 = all equal)")
+    popularity: Annotated[float, Field(ge=0, le=10)] = Field(1.0, description="Zipf exponent of product popularity (0 = all equal)")
     items: list[Product] = Field(default_factory=list, description="hand-written products, added to the generated ones")
-    shipping_fee: float = Field(2.99, ge=0, description="charged when the subtotal is under free_shipping_over")
-    free_shipping_over: float = Field(10.0, ge=0)
+    shipping_fee: float = Field(2.99, ge=0, le=1_000_000, description="charged when the subtotal is under free_shipping_over")
+    free_shipping_over: float = Field(10.0, ge=0, le=1_000_000)
 
 
 # --- behaviour ---------------------------------------------------------------------------------------
@@ -251,6 +263,13 @@ class Disputes(Model):
     reasons: dict[str, Annotated[float, Field(ge=0)]] = Field(
         default_factory=lambda: {"not_as_described": 0.45, "damaged": 0.25, "wrong_item": 0.15, "missing_parts": 0.15})
     refund: Probability = Field(0.75, description="chance a dispute ends in a refund")
+
+    @field_validator("reasons")
+    @classmethod
+    def _some_reason(cls, v: dict[str, float]) -> dict[str, float]:
+        if sum(v.values()) <= 0:
+            raise ValueError("at least one dispute reason needs a positive weight")
+        return v
     refund_after: DurationDist = Field(default_factory=lambda: DurationDist(dist="lognormal", median="2d", sigma=0.5))
     partial_refund: Probability = Field(0.3, description="chance a refund is half the order, not all of it")
 

@@ -40,7 +40,10 @@ def parse_instant(text: str) -> datetime:
         raise ValueError(f"{text!r} is not an ISO 8601 instant, e.g. 2026-03-02T00:00:00Z") from None
     if dt.tzinfo is None:
         raise ValueError(f"{text!r} has no time zone; end it with Z for UTC")
-    return dt.astimezone(timezone.utc)
+    try:
+        return dt.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError(f"{text!r} is outside the range of dates") from None
 
 
 def parse_clock(text: str) -> int:

@@ -2,8 +2,10 @@
 
 Building rows and SQLite's own work take about as long as the engine does; in a forked child they run
 on the second core while the engine goes on. The pipe gives back-pressure (the engine waits when the
-child falls behind). The child ignores Ctrl-C and SIGTERM and waits for the parent to say how the run
-ended; if the parent dies outright, the child sees the pipe close and leaves the run marked `running`.
+child falls behind). The child ignores Ctrl-C (the terminal sends it to both) and waits for the parent to
+say how the run ended; if the parent dies outright, the child sees the pipe close and leaves the run
+marked `running`. Ctrl-C and SIGTERM are held back while a message is on the wire, so a signal can never
+leave half a message in the pipe.
 """
 
 from __future__ import annotations
@@ -18,9 +20,13 @@ from shopsim.store.writer import StoreWriter
 
 
 
-def _child(url: str, cs: CompiledScenario, conn: Any) -> None:
+_HELD = {signal.SIGINT, signal.SIGTERM}
+
+
+def _child(url: str, cs: CompiledScenario, conn: Any, parent_end: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # The fork copied the parent's end of the pipe; holding it would hide the parent's death from us.
+    parent_end.close()
     # The child inherits the parent's whole heap; collections would walk it (and copy its pages) over and
     # over while the writer makes millions of small acyclic objects. Nothing here makes cycles.
     gc.freeze()
@@ -52,7 +58,8 @@ class StoreProcess:
     def __init__(self, url: str, cs: CompiledScenario):
         ctx = multiprocessing.get_context("fork")
         self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_child, args=(url, cs, child), name="shopsim-store", daemon=True)
+        self._proc = ctx.Process(target=_child, args=(url, cs, child, self._conn), name="shopsim-store",
+                                 daemon=True)
         self._proc.start()
         child.close()
         kind, detail = self._conn.recv()
@@ -61,17 +68,23 @@ class StoreProcess:
             raise RuntimeError(detail)
 
     def write(self, chunk: bytes, meta: list[tuple[int, int, str, str | None]] | None = None) -> None:
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
         try:
             self._conn.send(("lines", chunk, meta))
         except (BrokenPipeError, ConnectionResetError):
             self._fail()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
     def close(self, status: str, until_ms: int) -> int:
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
         try:
             self._conn.send(("close", status, until_ms))
             kind, detail = self._conn.recv()
         except (BrokenPipeError, ConnectionResetError, EOFError):
             self._fail()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
         self._proc.join()
         if kind == "error":
             raise RuntimeError(f"writing the database failed: {detail}")
