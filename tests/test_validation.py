@@ -223,3 +223,11 @@ def test_shape_and_cross_field_problems_in_one_round():
     found = [(p.line, p.path) for p in exc.value.problems]
     assert found == [(5, "run.duraton"), (8, "population.locales")]
     assert "shares sum to 0.9" in exc.value.problems[1].message
+
+
+def test_a_typo_inside_a_section_does_not_hide_its_cross_checks():
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario(FIXTURES / "shape_carriers_events.yaml")
+    paths = [p.path for p in exc.value.problems]
+    assert paths == ["orders.carriers", "orders.carriers.a.trasit", "events[0].shopper", "events[1].at",
+                     "events[2].at"]

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 from pydantic import ValidationError
 
 from shopsim.scenario.problems import Path, Positions, Problem, did_you_mean, format_path, problem_at
-from shopsim.scenario.schema import Behaviour, Catalogue, Orders, Population, Scenario
+from shopsim.scenario.schema import Behaviour, Catalogue, Orders, Population, Run, Scenario, ScriptedEvent
 from shopsim.scenario.units import format_duration, parse_duration, parse_instant
 from shopsim.scenario.zones import country_of, default_time_zones, zone_in_country, zones_of
 
@@ -87,6 +87,11 @@ def check_sections(data: Any, positions: Positions, filename: str) -> list[Probl
             ok[name] = model.model_validate(data.get(name, {}))
         except (ValidationError, TypeError):
             pass
+    for name, model in (("run", Run),):
+        try:
+            ok[name] = model.model_validate(data.get(name))
+        except (ValidationError, TypeError):
+            pass
     c = _Checker(positions, filename)
     s = SimpleNamespace(**ok)
     if "population" in ok:
@@ -96,6 +101,21 @@ def check_sections(data: Any, positions: Positions, filename: str) -> list[Probl
         _catalogue(c, s)
     if "orders" in ok and "behaviour" in ok:
         _orders_and_behaviour(c, s)
+    elif isinstance(data.get("orders"), dict) and isinstance(data["orders"].get("carriers"), dict):
+        # A typo inside one carrier should not hide that the carriers' shares are wrong.
+        raw = {k: v.get("share") for k, v in data["orders"]["carriers"].items() if isinstance(v, dict)}
+        if raw and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in raw.values()):
+            c.shares(("orders", "carriers"), raw)
+    if "population" in ok and isinstance(data.get("events"), list):
+        # Each scripted event is checked on its own, so one malformed event does not hide the others.
+        events = []
+        for i, raw_event in enumerate(data["events"]):
+            try:
+                events.append((i, ScriptedEvent.model_validate(raw_event)))
+            except (ValidationError, TypeError):
+                pass
+        # Without a well-formed run, event times cannot be judged; shopper references still can.
+        _events(c, SimpleNamespace(run=getattr(s, "run", None), population=s.population, events=events))
     return c.problems
 
 
@@ -170,21 +190,12 @@ def _orders_and_behaviour(c: _Checker, s: Scenario) -> None:
 
 
 def _events(c: _Checker, s: Scenario) -> None:
-    run_ms = parse_duration(s.run.duration)
-    start = parse_instant(s.run.start)
     size = s.population.size
-    for i, ev in enumerate(s.events):
+    indexed = s.events if s.events and isinstance(s.events[0], tuple) else list(enumerate(s.events))
+    for i, ev in indexed:
         path = ("events", i)
-        try:
-            offset, is_instant = parse_duration(ev.at), False
-        except ValueError:
-            offset, is_instant = int((parse_instant(ev.at) - start).total_seconds() * 1000), True
-        if offset < 0:
-            c.report(path + ("at",), f"{ev.at} is {format_duration(-offset)} before the run starts ({s.run.start})")
-        elif offset > run_ms:
-            after = f" ({format_duration(offset)} after the start)" if is_instant else ""
-            c.report(path + ("at",), f"{ev.at} is after the end of the run{after}; "
-                                     f"the run lasts {s.run.duration} from {s.run.start}")
+        if s.run is not None:
+            _event_time(c, s, path, ev)
         m = _SHOPPER.match(ev.shopper)
         if not (m and shopper_id(int(m.group(1))) == ev.shopper and 1 <= int(m.group(1)) <= size):
             valid = f"the only shopper is {shopper_id(1)}" if size == 1 else \
@@ -194,3 +205,18 @@ def _events(c: _Checker, s: Scenario) -> None:
                 or ev.password_change):
             c.report(path, "the event does nothing; give it settings, session: true, signin: true "
                            "or password_change: true")
+
+
+def _event_time(c: _Checker, s: Scenario, path: Path, ev: ScriptedEvent) -> None:
+    run_ms = parse_duration(s.run.duration)
+    start = parse_instant(s.run.start)
+    try:
+        offset, is_instant = parse_duration(ev.at), False
+    except ValueError:
+        offset, is_instant = int((parse_instant(ev.at) - start).total_seconds() * 1000), True
+    if offset < 0:
+        c.report(path + ("at",), f"{ev.at} is {format_duration(-offset)} before the run starts ({s.run.start})")
+    elif offset > run_ms:
+        after = f" ({format_duration(offset)} after the start)" if is_instant else ""
+        c.report(path + ("at",), f"{ev.at} is after the end of the run{after}; "
+                                 f"the run lasts {s.run.duration} from {s.run.start}")
