@@ -78,6 +78,9 @@ def replay_cmd(scenario: str, seed: int | None, until_ms: int | None, db: str | 
     except ScenarioError as err:
         report_problems(err)
         sys.exit(EXIT_BAD_INPUT)
+    for value, option in ((log, "--log"), (db, "--db")):
+        if value is not None and not value.strip():
+            fail(f"{option} needs a path (or leave it out for the default)")
     cs = compile_scenario(model, seed)
     stem = f"{cs.name}-seed{cs.seed}"
     log_path = None if log == "-" else Path(log) if log else RUNS_DIR / f"{stem}.jsonl"
@@ -88,6 +91,9 @@ def replay_cmd(scenario: str, seed: int | None, until_ms: int | None, db: str | 
     if db_path is not None:
         _writable_file(db_path, "database")
     until = cs.duration if until_ms is None else min(until_ms, cs.duration)
+    if until_ms is not None and until_ms > cs.duration and not quiet:
+        click.echo(f"shopsim: --until is past the scenario's end; the run stops at {cs.model.run.duration}.",
+                   err=True)
 
     wall = time.perf_counter()
     previous = {sig: signal.signal(sig, _raise_terminated if sig == signal.SIGTERM else signal.default_int_handler)
