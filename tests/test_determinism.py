@@ -129,6 +129,8 @@ def test_run_until_in_uneven_chunks_matches_run():
 
 
 def test_step_by_step_matches_run_until_the_end():
+    """step() to the end returns exactly what observers get, run.finished (at the run's end) included,
+    and the whole log equals run()'s."""
     sc = _scripted_scenario(20)
     ref = Simulation(sc)
     expected = _collect(ref)
@@ -140,34 +142,9 @@ def test_step_by_step_matches_run_until_the_end():
         batch = sim.step()
         assert batch or sim.finished, "step() must emit at least one event until the run is finished"
         returned.extend(batch)
-    # What step() returns is exactly what observers got.
-    assert _key(returned) == _key(got)
     assert sim.step() == []
-    # Every event up to (not including) run.finished is identical.
-    assert _key(got[:-1]) == _key(expected[:-1])
-    assert got[-1].type == RUN_FINISHED and got[-1].data == expected[-1].data
-
-
-def test_step_returns_run_finished():
-    sim = Simulation(_scripted_scenario(5))
-    got = _collect(sim)
-    returned = []
-    while not sim.finished:
-        returned.extend(sim.step())
-    assert returned[-1].type == RUN_FINISHED
-    assert _key(returned) == _key(got)
-
-
-def test_step_by_step_run_finished_time_matches_run():
-    sc = _scripted_scenario(20)
-    ref = Simulation(sc)
-    expected = _collect(ref)
-    ref.run()
-    sim = Simulation(sc)
-    got = _collect(sim)
-    while not sim.finished:
-        sim.step()
-    assert got[-1].t == expected[-1].t == sim.end
+    assert _key(returned) == _key(got) == _key(expected)
+    assert returned[-1].type == RUN_FINISHED and returned[-1].t == sim.end
 
 
 def test_mixed_stepping_matches_run():
