@@ -11,7 +11,9 @@ import click
 from shopsim.scenario.problems import ScenarioError
 
 EXIT_OK, EXIT_EXPECTATIONS, EXIT_BAD_INPUT = 0, 1, 2
-SHIPPED = Path(__file__).resolve().parent.parent.parent / "scenarios"
+# In a checkout the shipped scenarios sit beside the package; an installed shopsim has them as data files.
+SHIPPED = (Path(__file__).resolve().parent.parent.parent / "scenarios",
+           Path(sys.prefix) / "share" / "shopsim" / "scenarios")
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
@@ -29,7 +31,7 @@ def report_problems(err: ScenarioError) -> None:
 def scenario_dirs() -> list[Path]:
     """Where `shopsim scenarios` looks: ./scenarios, then the scenarios shipped beside the package."""
     out: list[Path] = []
-    for d in (Path.cwd() / "scenarios", SHIPPED):
+    for d in (Path.cwd() / "scenarios", *SHIPPED):
         if d.is_dir() and d.resolve() not in [o.resolve() for o in out]:
             out.append(d)
     return out

@@ -37,8 +37,12 @@ def validate_cmd(files: tuple[Path, ...]) -> None:
 def scenarios_cmd() -> None:
     """List the shipped scenarios (and those in ./scenarios) with their descriptions."""
     rows = []
+    seen: set[str] = set()
     for d in scenario_dirs():
         for f in sorted(d.glob("*.y*ml")):
+            if f.name in seen:  # ./scenarios comes first and hides a shipped file of the same name
+                continue
+            seen.add(f.name)
             try:
                 sc = load_scenario(f)
                 rows.append((sc.run.name, f"{sc.population.size}", sc.run.duration, sc.run.description, f))
