@@ -14,7 +14,7 @@ from shopsim.scenario.loader import load_scenario_text
 from shopsim.scenario.schema import Scenario
 from shopsim.sim.engine import Simulation
 from shopsim.sim.events import Event
-from shopsim.store.jsonl import JsonlWriter
+from shopsim.store.recorder import Recorder
 
 
 def _merge(base: dict, extra: dict) -> dict:
@@ -58,7 +58,7 @@ def replay_lines(scenario_or_text: Scenario | str | dict, seed: int | None = Non
     """The whole JSONL event log of one headless run, as bytes."""
     sim = Simulation(_scenario(scenario_or_text), seed)
     buf = io.BytesIO()
-    sim.subscribe(JsonlWriter(buf, sim.scenario.start_epoch))
+    sim.subscribe(Recorder(sim.scenario.start_epoch, buf))
     sim.run()
     return buf.getvalue()
 

@@ -18,7 +18,7 @@ from shopsim.scenario.schema import Scenario
 from shopsim.scenario.taxonomy import ABANDON_REASONS, CATEGORIES, CHANNELS, FREQUENCIES, LEVER_REASON
 from shopsim.sim import events as E
 from shopsim.sim.engine import Simulation
-from shopsim.store.jsonl import JsonlWriter
+from shopsim.store.recorder import Recorder
 from test_lifecycle import check_carts, check_orders
 
 PROPS = settings(max_examples=25, deadline=None, database=None,
@@ -108,7 +108,7 @@ def _run(sc: Scenario):
     events: list = []
     buf = io.BytesIO()
     sim.subscribe(events.extend)
-    sim.subscribe(JsonlWriter(buf, sim.scenario.start_epoch))
+    sim.subscribe(Recorder(sim.scenario.start_epoch, buf))
     sim.run()
     assert sim.finished and sim.next_time is None
     return sim, events, buf.getvalue()
@@ -141,7 +141,7 @@ def test_generated_scenarios_keep_the_invariants(data):
         assert json.dumps(json.loads(line), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode() == line
     again = io.BytesIO()
     sim2 = Simulation(sim.scenario)  # the compiled scenario is immutable and shared: reuse it
-    sim2.subscribe(JsonlWriter(again, sim2.scenario.start_epoch))
+    sim2.subscribe(Recorder(sim2.scenario.start_epoch, again))
     sim2.run()
     assert again.getvalue() == log, "a second run of the same scenario differs"
 

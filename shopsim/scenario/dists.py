@@ -92,10 +92,6 @@ class _DistBase(BaseModel):
     def _convert(self, v: Any, name: str) -> float:
         raise NotImplementedError
 
-    def quantile(self, u: float, scale: float = 1.0) -> float:
-        """The value below which a share u of draws falls (before clamping)."""
-        return self._quantile_fn(scale)(u)
-
     def _quantile_fn(self, scale: float) -> Callable[[float], float]:
         # Parameters are parsed once here, not once per table entry.
         d, n = self.dist, self.num
@@ -130,17 +126,6 @@ class _DistBase(BaseModel):
             return lambda rng: v  # noqa: E731
         table = [min(hi, max(lo, q((i + 0.5) / _N))) for i in range(_N)]
         return _interpolating(table)
-
-    def mean_value(self) -> float:
-        """Approximate mean, for sizing and documentation."""
-        d, n = self.dist, self.num
-        if d == "fixed":
-            return n("value")
-        if d == "uniform":
-            return (n("low") + n("high")) / 2
-        if d == "lognormal":
-            return n("median") * math.exp(self.sigma**2 / 2)
-        return n("mean")
 
 
 class NumberDist(_DistBase):

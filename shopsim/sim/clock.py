@@ -69,6 +69,3 @@ class LocalClock:
 
     def hour(self, t: int) -> int:
         return (self.local_ms(t) // HOUR) % 24
-
-    def local_datetime(self, t: int) -> datetime:
-        return (_EPOCH + timedelta(milliseconds=self.start + t)).astimezone(self.zone)

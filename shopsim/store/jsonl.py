@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import IO, Iterable
-
 import orjson
 
 from shopsim.sim.clock import iso
@@ -24,24 +22,3 @@ def event_record(ev: Event, start_epoch: int) -> dict:
 def event_line(ev: Event, start_epoch: int) -> bytes:
     """One log line, newline included."""
     return orjson.dumps(event_record(ev, start_epoch), option=LINE_OPTIONS)
-
-
-class JsonlWriter:
-    """A simulation observer that appends every event to a binary stream."""
-
-    def __init__(self, out: IO[bytes], start_epoch: int):
-        self.out = out
-        self.start = start_epoch
-        self.lines = 0
-
-    def __call__(self, batch: Iterable[Event]) -> None:
-        start = self.start
-        chunk = [event_line(ev, start) for ev in batch]
-        self.lines += len(chunk)
-        self.out.write(b"".join(chunk))
-
-
-def read_log(path) -> Iterable[dict]:
-    with open(path, "rb") as f:
-        for line in f:
-            yield orjson.loads(line)
