@@ -111,13 +111,17 @@ def _key(events):
     return [(e.seq, e.t, e.type, e.shopper, e.data) for e in events]
 
 
-def test_run_until_in_uneven_chunks_matches_run():
-    sc = _scripted_scenario(20)
+def _reference_and_fresh(sc):
+    """The events of a plain run(), and a fresh simulation of the same scenario with its collected events."""
     ref = Simulation(sc)
     expected = _collect(ref)
     ref.run()
     sim = Simulation(sc)
-    got = _collect(sim)
+    return expected, sim, _collect(sim)
+
+
+def test_run_until_in_uneven_chunks_matches_run():
+    expected, sim, got = _reference_and_fresh(_scripted_scenario(20))
     t, sizes = 0, [1, 997, 3_600_000, 17, 12_345_678, 0, 86_400_000, 5]
     i = 0
     while not sim.finished:
@@ -131,12 +135,7 @@ def test_run_until_in_uneven_chunks_matches_run():
 def test_step_by_step_matches_run_until_the_end():
     """step() to the end returns exactly what observers get, run.finished (at the run's end) included,
     and the whole log equals run()'s."""
-    sc = _scripted_scenario(20)
-    ref = Simulation(sc)
-    expected = _collect(ref)
-    ref.run()
-    sim = Simulation(sc)
-    got = _collect(sim)
+    expected, sim, got = _reference_and_fresh(_scripted_scenario(20))
     returned = []
     while not sim.finished:
         batch = sim.step()
@@ -149,12 +148,7 @@ def test_step_by_step_matches_run_until_the_end():
 
 def test_mixed_stepping_matches_run():
     """step() a little, run_until a chunk, step again, then run(): still the same log."""
-    sc = _scripted_scenario(15)
-    ref = Simulation(sc)
-    expected = _collect(ref)
-    ref.run()
-    sim = Simulation(sc)
-    got = _collect(sim)
+    expected, sim, got = _reference_and_fresh(_scripted_scenario(15))
     for _ in range(40):
         sim.step()
     sim.run_until(sim.end // 3)
