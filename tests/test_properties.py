@@ -15,7 +15,9 @@ from shopsim.scenario.compiled import compile_scenario
 from shopsim.scenario.loader import load_scenario_text
 from shopsim.scenario.problems import ScenarioError
 from shopsim.scenario.schema import Scenario
-from shopsim.scenario.taxonomy import ABANDON_REASONS, CATEGORIES, CHANNELS, FREQUENCIES, LEVER_REASON
+from shopsim.scenario.taxonomy import (
+    ABANDON_REASONS, CATEGORIES, CATEGORY_CLASS, CHANNELS, FREQUENCIES, LEVER_REASON, MARKETING,
+)
 from shopsim.sim import events as E
 from shopsim.sim.engine import Simulation
 from shopsim.store.recorder import Recorder
@@ -178,12 +180,18 @@ def test_a_lever_lowers_abandonment_when_its_reason_matters():
         assert b.abandon_p < a.abandon_p
 
 
-prefs = st.fixed_dictionaries({}, optional={**{c: st.booleans() for c in CHANNELS},
-                                            "frequency": st.sampled_from(FREQUENCIES)})
+def _prefs(category: str):
+    # Digests (daily, weekly) exist only for marketing categories; the settings model refuses them elsewhere.
+    freqs = FREQUENCIES if CATEGORY_CLASS[category] == MARKETING else ("realtime", "off")
+    return st.fixed_dictionaries({}, optional={**{c: st.booleans() for c in CHANNELS},
+                                               "frequency": st.sampled_from(freqs)})
+
+
+
 clock = st.builds(lambda h, m: f"{h:02d}:{m:02d}", st.integers(0, 23), st.sampled_from([0, 15, 30, 59]))
 patches = st.fixed_dictionaries({}, optional={
     "channels": st.fixed_dictionaries({}, optional={c: st.booleans() for c in CHANNELS}),
-    "categories": st.dictionaries(st.sampled_from(CATEGORIES), prefs, max_size=3),
+    "categories": st.sampled_from(CATEGORIES).flatmap(lambda c: st.fixed_dictionaries({c: _prefs(c)})),
     "quiet_hours": st.none() | st.builds(lambda a, b: {"start": a, "end": b}, clock, clock),
     "marketing_consent": st.booleans(), "personalization": st.booleans(),
     "push_os_permission": st.booleans(), "sms_opt_in": st.booleans(),

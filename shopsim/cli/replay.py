@@ -102,7 +102,7 @@ def replay_cmd(scenario: str, seed: int | None, until_ms: int | None, db: str | 
     status, exit_code = "failed", 0
     tally = Tally()
     try:
-        sim = Simulation(cs)
+        sim = Simulation(cs, keep_messages=False)  # the log and the store keep every message
         if db_url is not None:
             store = _open_store(db_url, db, db_path, cs)
         # Only now is an earlier log at that path replaced: a replay that cannot start leaves it alone.

@@ -51,13 +51,15 @@ def can_reach(channel: str, settings: dict[str, Any], reach: dict[str, bool]) ->
     return True, None
 
 
-def reachable(channel: str, category: str, settings: dict[str, Any], reach: dict[str, bool]) -> Verdict:
+def reachable(channel: str, category: str, settings: dict[str, Any], reach: dict[str, bool],
+              taken: tuple[str, ...] = ()) -> Verdict:
+    """`taken`: channels the same message already goes to, which a critical fallback must not double up."""
     ok, rule = can_reach(channel, settings, reach)
     if ok:
         return Verdict("reachable", PASS, params={"channel": channel})
-    if CATEGORY_CLASS[category] == CRITICAL:
+    if CATEGORY_CLASS.get(category) == CRITICAL:
         for other in CRITICAL_FALLBACK:
-            if other != channel and can_reach(other, settings, reach)[0]:
+            if other != channel and other not in taken and can_reach(other, settings, reach)[0]:
                 return Verdict("reachable", REROUTED, "unreachable", rule, {"channel": channel, "to": other})
     return Verdict("reachable", SUPPRESSED, "unreachable", rule, {"channel": channel})
 
@@ -83,6 +85,31 @@ def preferences(channel: str, category: str, settings: dict[str, Any]) -> Verdic
     return Verdict("preferences", PASS, params={"frequency": prefs["frequency"]})
 
 
+def flow_state(exit_reason: str | None) -> Verdict:
+    """A flow step is void once its exit condition happened; the flow says which, or None while it holds."""
+    if exit_reason is None:
+        return Verdict("flow_state", PASS)
+    return Verdict("flow_state", SUPPRESSED, "flow_exited", f"flow.exit.{exit_reason}", {"exit": exit_reason})
+
+
+def dedupe(key: str | None, seen: set[str] | None, newer: str | None = None) -> Verdict:
+    """The same logical message (same key) goes out once; a deferred update replaced by a newer one about
+    the same thing on the same channel (`newer`) collapses into it, as push services' collapse keys do."""
+    if newer is not None:
+        return Verdict("dedupe", SUPPRESSED, "superseded", "dedupe.collapse", {"by": newer})
+    if key is not None and seen is not None and key in seen:
+        return Verdict("dedupe", SUPPRESSED, "duplicate", "dedupe.key", {"key": key})
+    return Verdict("dedupe", PASS)
+
+
+def digest(frequency: str, period_starts: int | None, digest_id: str | None) -> Verdict:
+    """Realtime messages pass; daily and weekly ones join the digest that goes out at `period_starts`."""
+    if frequency not in ("daily", "weekly"):
+        return Verdict("digest", PASS, params={"frequency": frequency})
+    return Verdict("digest", DIGESTED, "digest", "frequency",
+                   {"frequency": frequency, "digest": digest_id, "at": period_starts})
+
+
 INTERRUPTIVE = frozenset({"push", "sms"})
 
 
@@ -97,3 +124,25 @@ def quiet_hours(channel: str, settings: dict[str, Any], zone: ZoneInfo, epoch: i
         return Verdict("quiet_hours", PASS, params={"start": window["start"], "end": window["end"]})
     return Verdict("quiet_hours", DEFERRED, "quiet_hours", "quiet_hours",
                    {"start": window["start"], "end": window["end"], "tz": zone.key, "until": until})
+
+
+def send_windows(channel: str, cls: str, windows, zone: ZoneInfo, epoch: int) -> Verdict:
+    """The platform's send windows (e.g. SMS 08:00-21:00 local): outside one, wait for it to open.
+    `windows` holds (channel, start, end, classes, rule) with start/end in local minutes."""
+    t, rule, moved = epoch, None, None
+    for _ in range(4):  # windows may push each other along; a few rounds settle any sane set
+        changed = False
+        for ch, start, end, classes, name in windows:
+            if ch != channel or cls not in classes or channel not in INTERRUPTIVE:
+                continue
+            nxt = next_outside(zone, t, end, start)  # outside the send window = inside [end, start)
+            if nxt != t:
+                t, rule, moved, changed = nxt, name, (start, end), True
+        if not changed:
+            break
+    if t == epoch:
+        return Verdict("send_window", PASS)
+    start, end = moved
+    return Verdict("send_window", DEFERRED, "send_window", rule,
+                   {"start": f"{start // 60:02d}:{start % 60:02d}", "end": f"{end // 60:02d}:{end % 60:02d}",
+                    "tz": zone.key, "until": t})

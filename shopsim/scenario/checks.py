@@ -14,7 +14,9 @@ from typing import Any, Mapping
 from pydantic import ValidationError
 
 from shopsim.scenario.problems import Path, Positions, Problem, did_you_mean, format_path, problem_at
-from shopsim.scenario.schema import Behaviour, Catalogue, Orders, Population, Run, Scenario, ScriptedEvent
+from shopsim.scenario.schema import (
+    Behaviour, Catalogue, Orders, Policies, Population, Run, Scenario, ScriptedEvent,
+)
 from shopsim.scenario.units import format_duration, parse_duration, parse_instant
 from shopsim.scenario.zones import country_of, default_time_zones, zone_in_country, zones_of
 
@@ -72,6 +74,7 @@ def check_scenario(scenario: Scenario, positions: Positions, filename: str) -> l
     _catalogue(c, scenario)
     _orders_and_behaviour(c, scenario)
     _events(c, scenario)
+    _policies(c, scenario)
     return c.problems
 
 
@@ -82,7 +85,7 @@ def check_sections(data: Any, positions: Positions, filename: str) -> list[Probl
         return []
     ok: dict[str, Any] = {}
     for name, model in (("population", Population), ("catalogue", Catalogue), ("orders", Orders),
-                        ("behaviour", Behaviour)):
+                        ("behaviour", Behaviour), ("policies", Policies)):
         try:
             ok[name] = model.model_validate(data.get(name, {}))
         except (ValidationError, TypeError):
@@ -99,6 +102,8 @@ def check_sections(data: Any, positions: Positions, filename: str) -> list[Probl
         _settings(c, s)
     if "catalogue" in ok:
         _catalogue(c, s)
+    if "policies" in ok:
+        _policies(c, s)
     if "orders" in ok and "behaviour" in ok:
         _orders_and_behaviour(c, s)
     elif isinstance(data.get("orders"), dict) and isinstance(data["orders"].get("carriers"), dict):
@@ -196,15 +201,20 @@ def _events(c: _Checker, s: Scenario) -> None:
         path = ("events", i)
         if s.run is not None:
             _event_time(c, s, path, ev)
+        if ev.shopper == "all":
+            if ev.notify is None or ev.settings is not None or ev.session or ev.signin or ev.password_change:
+                c.report(path + ("shopper",), "shopper: all is only for notify (a message to everyone); "
+                                              "settings, visits and sign-ins name one shopper")
+            continue
         m = _SHOPPER.match(ev.shopper)
         if not (m and shopper_id(int(m.group(1))) == ev.shopper and 1 <= int(m.group(1)) <= size):
             valid = f"the only shopper is {shopper_id(1)}" if size == 1 else \
                 f"shopper ids run from {shopper_id(1)} to {shopper_id(size)}"
             c.report(path + ("shopper",), f"unknown shopper {ev.shopper!r}; {valid} (population.size {size})")
         if not ((ev.settings is not None and ev.settings.as_patch()) or ev.session or ev.signin
-                or ev.password_change):
-            c.report(path, "the event does nothing; give it settings, session: true, signin: true "
-                           "or password_change: true")
+                or ev.password_change or ev.notify is not None):
+            c.report(path, "the event does nothing; give it settings, session: true, signin: true, "
+                           "password_change: true or notify")
 
 
 def _event_time(c: _Checker, s: Scenario, path: Path, ev: ScriptedEvent) -> None:
@@ -220,3 +230,24 @@ def _event_time(c: _Checker, s: Scenario, path: Path, ev: ScriptedEvent) -> None
         after = f" ({format_duration(offset)} after the start)" if is_instant else ""
         c.report(path + ("at",), f"{ev.at} is after the end of the run{after}; "
                                  f"the run lasts {s.run.duration} from {s.run.start}")
+
+
+def _policies(c: _Checker, s: Scenario) -> None:
+    from shopsim.notify.templates import check_templates  # Jinja loads only when a scenario has policies
+
+    from shopsim.scenario.taxonomy import EVENT_CATEGORY
+    from shopsim.scenario.yamlpos import TEXT
+
+    for type_ in s.policies.transactional:
+        if type_ not in EVENT_CATEGORY:
+            c.report(("policies", "transactional", type_), f"no message is sent for {type_!r}; it must be one of "
+                     "the commerce events that trigger one" + did_you_mean(type_, EVENT_CATEGORY))
+    if not s.policies.templates:
+        return
+    for path, tline, message in check_templates(s.policies.templates):
+        base = c.positions.get(path + (TEXT,))
+        if tline is not None and base is not None:
+            c.problems.append(Problem(c.filename, base[0] + tline - 1, base[1], format_path(path),
+                                      f"template line {tline}: {message}"))
+        else:
+            c.report(path, message)

@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from shopsim.notify.caps import CapRule
 from shopsim.scenario.catalogue import ProductDef, build_catalogue
 from shopsim.scenario.schema import CONSENT_DEFAULTS, Scenario
 from shopsim.scenario.settings import apply_patch, builtin_defaults
-from shopsim.scenario.taxonomy import ABANDON_REASONS, BROWSE_STAGE_REASONS, LEVER_REASON
-from shopsim.scenario.units import parse_duration, parse_instant
+from shopsim.scenario.taxonomy import ABANDON_REASONS, TRANSACTIONAL_PLAN, BROWSE_STAGE_REASONS, LEVER_REASON
+from shopsim.scenario.units import parse_clock, parse_duration, parse_instant
 from shopsim.scenario.zones import default_time_zones
 from shopsim.sim.clock import DAY, epoch_ms
 from shopsim.sim.rng import cumulative
@@ -30,6 +31,7 @@ class SegmentDef:
     add_to_cart: float
     abandon_p: float
     consent: dict[str, Any]
+    settings: dict[str, Any]     # default settings before the consent draws
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,8 @@ class ScriptedDef:
     session: bool
     signin: bool
     password_change: bool
+    notify: Any = None           # schema.Message
+    index: int = 0               # position in the file's events list (names the message's source)
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,10 @@ class CompiledScenario:
     signin_rate: float           # per ms
     password_rate: float         # per ms
     scripted: tuple[ScriptedDef, ...]
+    policies: Any                # schema.Policies, as written
+    caps: tuple[CapRule, ...]
+    send_windows: tuple[tuple[str, int, int, frozenset[str], str], ...]  # channel, start, end, classes, rule
+    transactional: dict[str, tuple[str, ...]]
 
     @property
     def end(self) -> int:
@@ -134,6 +142,7 @@ def compile_scenario(sc: Scenario, seed: int | None = None) -> CompiledScenario:
     # Removing a reason removes its share of abandonments: that is what makes a UX lever visible.
     base_rate = ab.rate * sum(weights.values()) / sum(ab.reasons.values())
 
+    settings = apply_patch(builtin_defaults(), pop.settings.as_patch())
     hw = tuple(beh.sessions.by_local_hour)
     mean_w, max_w = sum(hw) / 24, max(hw)
     segments = tuple(
@@ -144,6 +153,7 @@ def compile_scenario(sc: Scenario, seed: int | None = None) -> CompiledScenario:
             add_to_cart=min(1.0, beh.add_to_cart * s.traits.add_to_cart),
             abandon_p=min(1.0, base_rate * s.traits.abandonment),
             consent=_consent(pop.consent, s.consent),
+            settings=apply_patch(settings, s.settings.as_patch()),
         )
         for i, (name, s) in enumerate(pop.segments.items())
     )
@@ -165,15 +175,17 @@ def compile_scenario(sc: Scenario, seed: int | None = None) -> CompiledScenario:
         for k, c in o.carriers.items()
     )
     scripted = []
-    for ev in sc.events:
+    for index, ev in enumerate(sc.events):
         try:
             t = parse_duration(ev.at)
         except ValueError:
             t = epoch_ms(parse_instant(ev.at)) - start
         scripted.append(ScriptedDef(
-            t=t, shopper=int(ev.shopper[1:]) - 1,
+            t=t, shopper=-1 if ev.shopper == "all" else int(ev.shopper[1:]) - 1,
             settings=ev.settings.as_patch() if ev.settings else None,
-            session=ev.session, signin=ev.signin, password_change=ev.password_change))
+            session=ev.session, signin=ev.signin, password_change=ev.password_change,
+            notify=ev.notify, index=index))
+    pol = sc.policies
 
     month = 30 * DAY
     return CompiledScenario(
@@ -183,7 +195,7 @@ def compile_scenario(sc: Scenario, seed: int | None = None) -> CompiledScenario:
         zones=zones, segments=segments, segment_cum=cumulative(s.share for s in pop.segments.values()),
         platforms=tuple(pop.platforms), platform_cum=cumulative(pop.platforms.values()),
         email_verified=pop.reach.email_verified, phone=pop.reach.phone,
-        settings=apply_patch(builtin_defaults(), pop.settings.as_patch()),
+        settings=settings,
         products=products, stores=stores, product_cum=cumulative(popularity),
         category_products=category_products, categories=tuple(category_products),
         currency=sc.catalogue.currency, shipping_fee=round(sc.catalogue.shipping_fee * 100),
@@ -206,4 +218,10 @@ def compile_scenario(sc: Scenario, seed: int | None = None) -> CompiledScenario:
         signin_rate=sc.account.new_signin_per_30d / month,
         password_rate=sc.account.password_change_per_30d / month,
         scripted=tuple(sorted(scripted, key=lambda s: s.t)),
+        policies=pol,
+        caps=tuple(CapRule(c.channel, c.max, parse_duration(c.per), c.category, c.name or f"caps[{i}]")
+                   for i, c in enumerate(pol.caps)),
+        send_windows=tuple((w.channel, parse_clock(w.start), parse_clock(w.end), frozenset(w.classes),
+                            f"send_windows[{i}]") for i, w in enumerate(pol.send_windows)),
+        transactional={**TRANSACTIONAL_PLAN, **{k: tuple(v) for k, v in pol.transactional.items()}},
     )

@@ -11,8 +11,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 
 from shopsim.scenario.dists import DurationDist, NumberDist
 from shopsim.scenario.settings import SettingsPatch
-from shopsim.scenario.taxonomy import ABANDON_REASONS
-from shopsim.scenario.units import parse_duration, parse_instant
+from shopsim.scenario.taxonomy import ABANDON_REASONS, CATEGORIES, CHANNELS, MARKETING_CATEGORIES
+from shopsim.scenario.units import parse_clock, parse_duration, parse_instant
 
 SCHEMA_VERSION = 1
 
@@ -100,6 +100,8 @@ class Segment(Model):
     description: str = ""
     traits: Traits = Traits()
     consent: Consent = Consent()
+    settings: SettingsPatch = Field(
+        default_factory=SettingsPatch, description="this segment's default settings, merged onto the population's")
 
 
 class Reach(Model):
@@ -289,15 +291,80 @@ class Account(Model):
     password_change_per_30d: Annotated[float, Field(ge=0)] = Field(0.05)
 
 
+# --- notification policies --------------------------------------------------------------------------
+
+Channel = Literal[CHANNELS]  # type: ignore[valid-type]
+
+
+def _clock(v: Any) -> str:
+    if not isinstance(v, str):
+        raise ValueError(f"must be a local time HH:MM in quotes, e.g. \"22:00\", got {v!r}")
+    parse_clock(v)
+    return v
+
+
+Clock = Annotated[str, BeforeValidator(_clock), Field(description="local time HH:MM")]
+
+
+class Cap(Model):
+    channel: Channel
+    max: int = Field(ge=0, le=10_000, description="at most this many marketing messages ...")
+    per: Duration = Field(description="... in any rolling window this long")
+    category: Literal[MARKETING_CATEGORIES] | None = Field(  # type: ignore[valid-type]
+        None, description="count only this marketing category (default: all marketing on the channel)")
+    name: str | None = Field(None, description="how traces and suppressions name the rule (default: caps[i])")
+
+
+class SendWindow(Model):
+    channel: Channel
+    start: Clock = Field(description="local time the window opens")
+    end: Clock = Field(description="local time it closes; messages outside wait for the next opening")
+    classes: list[Literal["marketing", "transactional"]] = Field(
+        default_factory=lambda: ["marketing", "transactional"], min_length=1,
+        description="which classes of message the window holds back (critical ones never wait)")
+
+
+def _default_caps() -> list[Cap]:
+    return [Cap(channel="push", max=3, per="24h"), Cap(channel="email", max=2, per="24h"),
+            Cap(channel="sms", max=2, per="7d")]
+
+
+class Policies(Model):
+    """The platform's rules: what the pipeline enforces on top of each shopper's settings."""
+
+    caps: list[Cap] = Field(default_factory=_default_caps,
+                            description="frequency caps on marketing messages; every rule must hold")
+    send_windows: list[SendWindow] = Field(
+        default_factory=lambda: [SendWindow(channel="sms", start="08:00", end="21:00")],
+        description="local hours in which a channel may interrupt; push and SMS only")
+    transactional: dict[str, list[Channel]] = Field(
+        default_factory=dict,
+        description="channels each commerce event is announced on, e.g. order.shipped: [email, push]; "
+                    "overrides shopsim's plan per event, [] sends nothing")
+    templates: dict[str, dict[str, dict[str, str]]] = Field(
+        default_factory=dict, description="Jinja2 templates replacing shipped ones: category -> channel -> part")
+
+
 # --- scripted events ---------------------------------------------------------------------------------
+
+class Message(Model):
+    """A one-off marketing message: the precursor of campaigns, enough to exercise consent, caps and digests."""
+
+    category: Literal[MARKETING_CATEGORIES]  # type: ignore[valid-type]
+    channels: list[Channel] = Field(min_length=1)
+    title: str = Field(min_length=1, max_length=200)
+    text: str = Field("", max_length=2000)
+    code: str | None = Field(None, description="a coupon code the message mentions")
+
 
 class ScriptedEvent(Model):
     at: str = Field(description="a duration after the start (2d, 36h) or a UTC instant")
-    shopper: str = Field(description="shopper id, e.g. s000001")
+    shopper: str = Field(description="shopper id, e.g. s000001, or all (only with notify)")
     settings: SettingsPatch | None = Field(None, description="a settings change (source: scenario)")
     session: bool = Field(False, description="the shopper starts a visit")
     signin: bool = Field(False, description="a sign-in from a new device")
     password_change: bool = False
+    notify: Message | None = Field(None, description="the platform sends this marketing message")
 
     @field_validator("at", mode="before")
     @classmethod
@@ -324,6 +391,7 @@ class Scenario(Model):
     behaviour: Behaviour = Behaviour()
     orders: Orders = Orders()
     account: Account = Account()
+    policies: Policies = Policies()
     events: list[ScriptedEvent] = Field(default_factory=list, description="scripted events at given times")
 
 

@@ -78,6 +78,16 @@ class SettingsPatch(_Patch):
     push_os_permission: bool | None = None
     sms_opt_in: bool | None = None
 
+    @field_validator("categories")
+    @classmethod
+    def _digests_are_for_marketing(cls, v):
+        # Order, shipping and security messages are never batched (DESIGN.md): the setting does not exist.
+        for cat, prefs in (v or {}).items():
+            if prefs.frequency in ("daily", "weekly") and CATEGORY_CLASS[cat] != MARKETING:
+                raise ValueError(f"{cat} messages are {CATEGORY_CLASS[cat]}: their frequency may be realtime "
+                                 f"or off; daily and weekly digests are for marketing categories")
+        return v
+
 
 def builtin_defaults() -> dict[str, Any]:
     """Marketplace-typical defaults: everything on by email/push/in-app, SMS only for shipping."""

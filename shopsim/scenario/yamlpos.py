@@ -20,6 +20,8 @@ _SEQ = "tag:yaml.org,2002:seq"
 _MERGE = "tag:yaml.org,2002:merge"
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _NUMBERS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+# Positions key under which a string value's first text line is kept (see _Builder.child).
+TEXT = "\0text"
 # Aliases can make a small file expand enormously ("billion laughs"); no real scenario comes near this.
 MAX_VALUES = 1_000_000
 
@@ -128,6 +130,12 @@ class _Builder:
     def child(self, node: Any, path: Path, anchor: Any) -> Any:
         m = anchor.start_mark
         self.doc.positions[path] = (m.line + 1, m.column + 1)
+        if isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:str":
+            # Where the string's text begins, so a problem inside it (a template's line 3) maps to a file line:
+            # a block scalar (| or >) starts on the line after its indicator.
+            v = node.start_mark
+            block = node.style in ("|", ">")
+            self.doc.positions[path + (TEXT,)] = (v.line + (2 if block else 1), (m.column + 3) if block else v.column + 1)
         return self.build(node, path)
 
     def scalar(self, node: Any, path: Path) -> Any:

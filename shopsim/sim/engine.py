@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import gc
 from heapq import heappop, heappush
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from shopsim import __version__
 from shopsim.scenario.compiled import CompiledScenario, compile_scenario
 from shopsim.scenario.schema import Scenario
 from shopsim.scenario.settings import apply_patch, validate_patch
+from shopsim.scenario.taxonomy import CHANNELS
 from shopsim.scenario.units import format_duration
 from shopsim.sim import events as E
 from shopsim.sim.clock import iso
 from shopsim.sim.events import Event
 from shopsim.sim.population import PopulationBuilder, Shopper, shopper_index
+
+if TYPE_CHECKING:
+    from shopsim.notify.state import Message
 
 Observer = Callable[[list[Event]], Any]
 Handler = Callable[[Shopper | None, Any], None]
@@ -34,7 +38,10 @@ class Simulation:
     """One run of a scenario. Front ends drive it with step(), run_until(t) and run(), and watch it
     through subscribe(); nothing here does I/O or reads the wall clock."""
 
-    def __init__(self, scenario: CompiledScenario | Scenario, seed: int | None = None):
+    def __init__(self, scenario: CompiledScenario | Scenario, seed: int | None = None, *,
+                 keep_messages: bool = True):
+        """`keep_messages=False` forgets each notification once it is decided: explain() and inbox() are then
+        unavailable, and a long headless run does not hold every message in memory (the log has them all)."""
         if isinstance(scenario, Scenario):
             scenario = compile_scenario(scenario, seed)
         elif seed is not None and seed != scenario.seed:
@@ -55,6 +62,7 @@ class Simulation:
         self._handlers: list[Handler] = []
         self.shoppers: list[Shopper] = PopulationBuilder(cs).build_all()
         # Imported here to keep the dependency one way: processes know the engine, not the reverse.
+        from shopsim.notify.notifier import Notifier
         from shopsim.sim.account import Account
         from shopsim.sim.commerce import Commerce
         from shopsim.sim.orders import Orders
@@ -64,6 +72,7 @@ class Simulation:
         self.orders = Orders(self)
         self.account = Account(self)
         self.scripted = Scripted(self)
+        self.notify = Notifier(self, keep=keep_messages)
 
     # --- wiring used by the processes -----------------------------------------------------------
 
@@ -186,6 +195,36 @@ class Simulation:
         sh.settings = apply_patch(sh.settings, patch)
         ev = self.emit(E.SETTINGS_CHANGED, sh.id, {"settings": sh.settings, "source": source, "change": patch})
         return ev
+
+    def explain(self, notification_id: str) -> dict[str, Any]:
+        """Why a notification was delivered, deferred, digested or suppressed: every pipeline step's verdict
+        with its parameters (`steps`), and the same as plain sentences (`sentences`, `summary`)."""
+        from shopsim.notify.explain import explain
+
+        return explain(self.notify.note(notification_id), self.scenario.start_epoch)
+
+    def inbox(self, shopper: str | int, channel: str | None = None) -> list[Message]:
+        """What the shopper has received so far, oldest first, on one channel or all of them."""
+        sh = self.shopper(shopper)
+        if not self.notify.keep:
+            raise LookupError("this simulation does not keep messages (keep_messages=False)")
+        if channel is not None and channel not in CHANNELS:
+            raise ValueError(f"unknown channel {channel!r}; channels: {', '.join(CHANNELS)}")
+        msgs = sh.notes.inbox if sh.notes is not None else []
+        return [m for m in msgs if channel is None or m.channel == channel]
+
+    def mark_read(self, notification_id: str, source: str = "user") -> Event:
+        """The shopper opens a delivered message: it becomes read, and `notification.opened` is logged."""
+        if self.finished:
+            raise RuntimeError("the run has finished; messages can no longer be opened")
+        note = self.notify.note(notification_id)
+        if note.message is None:
+            raise ValueError(f"{notification_id} was {note.outcome or 'not decided'}, not delivered: nothing to open")
+        if not self.started:
+            self._begin()
+        note.message.read = True
+        return self.emit(E.NOTIFICATION_OPENED, note.sh.id, {
+            "id": note.id, "category": note.category, "channel": note.channel, "source": source})
 
     def iso(self, t: int | None = None) -> str:
         return iso(self.scenario.start_epoch + (self.now if t is None else t))

@@ -37,6 +37,15 @@ REFUND_ISSUED = "refund.issued"
 ACCOUNT_NEW_SIGNIN = "account.new_signin"
 ACCOUNT_PASSWORD_CHANGED = "account.password_changed"
 
+NOTIFICATION_REQUESTED = "notification.requested"
+NOTIFICATION_DELIVERED = "notification.delivered"
+NOTIFICATION_DEFERRED = "notification.deferred"
+NOTIFICATION_DIGESTED = "notification.digested"
+NOTIFICATION_SUPPRESSED = "notification.suppressed"
+NOTIFICATION_OPENED = "notification.opened"
+# Exactly one of these ends every requested notification (a deferral is followed by one of them later).
+NOTIFICATION_OUTCOMES = (NOTIFICATION_DELIVERED, NOTIFICATION_DIGESTED, NOTIFICATION_SUPPRESSED)
+
 # The order lifecycle, in the only order it may happen (tests and `expect:` rely on it).
 ORDER_LIFECYCLE = (ORDER_PLACED, PAYMENT_CONFIRMED, ORDER_PROCESSING, ORDER_SHIPPED, SHIPMENT_IN_TRANSIT,
                    SHIPMENT_OUT_FOR_DELIVERY, ORDER_DELIVERED)

@@ -64,6 +64,7 @@ class Identity:
     email: str
     phone: str | None
     city: str
+    first: str
 
 
 def make_identity(p: Pools, rng: random.Random, has_phone: bool) -> Identity:
@@ -80,4 +81,4 @@ def make_identity(p: Pools, rng: random.Random, has_phone: bool) -> Identity:
         phone = template[:keep] + "".join(
             str(rng.randrange(10)) if ch.isdigit() else ch for ch in template[keep:]
         )
-    return Identity(f"{first} {last}", email, phone, rng.choice(p.cities))
+    return Identity(f"{first} {last}", email, phone, rng.choice(p.cities), first)

@@ -26,7 +26,7 @@ def shopper_index(sid: str) -> int:
 class Shopper:
     __slots__ = (
         "index", "id", "name", "email", "phone", "city", "locale", "country", "tz", "clock", "segment",
-        "platform", "has_app", "email_verified", "settings", "rng", "favourites",
+        "platform", "has_app", "email_verified", "settings", "rng", "favourites", "first_name", "notes",
         "cart", "cart_id", "cart_n", "cart_token", "cart_state", "session", "session_n", "order_n",
     )
 
@@ -40,6 +40,7 @@ class Shopper:
         self.session_n = 0
         self.order_n = 0
         self.rng = None                           # the current visit's random stream (commerce.py)
+        self.notes = None                         # notification state, made on first use (notify/state.py)
 
     @property
     def reach(self) -> dict[str, bool]:
@@ -72,8 +73,8 @@ class PopulationBuilder:
     def _settings_for(self, key: tuple) -> dict[str, Any]:
         s = self._settings.get(key)
         if s is None:
-            marketing, personalization, push, sms = key
-            s = dict(self.cs.settings, marketing_consent=marketing, personalization=personalization,
+            seg, marketing, personalization, push, sms = key
+            s = dict(self.cs.segments[seg].settings, marketing_consent=marketing, personalization=personalization,
                      push_os_permission=push, sms_opt_in=sms)
             self._settings[key] = s
         return s
@@ -97,9 +98,11 @@ class PopulationBuilder:
         has_phone = idr.random() < cs.phone
         ident = make_identity(pools(cs.seed, sh.locale), idr, has_phone)
         sh.name, sh.email, sh.phone, sh.city = ident.name, ident.email, ident.phone, ident.city
+        sh.first_name = ident.first
         c = seg.consent
         push = sh.has_app and idr.random() < c["push_os_permission"].get(sh.platform, 0.0)
         sh.settings = self._settings_for((
+            seg.index,
             idr.random() < c.get("marketing_consent", 1.0),
             idr.random() < c.get("personalization", 1.0),
             push,

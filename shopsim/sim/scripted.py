@@ -1,4 +1,5 @@
-"""Scripted scenario events: a shopper changes a setting, visits, or signs in at a given time."""
+"""Scripted scenario events: a shopper changes a setting, visits or signs in, or the platform sends a
+message, at a given time."""
 
 from __future__ import annotations
 
@@ -22,7 +23,15 @@ class Scripted:
         for ev in self.sim.scenario.scripted:
             self.sim.schedule(ev.t, self.k_event, ev.shopper, ev, prio=PRIO_SCRIPT)
 
-    def _event(self, sh: Shopper, ev: ScriptedDef) -> None:
+    def _event(self, sh: Shopper | None, ev: ScriptedDef) -> None:
+        if ev.notify is not None:
+            m = ev.notify
+            data = {"offer": {"title": m.title, "text": m.text, "code": m.code}}
+            source = f"scenario:events[{ev.index}]"
+            for target in self.sim.shoppers if sh is None else (sh,):
+                self.sim.notify.request(target, m.category, m.channels, "message", source, None, data, key=source)
+        if sh is None:
+            return
         if ev.settings is not None:
             self.sim.apply_settings_change(sh.id, ev.settings, source="scenario")
         if ev.signin:

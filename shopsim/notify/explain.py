@@ -1,0 +1,159 @@
+"""Decision traces in plain words: `Simulation.explain(id)` for a designer asking "why (not)?"."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from shopsim.notify.notifier import DIGEST, trace_record
+from shopsim.notify.policy import DEFERRED, DIGESTED, REROUTED, SUPPRESSED, Verdict
+from shopsim.notify.state import Note
+from shopsim.scenario.taxonomy import CRITICAL, TRANSACTIONAL
+from shopsim.scenario.units import format_duration
+from shopsim.sim.clock import iso
+
+_UNREACHABLE = {
+    "reach.app": "they do not have the app",
+    "push_os_permission": "they have not allowed notifications on their phone",
+    "reach.phone": "there is no phone number on file",
+    "sms_opt_in": "they have not opted in to SMS",
+    "reach.email": "they have no verified email address",
+}
+_SKIPPED = {
+    CRITICAL: "account security messages skip preferences, flow state, dedupe, caps, digests and quiet hours",
+    TRANSACTIONAL: "transactional messages skip consent, caps and digests",
+}
+
+
+def _local(epoch: int, tz: str) -> str:
+    return datetime.fromtimestamp(epoch / 1000, timezone.utc).astimezone(ZoneInfo(tz)).strftime("%H:%M")
+
+
+def _words(cat: str) -> str:
+    return cat.replace("_", " ")
+
+
+def sentence(v: Verdict, note: Note, start_epoch: int) -> str:
+    """One verdict as a sentence: what the step decided and which rule decided it."""
+    p, tz = v.params, note.sh.tz
+    if v.step == "reachable":
+        if v.outcome == REROUTED:
+            return (f"rerouted: {p['channel']} cannot reach the shopper ({_UNREACHABLE.get(v.rule, v.rule)}); "
+                    f"this critical message goes by {p['to']} instead")
+        if v.outcome == SUPPRESSED:
+            return f"suppressed: {p['channel']} cannot reach the shopper ({_UNREACHABLE.get(v.rule, v.rule)})"
+        return f"reachable: the shopper can receive {p['channel']}"
+    if v.step == "consent":
+        if v.outcome == SUPPRESSED:
+            what = "marketing" if v.reason == "no_marketing_consent" else "personalised recommendations"
+            return f"suppressed: the shopper has not consented to {what} ({v.rule})"
+        return "consent: given" if p.get("class") == "marketing" else "consent: not needed"
+    if v.step == "preferences":
+        if v.reason == "channel_off":
+            return f"suppressed: the shopper switched {note.channel} off ({v.rule})"
+        if v.reason == "category_channel_off":
+            return f"suppressed: the shopper switched {_words(note.category)} off on {note.channel} ({v.rule})"
+        if v.reason == "frequency_off":
+            return f"suppressed: the shopper set {_words(note.category)} to off ({v.rule})"
+        if v.outcome == SUPPRESSED:
+            return f"suppressed: {v.reason} ({v.rule})"
+        if "items" in p:
+            return "preferences: the channel is on"
+        return f"preferences: {note.channel} is on for {_words(note.category)} ({p.get('frequency')})"
+    if v.step == "flow_state":
+        if v.outcome == SUPPRESSED:
+            return f"suppressed: the flow is over ({p['exit'].replace('_', ' ')})"
+        return "flow state: the flow still holds"
+    if v.step == "dedupe":
+        if v.reason == "superseded":
+            return f"suppressed: a newer update about the same thing ({p['by']}) replaced this one while it waited"
+        if v.reason == "duplicate":
+            return f"suppressed: the same message was already sent ({p['key']})"
+        return "dedupe: not sent before"
+    if v.step == "caps":
+        if v.outcome == SUPPRESSED:
+            scope = f"{_words(p['category'])} " if p.get("category") else ""
+            return (f"suppressed: frequency cap {v.rule} allows {p['max']} {scope}{note.channel} message(s) per "
+                    f"{format_duration(p['per_ms'])}, and {p['recent']} went out in that window")
+        return "caps: under every cap"
+    if v.step == "digest":
+        if v.outcome == DIGESTED:
+            at = p["at"] if isinstance(p["at"], int) else None
+            when = f" due at {_local(at, tz)} local ({tz})" if at is not None else ""
+            return f"digested: {_words(note.category)} are {p['frequency']} for this shopper; batched into {p['digest']}{when}"
+        if v.outcome == SUPPRESSED:
+            return "suppressed: nothing left in the digest (every item was switched off since)"
+        if "items" in p:
+            return f"digest: carries {p['items']} item(s), {p['dropped']} dropped since they joined"
+        return f"digest: {p.get('frequency', 'realtime')}, sent on its own"
+    if v.step in ("quiet_hours", "send_window"):
+        if v.outcome == DEFERRED:
+            what = "quiet hours" if v.step == "quiet_hours" else f"outside the {note.channel} send window"
+            return (f"deferred: {what} {p['start']}–{p['end']} {p['tz']}, until {_local(p['until'], tz)} local "
+                    f"({v.rule})" if v.step == "send_window" else
+                    f"deferred: quiet hours {p['start']}–{p['end']} {p['tz']}, until {_local(p['until'], tz)} local")
+        return f"{v.step.replace('_', ' ')}: none apply now"
+    if v.step == "render":
+        return f"rendered with the {p['template']} template"
+    return f"{v.step}: {v.outcome}"
+
+
+def explain(note: Note, start_epoch: int) -> dict[str, Any]:
+    tz = note.sh.tz
+    passes, sentences = [], []
+    if note.cls in _SKIPPED:
+        sentences.append(_SKIPPED[note.cls])
+    for t, verdicts in note.evaluations:
+        passes.append({"t": iso(start_epoch + t), "local": _local(start_epoch + t, tz),
+                       "steps": trace_record(verdicts, start_epoch)})
+        sentences.extend(sentence(v, note, start_epoch) for v in verdicts)
+    summary = _summary(note, start_epoch)
+    sentences.append(summary)
+    out = {"id": note.id, "shopper": note.sh.id, "category": note.category, "class": note.cls,
+           "channel": note.channel, "requested_channel": note.requested_channel, "kind": note.kind,
+           "source": note.source, "ref": note.ref, "requested_at": iso(start_epoch + note.t),
+           "tz": tz, "outcome": note.outcome, "passes": passes, "sentences": sentences, "summary": summary}
+    if note.items is not None:
+        out["digest_of"] = [i.id for i in note.items]
+    if note.digest is not None:
+        out["digest"] = note.digest.id
+    return out
+
+
+def _final(note: Note, start_epoch: int) -> str:
+    tz = note.sh.tz
+    if not note.evaluations:
+        return "waiting"
+    t, verdicts = note.evaluations[-1]
+    last = verdicts[-1]
+    when = f"{_local(start_epoch + t, tz)} local"
+    if note.outcome == "delivered":
+        return f"delivered at {when}"
+    if note.outcome == SUPPRESSED:
+        return sentence(last, note, start_epoch)
+    if note.outcome == DIGESTED:
+        d = note.digest
+        text = f"batched into the {d.period} {d.channel} digest {d.id}"
+        if d.outcome == "delivered":
+            if note in d.items:
+                return f"{text}, delivered at {_local(start_epoch + d.evaluations[-1][0], tz)} local"
+            return f"{text}, then dropped from it: the shopper switched it off before it went out"
+        if d.outcome == SUPPRESSED:
+            return f"{text}, which was not sent ({d.evaluations[-1][1][-1].reason})"
+        return f"{text}, due at {_local(start_epoch + d.until, tz)} local"
+    if note.outcome == DEFERRED:
+        return f"deferred until {_local(start_epoch + note.until, tz)} local"
+    return note.outcome or "waiting"
+
+
+def _summary(note: Note, start_epoch: int) -> str:
+    """"deferred: quiet hours 22:00–08:00 Europe/Berlin, delivered at 08:00 local"."""
+    final = _final(note, start_epoch)
+    waits = [v for _, verdicts in note.evaluations[:-1] for v in verdicts if v.outcome == DEFERRED]
+    if note.kind == DIGEST and note.outcome == "delivered":
+        final = f"{final}, carrying {len(note.items)} message(s)"
+    if not waits:
+        return final
+    first = sentence(waits[0], note, start_epoch).split(", until")[0]
+    return f"{first}, {final}"

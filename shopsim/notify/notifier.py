@@ -1,0 +1,318 @@
+"""The notification layer: turns domain events into notifications and runs each through the policy pipeline.
+
+One place decides whether a notification is delivered: `_evaluate`, which runs DESIGN.md's steps in order
+(reachable, consent, preferences, flow state, dedupe, caps, digest, quiet hours and send windows, render)
+and stops at the first step that does not pass. Each step's Verdict goes into the notification's trace and
+into the log line of its outcome, so every decision can be explained from the log alone.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+from zoneinfo import ZoneInfo
+
+from shopsim.notify.caps import CapTracker
+from shopsim.notify.context import build_context
+from shopsim.notify.policy import (
+    DEFERRED, DIGESTED, PASS, REROUTED, SUPPRESSED, Verdict, consent, dedupe, digest, flow_state, preferences,
+    quiet_hours, reachable, send_windows,
+)
+from shopsim.notify.state import Message, Note, ShopperNotes
+from shopsim.notify.templates import Templates
+from shopsim.notify.windows import next_local_time
+from shopsim.scenario.taxonomy import CATEGORY_CLASS, CRITICAL, EVENT_CATEGORY, MARKETING
+from shopsim.scenario.units import parse_clock
+from shopsim.sim import events as E
+from shopsim.sim.clock import iso
+
+if TYPE_CHECKING:
+    from shopsim.sim.engine import Simulation
+    from shopsim.sim.events import Event
+    from shopsim.sim.population import Shopper
+
+DELIVERED = "delivered"
+DIGEST = "digest"
+
+
+def trace_record(verdicts: list[Verdict], start_epoch: int) -> list[dict[str, Any]]:
+    """Verdicts as the log writes them: step and outcome always; reason, rule and params when set."""
+    out = []
+    for v in verdicts:
+        rec: dict[str, Any] = {"step": v.step, "outcome": v.outcome}
+        if v.reason is not None:
+            rec["reason"] = v.reason
+        if v.rule is not None:
+            rec["rule"] = v.rule
+        if v.params:
+            params = dict(v.params)
+            for k in ("until", "at"):  # instants (epoch ms) in verdicts; ISO in the log
+                if isinstance(params.get(k), int):
+                    params[k] = iso(params[k])
+            rec["params"] = params
+        out.append(rec)
+    return out
+
+
+class Notifier:
+    def __init__(self, sim: Simulation, keep: bool = True):
+        self.sim = sim
+        self.cs = cs = sim.scenario
+        self.keep = keep  # remember notes and inboxes for explain() and inbox(); headless replays need neither
+        self.templates = Templates.load(cs.policies.templates or None)
+        self.caps = CapTracker(list(cs.caps))
+        self.products = {p.id: p for p in cs.products}
+        self.placed: dict[str, dict[str, Any]] = {}   # order id -> its order.placed data, for templates
+        self.notes: dict[str, Note] = {}
+        self.k_retry = sim.register(self._retry)
+        self.k_digest = sim.register(self._digest_due)
+        sim.on(E.ORDER_PLACED, self._remember_order)
+        for type_, channels in cs.transactional.items():
+            if channels:
+                sim.on(type_, self._on_event)
+
+    # --- requests ---------------------------------------------------------------------------------
+
+    def _remember_order(self, ev: Event) -> None:
+        self.placed[ev.data["order"]] = ev.data
+
+    def _on_event(self, ev: Event) -> None:
+        sh = self.sim.shoppers[int(ev.shopper[1:]) - 1]
+        source = "account" if ev.type.startswith("account.") else "order"
+        # kind + ref name the triggering event (seq would tie a shopper's lines to everyone else's).
+        self.request(sh, EVENT_CATEGORY[ev.type], self.cs.transactional[ev.type], ev.type, source,
+                     ev.data.get("order"), ev.data)
+
+    def request(self, sh: Shopper, category: str, channels, kind: str, source: str, ref: str | None = None,
+                data: dict[str, Any] | None = None, *, exit: Callable[[], str | None] | None = None,
+                key: str | None = None) -> list[Note]:
+        """Ask for a message on each of `channels`; each becomes a notification with its own outcome.
+        `exit` (flows) returns why the message is void, or None; `key` dedupes the same logical message."""
+        st = sh.notes
+        if st is None:
+            st = sh.notes = ShopperNotes()
+        taken = list(channels)  # a critical fallback goes to a channel the message does not already use
+        out = []
+        for channel in channels:
+            st.n += 1
+            note = Note(f"{sh.id}-n{st.n}", sh, category, CATEGORY_CLASS[category], channel, kind, source, ref,
+                        data if data is not None else {}, exit, key, taken, self.sim.now)
+            self.sim.emit(E.NOTIFICATION_REQUESTED, sh.id, {
+                "id": note.id, "category": category, "channel": channel, "kind": kind, "source": source,
+                "ref": ref})
+            if self.keep:
+                self.notes[note.id] = note
+            self._evaluate(note)
+            out.append(note)
+        return out
+
+    # --- the pipeline -----------------------------------------------------------------------------
+
+    def _evaluate(self, note: Note) -> None:
+        sh, now, cls = note.sh, self.sim.now, note.cls
+        s, st = sh.settings, sh.notes
+        trace: list[Verdict] = []
+        note.evaluations.append((now, trace))
+
+        v = reachable(note.channel, note.category, s, sh.reach, tuple(note.taken))
+        trace.append(v)
+        if v.outcome == SUPPRESSED:
+            return self._suppress(note, v)
+        if v.outcome == REROUTED:
+            note.channel = v.params["to"]
+            note.taken.append(note.channel)
+        if cls == CRITICAL:  # security messages skip preferences through quiet hours
+            return self._deliver(note)
+        channel = note.channel
+        if cls == MARKETING:
+            v = consent(note.category, s)
+            trace.append(v)
+            if not v.passed:
+                return self._suppress(note, v)
+        v = preferences(channel, note.category, s)
+        trace.append(v)
+        if not v.passed:
+            return self._suppress(note, v)
+        frequency = v.params["frequency"]
+        if note.exit is not None:
+            v = flow_state(note.exit())
+            trace.append(v)
+            if not v.passed:
+                return self._suppress(note, v)
+
+        ckey = (channel, note.category, note.ref) if note.ref is not None else None
+        newer = None
+        if note.outcome == DEFERRED:
+            newer = note.newer.id if note.newer is not None else None
+        elif ckey is not None and st.deferred:
+            older = st.deferred.pop(ckey, None)
+            if older is not None:
+                older.newer = note  # the older one collapses into this one when its turn comes
+        # A deferred note claimed its key on its first pass: on its retry only a newer note can void it.
+        first_pass = note.outcome is None
+        key = f"{channel}:{note.key}" if cls == MARKETING and note.key is not None and first_pass else None
+        v = dedupe(key, st.seen, newer)
+        trace.append(v)
+        if not v.passed:
+            return self._suppress(note, v)
+        if key is not None:
+            if st.seen is None:
+                st.seen = set()
+            st.seen.add(key)
+
+        zone = ZoneInfo(sh.tz)
+        epoch = self.cs.start_epoch + now
+        if cls == MARKETING:
+            v = self.caps.check(sh.index, channel, note.category, now)
+            trace.append(v)
+            if not v.passed:
+                return self._suppress(note, v)
+            if frequency in ("daily", "weekly"):
+                return self._join_digest(note, frequency, zone, epoch, trace)
+            trace.append(digest(frequency, None, None))
+        for v in (quiet_hours(channel, s, zone, epoch), send_windows(channel, cls, self.cs.send_windows, zone, epoch)):
+            trace.append(v)
+            if v.outcome == DEFERRED:
+                return self._defer(note, v, ckey)
+        self._deliver(note)
+
+    def _retry(self, sh: Shopper, note: Note) -> None:
+        if note.items is not None:
+            self._evaluate_digest(note)
+        else:
+            self._evaluate(note)
+
+    # --- outcomes ---------------------------------------------------------------------------------
+
+    def _emit(self, type_: str, note: Note, **fields: Any) -> None:
+        data = {"id": note.id, "category": note.category, "channel": note.channel,
+                "trace": trace_record(note.evaluations[-1][1], self.cs.start_epoch)}
+        data.update(fields)
+        self.sim.emit(type_, note.sh.id, data)
+
+    def _settle(self, note: Note, outcome: str) -> None:
+        note.outcome = outcome
+        st = note.sh.notes
+        if st.deferred and note.ref is not None:
+            ckey = (note.channel, note.category, note.ref)
+            if st.deferred.get(ckey) is note:
+                del st.deferred[ckey]
+
+    def _suppress(self, note: Note, v: Verdict) -> None:
+        self._settle(note, SUPPRESSED)
+        self._emit(E.NOTIFICATION_SUPPRESSED, note, reason=v.reason, rule=v.rule)
+
+    def _defer(self, note: Note, v: Verdict, ckey) -> None:
+        note.outcome = DEFERRED
+        note.until = v.params["until"] - self.cs.start_epoch
+        if ckey is not None:
+            note.sh.notes.deferred[ckey] = note
+        self._emit(E.NOTIFICATION_DEFERRED, note, until=iso(v.params["until"]), reason=v.reason, rule=v.rule)
+        # Past the run's end the note stays deferred: the log shows it waiting, never a made-up outcome.
+        self.sim.schedule(note.until, self.k_retry, note.sh.index, note)
+
+    def _deliver(self, note: Note, extra: dict[str, Any] | None = None) -> None:
+        sh, now = note.sh, self.sim.now
+        ctx = build_context(note, self.cs.currency, self.placed.get(note.ref) if note.ref else None, self.products)
+        title, body = self.templates.render(note.category, note.channel, ctx)
+        trace = note.evaluations[-1][1]
+        trace.append(Verdict("render", PASS, params={"template": f"{note.category}.{note.channel}"}))
+        self._settle(note, DELIVERED)
+        if note.cls == MARKETING and note.items is None:
+            self.caps.record(sh.index, note.channel, note.category, now)
+        digest_of = tuple(i.id for i in note.items) if note.items is not None else ()
+        rerouted = note.requested_channel if note.channel != note.requested_channel else None
+        self._emit(E.NOTIFICATION_DELIVERED, note, title=title, body=body, link=ctx["link"],
+                   rerouted_from=rerouted, digest_of=list(digest_of) if note.items is not None else None,
+                   dropped=(extra or {}).get("dropped"))
+        if self.keep:
+            msg = Message(note.id, sh.id, now, note.channel, note.category, note.kind, title, body, ctx["link"],
+                          digest_of)
+            note.message = msg
+            sh.notes.inbox.append(msg)
+
+    # --- digests ----------------------------------------------------------------------------------
+
+    def _join_digest(self, note: Note, period: str, zone: ZoneInfo, epoch: int, trace: list[Verdict]) -> None:
+        sh = note.sh
+        st = sh.notes
+        d = st.digests.get((note.channel, period))
+        if d is None:
+            prefs = sh.settings["digest"]
+            at = next_local_time(zone, epoch, parse_clock(prefs["time"]), prefs["weekday"] if period == "weekly" else None)
+            st.n += 1
+            d = Note(f"{sh.id}-n{st.n}", sh, DIGEST, MARKETING, note.channel, DIGEST, f"digest:{period}", None,
+                     {}, None, None, [note.channel], at - self.cs.start_epoch)
+            d.period, d.items, d.until = period, [], at - self.cs.start_epoch
+            st.digests[(note.channel, period)] = d
+            if self.keep:
+                self.notes[d.id] = d
+            self.sim.schedule(d.until, self.k_digest, sh.index, d)
+        d.items.append(note)
+        note.digest = d
+        trace.append(digest(period, self.cs.start_epoch + d.until, d.id))
+        self._settle(note, DIGESTED)
+        self._emit(E.NOTIFICATION_DIGESTED, note, digest=d.id, at=iso(self.cs.start_epoch + d.until))
+
+    def _digest_due(self, sh: Shopper, d: Note) -> None:
+        st = sh.notes
+        if st.digests.get((d.channel, d.period)) is d:
+            del st.digests[(d.channel, d.period)]
+        d.t = self.sim.now
+        self.sim.emit(E.NOTIFICATION_REQUESTED, sh.id, {
+            "id": d.id, "category": DIGEST, "channel": d.channel, "kind": DIGEST, "source": d.source,
+            "ref": None})
+        self._evaluate_digest(d)
+
+    def _evaluate_digest(self, d: Note) -> None:
+        """A digest re-checks each item against the settings of the moment it goes out: one the shopper has
+        since switched off is dropped from it (listed in `dropped`), so a change applies from its instant."""
+        sh, now = d.sh, self.sim.now
+        s = sh.settings
+        trace: list[Verdict] = []
+        d.evaluations.append((now, trace))
+        v = reachable(d.channel, DIGEST, s, sh.reach)
+        trace.append(v)
+        if not v.passed:
+            return self._suppress(d, v)
+        if not s["channels"][d.channel]:
+            v = Verdict("preferences", SUPPRESSED, "channel_off", f"channels.{d.channel}")
+            trace.append(v)
+            return self._suppress(d, v)
+        kept, dropped = [], []
+        for item in d.items:
+            for v in (consent(item.category, s), preferences(d.channel, item.category, s)):
+                if not v.passed:
+                    dropped.append({"id": item.id, "reason": v.reason, "rule": v.rule})
+                    break
+            else:
+                kept.append(item)
+        v = Verdict("digest", PASS if kept else SUPPRESSED, None if kept else "digest_empty",
+                    None if kept else "digest", {"items": len(kept), "dropped": len(dropped)})
+        trace.append(v)
+        if not kept:
+            return self._suppress(d, v)
+        d.items = kept
+        zone = ZoneInfo(sh.tz)
+        epoch = self.cs.start_epoch + now
+        for v in (quiet_hours(d.channel, s, zone, epoch),
+                  send_windows(d.channel, MARKETING, self.cs.send_windows, zone, epoch)):
+            trace.append(v)
+            if v.outcome == DEFERRED:
+                return self._defer(d, v, None)
+        lines = []
+        for item in kept:
+            ctx = build_context(item, self.cs.currency, None, self.products)
+            title, body = self.templates.render(item.category, "in_app", ctx)
+            lines.append({"category": item.category, "title": title, "body": body, "link": ctx["link"]})
+        d.data = {"digest": {"period": d.period, "items": lines, "count": len(lines)}, "dropped": dropped}
+        self._deliver(d, {"dropped": dropped})  # the ids it carries and those it no longer does
+
+    # --- queries ----------------------------------------------------------------------------------
+
+    def note(self, nid: str) -> Note:
+        if not self.keep:
+            raise LookupError("this simulation does not keep notifications (keep_messages=False)")
+        try:
+            return self.notes[nid]
+        except KeyError:
+            raise KeyError(f"no notification {nid!r}") from None
