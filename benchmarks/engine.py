@@ -49,7 +49,7 @@ def _phase(name: str, shoppers: int, days: int) -> dict:
         PopulationBuilder(cs).build_all()
         out["seconds"] = time.perf_counter() - t0
     elif name in ("engine", "log"):
-        sim = Simulation(cs)
+        sim = Simulation(cs, keep_messages=False)  # as `shopsim replay` does: the log keeps the messages
         out["build_s"] = time.perf_counter() - t0
         if name == "log":
             from shopsim.store.recorder import Recorder
@@ -66,7 +66,7 @@ def _phase(name: str, shoppers: int, days: int) -> dict:
         from shopsim.store.recorder import Recorder
 
         with tempfile.TemporaryDirectory() as d:
-            sim = Simulation(cs)
+            sim = Simulation(cs, keep_messages=False)  # as `shopsim replay` does: the log keeps the messages
             store = open_store(f"sqlite:///{d}/run.db", cs)
             with open(f"{d}/events.jsonl", "wb", buffering=1 << 20) as log:
                 sim.subscribe(Recorder(cs.start_epoch, log, store))

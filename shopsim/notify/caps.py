@@ -6,7 +6,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass
 
-from shopsim.notify.policy import PASS, SUPPRESSED, Verdict
+from shopsim.notify.policy import SUPPRESSED, Verdict, shared
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +41,7 @@ class CapTracker:
             if recent >= rule.max:
                 return Verdict("caps", SUPPRESSED, "frequency_cap", rule.name or f"caps.{channel}",
                                {"max": rule.max, "per_ms": rule.per_ms, "recent": recent})
-        return Verdict("caps", PASS)
+        return shared("caps")
 
     def record(self, shopper: int, channel: str, category: str, t: int) -> None:
         """Count a delivery (times arrive in order: the engine's clock never goes back)."""

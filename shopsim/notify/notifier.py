@@ -15,7 +15,7 @@ from shopsim.notify.caps import CapTracker
 from shopsim.notify.context import build_context
 from shopsim.notify.policy import (
     DEFERRED, DIGESTED, PASS, REROUTED, SUPPRESSED, Verdict, consent, dedupe, digest, flow_state, preferences,
-    quiet_hours, reachable, send_windows,
+    quiet_hours, reachable, send_windows, shared,
 )
 from shopsim.notify.state import Message, Note, ShopperNotes
 from shopsim.notify.templates import Templates
@@ -38,19 +38,31 @@ def trace_record(verdicts: list[Verdict], start_epoch: int) -> list[dict[str, An
     """Verdicts as the log writes them: step and outcome always; reason, rule and params when set."""
     out = []
     for v in verdicts:
-        rec: dict[str, Any] = {"step": v.step, "outcome": v.outcome}
-        if v.reason is not None:
-            rec["reason"] = v.reason
-        if v.rule is not None:
-            rec["rule"] = v.rule
-        if v.params:
-            params = dict(v.params)
-            for k in ("until", "at"):  # instants (epoch ms) in verdicts; ISO in the log
-                if isinstance(params.get(k), int):
-                    params[k] = iso(params[k])
-            rec["params"] = params
+        rec = _RECORDS.get(id(v))
+        if rec is None:
+            rec = _record(v)
+            if v.outcome == PASS and shared(v.step, **v.params) is v:  # a shared constant: cache its record
+                _RECORDS[id(v)] = rec
         out.append(rec)
     return out
+
+
+_RECORDS: dict[int, dict[str, Any]] = {}
+
+
+def _record(v: Verdict) -> dict[str, Any]:
+    rec: dict[str, Any] = {"step": v.step, "outcome": v.outcome}
+    if v.reason is not None:
+        rec["reason"] = v.reason
+    if v.rule is not None:
+        rec["rule"] = v.rule
+    if v.params:
+        params = dict(v.params)
+        for k in ("until", "at"):  # instants (epoch ms) in verdicts; ISO in the log
+            if isinstance(params.get(k), int):
+                params[k] = iso(params[k])
+        rec["params"] = params
+    return rec
 
 
 class Notifier:
@@ -215,7 +227,7 @@ class Notifier:
         ctx = build_context(note, self.cs.currency, self.placed.get(note.ref) if note.ref else None, self.products)
         title, body = self.templates.render(note.category, note.channel, ctx)
         trace = note.evaluations[-1][1]
-        trace.append(Verdict("render", PASS, params={"template": f"{note.category}.{note.channel}"}))
+        trace.append(shared("render", template=f"{note.category}.{note.channel}"))
         self._settle(note, DELIVERED)
         if note.cls == MARKETING and note.items is None:
             self.caps.record(sh.index, note.channel, note.category, now)

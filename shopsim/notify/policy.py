@@ -8,8 +8,9 @@ explainable from its Verdict.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Any, Mapping, NamedTuple
 from zoneinfo import ZoneInfo
 
 from shopsim.notify.windows import next_outside
@@ -21,17 +22,26 @@ PASS, SUPPRESSED, DEFERRED, DIGESTED, REROUTED = "pass", "suppressed", "deferred
 CRITICAL_FALLBACK = ("push", "email", "sms", "in_app")
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
+NO_PARAMS: Mapping[str, Any] = MappingProxyType({})
+
+
+class Verdict(NamedTuple):
+    # A tuple, not a dataclass: several are made per notification, and common passes are shared constants.
     step: str
     outcome: str                      # pass, suppressed, deferred, digested, rerouted
     reason: str | None = None         # why, in a word: unreachable, no_marketing_consent, channel_off, ...
     rule: str | None = None           # the setting or rule that decided, as a path: categories.promotions.push
-    params: dict[str, Any] = field(default_factory=dict)
+    params: Mapping[str, Any] = NO_PARAMS
 
     @property
     def passed(self) -> bool:
         return self.outcome in (PASS, REROUTED)
+
+
+@lru_cache(maxsize=None)
+def shared(step: str, outcome: str = PASS, **params: Any) -> Verdict:
+    """One shared Verdict per distinct pass: the trace and the log line reuse it."""
+    return Verdict(step, outcome, params=MappingProxyType(params) if params else NO_PARAMS)
 
 
 def can_reach(channel: str, settings: dict[str, Any], reach: dict[str, bool]) -> tuple[bool, str | None]:
@@ -56,7 +66,7 @@ def reachable(channel: str, category: str, settings: dict[str, Any], reach: dict
     """`taken`: channels the same message already goes to, which a critical fallback must not double up."""
     ok, rule = can_reach(channel, settings, reach)
     if ok:
-        return Verdict("reachable", PASS, params={"channel": channel})
+        return shared("reachable", channel=channel)
     if CATEGORY_CLASS.get(category) == CRITICAL:
         for other in CRITICAL_FALLBACK:
             if other != channel and other not in taken and can_reach(other, settings, reach)[0]:
@@ -66,12 +76,12 @@ def reachable(channel: str, category: str, settings: dict[str, Any], reach: dict
 
 def consent(category: str, settings: dict[str, Any]) -> Verdict:
     if CATEGORY_CLASS[category] != MARKETING:
-        return Verdict("consent", PASS, params={"class": CATEGORY_CLASS[category]})
+        return shared("consent", **{"class": CATEGORY_CLASS[category]})
     if not settings["marketing_consent"]:
         return Verdict("consent", SUPPRESSED, "no_marketing_consent", "marketing_consent")
     if category == "recommendations" and not settings["personalization"]:
         return Verdict("consent", SUPPRESSED, "no_personalization_consent", "personalization")
-    return Verdict("consent", PASS, params={"class": MARKETING})
+    return shared("consent", **{"class": MARKETING})
 
 
 def preferences(channel: str, category: str, settings: dict[str, Any]) -> Verdict:
@@ -82,13 +92,13 @@ def preferences(channel: str, category: str, settings: dict[str, Any]) -> Verdic
         return Verdict("preferences", SUPPRESSED, "category_channel_off", f"categories.{category}.{channel}")
     if prefs["frequency"] == "off":
         return Verdict("preferences", SUPPRESSED, "frequency_off", f"categories.{category}.frequency")
-    return Verdict("preferences", PASS, params={"frequency": prefs["frequency"]})
+    return shared("preferences", frequency=prefs["frequency"])
 
 
 def flow_state(exit_reason: str | None) -> Verdict:
     """A flow step is void once its exit condition happened; the flow says which, or None while it holds."""
     if exit_reason is None:
-        return Verdict("flow_state", PASS)
+        return shared("flow_state")
     return Verdict("flow_state", SUPPRESSED, "flow_exited", f"flow.exit.{exit_reason}", {"exit": exit_reason})
 
 
@@ -99,29 +109,30 @@ def dedupe(key: str | None, seen: set[str] | None, newer: str | None = None) -> 
         return Verdict("dedupe", SUPPRESSED, "superseded", "dedupe.collapse", {"by": newer})
     if key is not None and seen is not None and key in seen:
         return Verdict("dedupe", SUPPRESSED, "duplicate", "dedupe.key", {"key": key})
-    return Verdict("dedupe", PASS)
+    return shared("dedupe")
 
 
 def digest(frequency: str, period_starts: int | None, digest_id: str | None) -> Verdict:
     """Realtime messages pass; daily and weekly ones join the digest that goes out at `period_starts`."""
     if frequency not in ("daily", "weekly"):
-        return Verdict("digest", PASS, params={"frequency": frequency})
+        return shared("digest", frequency=frequency)
     return Verdict("digest", DIGESTED, "digest", "frequency",
                    {"frequency": frequency, "digest": digest_id, "at": period_starts})
 
 
 INTERRUPTIVE = frozenset({"push", "sms"})
+_clock = lru_cache(maxsize=None)(parse_clock)
 
 
 def quiet_hours(channel: str, settings: dict[str, Any], zone: ZoneInfo, epoch: int) -> Verdict:
     """Push and SMS wait for the end of the shopper's local quiet hours; other channels never wait."""
     window = settings["quiet_hours"]
     if channel not in INTERRUPTIVE or not window:
-        return Verdict("quiet_hours", PASS)
-    start, end = parse_clock(window["start"]), parse_clock(window["end"])
+        return shared("quiet_hours")
+    start, end = _clock(window["start"]), _clock(window["end"])
     until = next_outside(zone, epoch, start, end)
     if until == epoch:
-        return Verdict("quiet_hours", PASS, params={"start": window["start"], "end": window["end"]})
+        return shared("quiet_hours", start=window["start"], end=window["end"])
     return Verdict("quiet_hours", DEFERRED, "quiet_hours", "quiet_hours",
                    {"start": window["start"], "end": window["end"], "tz": zone.key, "until": until})
 
@@ -141,7 +152,7 @@ def send_windows(channel: str, cls: str, windows, zone: ZoneInfo, epoch: int) ->
         if not changed:
             break
     if t == epoch:
-        return Verdict("send_window", PASS)
+        return shared("send_window")
     start, end = moved
     return Verdict("send_window", DEFERRED, "send_window", rule,
                    {"start": f"{start // 60:02d}:{start % 60:02d}", "end": f"{end // 60:02d}:{end % 60:02d}",
