@@ -55,6 +55,17 @@ EXPECTED = {
     "wrong_schema_version": (2, 1, "schema_version", "must be 1; got 2"),
     "bad_segment_name": (8, 5, "population.segments.Big Spenders", "may only contain a-z, 0-9 and _"),
     "views_min_zero": (9, 53, "behaviour.sessions.views.min", "must be at least 1"),
+    "template_syntax_error": (14, 11, "policies.templates.shipping.push.body",
+                              "template line 3: syntax error: Unexpected end of template"),
+    "template_undefined_variable": (11, 18, "policies.templates.order_updates.email.subject",
+                                    "template line 1: undefined: 'dict object' has no attribute 'number'"),
+    "template_sms_too_long": (11, 9, "policies.templates.shipping.sms.body", "SMS allows 160"),
+    "template_unknown_channel": (10, 7, "policies.templates.promotions.pusch", "did you mean 'push'?"),
+    "transactional_unknown_event": (9, 5, "policies.transactional.order.shiped", "did you mean 'order.shipped'?"),
+    "digest_for_transactional": (8, 5, "population.settings.categories",
+                                 "shipping messages are transactional: their frequency may be realtime or off"),
+    "all_shoppers_settings": (9, 5, "events[0].shopper", "shopper: all is only for notify"),
+    "cap_for_transactional": (9, 40, "policies.caps[0].category", "got 'shipping'"),
 }
 
 
