@@ -1,5 +1,6 @@
 """Frequency caps: at most `max` marketing messages per channel (optionally per category) in any rolling
-window. Several rules may apply at once (e.g. 1 push per 4h and 3 per day); the tightest one decides."""
+window. Several rules may apply at once (e.g. 1 push per 4h and 3 per day): every one must hold, and a
+suppression names the first full one in the scenario's order."""
 
 from __future__ import annotations
 
@@ -40,11 +41,20 @@ class CapTracker:
             recent = len(times) - bisect_right(times, t - rule.per_ms)
             if recent >= rule.max:
                 return Verdict("caps", SUPPRESSED, "frequency_cap", rule.name or f"caps.{channel}",
-                               {"max": rule.max, "per_ms": rule.per_ms, "recent": recent})
+                               {"max": rule.max, "per_ms": rule.per_ms, "recent": recent, "category": rule.category})
         return shared("caps")
 
     def record(self, shopper: int, channel: str, category: str, t: int) -> None:
         """Count a delivery (times arrive in order: the engine's clock never goes back)."""
-        keys = {(shopper, *rule.key(channel, category)) for rule in self.rules if rule.applies(channel, category)}
-        for key in keys:
-            self._sent.setdefault(key, []).append(t)
+        horizon: dict[tuple, int] = {}
+        for rule in self.rules:
+            if rule.applies(channel, category):
+                key = (shopper, *rule.key(channel, category))
+                horizon[key] = max(horizon.get(key, 0), rule.per_ms)
+        for key, per in horizon.items():
+            times = self._sent.setdefault(key, [])
+            times.append(t)
+            # Forget deliveries no window can see any more: a long run keeps only what the caps look at.
+            old = bisect_right(times, t - per)
+            if old:
+                del times[:old]

@@ -21,7 +21,8 @@ _UNREACHABLE = {
     "reach.email": "they have no verified email address",
 }
 _SKIPPED = {
-    CRITICAL: "account security messages skip preferences, flow state, dedupe, caps, digests and quiet hours",
+    CRITICAL: "account security messages skip consent, preferences, flow state, dedupe, caps, digests, "
+              "quiet hours and send windows",
     TRANSACTIONAL: "transactional messages skip consent, caps and digests",
 }
 
@@ -85,7 +86,8 @@ def sentence(v: Verdict, note: Note, start_epoch: int) -> str:
         if v.outcome == SUPPRESSED:
             return "suppressed: nothing left in the digest (every item was switched off since)"
         if "items" in p:
-            return f"digest: carries {p['items']} item(s), {p['dropped']} dropped since they joined"
+            dropped = f", dropped since they joined: {', '.join(p['dropped'])}" if p["dropped"] else ""
+            return f"digest: carries {p['items']} item(s){dropped}"
         return f"digest: {p.get('frequency', 'realtime')}, sent on its own"
     if v.step in ("quiet_hours", "send_window"):
         if v.outcome == DEFERRED:
@@ -138,7 +140,9 @@ def _final(note: Note, start_epoch: int) -> str:
         if d.outcome == "delivered":
             if note in d.items:
                 return f"{text}, delivered at {_local(start_epoch + d.evaluations[-1][0], tz)} local"
-            return f"{text}, then dropped from it: the shopper switched it off before it went out"
+            why = next((x for x in d.data.get("dropped", ()) if x["id"] == note.id), None)
+            rule = f" ({why['rule']})" if why else ""
+            return f"{text}, then dropped from it: the shopper's settings changed before it went out{rule}"
         if d.outcome == SUPPRESSED:
             return f"{text}, which was not sent ({d.evaluations[-1][1][-1].reason})"
         return f"{text}, due at {_local(start_epoch + d.until, tz)} local"

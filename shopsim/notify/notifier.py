@@ -15,7 +15,7 @@ from shopsim.notify.caps import CapTracker
 from shopsim.notify.context import build_context
 from shopsim.notify.policy import (
     DEFERRED, DIGESTED, PASS, REROUTED, SUPPRESSED, Verdict, consent, dedupe, digest, flow_state, preferences,
-    quiet_hours, reachable, send_windows, shared,
+    SHARED_IDS, quiet_hours, reachable, send_windows, shared,
 )
 from shopsim.notify.state import Message, Note, ShopperNotes
 from shopsim.notify.templates import Templates
@@ -41,7 +41,7 @@ def trace_record(verdicts: list[Verdict], start_epoch: int) -> list[dict[str, An
         rec = _RECORDS.get(id(v))
         if rec is None:
             rec = _record(v)
-            if v.outcome == PASS and shared(v.step, **v.params) is v:  # a shared constant: cache its record
+            if id(v) in SHARED_IDS:  # a shared constant: its record can be shared too
                 _RECORDS[id(v)] = rec
         out.append(rec)
     return out
@@ -290,7 +290,7 @@ class Notifier:
             v = Verdict("preferences", SUPPRESSED, "channel_off", f"channels.{d.channel}")
             trace.append(v)
             return self._suppress(d, v)
-        kept, dropped = [], []
+        kept, dropped = [], d.data.setdefault("dropped", [])  # drops accumulate over deferred passes
         for item in d.items:
             for v in (consent(item.category, s), preferences(d.channel, item.category, s)):
                 if not v.passed:
@@ -299,7 +299,7 @@ class Notifier:
             else:
                 kept.append(item)
         v = Verdict("digest", PASS if kept else SUPPRESSED, None if kept else "digest_empty",
-                    None if kept else "digest", {"items": len(kept), "dropped": len(dropped)})
+                    None if kept else "digest", {"items": len(kept), "dropped": [x["id"] for x in dropped]})
         trace.append(v)
         if not kept:
             return self._suppress(d, v)
@@ -316,7 +316,7 @@ class Notifier:
             ctx = build_context(item, self.cs.currency, None, self.products)
             title, body = self.templates.render(item.category, "in_app", ctx)
             lines.append({"category": item.category, "title": title, "body": body, "link": ctx["link"]})
-        d.data = {"digest": {"period": d.period, "items": lines, "count": len(lines)}, "dropped": dropped}
+        d.data["digest"] = {"period": d.period, "items": lines, "count": len(lines)}
         self._deliver(d, {"dropped": dropped})  # the ids it carries and those it no longer does
 
     # --- queries ----------------------------------------------------------------------------------

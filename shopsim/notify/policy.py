@@ -41,7 +41,12 @@ class Verdict(NamedTuple):
 @lru_cache(maxsize=None)
 def shared(step: str, outcome: str = PASS, **params: Any) -> Verdict:
     """One shared Verdict per distinct pass: the trace and the log line reuse it."""
-    return Verdict(step, outcome, params=MappingProxyType(params) if params else NO_PARAMS)
+    v = Verdict(step, outcome, params=MappingProxyType(params) if params else NO_PARAMS)
+    SHARED_IDS.add(id(v))  # kept alive by the cache, so the id stays this verdict's
+    return v
+
+
+SHARED_IDS: set[int] = set()
 
 
 def can_reach(channel: str, settings: dict[str, Any], reach: dict[str, bool]) -> tuple[bool, str | None]:

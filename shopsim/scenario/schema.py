@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from shopsim.scenario.dists import DurationDist, NumberDist
 from shopsim.scenario.settings import SettingsPatch
@@ -315,8 +315,18 @@ class Cap(Model):
     name: str | None = Field(None, description="how traces and suppressions name the rule (default: caps[i])")
 
 
+def _unique(v: list[str]) -> list[str]:
+    if len(set(v)) != len(v):
+        dup = next(c for c in v if v.count(c) > 1)
+        raise ValueError(f"{dup} is listed twice; each channel once")
+    return v
+
+
+Channels = Annotated[list[Channel], AfterValidator(_unique)]
+
+
 class SendWindow(Model):
-    channel: Channel
+    channel: Literal["push", "sms"] = Field(description="an interruptive channel; email and in-app never wait")
     start: Clock = Field(description="local time the window opens")
     end: Clock = Field(description="local time it closes; messages outside wait for the next opening")
     classes: list[Literal["marketing", "transactional"]] = Field(
@@ -337,7 +347,7 @@ class Policies(Model):
     send_windows: list[SendWindow] = Field(
         default_factory=lambda: [SendWindow(channel="sms", start="08:00", end="21:00")],
         description="local hours in which a channel may interrupt; push and SMS only")
-    transactional: dict[str, list[Channel]] = Field(
+    transactional: dict[str, Channels] = Field(
         default_factory=dict,
         description="channels each commerce event is announced on, e.g. order.shipped: [email, push]; "
                     "overrides shopsim's plan per event, [] sends nothing")
@@ -351,7 +361,7 @@ class Message(Model):
     """A one-off marketing message: the precursor of campaigns, enough to exercise consent, caps and digests."""
 
     category: Literal[MARKETING_CATEGORIES]  # type: ignore[valid-type]
-    channels: list[Channel] = Field(min_length=1)
+    channels: Channels = Field(min_length=1)
     title: str = Field(min_length=1, max_length=200)
     text: str = Field("", max_length=2000)
     code: str | None = Field(None, description="a coupon code the message mentions")

@@ -213,13 +213,16 @@ class Simulation:
         msgs = sh.notes.inbox if sh.notes is not None else []
         return [m for m in msgs if channel is None or m.channel == channel]
 
-    def mark_read(self, notification_id: str, source: str = "user") -> Event:
-        """The shopper opens a delivered message: it becomes read, and `notification.opened` is logged."""
+    def mark_read(self, notification_id: str, source: str = "user") -> Event | None:
+        """The shopper opens a delivered message: it becomes read, and `notification.opened` is logged.
+        Opening a message that is already read changes nothing and returns None."""
         if self.finished:
             raise RuntimeError("the run has finished; messages can no longer be opened")
         note = self.notify.note(notification_id)
         if note.message is None:
             raise ValueError(f"{notification_id} was {note.outcome or 'not decided'}, not delivered: nothing to open")
+        if note.message.read:
+            return None
         if not self.started:
             self._begin()
         note.message.read = True

@@ -24,16 +24,18 @@ class Scripted:
             self.sim.schedule(ev.t, self.k_event, ev.shopper, ev, prio=PRIO_SCRIPT)
 
     def _event(self, sh: Shopper | None, ev: ScriptedDef) -> None:
+        # A settings change comes first: a message scripted at the same instant already sees it.
+        if sh is not None and ev.settings is not None:
+            self.sim.apply_settings_change(sh.id, ev.settings, source="scenario")
         if ev.notify is not None:
             m = ev.notify
-            data = {"offer": {"title": m.title, "text": m.text, "code": m.code}}
+            # Without a text, the title is the message: templates always have something to say.
+            data = {"offer": {"title": m.title, "text": m.text or m.title, "code": m.code}}
             source = f"scenario:events[{ev.index}]"
             for target in self.sim.shoppers if sh is None else (sh,):
                 self.sim.notify.request(target, m.category, m.channels, "message", source, None, data, key=source)
         if sh is None:
             return
-        if ev.settings is not None:
-            self.sim.apply_settings_change(sh.id, ev.settings, source="scenario")
         if ev.signin:
             self.sim.account.trigger(sh, "signin")
         if ev.password_change:
