@@ -113,3 +113,47 @@ class EventRow(SQLModel, table=True):
     type: str
     shopper: Optional[str] = None
     line: str = Field(description="the event's exact event-log line")
+
+
+class NotificationRow(SQLModel, table=True):
+    """One requested notification and how it ended (store.writer follows it from request to outcome)."""
+    __tablename__ = "notifications"
+    run_id: int = Field(default=1, primary_key=True)
+    id: str = Field(primary_key=True, description="notification id, e.g. s000001-n3")
+    shopper: str
+    category: str
+    channel: str = Field(description="the channel it ended on (differs from requested_channel when rerouted)")
+    requested_channel: str
+    kind: str
+    source: str
+    ref: Optional[str] = None
+    requested_ms: int
+    # delivered, digested or suppressed; deferred when the run ended while it waited (None only if the log
+    # ends between a request and its outcome).
+    outcome: Optional[str] = None
+    reason: Optional[str] = None
+    rule: Optional[str] = None
+    deferrals: int = 0
+    until_ms: Optional[int] = Field(None, description="the last deferral's until")
+    digest: Optional[str] = Field(None, description="the digest a digested notification joined")
+    decided_ms: Optional[int] = None
+    trace: str = Field(description='JSON: every pass through the pipeline in order, [{"t_ms", "steps"}]')
+
+
+class InboxRow(SQLModel, table=True):
+    """A delivered notification as the shopper's inbox holds it. Indexed on (run_id, shopper, channel, t_ms)
+    at the end of the run (store.writer)."""
+    __tablename__ = "inbox"
+    run_id: int = Field(default=1, primary_key=True)
+    id: str = Field(primary_key=True)
+    shopper: str
+    t_ms: int = Field(description="when it was delivered")
+    seq: int = Field(description="seq of its notification.delivered event: log order among equal t_ms")
+    channel: str
+    category: str
+    kind: str
+    title: Optional[str] = None
+    body: str
+    link: str
+    digest_of: Optional[str] = Field(None, description="JSON list of the ids a digest carries")
+    read_ms: Optional[int] = Field(None, description="when it was first opened")

@@ -1,7 +1,9 @@
 """Write a run to a SQL database (SQLite by default) in large batched transactions.
 
 The writer observes events: it appends events, order events and settings history as they come, keeps
-carts and orders in memory as they change, and writes those at the end. The `runs` row says
+carts and orders in memory as they change, and writes those at the end. A notification is held in memory
+from its request to its final outcome (usually the next line; hours for a deferred one), then written with
+its inbox row if it was delivered; one still waiting at the end is written as `deferred`. The `runs` row says
 `running` until `close()` marks it `finished` (or `interrupted`), so a killed run never looks complete.
 """
 
@@ -13,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Index, create_engine, event, insert, update
+from sqlalchemy import Index, and_, bindparam, create_engine, event, insert, update
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
@@ -23,7 +25,8 @@ from shopsim.sim import events as E
 from shopsim.sim.clock import epoch_ms, iso
 from shopsim.sim.events import Event
 from shopsim.store.models import (
-    CartItemRow, CartRow, EventRow, OrderEventRow, OrderRow, ProductRow, RunRow, SettingsHistoryRow, ShopperRow,
+    CartItemRow, CartRow, EventRow, InboxRow, NotificationRow, OrderEventRow, OrderRow, ProductRow, RunRow,
+    SettingsHistoryRow, ShopperRow,
 )
 
 BATCH_ROWS = 50_000
@@ -36,7 +39,17 @@ ORDER_STATUS = {
     E.ORDER_DELIVERED: "delivered", E.DISPUTE_OPENED: "disputed", E.REFUND_ISSUED: "refunded",
 }
 _T = {m: m.__table__ for m in (RunRow, ShopperRow, ProductRow, CartRow, CartItemRow, OrderRow, OrderEventRow,
-                              SettingsHistoryRow, EventRow)}
+                              SettingsHistoryRow, EventRow, NotificationRow, InboxRow)}
+RUN_ID = 1  # one run per database (a replay to the same place replaces it)
+# Notification and inbox rows are built as tuples in their tables' column order (the hot path skips _add).
+_NOTIFICATION_COLS = ("run_id", "id", "shopper", "category", "channel", "requested_channel", "kind", "source",
+                      "ref", "requested_ms", "outcome", "reason", "rule", "deferrals", "until_ms", "digest",
+                      "decided_ms", "trace")
+_INBOX_COLS = ("run_id", "id", "shopper", "t_ms", "seq", "channel", "category", "kind", "title", "body", "link",
+               "digest_of", "read_ms")
+assert tuple(c.name for c in _T[NotificationRow].columns) == _NOTIFICATION_COLS
+assert tuple(c.name for c in _T[InboxRow].columns) == _INBOX_COLS
+_NOTIFICATIONS, _INBOX = _T[NotificationRow], _T[InboxRow]
 
 
 def open_engine(url: str) -> Engine:
@@ -53,7 +66,11 @@ def open_engine(url: str) -> Engine:
 
 # Built after the load: one sort per index instead of a B-tree update per row.
 _new_event = tuple.__new__
-_LATE_INDEXES = (Index("ix_events_type", _T[EventRow].c.type), Index("ix_events_shopper", _T[EventRow].c.shopper))
+_LATE_INDEXES = (Index("ix_events_type", _T[EventRow].c.type), Index("ix_events_shopper", _T[EventRow].c.shopper),
+                 Index("ix_inbox_shopper", *(_T[InboxRow].c[n] for n in ("run_id", "shopper", "channel", "t_ms"))))
+for _index in _LATE_INDEXES:
+    # An Index over a table's columns joins that table's indexes, and create_all() would build it up front.
+    _index.table.indexes.discard(_index)
 
 
 def _json(obj: Any) -> str:
@@ -73,6 +90,11 @@ class StoreWriter:
         self._carts: dict[str, dict] = {}
         self._cart_items: dict[str, dict[str, dict]] = {}
         self._orders: dict[str, dict] = {}
+        # Notifications between request and final outcome: id -> (requested record, t_ms).
+        self._notes: dict[str, tuple[dict, int]] = {}
+        # Deferred ones among them: id -> [deferrals, until_ms, reason, rule, channel, passes so far].
+        self._waiting: dict[str, list] = {}
+        self._opened: dict[str, int] = {}  # inbox id -> first notification.opened, applied at close
         self._events = 0
         self._derive = self._derivers()
         self._minutes: dict[str, int] = {}
@@ -178,13 +200,72 @@ class StoreWriter:
             order["refunded"] = round(order["refunded"] + d["amount"], 2)
         self._add(OrderEventRow, {"seq": ev.seq, "order": d["order"], "t_ms": ev.t, "type": ev.type})
 
+    # Notifications: held from request to outcome, then written (with an inbox row when delivered).
+
+    def _note_requested(self, ev: Event, d: dict) -> None:
+        self._notes[d["id"]] = (d, ev.t)
+
+    def _note_deferred(self, ev: Event, d: dict) -> None:
+        nid = d["id"]
+        w = self._waiting.get(nid)
+        if w is None:
+            w = self._waiting[nid] = [0, None, None, None, None, []]
+        w[0] += 1
+        w[1], w[2], w[3], w[4] = self._t_ms(d["until"]), d["reason"], d["rule"], d["channel"]
+        w[5].append({"steps": d["trace"], "t_ms": ev.t})
+
+    def _note_decided(self, ev: Event, d: dict) -> None:
+        nid = d["id"]
+        req, t0 = self._notes.pop(nid)
+        w = self._waiting.pop(nid, None) if self._waiting else None
+        if w is None:
+            deferrals, until, trace = 0, None, b'[{"steps":' + orjson.dumps(d["trace"]) + b',"t_ms":%d}]' % ev.t
+        else:
+            deferrals, until = w[0], w[1]
+            w[5].append({"steps": d["trace"], "t_ms": ev.t})
+            trace = orjson.dumps(w[5])
+        typ = ev.type
+        outcome = typ[13:]  # "notification.delivered" -> "delivered"
+        self._pending[_NOTIFICATIONS].append((
+            RUN_ID, nid, ev.shopper, req["category"], d["channel"], req["channel"], req["kind"], req["source"],
+            req["ref"], t0, outcome, d.get("reason"), d.get("rule"), deferrals, until,
+            d.get("digest"), ev.t, trace.decode()))
+        n = 1
+        if typ == E.NOTIFICATION_DELIVERED:
+            digest_of = d["digest_of"]
+            self._pending[_INBOX].append((
+                RUN_ID, nid, ev.shopper, ev.t, ev.seq, d["channel"], req["category"], req["kind"], d["title"],
+                d["body"], d["link"], None if digest_of is None else orjson.dumps(digest_of).decode(), None))
+            n = 2
+        self._n_pending += n
+
+    def _note_opened(self, ev: Event, d: dict) -> None:
+        self._opened.setdefault(d["id"], ev.t)
+
+    def _undecided_notes(self) -> None:
+        """Rows for the notifications the log leaves without an outcome: deferred ones still waiting."""
+        for nid, (req, t0) in self._notes.items():
+            w = self._waiting.get(nid)
+            deferrals, until, reason, rule, channel, passes = (
+                w if w is not None else (0, None, None, None, req["channel"], []))
+            self._pending[_NOTIFICATIONS].append((
+                RUN_ID, nid, req["shopper"], req["category"], channel, req["channel"], req["kind"],
+                req["source"], req["ref"], t0, "deferred" if w is not None else None, reason, rule,
+                deferrals, until, None, None, _json(passes)))
+            self._n_pending += 1
+        self._notes.clear()
+        self._waiting.clear()
+
     def _derivers(self) -> dict:
         out = {t: self._order_event for t in _ORDER_TYPES}
         out.update({
             E.SHOPPER_CREATED: self._shopper_created, E.SETTINGS_CHANGED: self._settings_changed,
             E.CART_ITEM_ADDED: self._item_added, E.CHECKOUT_STARTED: self._checkout,
             E.CART_ABANDONED: self._abandoned, E.CART_EMPTIED: self._emptied, E.ORDER_PLACED: self._order_placed,
+            E.NOTIFICATION_REQUESTED: self._note_requested, E.NOTIFICATION_DEFERRED: self._note_deferred,
+            E.NOTIFICATION_OPENED: self._note_opened,
         })
+        out.update({t: self._note_decided for t in E.NOTIFICATION_OUTCOMES})
         return out
 
     def flush(self) -> None:
@@ -249,7 +330,9 @@ class StoreWriter:
         self.rows_written += sum(len(rows) for _, rows in batch)
 
     def close(self, status: str, until_ms: int) -> int:
-        """Write carts and orders as they stand, then mark the run `status` (finished or interrupted)."""
+        """Write carts, orders and undecided notifications as they stand, mark opened messages read, then mark
+        the run `status` (finished or interrupted)."""
+        self._undecided_notes()
         for cart in self._carts.values():
             self._add(CartRow, cart)
         for items in self._cart_items.values():
@@ -263,6 +346,11 @@ class StoreWriter:
             self._thread.join()
             self._queue = None
         with self.engine.begin() as conn:
+            if self._opened:
+                inbox = _INBOX
+                conn.execute(update(inbox).where(and_(inbox.c.run_id == RUN_ID, inbox.c.id == bindparam("nid")))
+                             .values(read_ms=bindparam("read")),
+                             [{"nid": nid, "read": t} for nid, t in self._opened.items()])
             for index in _LATE_INDEXES:
                 index.create(conn, checkfirst=True)
             conn.execute(update(_T[RunRow]).where(_T[RunRow].c.id == 1)
