@@ -44,8 +44,8 @@ def order_summary(placed: dict[str, Any] | None, products: dict[str, ProductDef]
             "shipping": placed["shipping"], "total": placed["total"]}
 
 
-def build_context(note: Note, currency: str, placed: dict[str, Any] | None,
-                  products: dict[str, ProductDef]) -> dict[str, Any]:
+def build_context(note: Note, currency: str, order: dict[str, Any] | None) -> dict[str, Any]:
+    """`order`: the order_summary() of the order the message is about, if any."""
     sh, d, kind = note.sh, note.data, note.kind
     ctx: dict[str, Any] = {
         "kind": kind, "category": note.category, "channel": note.channel, "locale": sh.locale,
@@ -54,7 +54,7 @@ def build_context(note: Note, currency: str, placed: dict[str, Any] | None,
                     "country": sh.country},
         **_EMPTY,
     }
-    ctx["order"] = order_summary(placed, products)
+    ctx["order"] = order
     if "tracking" in d:
         ctx["carrier"], ctx["tracking"] = d["carrier"], d["tracking"]
         ctx["tracking_link"] = f"{SHOP}/track/{d['tracking']}"

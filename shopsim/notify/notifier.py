@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from zoneinfo import ZoneInfo
 
 from shopsim.notify.caps import CapTracker
-from shopsim.notify.context import build_context
+from shopsim.notify.context import build_context, order_summary
 from shopsim.notify.policy import (
     DEFERRED, DIGESTED, PASS, REROUTED, SUPPRESSED, Verdict, consent, dedupe, digest, flow_state, preferences,
     SHARED_IDS, quiet_hours, reachable, send_windows, shared,
@@ -73,7 +73,7 @@ class Notifier:
         self.templates = Templates.load(cs.policies.templates or None)
         self.caps = CapTracker(list(cs.caps))
         self.products = {p.id: p for p in cs.products}
-        self.placed: dict[str, dict[str, Any]] = {}   # order id -> its order.placed data, for templates
+        self.placed: dict[str, dict[str, Any]] = {}   # order id -> the order as templates see it
         self.notes: dict[str, Note] = {}
         self.k_retry = sim.register(self._retry)
         self.k_digest = sim.register(self._digest_due)
@@ -85,7 +85,8 @@ class Notifier:
     # --- requests ---------------------------------------------------------------------------------
 
     def _remember_order(self, ev: Event) -> None:
-        self.placed[ev.data["order"]] = ev.data
+        # The order as templates show it, made once: every message about the order reuses it.
+        self.placed[ev.data["order"]] = order_summary(ev.data, self.products)
 
     def _on_event(self, ev: Event) -> None:
         sh = self.sim.shoppers[int(ev.shopper[1:]) - 1]
@@ -203,6 +204,8 @@ class Notifier:
 
     def _settle(self, note: Note, outcome: str) -> None:
         note.outcome = outcome
+        if outcome != DIGESTED and note.items is None:
+            note.exit = note.data = None  # decided: what it was made from is not needed any more
         st = note.sh.notes
         if st.deferred and note.ref is not None:
             ckey = (note.channel, note.category, note.ref)
@@ -224,7 +227,7 @@ class Notifier:
 
     def _deliver(self, note: Note, extra: dict[str, Any] | None = None) -> None:
         sh, now = note.sh, self.sim.now
-        ctx = build_context(note, self.cs.currency, self.placed.get(note.ref) if note.ref else None, self.products)
+        ctx = build_context(note, self.cs.currency, self.placed.get(note.ref) if note.ref else None)
         title, body = self.templates.render(note.category, note.channel, ctx)
         trace = note.evaluations[-1][1]
         trace.append(shared("render", template=f"{note.category}.{note.channel}"))
@@ -313,7 +316,7 @@ class Notifier:
                 return self._defer(d, v, None)
         lines = []
         for item in kept:
-            ctx = build_context(item, self.cs.currency, None, self.products)
+            ctx = build_context(item, self.cs.currency, None)
             title, body = self.templates.render(item.category, "in_app", ctx)
             lines.append({"category": item.category, "title": title, "body": body, "link": ctx["link"]})
         d.data["digest"] = {"period": d.period, "items": lines, "count": len(lines)}

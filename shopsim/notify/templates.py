@@ -381,13 +381,14 @@ class Templates:
             plan = None
         if plan is None:
             return (None if channel == "sms" else _plain(category, ctx, True)), _plain(category, ctx, False)
-        if not isinstance(ctx, dict):
-            ctx = {}
+        # One context for every part, with the globals in it, rendered as "shared": Jinja then uses it as is
+        # instead of copying it per part (a quarter of a short render's cost).
+        ctx = {**_ENV.globals, **ctx} if isinstance(ctx, dict) else dict(_ENV.globals)
         title = None
         body = ""
         for part, is_title, tpl, dflt in plan:
             try:
-                text = _finish(tpl.render(ctx), channel, is_title)
+                text = _finish("".join(tpl.root_render_func(tpl.new_context(ctx, shared=True))), channel, is_title)
                 if not text:
                     raise ValueError("empty")
             except Exception:  # noqa: BLE001 - a template must never take the run down
