@@ -22,10 +22,12 @@ from shopsim.notify.templates import (
     Templates,
     check_templates,
     default_sources,
+    discount,
     format_money,
     shorten,
 )
-from shopsim.scenario.taxonomy import CATEGORIES, CHANNELS
+from shopsim.notify import context
+from shopsim.scenario.taxonomy import CATEGORIES, CHANNELS, MARKETING_CATEGORIES
 
 ROOT = Path(__file__).resolve().parents[1]
 NBSP = "\xa0"
@@ -45,6 +47,13 @@ def cases():
 
 def problems_for(category: str, channel: str, part: str, source: str):
     return check_templates({category: {channel: {part: source}}})
+
+
+def code_of(sample: dict) -> str | None:
+    """The code a marketing message carries: its coupon's, else its offer's."""
+    if sample["coupon"]:
+        return sample["coupon"]["code"]
+    return sample["offer"]["code"] if sample["offer"] else None
 
 
 # ------------------------------------------------------------------------------------ shipped defaults
@@ -74,17 +83,60 @@ def test_samples_cover_every_kind_of_every_category():
         "customer_service": {"dispute.opened", "refund.issued"},
         "account_security": {"account.new_signin", "account.password_changed"},
         "digest": {"digest"},
+        "cart_reminders": {"message", "cart_reminder"},
+        "promotions": {"message", "campaign"},
+        "flash_sales": {"message", "campaign"},
+        "recommendations": {"message", "browse_reminder", "campaign"},
+        "new_product_alerts": {"message", "browse_reminder", "campaign"},
     }
     assert set(SAMPLES) == set(TEMPLATE_CATEGORIES)
     for cat in TEMPLATE_CATEGORIES:
-        assert {s["kind"] for s in SAMPLES[cat]} == kinds.get(cat, {"message"}), cat
+        assert {s["kind"] for s in SAMPLES[cat]} == kinds[cat], cat
         assert len(SAMPLE_LABELS[cat]) == len(SAMPLES[cat]) == len(set(SAMPLE_LABELS[cat]))
         for s in SAMPLES[cat]:
             assert s["category"] == cat
     # Marketing samples come with and without a code; cart reminders also without a cart.
-    for cat in ("promotions", "flash_sales", "recommendations", "new_product_alerts", "cart_reminders"):
-        assert {bool(s["offer"]["code"]) for s in SAMPLES[cat]} == {True, False}
+    for cat in MARKETING_CATEGORIES:
+        assert {bool(code_of(s)) for s in SAMPLES[cat]} == {True, False}
     assert {s["order"] is None for s in SAMPLES["cart_reminders"]} == {True, False}
+
+
+def test_samples_have_the_keys_real_contexts_have():
+    # build_context gives every context these keys (None when they don't apply); overrides are checked
+    # against the samples, so a key missing here would pass validation and fail at run time, or the reverse.
+    keys = {"kind", "category", "channel", "locale", "currency", "link", "shopper", *context._EMPTY}
+    assert {"cart", "coupon", "products"} <= set(context._EMPTY)
+    for cat in TEMPLATE_CATEGORIES:
+        for label, s in zip(SAMPLE_LABELS[cat], SAMPLES[cat]):
+            assert set(s) == keys, (cat, label)
+            if s["offer"] is not None:
+                assert set(s["offer"]) == {"title", "text", "code", "ends_local"}, (cat, label)
+            if s["coupon"] is not None:
+                assert s["offer"] is None or s["offer"]["code"] is None, (cat, label)
+
+
+def test_marketing_samples_cover_carts_coupons_and_products():
+    carts = [s for s in SAMPLES["cart_reminders"] if s["kind"] == "cart_reminder"]
+    assert all(s["cart"] for s in carts)
+    assert {len(s["cart"]["items"]) for s in carts} >= {1, 4}
+    assert {s["coupon"]["type"] if s["coupon"] else None for s in carts} == {None, "percent", "fixed", "free_shipping"}
+    assert {s["offer"] is None for s in carts} == {True, False}
+    for s in carts:
+        cart = s["cart"]
+        assert cart["value"] == round(sum(i["qty"] * i["price"] for i in cart["items"]), 2)
+        assert cart["item_count"] == sum(i["qty"] for i in cart["items"])
+        assert cart["first_item"] == cart["items"][0]["name"]
+    for cat in ("recommendations", "new_product_alerts"):
+        assert all(s["products"] for s in SAMPLES[cat] if s["kind"] == "browse_reminder"), cat
+    assert any(len(s["products"] or ()) == 3 for s in SAMPLES["recommendations"] if s["kind"] == "campaign")
+    assert any(p["old_price"] for s in SAMPLES["new_product_alerts"] for p in s["products"] or ())
+    assert any(s["offer"]["ends_local"] for s in SAMPLES["flash_sales"] if s["kind"] == "campaign")
+    for cat in MARKETING_CATEGORIES:
+        for s in SAMPLES[cat]:
+            if s["kind"] == "campaign":
+                assert s["offer"] is not None, cat
+            for c in (s["coupon"],) if s["coupon"] else ():
+                assert set(c) == {"code", "type", "value", "min_order", "expires_local", "valid_hours"}
 
 
 def test_shipped_defaults_pass_their_own_checks():
@@ -135,15 +187,120 @@ def test_security_messages_say_what_to_do_if_it_was_not_them(tpl):
 
 
 def test_marketing_mentions_the_code_only_when_there_is_one(tpl):
-    for cat in ("promotions", "flash_sales", "recommendations", "new_product_alerts", "cart_reminders"):
+    for cat in MARKETING_CATEGORIES:
         for sample in SAMPLES[cat]:
             for ch in CHANNELS:
                 title, body = tpl.render(cat, ch, dict(sample, channel=ch))
-                code = sample["offer"]["code"]
+                code = code_of(sample)
                 if code:
                     assert code in body, (cat, ch)
                 else:
                     assert "code" not in body.lower().replace("no code needed", ""), (cat, ch)
+
+
+def test_a_cart_reminder_with_a_coupon_shows_the_code_and_expiry_everywhere(tpl):
+    samples = [s for s in SAMPLES["cart_reminders"] if s["kind"] == "cart_reminder" and s["coupon"]]
+    assert len(samples) >= 3
+    for sample in samples:
+        coupon = sample["coupon"]
+        for ch in CHANNELS:
+            ctx = dict(sample, channel=ch)
+            title, body = tpl.render("cart_reminders", ch, ctx)
+            assert coupon["code"] in body and coupon["expires_local"] in body, (ch, coupon["type"])
+            if ch != "sms":
+                assert title
+        # The email spells out the deal, minimum order included, and lists the cart.
+        _, email = tpl.render("cart_reminders", "email", sample)
+        assert discount(sample, coupon) in email  # the filter reads currency and locale off the context
+        if coupon["min_order"]:
+            assert format_money(coupon["min_order"], sample["currency"], sample["locale"]) in email
+        assert format_money(sample["cart"]["value"], sample["currency"], sample["locale"]) in email
+
+
+def test_a_cart_reminder_names_the_cart_and_the_shopper(tpl):
+    sample = next(s for s in SAMPLES["cart_reminders"]
+                  if s["kind"] == "cart_reminder" and len(s["cart"]["items"]) == 4 and s["coupon"]
+                  and s["coupon"]["type"] == "percent")
+    title, body = tpl.render("cart_reminders", "push", dict(sample, channel="push"))
+    first = sample["shopper"]["first_name"]
+    assert title == f"{first}, here's 10% off your cart"
+    assert body.startswith("Your cart with Wireless") and " and 3 more is waiting." in body
+    subject, _ = tpl.render("cart_reminders", "email", sample)
+    assert subject == f"{first}, here's 10% off your cart"
+    plain = next(s for s in SAMPLES["cart_reminders"] if s["kind"] == "cart_reminder" and not s["coupon"])
+    title, _ = tpl.render("cart_reminders", "push", dict(plain, channel="push"))
+    assert title == f"Still thinking it over, {plain['shopper']['first_name']}?"
+
+
+def test_a_price_drop_shows_both_prices(tpl):
+    samples = [s for s in SAMPLES["new_product_alerts"] if any(p["old_price"] for p in s["products"] or ())]
+    assert {s["kind"] for s in samples} == {"browse_reminder", "campaign"}
+    for sample in samples:
+        drop = next(p for p in sample["products"] if p["old_price"])
+        now, was = (format_money(x, sample["currency"], sample["locale"]) for x in (drop["price"], drop["old_price"]))
+        for ch in CHANNELS:
+            _, body = tpl.render("new_product_alerts", ch, dict(sample, channel=ch))
+            assert f"now {now} (was {was})" in body, ch
+
+
+def test_products_are_listed_with_their_prices(tpl):
+    for cat in ("recommendations", "new_product_alerts", "promotions", "flash_sales"):
+        for sample in SAMPLES[cat]:
+            if not sample["products"]:
+                continue
+            _, email = tpl.render(cat, "email", sample)
+            assert email.count("\n• ") == min(len(sample["products"]), 6), cat
+            for p in sample["products"][:6]:
+                assert format_money(p["price"], sample["currency"], sample["locale"]) in email, (cat, p["name"])
+
+
+def test_flash_sales_say_when_they_end(tpl):
+    for sample in SAMPLES["flash_sales"]:
+        ends = sample["offer"]["ends_local"]
+        for ch in CHANNELS:
+            _, body = tpl.render("flash_sales", ch, dict(sample, channel=ch))
+            if ends:
+                assert ends in body, ch
+    # Scripted offers may come without the ends_local key at all.
+    scripted = SAMPLES["flash_sales"][0]
+    offer = {k: v for k, v in scripted["offer"].items() if k != "ends_local"}
+    t = Templates.load()
+    for ch in CHANNELS:
+        t.render("flash_sales", ch, dict(scripted, channel=ch, offer=offer))
+    assert not t.fallbacks
+
+
+def test_a_text_that_repeats_the_title_is_said_once(tpl):
+    # Campaigns and scripted messages without a text use the title as the text.
+    samples = [(cat, s) for cat in MARKETING_CATEGORIES for s in SAMPLES[cat]
+               if s["offer"] and s["offer"]["title"] and s["offer"]["text"] == s["offer"]["title"]]
+    assert samples
+    for cat in MARKETING_CATEGORIES:
+        sample = dict(SAMPLES[cat][0], offer=dict(SAMPLES[cat][0]["offer"], text=SAMPLES[cat][0]["offer"]["title"]))
+        samples.append((cat, sample))
+    for cat, sample in samples:
+        title = sample["offer"]["title"]
+        _, email = tpl.render(cat, "email", sample)
+        assert email.count(title) <= 1, (cat, email)
+        for ch in ("push", "in_app"):
+            _, body = tpl.render(cat, ch, dict(sample, channel=ch))
+            assert title not in body, (cat, ch, body)
+
+
+def test_marketing_templates_render_every_marketing_sample(tpl):
+    # A flow or campaign may be set up in any marketing category: every template copes with every shape.
+    t = Templates.load()
+    for cat in MARKETING_CATEGORIES:
+        for other in MARKETING_CATEGORIES:
+            for sample in SAMPLES[other]:
+                for ch in CHANNELS:
+                    title, body = t.render(cat, ch, dict(sample, category=cat, channel=ch))
+                    assert "None" not in (title or "") + body, (cat, other, ch)
+                    if ch == "push":
+                        assert len(title) <= 50 and len(body) <= 120, (cat, other, title, body)
+                    if ch == "sms":
+                        assert len(body) <= SMS_LIMIT
+    assert not t.fallbacks
 
 
 def test_digest_lists_items_and_summarises(tpl):
@@ -212,6 +369,33 @@ def test_money_rejects_non_numbers():
     assert format_money(None, "USD", "en_US") == ""
     # An unknown locale falls back to its language, then to en_US, rather than failing.
     assert format_money(12.5, "USD", "xx_YY") == "$12.50"
+
+
+@pytest.mark.parametrize(("coupon", "locale", "currency", "full", "short"), [
+    ({"type": "percent", "value": 10.0, "min_order": 0.0}, "en_US", "USD", "10% off", "10% off"),
+    ({"type": "percent", "value": 12.5, "min_order": 50.0}, "de_DE", "EUR",
+     f"12,5% off orders over 50,00{NBSP}€", "12,5% off"),
+    ({"type": "fixed", "value": 15.0, "min_order": 100.0}, "pl_PL", "PLN",
+     f"15,00{NBSP}zł off orders over 100,00{NBSP}zł", f"15,00{NBSP}zł off"),
+    ({"type": "fixed", "value": 500.0, "min_order": 0}, "ja_JP", "JPY", "￥500 off", "￥500 off"),
+    ({"type": "free_shipping", "value": 0.0, "min_order": 30.0}, "pt_BR", "BRL",
+     f"free shipping on orders over R${NBSP}30,00", "free shipping"),
+    (None, "en_US", "USD", "", ""),
+])
+def test_discount(coupon, locale, currency, full, short):
+    ctx = {"locale": locale, "currency": currency}
+    assert discount(ctx, coupon) == full
+    assert discount(ctx, coupon, short=True) == short
+
+
+def test_discount_rejects_junk():
+    for source, what in (("{{ shopper | discount }}", "unknown coupon type"),
+                         ("{{ 'x' | discount }}", "TypeError")):
+        [(_, _, message)] = problems_for("cart_reminders", "sms", "body", source)
+        assert what in message, source
+    t = Templates.load({"cart_reminders": {"sms": {"body": "{{ coupon | discount(short=true) }}!"}}})
+    sample = next(s for s in SAMPLES["cart_reminders"] if s["coupon"] and s["coupon"]["type"] == "percent")
+    assert t.render("cart_reminders", "sms", dict(sample, channel="sms")) == (None, "10% off!")
 
 
 def test_shorten():

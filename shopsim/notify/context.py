@@ -17,7 +17,7 @@ SHOP = "https://shop.example"
 
 _EMPTY = dict.fromkeys((
     "order", "carrier", "tracking", "tracking_link", "payment", "cancel_reason", "dispute", "refund", "signin",
-    "password", "offer", "digest"))
+    "password", "offer", "digest", "cart", "coupon", "products"))
 
 
 def link_for(kind: str, category: str, data: dict[str, Any]) -> str:
@@ -31,6 +31,8 @@ def link_for(kind: str, category: str, data: dict[str, Any]) -> str:
         return f"{SHOP}/account/security"
     if kind == "digest":
         return f"{SHOP}/messages"
+    if kind == "cart_reminder":
+        return f"{SHOP}/cart"
     return f"{SHOP}/{category.replace('_', '-')}"
 
 
@@ -71,8 +73,10 @@ def build_context(note: Note, currency: str, order: dict[str, Any] | None) -> di
         ctx["signin"] = {"device": d["device"], "city": d["city"], "country": d["country"]}
     elif kind == "account.password_changed":
         ctx["password"] = {"method": d["method"]}
-    elif kind == "message":
+    elif kind in ("message", "cart_reminder", "browse_reminder", "campaign"):
         ctx["offer"] = d["offer"]
+        ctx["cart"] = d.get("cart")
+        ctx["products"] = d.get("products")
     elif kind == "digest":
         ctx["digest"] = d["digest"]
     return ctx

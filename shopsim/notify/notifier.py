@@ -97,9 +97,10 @@ class Notifier:
 
     def request(self, sh: Shopper, category: str, channels, kind: str, source: str, ref: str | None = None,
                 data: dict[str, Any] | None = None, *, exit: Callable[[], str | None] | None = None,
-                key: str | None = None) -> list[Note]:
+                key: str | None = None, extra: Callable[[], dict[str, Any]] | None = None) -> list[Note]:
         """Ask for a message on each of `channels`; each becomes a notification with its own outcome.
-        `exit` (flows) returns why the message is void, or None; `key` dedupes the same logical message."""
+        `exit` (flows) returns why the message is void, or None; `key` dedupes the same logical message;
+        `extra` is called once, if the message is delivered, for what only a delivery makes (a coupon)."""
         st = sh.notes
         if st is None:
             st = sh.notes = ShopperNotes()
@@ -109,6 +110,7 @@ class Notifier:
             st.n += 1
             note = Note(f"{sh.id}-n{st.n}", sh, category, CATEGORY_CLASS[category], channel, kind, source, ref,
                         data if data is not None else {}, exit, key, taken, self.sim.now)
+            note.extra = extra
             self.sim.emit(E.NOTIFICATION_REQUESTED, sh.id, {
                 "id": note.id, "category": category, "channel": channel, "kind": kind, "source": source,
                 "ref": ref})
@@ -228,6 +230,12 @@ class Notifier:
     def _deliver(self, note: Note, extra: dict[str, Any] | None = None) -> None:
         sh, now = note.sh, self.sim.now
         ctx = build_context(note, self.cs.currency, self.placed.get(note.ref) if note.ref else None)
+        coupon = None
+        if note.extra is not None:
+            more = note.extra()
+            coupon = more.pop("coupon_code", None)
+            ctx.update(more)
+            note.extra = None
         title, body = self.templates.render(note.category, note.channel, ctx)
         trace = note.evaluations[-1][1]
         trace.append(shared("render", template=f"{note.category}.{note.channel}"))
@@ -238,7 +246,7 @@ class Notifier:
         rerouted = note.requested_channel if note.channel != note.requested_channel else None
         self._emit(E.NOTIFICATION_DELIVERED, note, title=title, body=body, link=ctx["link"],
                    rerouted_from=rerouted, digest_of=list(digest_of) if note.items is not None else None,
-                   dropped=(extra or {}).get("dropped"))
+                   dropped=(extra or {}).get("dropped"), coupon=coupon)
         if self.keep:
             msg = Message(note.id, sh.id, now, note.channel, note.category, note.kind, title, body, ctx["link"],
                           digest_of)

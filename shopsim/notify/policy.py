@@ -100,11 +100,15 @@ def preferences(channel: str, category: str, settings: dict[str, Any]) -> Verdic
     return shared("preferences", frequency=prefs["frequency"])
 
 
-def flow_state(exit_reason: str | None) -> Verdict:
-    """A flow step is void once its exit condition happened; the flow says which, or None while it holds."""
-    if exit_reason is None:
+def flow_state(state: str | tuple[str, str] | None) -> Verdict:
+    """A flow step is void once its exit condition happened (the flow names it), or when its own `when`
+    condition does not hold (the flow gives the condition and the rule that states it); None: it holds."""
+    if state is None:
         return shared("flow_state")
-    return Verdict("flow_state", SUPPRESSED, "flow_exited", f"flow.exit.{exit_reason}", {"exit": exit_reason})
+    if isinstance(state, tuple):
+        condition, rule = state
+        return Verdict("flow_state", SUPPRESSED, "flow_condition", rule, {"condition": condition})
+    return Verdict("flow_state", SUPPRESSED, "flow_exited", f"flow.exit.{state}", {"exit": state})
 
 
 def dedupe(key: str | None, seen: set[str] | None, newer: str | None = None) -> Verdict:

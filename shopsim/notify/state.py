@@ -16,7 +16,7 @@ class Note:
 
     __slots__ = ("id", "sh", "category", "cls", "channel", "requested_channel", "kind", "source", "ref", "data",
                  "exit", "key", "taken", "t", "evaluations", "outcome", "until", "digest", "period", "items",
-                 "message", "newer")
+                 "message", "newer", "extra")
 
     def __init__(self, nid: str, sh: Shopper, category: str, cls: str, channel: str, kind: str, source: str,
                  ref: str | None, data: dict[str, Any], exit: Callable[[], str | None] | None,
@@ -34,6 +34,7 @@ class Note:
         self.items: list[Note] | None = None  # what a digest carries
         self.message: Message | None = None
         self.newer: Note | None = None    # a later note about the same thing that replaces this deferred one
+        self.extra: Callable[[], dict[str, Any]] | None = None  # what only a delivery makes (a coupon)
 
 
 @dataclass(slots=True)

@@ -12,7 +12,8 @@ each overridden part against every sample context of its category (``SAMPLES``).
 Environment: ``ImmutableSandboxedEnvironment`` with ``StrictUndefined``, no autoescaping, no trailing
 newline, and ``trim_blocks``/``lstrip_blocks`` so block tags on their own lines leave no blank lines behind.
 Filters: ``money`` (locale-aware currency formatting with Babel, from the context's ``currency`` and
-``locale``) and ``shorten(n)``.
+``locale``), ``shorten(n)`` and ``discount`` (what a coupon gives: "10% off orders over €50.00", "free
+shipping"; ``discount(short=true)`` leaves out the minimum order).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any, Callable
 
 import yaml
 from babel import Locale, UnknownLocaleError
-from babel.numbers import format_currency, get_currency_precision
+from babel.numbers import format_currency, format_decimal, get_currency_precision
 from jinja2 import StrictUndefined, TemplateSyntaxError, pass_context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
@@ -45,6 +46,7 @@ __all__ = [
     "Templates",
     "check_templates",
     "default_sources",
+    "discount",
     "format_money",
     "make_environment",
     "money",
@@ -181,6 +183,38 @@ def money(context: Any, amount: Any) -> str:
     return format_money(amount, context.get("currency"), context.get("locale"))
 
 
+@lru_cache(maxsize=256)
+def _babel_percent(value: Any, locale: str) -> str:
+    return format_decimal(value, format="#,##0.##", locale=_babel_locale(locale))
+
+
+@pass_context
+def discount(context: Any, coupon: Any, short: bool = False) -> str:
+    """Jinja filter: what ``coupon`` gives, "10% off", "5,00 € off" or "free shipping", then (unless
+    ``short``) its minimum order, " orders over 50,00 €" ("free shipping on orders over ..."); None -> ""."""
+    if coupon is None:
+        return ""
+    if not isinstance(coupon, dict):
+        raise TypeError(f"discount expects a coupon, got {type(coupon).__name__}")
+    kind, value = coupon.get("type"), coupon.get("value")
+    if kind == "free_shipping":
+        text = "free shipping"
+    elif kind in ("percent", "fixed"):
+        if not _number_ok(value):
+            raise TypeError(f"a coupon's value must be a number, got {type(value).__name__}")
+        if kind == "percent":
+            text = f"{_babel_percent(value, str(context.get('locale')))}% off"
+        else:
+            text = f"{format_money(value, context.get('currency'), context.get('locale'))} off"
+    else:
+        raise ValueError(f"unknown coupon type {kind!r}")
+    min_order = coupon.get("min_order")
+    if not short and min_order:
+        text += f"{' on' if kind == 'free_shipping' else ''} orders over " + format_money(
+            min_order, context.get("currency"), context.get("locale"))
+    return text
+
+
 def shorten(value: Any, n: int = 60) -> str:
     """Jinja filter: ``value`` cut to at most ``n`` characters, ending in "…" when cut; None -> ""."""
     if value is None:
@@ -245,6 +279,7 @@ def make_environment() -> ImmutableSandboxedEnvironment:
     )
     env.filters["money"] = money
     env.filters["shorten"] = shorten
+    env.filters["discount"] = discount
     return env
 
 
@@ -558,7 +593,7 @@ def _ctx(category: str, kind: str, **fields: Any) -> dict:
         "link": "https://shop.example/orders/s000123-o4",
         "order": None, "carrier": None, "tracking": None, "tracking_link": None, "payment": None,
         "cancel_reason": None, "dispute": None, "refund": None, "signin": None, "password": None,
-        "offer": None, "digest": None,
+        "offer": None, "digest": None, "cart": None, "coupon": None, "products": None,
     }
     base.update(fields)
     return base
@@ -625,6 +660,147 @@ _DIGEST_ITEMS = [
     {"category": "recommendations", "title": "More from Xiaomi Official Store",
      "body": "New arrivals you might like.", "link": "https://shop.example/store/8812"},
 ]
+
+
+# Marketing flows and campaigns: carts, coupons (unique codes) and the products a message is about.
+
+def _cart(cid: str, items: list[dict]) -> dict:
+    return {"id": cid, "items": items, "item_count": sum(i["qty"] for i in items), "first_item": items[0]["name"],
+            "value": round(sum(i["qty"] * i["price"] for i in items), 2)}
+
+
+_CART_ITEMS = [
+    *_ITEMS,
+    {"name": "Portable Neck Fan, Bladeless, 3 Speeds, 4000 mAh USB-C Rechargeable, Hands-Free Cooling",
+     "qty": 1, "price": 21.37},
+]
+_CART_FOUR = _cart("S000123-C7", _CART_ITEMS)
+_CART_ONE = _cart("S004567-C2", _ITEMS[1:2])
+_CART_JP = _cart("S007001-C1", [
+    {"name": "Ceramic Non-Stick Frying Pan 28 cm with Removable Handle", "qty": 1, "price": 3480.0},
+    {"name": "Bamboo Cutting Board Set of 3 with Juice Grooves", "qty": 2, "price": 1290.0},
+])
+
+
+def _coupon(code: str, kind: str, value: float, min_order: float, expires_local: str, valid_hours: int) -> dict:
+    return {"code": code, "type": kind, "value": value, "min_order": min_order, "expires_local": expires_local,
+            "valid_hours": valid_hours}
+
+
+_PERCENT = _coupon("SAVE-8F3K2Q", "percent", 10.0, 0.0, "Tue 3 Mar, 14:00", 48)
+_PERCENT_MIN = _coupon("PICKS-H7R2M9XW", "percent", 12.5, 50.0, "Sun 15 Mar, 23:59", 72)
+_FIXED = _coupon("COMEBACK-X7Q9M2LP", "fixed", 15.0, 100.0, "Wed 11 Mar, 09:30", 72)
+_FIXED_JP = _coupon("SAVE-J4N8", "fixed", 500.0, 3000.0, "Fri 6 Mar, 21:00", 24)
+_FREE_SHIPPING = _coupon("FREESHIP-4KD9ZT", "free_shipping", 0.0, 30.0, "Mon 9 Mar, 18:45", 48)
+_FLASH_COUPON = _coupon("FLASH-Q2W8E4", "fixed", 20.0, 0.0, "Sat 7 Mar, 23:59", 6)
+
+
+def _product(name: str, price: float, category: str, old_price: float | None = None) -> dict:
+    return {"name": name, "price": price, "old_price": old_price, "category": category}
+
+
+_VIEWED = [
+    _product("Mechanical Gaming Keyboard with Hot-Swappable RGB Switches, 75% Layout, Wireless Tri-Mode", 89.99,
+             "Computer Accessories"),
+    _product("Ergonomic Vertical Wireless Mouse, 6 Buttons, Rechargeable, Silent Clicks", 24.5,
+             "Computer Accessories"),
+    _product("XXL Extended Gaming Mouse Pad 900 x 400 mm with Stitched Edges, Non-Slip Rubber Base", 12.99,
+             "Computer Accessories"),
+]
+_DROPS = [
+    _product("Stainless Steel Insulated Water Bottle 1L, Leak-Proof, Keeps Drinks Cold for 24 Hours", 9.99,
+             "Sports & Outdoors", 14.99),
+    _product("Wireless Bluetooth 5.3 Noise Cancelling Over-Ear Headphones with 60h Battery Life", 999.0,
+             "Consumer Electronics", 1249.99),
+]
+_BACK = [_product("Wireless Bluetooth 5.3 Noise Cancelling Over-Ear Headphones with 60h Battery Life", 1249.99,
+                  "Consumer Electronics")]
+_NEW = [
+    _product("Xiaomi Smart Band 9 Pro, 1.74\" AMOLED Display, GPS, 21-Day Battery, 150+ Sports Modes", 79.9,
+             "Wearables"),
+    _product("Xiaomi Robot Vacuum S20+ with Auto-Empty Station and Mopping, 6000 Pa Suction", 449.0,
+             "Home Appliances"),
+    _product("Xiaomi Electric Scooter 4 Lite (2nd Gen), 25 km Range, Foldable", 349.0, "Sports & Outdoors"),
+    _product("Xiaomi 67W GaN Charger with USB-C Cable, Compact Foldable Plug", 24.99, "Phone Accessories"),
+]
+
+_NEW_JP = [dict(p, price=float(round(p["price"] * 160, -1))) for p in _NEW]
+
+
+def _offer(title: str | None = None, text: str | None = None, code: str | None = None,
+           ends_local: str | None = None) -> dict:
+    return {"title": title, "text": text, "code": code, "ends_local": ends_local}
+
+
+def _marketing() -> dict[str, list[tuple[str, dict]]]:
+    cr, pr, fl, rec, npa = ("cart_reminders", "promotions", "flash_sales", "recommendations",
+                            "new_product_alerts")
+    cart_link = {"link": "https://shop.example/cart"}
+    return {
+        cr: [
+            ("cart_reminder (1 item, no coupon, no offer)",
+             _ctx(cr, "cart_reminder", cart=_CART_ONE, **cart_link)),
+            ("cart_reminder (4 items, percent coupon, offer without title or text)",
+             _ctx(cr, "cart_reminder", cart=_CART_FOUR, coupon=_PERCENT, offer=_offer(), **cart_link, **_US)),
+            ("cart_reminder (4 items, fixed coupon with minimum order)",
+             _ctx(cr, "cart_reminder", cart=_CART_FOUR, coupon=_FIXED, **cart_link, **_PL)),
+            ("cart_reminder (1 item, free shipping coupon, offer with title and text)",
+             _ctx(cr, "cart_reminder", cart=_CART_ONE, coupon=_FREE_SHIPPING, **cart_link, **_BR,
+                  offer=_offer("Last chance: your cart expires soon, and so does free shipping",
+                               "We've held your items as long as we can. Check out today and shipping is on us."))),
+            ("cart_reminder (2 items, yen coupon)",
+             _ctx(cr, "cart_reminder", cart=_CART_JP, coupon=_FIXED_JP, **cart_link, **_JP)),
+        ],
+        pr: [
+            ("campaign (percent coupon with minimum order)",
+             _ctx(pr, "campaign", coupon=_PERCENT_MIN, link="https://shop.example/promotions", **_FR,
+                  offer=_offer("Spring Mega Sale: up to 70% off home, garden and outdoor living",
+                               "Thousands of deals on furniture, lighting, tools and outdoor essentials."))),
+            ("campaign (no text, no coupon, 4 products)",
+             _ctx(pr, "campaign", products=_NEW, link="https://shop.example/promotions", **_ES,
+                  offer=_offer("Weekend deals from the stores you follow: smart home, wearables and more"))),
+        ],
+        fl: [
+            ("campaign (flash sale, ends_local, fixed coupon, 2 products)",
+             _ctx(fl, "campaign", coupon=_FLASH_COUPON, products=_DROPS, link="https://shop.example/flash-sales",
+                  **_PL, offer=_offer("Midnight Madness – audio and outdoor gear at their lowest prices of the year",
+                                      "Prices drop for six hours only.", ends_local="Sat 7 Mar, 23:59"))),
+            ("campaign (flash sale, ends_local, no coupon, text repeats the title)",
+             _ctx(fl, "campaign", link="https://shop.example/flash-sales", **_US,
+                  offer=_offer("Smart watches from $19.99", "Smart watches from $19.99", ends_local="Wed 4 Mar, 20:00"))),
+        ],
+        rec: [
+            ("browse_reminder (3 products viewed, no offer)",
+             _ctx(rec, "browse_reminder", products=_VIEWED, link="https://shop.example/recommendations")),
+            ("browse_reminder (1 product viewed, percent coupon with minimum order)",
+             _ctx(rec, "browse_reminder", products=_VIEWED[:1], coupon=_PERCENT_MIN, offer=_offer(),
+                  link="https://shop.example/recommendations", **_BR)),
+            ("campaign (recommendations, 3 products)",
+             _ctx(rec, "campaign", products=_VIEWED, link="https://shop.example/recommendations", **_US,
+                  offer=_offer("Picked for you: keyboards, mice and desk gear for your setup",
+                               "Based on what you browsed and bought in the last 30 days."))),
+        ],
+        npa: [
+            ("browse_reminder (price drop on 2 viewed products)",
+             _ctx(npa, "browse_reminder", products=_DROPS, link="https://shop.example/new-product-alerts", **_US)),
+            ("browse_reminder (1 viewed product, free shipping coupon)",
+             _ctx(npa, "browse_reminder", products=_BACK, coupon=_FREE_SHIPPING,
+                  link="https://shop.example/new-product-alerts", **_BR)),
+            ("campaign (price drop, 1 product)",
+             _ctx(npa, "campaign", products=_DROPS[:1], link="https://shop.example/new-product-alerts", **_FR,
+                  offer=_offer("Price drop on an item you saved"))),
+            ("campaign (back in stock, percent coupon)",
+             _ctx(npa, "campaign", products=_BACK, coupon=_PERCENT, link="https://shop.example/new-product-alerts",
+                  **_PL, offer=_offer("Back in stock: an item you were waiting for",
+                                      "It sold out fast last time."))),
+            ("campaign (new arrivals, 4 products, no title)",
+             _ctx(npa, "campaign", products=_NEW_JP, link="https://shop.example/new-product-alerts", **_JP,
+                  offer=_offer())),
+        ],
+    }
+
+
+_MARKETING = _marketing()
 
 
 def _samples() -> tuple[dict[str, list[dict]], dict[str, list[str]]]:
@@ -696,12 +872,13 @@ def _samples() -> tuple[dict[str, list[dict]], dict[str, list[str]]]:
     }
     for cat, (with_code, without) in texts.items():
         link = "https://shop.example/cart" if cat == "cart_reminders" else "https://shop.example/promo/spring-mega-sale"
-        first = _ctx(cat, "message", offer=with_code, link=link, **_US)
-        second = _ctx(cat, "message", offer=without, link=link, **_BR)
+        first = _ctx(cat, "message", offer=dict(with_code, ends_local=None), link=link, **_US)
+        second = _ctx(cat, "message", offer=dict(without, ends_local=None), link=link, **_BR)
         if cat == "cart_reminders":
             first["order"] = _ORDER  # the cart's contents
         s[cat] = [("message (with code)", first),
-                  ("message (no code)" + (", no cart" if cat == "cart_reminders" else ""), second)]
+                  ("message (no code)" + (", no cart" if cat == "cart_reminders" else ""), second),
+                  *_MARKETING[cat]]
     s[DIGEST] = [
         ("digest (daily, 3 items)", _ctx(DIGEST, "digest", link="https://shop.example/notifications",
                                          digest={"period": "daily", "items": _DIGEST_ITEMS[:3], "count": 3})),
@@ -717,5 +894,6 @@ def _samples() -> tuple[dict[str, list[dict]], dict[str, list[str]]]:
 
 
 SAMPLES, SAMPLE_LABELS = _samples()
-"""SAMPLES: category -> realistic sample contexts (one per kind; two per marketing category, with and
-without a code; three digests). SAMPLE_LABELS names them in the same order, for problem messages."""
+"""SAMPLES: category -> realistic sample contexts (one per kind; for marketing categories two scripted
+messages, with and without a code, then cart reminders, browse reminders and campaigns with and without
+coupons; three digests). SAMPLE_LABELS names them in the same order, for problem messages."""

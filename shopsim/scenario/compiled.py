@@ -114,6 +114,10 @@ class CompiledScenario:
     caps: tuple[CapRule, ...]
     send_windows: tuple[tuple[str, int, int, frozenset[str], str], ...]  # channel, start, end, classes, rule
     transactional: dict[str, tuple[str, ...]]
+    attribution_window: int
+    open_delay: Callable[[Any], int]
+    click_delay: Callable[[Any], int]
+    fatigue_window: int
 
     @property
     def end(self) -> int:
@@ -224,4 +228,7 @@ def compile_scenario(sc: Scenario, seed: int | None = None) -> CompiledScenario:
         send_windows=tuple((w.channel, parse_clock(w.start), parse_clock(w.end), frozenset(w.classes),
                             f"send_windows[{i}]") for i, w in enumerate(pol.send_windows)),
         transactional={**TRANSACTIONAL_PLAN, **{k: tuple(v) for k, v in pol.transactional.items()}},
+        attribution_window=parse_duration(sc.engagement.recovery.attribution_window),
+        open_delay=sc.engagement.open_delay.sampler_ms(), click_delay=sc.engagement.click_delay.sampler_ms(),
+        fatigue_window=parse_duration(sc.engagement.fatigue.window),
     )

@@ -7,44 +7,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from shopsim.scenario.dists import DurationDist, NumberDist
+from shopsim.scenario.marketing import Ads, Campaign, Engagement, Flow
 from shopsim.scenario.settings import SettingsPatch
-from shopsim.scenario.taxonomy import ABANDON_REASONS, CATEGORIES, CHANNELS, MARKETING_CATEGORIES
-from shopsim.scenario.units import parse_clock, parse_duration, parse_instant
+from shopsim.scenario.taxonomy import ABANDON_REASONS, MARKETING_CATEGORIES
+from shopsim.scenario.types import (  # noqa: F401 (re-exported: the schema's building blocks)
+    MAX_RUN, At, Channel, Channels, Clock, Duration, Model, Positive, Probability, Share, _duration, _run_duration,
+)
+from shopsim.scenario.units import parse_duration, parse_instant
 
 SCHEMA_VERSION = 1
-
-Probability = Annotated[float, Field(ge=0, le=1)]
-Share = Annotated[float, Field(ge=0, le=1)]
-Positive = Annotated[float, Field(gt=0)]
-
-
-class Model(BaseModel):
-    # strict: `size: true` or `seed: "5"` are mistakes to report, not values to coerce.
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
-
-
-MAX_RUN = "1096d"  # three years: longer runs are almost certainly a typo, and would run for hours
-
-
-def _duration(v: Any) -> str:
-    if isinstance(v, bool) or not isinstance(v, str):
-        raise ValueError(f"must be a duration with a unit, e.g. 7d or 90m, got {v!r}")
-    if parse_duration(v) <= 0:
-        raise ValueError("must be a positive duration")
-    return v
-
-
-def _run_duration(v: Any) -> str:
-    v = _duration(v)
-    if parse_duration(v) > parse_duration(MAX_RUN):
-        raise ValueError(f"{v} is longer than the longest run shopsim plays ({MAX_RUN})")
-    return v
-
-
-Duration = Annotated[str, BeforeValidator(_duration), Field(description="a duration: 90s, 45m, 4h, 7d, 1h30m")]
 
 
 # --- run ---------------------------------------------------------------------------------------------
@@ -293,19 +267,6 @@ class Account(Model):
 
 # --- notification policies --------------------------------------------------------------------------
 
-Channel = Literal[CHANNELS]  # type: ignore[valid-type]
-
-
-def _clock(v: Any) -> str:
-    if not isinstance(v, str):
-        raise ValueError(f"must be a local time HH:MM in quotes, e.g. \"22:00\", got {v!r}")
-    parse_clock(v)
-    return v
-
-
-Clock = Annotated[str, BeforeValidator(_clock), Field(description="local time HH:MM")]
-
-
 class Cap(Model):
     channel: Channel
     max: int = Field(ge=0, le=10_000, description="at most this many marketing messages ...")
@@ -313,16 +274,6 @@ class Cap(Model):
     category: Literal[MARKETING_CATEGORIES] | None = Field(  # type: ignore[valid-type]
         None, description="count only this marketing category (default: all marketing on the channel)")
     name: str | None = Field(None, description="how traces and suppressions name the rule (default: caps[i])")
-
-
-def _unique(v: list[str]) -> list[str]:
-    if len(set(v)) != len(v):
-        dup = next(c for c in v if v.count(c) > 1)
-        raise ValueError(f"{dup} is listed twice; each channel once")
-    return v
-
-
-Channels = Annotated[list[Channel], AfterValidator(_unique)]
 
 
 class SendWindow(Model):
@@ -368,27 +319,13 @@ class Message(Model):
 
 
 class ScriptedEvent(Model):
-    at: str = Field(description="a duration after the start (2d, 36h) or a UTC instant")
+    at: At
     shopper: str = Field(description="shopper id, e.g. s000001, or all (only with notify)")
     settings: SettingsPatch | None = Field(None, description="a settings change (source: scenario)")
     session: bool = Field(False, description="the shopper starts a visit")
     signin: bool = Field(False, description="a sign-in from a new device")
     password_change: bool = False
     notify: Message | None = Field(None, description="the platform sends this marketing message")
-
-    @field_validator("at", mode="before")
-    @classmethod
-    def _at(cls, v: Any) -> str:
-        if not isinstance(v, str):
-            raise ValueError(f"must be a duration after the start or an ISO instant, got {v!r}")
-        try:
-            parse_duration(v)
-        except ValueError:
-            try:
-                parse_instant(v)
-            except ValueError:
-                raise ValueError(f"{v!r} is neither a duration (36h) nor an ISO instant (2026-03-03T12:00:00Z)") from None
-        return v
 
 
 class Scenario(Model):
@@ -402,6 +339,10 @@ class Scenario(Model):
     orders: Orders = Orders()
     account: Account = Account()
     policies: Policies = Policies()
+    flows: dict[str, Flow] = Field(default_factory=dict, description="message sequences started by a shopper's action")
+    campaigns: dict[str, Campaign] = Field(default_factory=dict, description="scheduled broadcasts")
+    engagement: Engagement = Engagement()
+    ads: Ads = Ads()
     events: list[ScriptedEvent] = Field(default_factory=list, description="scripted events at given times")
 
 

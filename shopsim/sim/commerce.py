@@ -38,6 +38,8 @@ class Commerce:
         self.k_step = sim.register(self._step)
         self.k_abandon = sim.register(self._abandon)
         self.k_place = sim.register(self._place)
+        self.track_views = False  # set by flows that start on a visit without a cart (browse abandonment)
+        self.keep_views = False   # set by campaigns that need each shopper's recent views
 
     # --- visits -----------------------------------------------------------------------------------
 
@@ -77,16 +79,21 @@ class Commerce:
         device = "app" if sh.has_app and rng.random() < APP_SHARE_OF_VISITS else "web"
         self.sim.emit(E.SESSION_STARTED, sh.id, {"session": sid, "device": device, "source": source})
         touched = False
+        boost = sh.boost
         if sh.cart is not None:
             sh.cart_token += 1  # the shopper is back: a pending abandonment no longer holds
-            if sh.cart_state == "abandoned" and rng.random() < self.cs.clear_cart:
+            if boost is not None:  # back from a cart reminder: straight to the cart
+                touched = rng.random() < boost[1]
+            elif sh.cart_state == "abandoned" and rng.random() < self.cs.clear_cart:
                 self.sim.emit(E.CART_EMPTIED, sh.id, {"cart": sh.cart_id, "reason": "shopper"})
                 self._reset_cart(sh)
             else:
                 touched = sh.cart_state == "open" or rng.random() < self.cs.resume_cart
+        if not touched:
+            sh.boost = None
         views = max(1, round(sh.segment.views(rng)))
         # The first view happens now: one more than the views left, stepped at once.
-        sh.session = [sid, views + 1, None, touched]
+        sh.session = [sid, views + 1, None, touched, [] if self.track_views else None]
         self._step(sh, sid)
         return True
 
@@ -104,6 +111,8 @@ class Commerce:
             sh.session = None
             if s[3] and sh.cart:
                 self._decide(sh)
+            elif s[4] and not s[3]:
+                self.sim.flows.browse_abandoned(sh, sid, s[4])
             sh.rng = None  # the visit's stream ends with the visit
             return
         cs, rng, sim = self.cs, sh.rng, self.sim
@@ -115,6 +124,15 @@ class Commerce:
             p = cs.products[min(len(cum) - 1, bisect(cum, rng.random() * cum[-1]))]
         sim.emit(E.PRODUCT_VIEWED, sh.id, {"session": sid, "product": p.id, "category": p.category,
                                            "price": p.price})
+        if s[4] is not None:
+            s[4].append(p.index)
+        if self.keep_views:
+            viewed = sh.viewed
+            if viewed is None:
+                viewed = sh.viewed = []
+            viewed.append(p.index)
+            if len(viewed) > 12:
+                del viewed[0]
         if rng.random() < sh.segment.add_to_cart:
             s[2] = p.index
         t = sim.now + cs.view_time(rng)
@@ -137,6 +155,16 @@ class Commerce:
             "items": sum(sh.cart.values()), "value": money(self.cart_value(sh)),
         })
 
+    def cart_context(self, sh: Shopper) -> dict | None:
+        """The shopper's cart as message templates show it."""
+        if not sh.cart:
+            return None
+        products = self.cs.products
+        items = [{"name": products[i].name, "qty": q, "price": money(products[i].price_cents)}
+                 for i, q in sh.cart.items()]
+        return {"id": sh.cart_id, "items": items, "item_count": sum(sh.cart.values()),
+                "first_item": items[0]["name"], "value": money(self.cart_value(sh))}
+
     def cart_value(self, sh: Shopper) -> int:
         products = self.cs.products
         return sum(products[i].price_cents * q for i, q in sh.cart.items()) if sh.cart else 0
@@ -149,7 +177,11 @@ class Commerce:
         cs, rng, sim = self.cs, sh.rng, self.sim
         sh.cart_token += 1
         token = sh.cart_token
-        if rng.random() < sh.segment.abandon_p:
+        abandon_p = sh.segment.abandon_p
+        if sh.boost is not None:  # a reminder brought her back: less likely to leave again
+            abandon_p *= sh.boost[0]
+            sh.boost = None
+        if rng.random() < abandon_p:
             reason = cs.reasons[min(len(cs.reasons) - 1, bisect(cs.reason_cum, rng.random() * cs.reason_cum[-1]))]
             if reason in cs.browse_reasons:
                 sh.cart_state = "open"

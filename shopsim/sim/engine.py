@@ -73,6 +73,19 @@ class Simulation:
         self.account = Account(self)
         self.scripted = Scripted(self)
         self.notify = Notifier(self, keep=keep_messages)
+        from shopsim.engage.engagement import Engagement
+        from shopsim.marketing.ads import Ads
+        from shopsim.marketing.campaigns import Campaigns
+        from shopsim.marketing.coupons import Coupons
+        from shopsim.marketing.flows import Flows
+
+        self.coupons = Coupons(self)
+        self.flows = Flows(self)
+        self.campaigns = Campaigns(self)
+        self.ads = Ads(self)
+        self.commerce.track_views = bool(self.flows.browse)
+        self.commerce.keep_views = self.campaigns.needs_views
+        self.engagement = Engagement(self)
 
     # --- wiring used by the processes -----------------------------------------------------------
 
@@ -225,9 +238,15 @@ class Simulation:
             return None
         if not self.started:
             self._begin()
-        note.message.read = True
-        return self.emit(E.NOTIFICATION_OPENED, note.sh.id, {
-            "id": note.id, "category": note.category, "channel": note.channel, "source": source})
+        return self.open_message(note.id, note.sh, note.category, note.channel, source)
+
+    def open_message(self, nid: str, sh: Shopper, category: str, channel: str, source: str) -> Event:
+        """Log `notification.opened` and mark the inbox message read (engagement and front ends call it)."""
+        note = self.notify.notes.get(nid) if self.notify.keep else None
+        if note is not None and note.message is not None:
+            note.message.read = True
+        return self.emit(E.NOTIFICATION_OPENED, sh.id, {"id": nid, "category": category, "channel": channel,
+                                                        "source": source})
 
     def iso(self, t: int | None = None) -> str:
         return iso(self.scenario.start_epoch + (self.now if t is None else t))
@@ -263,3 +282,4 @@ class Simulation:
             self.commerce.start(sh)
             self.account.start(sh)
         self.scripted.start()
+        self.campaigns.start()

@@ -43,6 +43,15 @@ NOTIFICATION_DEFERRED = "notification.deferred"
 NOTIFICATION_DIGESTED = "notification.digested"
 NOTIFICATION_SUPPRESSED = "notification.suppressed"
 NOTIFICATION_OPENED = "notification.opened"
+NOTIFICATION_CLICKED = "notification.clicked"
+NOTIFICATION_DISMISSED = "notification.dismissed"
+NOTIFICATION_UNSUBSCRIBED = "notification.unsubscribed"
+BROWSE_ABANDONED = "browse.abandoned"
+COUPON_ISSUED = "coupon.issued"
+COUPON_REDEEMED = "coupon.redeemed"
+COUPON_EXPIRED = "coupon.expired"
+AD_IMPRESSION = "ad.impression"
+AD_CLICKED = "ad.clicked"
 # Exactly one of these ends every requested notification (a deferral is followed by one of them later).
 NOTIFICATION_OUTCOMES = (NOTIFICATION_DELIVERED, NOTIFICATION_DIGESTED, NOTIFICATION_SUPPRESSED)
 

@@ -39,12 +39,18 @@ class Orders:
         oid = f"{sh.id}-o{sh.order_n}"
         subtotal = sum(p.price_cents * q for p, q in items)
         shipping = 0 if subtotal >= cs.free_shipping_over else cs.shipping_fee
-        total = subtotal + shipping
+        coupon, discount = sim.coupons.best(sh, subtotal, shipping) if sh.coupons else (None, 0)
+        total = subtotal + shipping - discount
+        click = sh.last_click
+        attributed = click[0] if click is not None and sim.now - click[1] <= cs.attribution_window else None
         sim.emit(E.ORDER_PLACED, sh.id, {
-            "order": oid, "cart": cart_id, "currency": cs.currency, "coupon": None,
+            "order": oid, "cart": cart_id, "currency": cs.currency, "coupon": coupon.code if coupon else None,
             "items": [{"product": p.id, "qty": q, "price": money(p.price_cents)} for p, q in items],
-            "subtotal": money(subtotal), "shipping": money(shipping), "total": money(total),
+            "subtotal": money(subtotal), "shipping": money(shipping), "discount": money(discount),
+            "total": money(total), "attributed_to": attributed,
         })
+        if coupon is not None:
+            sim.coupons.redeem(sh, coupon, oid, discount)
         order = Order(oid, sh.id, self._plan(oid, sim.now, total))
         if order.plan:
             sim.schedule(order.plan[0][0], self.k_stage, sh.index, (order, 0))

@@ -28,6 +28,7 @@ class Shopper:
         "index", "id", "name", "email", "phone", "city", "locale", "country", "tz", "clock", "segment",
         "platform", "has_app", "email_verified", "settings", "rng", "favourites", "first_name", "notes",
         "cart", "cart_id", "cart_n", "cart_token", "cart_state", "session", "session_n", "order_n",
+        "coupons", "coupon_n", "last_click", "boost", "flows", "seen_marketing", "viewed",
     )
 
     def __init__(self) -> None:
@@ -41,6 +42,13 @@ class Shopper:
         self.order_n = 0
         self.rng = None                           # the current visit's random stream (commerce.py)
         self.notes = None                         # notification state, made on first use (notify/state.py)
+        self.coupons = None                       # coupons held (marketing/coupons.py)
+        self.coupon_n = 0
+        self.last_click = None                    # (notification or ad id, virtual time) of the last click
+        self.boost = None                         # (abandon factor, source) for a visit a click brought about
+        self.flows = None                         # running flows by name (marketing/flows.py)
+        self.seen_marketing = None                # delivery times of recent marketing messages (fatigue)
+        self.viewed = None                        # recent product views, when campaigns need them
 
     @property
     def reach(self) -> dict[str, bool]:

@@ -30,7 +30,7 @@ class Scripted:
         if ev.notify is not None:
             m = ev.notify
             # Without a text, the title is the message: templates always have something to say.
-            data = {"offer": {"title": m.title, "text": m.text or m.title, "code": m.code}}
+            data = {"offer": {"title": m.title, "text": m.text or m.title, "code": m.code, "ends_local": None}}
             source = f"scenario:events[{ev.index}]"
             for target in self.sim.shoppers if sh is None else (sh,):
                 self.sim.notify.request(target, m.category, m.channels, "message", source, None, data, key=source)

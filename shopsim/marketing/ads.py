@@ -1,0 +1,89 @@
+"""Retargeting ads: display impressions of a shopper's abandoned cart or viewed products, elsewhere on the web.
+
+After an abandonment (a cart, or a browse without a cart) the shopper is retargetable for `ads.window`.
+Ad opportunities come as a Poisson process at `ads.per_day`; one becomes an `ad.impression` only if she
+consents to personalization at that instant and the ads' own frequency cap allows it. An impression may
+be clicked (`ad.clicked`), which can bring her back like a clicked message and counts for attribution.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from typing import TYPE_CHECKING
+
+from shopsim.scenario.units import parse_duration
+from shopsim.sim import events as E
+from shopsim.sim.clock import DAY
+from shopsim.sim.rng import stream
+
+if TYPE_CHECKING:
+    from shopsim.sim.engine import Simulation
+    from shopsim.sim.events import Event
+    from shopsim.sim.population import Shopper
+
+
+class Ads:
+    def __init__(self, sim: Simulation):
+        self.sim = sim
+        self.cs = cs = sim.scenario
+        self.m = cs.model.ads
+        self.window = parse_duration(self.m.window)
+        self.cap_per = parse_duration(self.m.cap.per)
+        self.rate = self.m.per_day / DAY
+        self.k_chance = sim.register(self._chance)
+        self.n: dict[int, int] = {}             # shopper index -> ads shown so far (ids)
+        self.shown: dict[int, list[int]] = {}   # shopper index -> recent impression times (the cap)
+        self.target: dict[int, tuple] = {}      # shopper index -> (until, reason, ref, product ids)
+        if self.m.enabled and self.rate > 0:
+            sim.on(E.CART_ABANDONED, self._cart)
+            sim.on(E.BROWSE_ABANDONED, self._browse)
+            sim.on(E.ORDER_PLACED, self._stop)
+
+    def _cart(self, ev: Event) -> None:
+        sh = self.sim.shoppers[int(ev.shopper[1:]) - 1]
+        ids = [self.cs.products[i].id for i in (sh.cart or ())][:3]
+        self._retarget(sh, "cart", ev.data["cart"], ids)
+
+    def _browse(self, ev: Event) -> None:
+        sh = self.sim.shoppers[int(ev.shopper[1:]) - 1]
+        self._retarget(sh, "browse", ev.data["session"], ev.data["products"][:3])
+
+    def _stop(self, ev: Event) -> None:
+        idx = int(ev.shopper[1:]) - 1
+        t = self.target.get(idx)
+        if t is not None and t[1] == "cart" and t[2] == ev.data["cart"]:
+            del self.target[idx]
+
+    def _retarget(self, sh: Shopper, reason: str, ref: str, products: list[str]) -> None:
+        now = self.sim.now
+        fresh = sh.index not in self.target
+        self.target[sh.index] = (now + self.window, reason, ref, products)
+        if fresh:  # one chain of opportunities per shopper; a new abandonment only extends and refocuses it
+            self._next(sh, stream(self.cs.seed, f"{sh.id}-{ref}", "ads"), now)
+
+    def _next(self, sh: Shopper, rng, t: int) -> None:
+        t += int(rng.expovariate(self.rate)) + 1
+        self.sim.schedule(t, self.k_chance, sh.index, rng)
+
+    def _chance(self, sh: Shopper, rng) -> None:
+        now = self.sim.now
+        target = self.target.get(sh.index)
+        if target is None or target[0] < now:
+            self.target.pop(sh.index, None)
+            return
+        _, reason, ref, products = target
+        self._next(sh, rng, now)
+        clicked = rng.random() < self.m.click  # drawn whatever happens next: the stream stays in step
+        if not sh.settings["personalization"]:
+            return
+        times = self.shown.setdefault(sh.index, [])
+        del times[:bisect_right(times, now - self.cap_per)]
+        if len(times) >= self.m.cap.max:
+            return
+        times.append(now)
+        n = self.n[sh.index] = self.n.get(sh.index, 0) + 1
+        ad = f"{sh.id}-a{n}"
+        self.sim.emit(E.AD_IMPRESSION, sh.id, {"ad": ad, "reason": reason, "ref": ref, "products": products})
+        if clicked:
+            self.sim.emit(E.AD_CLICKED, sh.id, {"ad": ad, "reason": reason, "ref": ref})
+            self.sim.engagement.visit_from_click(sh, ad, reason == "cart", stream(self.cs.seed, ad, "visit"))

@@ -1,0 +1,132 @@
+"""Campaigns: scheduled broadcasts to an audience, at one instant or at a local time in each shopper's zone.
+
+Kinds and what they carry: promotions and flash sales (an offer, maybe a coupon; a flash sale ends, and
+its coupons with it, and may have limited stock), recommendations (products from the categories the
+shopper viewed or carted; the pipeline's consent step requires personalization), new products, price drops
+and back in stock (the campaign's products; with `audience.viewed`, only shoppers who viewed one of them).
+Every message goes through the policy pipeline like any other.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from shopsim.scenario.marketing import CAMPAIGN_CATEGORY
+from shopsim.scenario.units import parse_clock, parse_duration, parse_instant
+from shopsim.sim.clock import epoch_ms
+from shopsim.sim.rng import stream
+
+if TYPE_CHECKING:
+    from shopsim.scenario.marketing import Campaign
+    from shopsim.sim.engine import Simulation
+    from shopsim.sim.population import Shopper
+
+VIEWS_KEPT = 12  # recent product views remembered per shopper, for recommendations and "viewed" audiences
+
+
+def at_ms(at: str, start_epoch: int) -> int:
+    try:
+        return parse_duration(at)
+    except ValueError:
+        return epoch_ms(parse_instant(at)) - start_epoch
+
+
+class Campaigns:
+    def __init__(self, sim: Simulation):
+        self.sim = sim
+        self.cs = cs = sim.scenario
+        self.defs: dict[str, Campaign] = dict(cs.model.campaigns)
+        self.k_send = sim.register(self._send)
+        self.by_id = {p.id: p for p in cs.products} if self.defs else {}
+        # Recommendations and "viewed" audiences need each shopper's recent views.
+        self.needs_views = any(c.kind == "recommendations" or c.audience.viewed for c in self.defs.values())
+
+    def start(self) -> None:
+        sim, epoch = self.sim, self.cs.start_epoch
+        for name, c in self.defs.items():
+            t = at_ms(c.at, epoch)
+            if c.stock is not None:
+                sim.coupons.set_stock(f"campaign:{name}", c.stock)
+            if c.local_time is None:
+                sim.schedule(t, self.k_send, -1, (name, t))
+                continue
+            minute = parse_clock(c.local_time)
+            for sh in sim.shoppers:
+                local_day = datetime.fromtimestamp((epoch + t) / 1000, timezone.utc).astimezone(ZoneInfo(sh.tz)).date()
+                naive = datetime(local_day.year, local_day.month, local_day.day) + timedelta(minutes=minute)
+                when = epoch_ms(naive.replace(tzinfo=ZoneInfo(sh.tz))) - epoch
+                if when >= 0:
+                    sim.schedule(when, self.k_send, sh.index, (name, t))
+
+    def _send(self, sh: Shopper | None, payload: tuple[str, int]) -> None:
+        name, t0 = payload
+        c = self.defs[name]
+        for target in self.sim.shoppers if sh is None else (sh,):
+            if self._in_audience(target, c):
+                self._request(target, name, c, t0)
+
+    def _in_audience(self, sh: Shopper, c: Campaign) -> bool:
+        a = c.audience
+        if a.segments is not None and sh.segment.name not in a.segments:
+            return False
+        if a.countries is not None and sh.country not in a.countries:
+            return False
+        if a.viewed:
+            viewed = sh.viewed or ()
+            if c.products:
+                ids = {self.by_id[p].index for p in c.products if p in self.by_id}
+                return any(i in ids for i in viewed)
+            return bool(viewed)
+        if c.kind == "recommendations":
+            return bool(sh.viewed)
+        return True
+
+    def _products(self, sh: Shopper, name: str, c: Campaign) -> list[dict[str, Any]] | None:
+        products = self.cs.products
+        if c.kind == "recommendations":
+            cats = list(dict.fromkeys(products[i].category for i in reversed(sh.viewed or ())))
+            seen = set(sh.viewed or ())
+            rng = stream(self.cs.seed, f"{sh.id}-{name}", "recommend")
+            picks: list[int] = []
+            for cat in cats[:3]:
+                pool = [i for i in self.cs.category_products[cat][0] if i not in seen and i not in picks]
+                if pool:
+                    picks.append(pool[int(rng.random() * len(pool))])
+            return [self._product(products[i], None) for i in picks] or None
+        if not c.products:
+            return None
+        out = []
+        for pid in c.products:
+            p = self.by_id[pid]
+            if c.kind == "price_drop" and c.discount:
+                out.append(self._product(p, p.price, round(p.price * (1 - c.discount / 100), 2)))
+            else:
+                out.append(self._product(p, None))
+        return out
+
+    @staticmethod
+    def _product(p, old_price: float | None, price: float | None = None) -> dict[str, Any]:
+        return {"name": p.name, "price": p.price if price is None else price, "old_price": old_price,
+                "category": p.category}
+
+    def _request(self, sh: Shopper, name: str, c: Campaign, t0: int) -> None:
+        sim, coupons = self.sim, self.sim.coupons
+        source = f"campaign:{name}"
+        ends = t0 + parse_duration(c.ends) if c.ends else None
+        ends_local = None
+        if ends is not None:
+            local = datetime.fromtimestamp((self.cs.start_epoch + ends) / 1000, timezone.utc).astimezone(ZoneInfo(sh.tz))
+            ends_local = f"{local:%a} {local.day} {local:%b}, {local:%H:%M}"
+        data = {"offer": {"title": c.title, "text": c.text or c.title, "code": None, "ends_local": ends_local},
+                "cart": None, "products": self._products(sh, name, c)}
+        extra = None
+        if c.incentive is not None:
+            pool = source if c.stock is not None else None
+
+            def extra() -> dict[str, Any]:
+                coupon = coupons.issue(sh, c.incentive, source, expires=ends, pool=pool)
+                return {"coupon": coupons.context(sh, coupon), "coupon_code": coupon.code}
+        sim.notify.request(sh, CAMPAIGN_CATEGORY[c.kind], list(c.channels), "campaign", source, None, data,
+                           key=source, extra=extra)

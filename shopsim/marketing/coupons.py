@@ -1,0 +1,106 @@
+"""Coupons: unique codes issued with a message, redeemed at most once at checkout, expiring unredeemed.
+
+A code is drawn from its own random stream (seed, shopper, coupon number), so codes never depend on the
+order other shoppers' coupons were issued in. An order takes the shopper's best valid coupon; a coupon
+from a limited offer (a flash sale's stock) is only redeemable while the offer's stock lasts.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from shopsim.scenario.units import parse_duration
+from shopsim.sim import events as E
+from shopsim.sim.clock import iso
+from shopsim.sim.commerce import money
+from shopsim.sim.rng import stream
+
+if TYPE_CHECKING:
+    from shopsim.scenario.marketing import Incentive
+    from shopsim.sim.engine import Simulation
+    from shopsim.sim.population import Shopper
+
+_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: codes are read off a phone
+
+
+class Coupon:
+    __slots__ = ("code", "type", "value", "min_cents", "issued", "expires", "source", "pool", "state")
+
+    def __init__(self, code: str, inc: Incentive, issued: int, expires: int, source: str, pool: str | None):
+        self.code, self.type, self.issued, self.expires, self.source, self.pool = \
+            code, inc.type, issued, expires, source, pool
+        self.value = inc.value if inc.type == "percent" else round(inc.value * 100)  # percent, or cents off
+        self.min_cents = round(inc.min_order * 100)
+        self.state = "issued"  # issued, redeemed, expired
+
+    def discount(self, subtotal: int, shipping: int) -> int:
+        """Cents this coupon takes off an order, 0 if it does not apply."""
+        if subtotal < self.min_cents:
+            return 0
+        if self.type == "percent":
+            return round(subtotal * self.value / 100)
+        if self.type == "fixed":
+            return min(self.value, subtotal)
+        return shipping
+
+
+class Coupons:
+    def __init__(self, sim: Simulation):
+        self.sim = sim
+        self.k_expire = sim.register(self._expire)
+        self.stock: dict[str, int] = {}   # offer -> orders it can still serve
+
+    def set_stock(self, pool: str, stock: int) -> None:
+        self.stock[pool] = stock
+
+    def issue(self, sh: Shopper, inc: Incentive, source: str, expires: int | None = None,
+              pool: str | None = None) -> Coupon:
+        sim = self.sim
+        sh.coupon_n += 1
+        rng = stream(sim.seed, f"{sh.id}-k{sh.coupon_n}", "coupon")
+        code = f"{inc.prefix}-" + "".join(rng.choice(_ALPHABET) for _ in range(6))
+        until = sim.now + parse_duration(inc.valid) if expires is None else expires
+        c = Coupon(code, inc, sim.now, until, source, pool)
+        if sh.coupons is None:
+            sh.coupons = []
+        sh.coupons.append(c)
+        sim.emit(E.COUPON_ISSUED, sh.id, {
+            "coupon": code, "kind": inc.type, "value": inc.value if inc.type == "percent" else money(c.value),
+            "min_order": inc.min_order, "expires": iso(sim.scenario.start_epoch + until), "source": source})
+        sim.schedule(until, self.k_expire, sh.index, c)
+        return c
+
+    def context(self, sh: Shopper, c: Coupon) -> dict[str, Any]:
+        """The coupon as templates see it."""
+        local = datetime.fromtimestamp((self.sim.scenario.start_epoch + c.expires) / 1000, timezone.utc)
+        local = local.astimezone(ZoneInfo(sh.tz))
+        return {"code": c.code, "type": c.type, "value": c.value if c.type == "percent" else c.value / 100,
+                "min_order": c.min_cents / 100, "expires_local": f"{local:%a} {local.day} {local:%b}, {local:%H:%M}",
+                "valid_hours": round((c.expires - c.issued) / 3_600_000)}
+
+    def best(self, sh: Shopper, subtotal: int, shipping: int) -> tuple[Coupon | None, int]:
+        """The valid coupon that saves the shopper most on this order, and how much (cents)."""
+        best, saving = None, 0
+        now = self.sim.now
+        for c in sh.coupons or ():
+            if c.state != "issued" or c.expires <= now or (c.pool is not None and self.stock.get(c.pool, 0) <= 0):
+                continue
+            d = c.discount(subtotal, shipping)
+            if d > saving:
+                best, saving = c, d
+        return best, saving
+
+    def redeem(self, sh: Shopper, c: Coupon, order: str, discount: int) -> None:
+        c.state = "redeemed"
+        if c.pool is not None:
+            self.stock[c.pool] -= 1
+        self.sim.emit(E.COUPON_REDEEMED, sh.id, {"coupon": c.code, "order": order, "discount": money(discount)})
+
+    def _expire(self, sh: Shopper, c: Coupon) -> None:
+        if c.state == "issued":
+            c.state = "expired"
+            self.sim.emit(E.COUPON_EXPIRED, sh.id, {"coupon": c.code})
+        if sh.coupons:
+            sh.coupons = [x for x in sh.coupons if x.state == "issued"] or None

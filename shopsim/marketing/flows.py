@@ -1,0 +1,175 @@
+"""Flows: message sequences a shopper's action starts (an abandoned cart, a browse without a cart).
+
+A run of a flow is scheduled step by step from its trigger. Every step is requested when its time comes,
+even after the run has exited (the order was placed, the cart emptied, the shopper unsubscribed, the flow
+started again): the pipeline's flow-state step then suppresses it with reason `flow_exited`, so the log
+shows each void reminder and why. A step whose `when` condition does not hold is suppressed with reason
+`flow_condition`. A step's coupon is issued only when its message is delivered.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from shopsim.notify.windows import next_outside
+from shopsim.scenario.units import parse_clock, parse_duration
+from shopsim.sim import events as E
+
+if TYPE_CHECKING:
+    from shopsim.scenario.marketing import Flow, FlowStep
+    from shopsim.sim.engine import Simulation
+    from shopsim.sim.events import Event
+    from shopsim.sim.population import Shopper
+
+
+class FlowRun:
+    """One flow started for one shopper about one thing (a cart, a visit)."""
+
+    __slots__ = ("name", "ref", "n", "exited", "last", "opened", "clicked", "value", "cart", "products")
+
+    def __init__(self, name: str, ref: str, n: int, value: float, cart: dict | None, products: list | None):
+        self.name, self.ref, self.n, self.value, self.cart, self.products = name, ref, n, value, cart, products
+        self.exited: str | None = None
+        self.last: tuple[str, ...] = ()   # ids of the previous step's notifications
+        self.opened = self.clicked = False
+
+
+class Flows:
+    def __init__(self, sim: Simulation):
+        self.sim = sim
+        self.cs = cs = sim.scenario
+        self.defs: dict[str, Flow] = dict(cs.model.flows)
+        self.after = {n: [parse_duration(s.after) for s in f.steps] for n, f in self.defs.items()}
+        self.k_step = sim.register(self._step)
+        self.owner: dict[str, FlowRun] = {}  # notification id -> the run whose step it is (until engaged)
+        self.browse = {n: f for n, f in self.defs.items() if f.trigger == E.BROWSE_ABANDONED}
+        if not self.defs:
+            return
+        sim.on(E.CART_ABANDONED, self._cart_abandoned)
+        sim.on(E.ORDER_PLACED, lambda ev: self._exit(ev, "order_placed", ev.data["cart"]))
+        sim.on(E.CART_EMPTIED, lambda ev: self._exit(ev, "cart_emptied", ev.data["cart"]))
+        sim.on(E.SESSION_STARTED, lambda ev: self._exit(ev, "visited", None))
+        sim.on(E.SETTINGS_CHANGED, self._settings)
+        sim.on(E.NOTIFICATION_OPENED, self._engaged)
+        sim.on(E.NOTIFICATION_CLICKED, self._engaged)
+
+    # --- triggers and exits -----------------------------------------------------------------------
+
+    def _cart_abandoned(self, ev: Event) -> None:
+        sh = self._shopper(ev)
+        cart = self.sim.commerce.cart_context(sh)
+        for name, f in self.defs.items():
+            if f.trigger == E.CART_ABANDONED:
+                self._start(sh, name, ev.data["cart"], ev.data["value"], cart, None)
+
+    def browse_abandoned(self, sh: Shopper, session: str, viewed: list[int]) -> None:
+        """Called by commerce at the end of a visit that viewed products and added none."""
+        products = self.cs.products
+        distinct = list(dict.fromkeys(viewed))
+        for name, f in self.browse.items():
+            if len(viewed) >= f.min_views:
+                shown = [products[i] for i in distinct[:4]]
+                self.sim.emit(E.BROWSE_ABANDONED, sh.id, {"session": session, "views": len(viewed),
+                                                          "products": [p.id for p in shown]})
+                ctx = [{"name": p.name, "price": p.price, "old_price": None, "category": p.category} for p in shown]
+                self._start(sh, name, session, 0.0, None, ctx)
+                return
+
+    def _start(self, sh: Shopper, name: str, ref: str, value: float, cart: dict | None, products) -> None:
+        runs = sh.flows
+        if runs is None:
+            runs = sh.flows = {}
+        old = runs.get(name)
+        if old is not None and old.exited is None and "retriggered" in self.defs[name].exit:
+            old.exited = "retriggered"
+        # Runs are numbered per shopper and flow: a cart abandoned again starts a new run whose reminders
+        # are new messages, not duplicates of the first run's.
+        run = runs[name] = FlowRun(name, ref, old.n + 1 if old is not None else 1, value, cart, products)
+        self._schedule(sh, run, 0, self.sim.now)
+
+    def _exit(self, ev: Event, why: str, cart: str | None) -> None:
+        sh = self._shopper(ev)
+        for run in (sh.flows or {}).values():
+            if run.exited is None and why in self.defs[run.name].exit and (cart is None or run.ref == cart):
+                if why == "visited" and ev.data.get("source", "").startswith("click:"):
+                    continue  # coming back through the flow's own message is not leaving it
+                run.exited = why
+
+    def _settings(self, ev: Event) -> None:
+        if ev.data["source"] != "unsubscribe":
+            return
+        sh = self._shopper(ev)
+        for run in (sh.flows or {}).values():
+            if run.exited is None and "unsubscribed" in self.defs[run.name].exit:
+                run.exited = "unsubscribed"
+
+    def _engaged(self, ev: Event) -> None:
+        run = self.owner.get(ev.data["id"])
+        if run is not None and ev.data["id"] in run.last:
+            if ev.type == E.NOTIFICATION_OPENED:
+                run.opened = True
+            else:
+                run.clicked = True
+
+    # --- steps ------------------------------------------------------------------------------------
+
+    def _schedule(self, sh: Shopper, run: FlowRun, i: int, t: int) -> None:
+        step = self.defs[run.name].steps[i]
+        t += self.after[run.name][i]
+        if step.send_window is not None:
+            start, end = parse_clock(step.send_window.start), parse_clock(step.send_window.end)
+            epoch = self.cs.start_epoch
+            t = next_outside(ZoneInfo(sh.tz), epoch + t, end, start) - epoch
+        self.sim.schedule(t, self.k_step, sh.index, (run, i))
+
+    def _step(self, sh: Shopper, payload: tuple[FlowRun, int]) -> None:
+        run, i = payload
+        f = self.defs[run.name]
+        step = f.steps[i]
+        source = f"flow:{run.name}:{i + 1}"
+        kind = "cart_reminder" if f.trigger == E.CART_ABANDONED else "browse_reminder"
+        data: dict[str, Any] = {
+            "offer": {"title": step.title, "text": step.text, "code": None, "ends_local": None},
+            "cart": run.cart, "products": run.products}
+        coupons = self.sim.coupons
+        extra = None
+        if step.incentive is not None:
+            def extra(inc=step.incentive) -> dict[str, Any]:
+                c = coupons.issue(sh, inc, source)
+                return {"coupon": coupons.context(sh, c), "coupon_code": c.code}
+        # The condition is judged now (it is about the previous step); an exit, whenever the pipeline asks
+        # (a step held by quiet hours is void if the order is placed meanwhile).
+        condition = self._condition(sh, run, step, i)
+        notes = self.sim.notify.request(sh, f.category, [step.channel], kind, source, run.ref, data,
+                                        exit=lambda: run.exited or condition, key=f"{source}:{run.ref}:{run.n}",
+                                        extra=extra)
+        for n in list(run.last):
+            self.owner.pop(n, None)
+        run.last = tuple(n.id for n in notes)
+        run.opened = run.clicked = False
+        for n in notes:
+            self.owner[n.id] = run
+        if i + 1 < len(f.steps):
+            self._schedule(sh, run, i + 1, self.sim.now)
+
+    def _condition(self, sh: Shopper, run: FlowRun, step: FlowStep, i: int) -> tuple[str, str] | None:
+        w = step.when
+        if w is None:
+            return None
+        rule = f"flows.{run.name}.steps[{i}].when"
+        if w.opened is not None and w.opened != run.opened:
+            return ("opened" if w.opened else "not opened", f"{rule}.opened")
+        if w.clicked is not None and w.clicked != run.clicked:
+            return ("clicked" if w.clicked else "not clicked", f"{rule}.clicked")
+        if w.segments is not None and sh.segment.name not in w.segments:
+            return (f"segment in {w.segments}", f"{rule}.segments")
+        if w.min_value is not None and run.value < w.min_value:
+            return (f"cart value >= {w.min_value:g}", f"{rule}.min_value")
+        if w.max_value is not None and run.value > w.max_value:
+            return (f"cart value <= {w.max_value:g}", f"{rule}.max_value")
+        return None
+
+    def _shopper(self, ev: Event) -> Shopper:
+        return self.sim.shoppers[int(ev.shopper[1:]) - 1]
+

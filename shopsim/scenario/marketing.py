@@ -1,0 +1,175 @@
+"""Scenario sections for marketing and the shopper's response: flows, incentives, campaigns, ads, engagement.
+
+Defaults are grounded in public benchmarks (docs/sources.md names them) and are scenario parameters.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from shopsim.scenario.dists import DurationDist
+from shopsim.scenario.taxonomy import CHANNELS, MARKETING_CATEGORIES
+from shopsim.scenario.types import At, Channel, Channels, Clock, Duration, Model, Probability
+
+MarketingCategory = Literal[MARKETING_CATEGORIES]  # type: ignore[valid-type]
+Multiplier = Annotated[float, Field(ge=0, le=100)]
+
+
+class Incentive(Model):
+    """A unique coupon issued to the shopper with the message that offers it."""
+
+    type: Literal["percent", "fixed", "free_shipping"]
+    value: float = Field(0, ge=0, le=100_000, description="percent off (0-100) or an amount off; unused for free_shipping")
+    valid: Duration = Field("48h", description="how long the code works after it is issued")
+    min_order: float = Field(0, ge=0, description="smallest subtotal the code applies to")
+    prefix: str = Field("SAVE", pattern=r"^[A-Z0-9]{1,10}$", description="the code's first letters")
+
+    @model_validator(mode="after")
+    def _value(self) -> Incentive:
+        if self.type == "percent" and not 0 < self.value <= 100:
+            raise ValueError("a percent incentive needs a value above 0 and at most 100")
+        if self.type == "fixed" and self.value <= 0:
+            raise ValueError("a fixed incentive needs a positive value (the amount off)")
+        return self
+
+
+class Condition(Model):
+    """When a flow step is sent; every condition given must hold."""
+
+    opened: bool | None = Field(None, description="the previous step's message was (true) / was not (false) opened")
+    clicked: bool | None = Field(None, description="the previous step's message was (not) clicked")
+    segments: list[str] | None = Field(None, min_length=1, description="only shoppers in these segments")
+    min_value: float | None = Field(None, ge=0, description="only carts worth at least this much")
+    max_value: float | None = Field(None, ge=0, description="only carts worth at most this much")
+
+
+class Window(Model):
+    start: Clock
+    end: Clock
+
+
+class FlowStep(Model):
+    after: Duration = Field(description="wait this long after the previous step (the trigger, for the first)")
+    channel: Channel
+    title: str | None = Field(None, max_length=200, description="the message's title (default: the template's own)")
+    text: str | None = Field(None, max_length=2000)
+    incentive: Incentive | None = None
+    when: Condition | None = Field(None, description="send only if this holds; otherwise the step is suppressed")
+    send_window: Window | None = Field(None, description="local hours the step may go out in; it waits for them")
+
+
+FLOW_EXITS = ("order_placed", "cart_emptied", "unsubscribed", "retriggered", "visited")
+
+
+class Flow(Model):
+    """A sequence of messages started by a shopper's action, ended by its exit conditions."""
+
+    trigger: Literal["cart.abandoned", "browse.abandoned"]
+    category: MarketingCategory = "cart_reminders"
+    exit: list[Literal[FLOW_EXITS]] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: ["order_placed", "cart_emptied", "unsubscribed", "retriggered"],
+        description="what ends the flow: later steps are suppressed with reason flow_exited")
+    steps: list[FlowStep] = Field(min_length=1, max_length=20)
+    min_views: int = Field(3, ge=1, le=100, description="browse.abandoned: views in a visit with nothing added")
+
+
+def _default_flows() -> dict[str, Flow]:
+    return {}
+
+
+class ByChannel(Model):
+    email: Probability
+    push: Probability
+    sms: Probability
+    in_app: Probability
+
+
+class Fatigue(Model):
+    window: Duration = Field("7d", description="marketing messages delivered in this window count")
+    free: int = Field(3, ge=0, le=1000, description="messages in the window before fatigue sets in")
+    open_factor: Multiplier = Field(0.95, description="opens and clicks are multiplied by this per message over `free`")
+    unsubscribe_factor: Multiplier = Field(1.25, description="unsubscribes are multiplied by this per message over `free`")
+
+
+class Recovery(Model):
+    visit: Probability = Field(0.8, description="chance a click brings the shopper back to the shop at once")
+    resume_cart: Probability = Field(0.9, description="chance a shopper back from a cart reminder resumes her cart")
+    abandon_factor: Multiplier = Field(0.5, description="multiplies her chance to abandon again")
+    incentive_factor: Multiplier = Field(0.6, description="multiplies it again when she holds a valid coupon")
+    attribution_window: Duration = Field("7d", description="an order is attributed to the last click this recent")
+
+
+def _hour_factor() -> list[float]:
+    # People read less at night (local hours 0-6): a message delivered then is opened less often.
+    return [0.35, 0.25, 0.2, 0.2, 0.25, 0.4, 0.7, 0.9, 1.0, 1.0, 1.0, 1.0,
+            1.05, 1.05, 1.0, 1.0, 1.0, 1.05, 1.1, 1.15, 1.2, 1.1, 0.9, 0.6]
+
+
+class Engagement(Model):
+    """How shoppers respond to what they receive (docs/sources.md: open, click and unsubscribe benchmarks)."""
+
+    enabled: bool = Field(True, description="false: shoppers never open, click or unsubscribe (to test policies alone)")
+
+    open: ByChannel = Field(default_factory=lambda: ByChannel(email=0.40, push=0.06, sms=0.85, in_app=0.30),
+                            description="chance a delivered message is opened (a push: tapped)")
+    click: ByChannel = Field(default_factory=lambda: ByChannel(email=0.18, push=0.8, sms=0.12, in_app=0.25),
+                             description="chance an opened message is clicked")
+    unsubscribe: ByChannel = Field(default_factory=lambda: ByChannel(email=0.007, push=0.004, sms=0.015, in_app=0.0),
+                                   description="chance an opened marketing message leads to an unsubscribe")
+    open_delay: DurationDist = Field(default_factory=lambda: DurationDist(dist="lognormal", median="40m", sigma=1.2, max="2d"))
+    click_delay: DurationDist = Field(default_factory=lambda: DurationDist(dist="lognormal", median="30s", sigma=0.8, max="10m"))
+    by_local_hour: list[Annotated[float, Field(ge=0, le=10)]] = Field(
+        default_factory=_hour_factor, min_length=24, max_length=24, description="open factor by local hour of delivery")
+    segments: dict[str, Multiplier] = Field(default_factory=dict, description="open and click factor per segment")
+    incentive_factor: Multiplier = Field(1.3, description="clicks are multiplied by this when the message offers a coupon")
+    fatigue: Fatigue = Fatigue()
+    recovery: Recovery = Recovery()
+
+
+class AdsCap(Model):
+    max: int = Field(4, ge=0, le=1000)
+    per: Duration = "24h"
+
+
+class Ads(Model):
+    """Retargeting display ads for abandoned carts and viewed products (personalization consent only)."""
+
+    enabled: bool = False
+    per_day: float = Field(3.0, ge=0, le=100, description="impression opportunities per retargetable shopper per day")
+    window: Duration = Field("7d", description="how long after an abandonment or a view a shopper is retargeted")
+    cap: AdsCap = AdsCap()
+    click: Probability = Field(0.006, description="chance an impression is clicked (display retargeting CTR)")
+
+
+CAMPAIGN_CATEGORY = {
+    "promotion": "promotions", "flash_sale": "flash_sales", "recommendations": "recommendations",
+    "new_products": "new_product_alerts", "price_drop": "new_product_alerts", "back_in_stock": "new_product_alerts",
+}
+
+
+class Audience(Model):
+    segments: list[str] | None = Field(None, min_length=1, description="only these segments (default: everyone)")
+    countries: list[str] | None = Field(None, min_length=1, description="only shoppers in these countries (US, DE, ...)")
+    viewed: bool = Field(False, description="only shoppers who viewed one of the campaign's products or categories")
+
+
+class Campaign(Model):
+    """A scheduled broadcast: at one instant, or at a local time in each shopper's time zone."""
+
+    kind: Literal[tuple(CAMPAIGN_CATEGORY)]  # type: ignore[valid-type]
+    at: At
+    local_time: Clock | None = Field(None, description="send at this local time, on the day `at` falls in each zone")
+    channels: Channels = Field(min_length=1)
+    title: str = Field(min_length=1, max_length=200)
+    text: str = Field("", max_length=2000)
+    audience: Audience = Audience()
+    incentive: Incentive | None = None
+    ends: Duration | None = Field(None, description="flash sales: how long the offer lasts (its coupons expire then)")
+    stock: int | None = Field(None, ge=1, description="flash sales: how many orders the offer can serve")
+    products: list[str] | None = Field(None, min_length=1, description="products it is about (price drops, back in stock)")
+    discount: float | None = Field(None, gt=0, le=90, description="price drop: percent off the products")
+
+
+__all__ = ["Ads", "Campaign", "CHANNELS", "Engagement", "Flow", "FlowStep", "Incentive"]
