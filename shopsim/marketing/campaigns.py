@@ -53,8 +53,10 @@ class Campaigns:
                 sim.schedule(t, self.k_send, -1, (name, t))
                 continue
             minute = parse_clock(c.local_time)
+            # `at` names the day (its UTC date): "1d at 12:00" is Tuesday noon in every zone, even where
+            # Tuesday 00:00 UTC is still Monday evening.
+            local_day = datetime.fromtimestamp((epoch + t) / 1000, timezone.utc).date()
             for sh in sim.shoppers:
-                local_day = datetime.fromtimestamp((epoch + t) / 1000, timezone.utc).astimezone(ZoneInfo(sh.tz)).date()
                 naive = datetime(local_day.year, local_day.month, local_day.day) + timedelta(minutes=minute)
                 when = epoch_ms(naive.replace(tzinfo=ZoneInfo(sh.tz))) - epoch
                 if when >= 0:

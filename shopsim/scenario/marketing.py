@@ -160,7 +160,8 @@ class Campaign(Model):
 
     kind: Literal[tuple(CAMPAIGN_CATEGORY)]  # type: ignore[valid-type]
     at: At
-    local_time: Clock | None = Field(None, description="send at this local time, on the day `at` falls in each zone")
+    local_time: Clock | None = Field(
+        None, description="send at this local time in each shopper's zone, on the (UTC) date of `at`")
     channels: Channels = Field(min_length=1)
     title: str = Field(min_length=1, max_length=200)
     text: str = Field("", max_length=2000)

@@ -1,0 +1,134 @@
+"""Campaigns (local send times, audiences, flash-sale stock and end) and retargeting ads (consent, cap)."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import datetime, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conftest import replay_events, tiny_scenario
+from shopsim.scenario.loader import load_scenario
+from shopsim.sim import events as E
+from test_properties import PROPS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _local(start: str, ev, tz: str) -> datetime:
+    t0 = datetime.fromisoformat(start.replace("Z", "+00:00"))
+    return datetime.fromtimestamp(t0.timestamp() + ev.t / 1000, timezone.utc).astimezone(ZoneInfo(tz))
+
+
+def test_a_local_time_campaign_reaches_each_shopper_at_noon_in_her_zone():
+    sc = load_scenario(ROOT / "scenarios" / "flash_sale.yaml")
+    events = replay_events(sc)
+    tz = {e.shopper: e.data["tz"] for e in events if e.type == E.SHOPPER_CREATED}
+    sent = [e for e in events if e.type == E.NOTIFICATION_REQUESTED and e.data["source"] == "campaign:tuesday_flash"]
+    assert len({e.shopper for e in sent}) == sc.population.size  # no audience filter: everyone
+    assert len({e.t for e in sent}) >= 3  # several zones, several instants
+    for e in sent:
+        local = _local(sc.run.start, e, tz[e.shopper])
+        assert (local.strftime("%a"), local.hour, local.minute) == ("Tue", 12, 0)
+
+
+def test_flash_sale_stock_and_end_hold():
+    sc = load_scenario(ROOT / "scenarios" / "flash_sale.yaml")
+    events = replay_events(sc)
+    issued = {e.data["coupon"]: e for e in events if e.type == E.COUPON_ISSUED
+              and e.data["source"] == "campaign:tuesday_flash"}
+    redeemed = [e for e in events if e.type == E.COUPON_REDEEMED and e.data["coupon"] in issued]
+    assert issued and len(redeemed) <= 40
+    for r in redeemed:
+        assert r.t < datetime.fromisoformat(issued[r.data["coupon"]].data["expires"].replace("Z", "+00:00")).timestamp() * 1000 - \
+            datetime.fromisoformat(sc.run.start.replace("Z", "+00:00")).timestamp() * 1000
+    expired = {e.data["coupon"] for e in events if e.type == E.COUPON_EXPIRED}
+    assert set(issued) - {r.data["coupon"] for r in redeemed} == expired & set(issued)
+
+
+def test_audiences_filter_by_segment_and_country():
+    sc = tiny_scenario(size=40, duration="2d", campaigns={
+        "de_only": {"kind": "promotion", "at": "1h", "channels": ["in_app"], "title": "Hallo",
+                    "audience": {"countries": ["DE"]}},
+        "bargain": {"kind": "promotion", "at": "2h", "channels": ["in_app"], "title": "Deals",
+                    "audience": {"segments": ["bargain"]}}})
+    events = replay_events(sc)
+    who = {e.shopper: e.data for e in events if e.type == E.SHOPPER_CREATED}
+    by = defaultdict(set)
+    for e in events:
+        if e.type == E.NOTIFICATION_REQUESTED and e.data["source"].startswith("campaign:"):
+            by[e.data["source"]].add(e.shopper)
+    assert by["campaign:de_only"] == {s for s, d in who.items() if d["country"] == "DE"}
+    assert by["campaign:bargain"] == {s for s, d in who.items() if d["segment"] == "bargain"}
+
+
+def test_recommendations_need_views_and_personalization_consent():
+    sc = tiny_scenario(size=40, duration="3d", population={"consent": {"personalization": 0.5}},
+                       campaigns={"recs": {"kind": "recommendations", "at": "2d", "channels": ["email"],
+                                           "title": "Picked for you"}})
+    events = replay_events(sc)
+    consent = {e.shopper: e.data["settings"] for e in events if e.type == E.SHOPPER_CREATED}
+    viewed_before = {e.shopper for e in events if e.type == E.PRODUCT_VIEWED and e.t < 2 * 86_400_000}
+    asked = {e.data["id"]: e.shopper for e in events if e.type == E.NOTIFICATION_REQUESTED
+             and e.data["source"] == "campaign:recs"}
+    assert set(asked.values()) == viewed_before
+    outcome = {e.data["id"]: e for e in events if e.type in E.NOTIFICATION_OUTCOMES and e.data["id"] in asked}
+    for nid, shopper in asked.items():
+        if not consent[shopper]["marketing_consent"]:
+            assert outcome[nid].data["reason"] == "no_marketing_consent"
+        elif not consent[shopper]["personalization"]:
+            assert outcome[nid].data["reason"] == "no_personalization_consent"
+    delivered = [e for e in outcome.values() if e.type == E.NOTIFICATION_DELIVERED]
+    assert delivered and all("Picked for you" in e.data["title"] or e.data["title"] for e in delivered)
+
+
+ads_scenarios = st.builds(
+    lambda seed, personalization, per_day, cap, click: tiny_scenario(
+        size=15, duration="4d", seed=seed, population={"consent": {"personalization": personalization}},
+        ads={"enabled": True, "per_day": per_day, "cap": {"max": cap, "per": "24h"}, "click": click}),
+    st.integers(0, 10_000), st.sampled_from([0.0, 0.5, 1.0]), st.floats(0.5, 20), st.integers(0, 5),
+    st.sampled_from([0.0, 0.3]))
+
+
+@PROPS
+@given(ads_scenarios, st.lists(st.tuples(st.integers(0, 14), st.booleans(), st.floats(0, 1)), max_size=4))
+def test_ads_only_with_personalization_consent_and_under_their_cap(sc, flips):
+    from shopsim.sim.engine import Simulation
+
+    sim = Simulation(sc)
+    events: list = []
+    sim.subscribe(events.extend)
+    for who, value, frac in sorted(flips, key=lambda f: f[2]):
+        sim.run_until(int(frac * sim.end))
+        sim.apply_settings_change(who, {"personalization": value})
+    sim.run()
+    settings = {}
+    shown = defaultdict(list)
+    cap = sc.ads.cap.max
+    for e in events:
+        if e.type in (E.SHOPPER_CREATED, E.SETTINGS_CHANGED):
+            settings[e.shopper] = e.data["settings"]
+        elif e.type == E.AD_IMPRESSION:
+            assert settings[e.shopper]["personalization"], e
+            times = shown[e.shopper]
+            times.append(e.t)
+            assert sum(1 for t in times if t > e.t - 86_400_000) <= cap
+        elif e.type == E.AD_CLICKED:
+            assert shown[e.shopper] and shown[e.shopper][-1] == e.t
+    if sc.population.consent.personalization == 0.0 and not any(v for _, v, _ in flips):
+        assert not shown
+
+
+def test_an_ad_click_can_bring_the_shopper_back_and_is_attributed():
+    sc = tiny_scenario(size=40, duration="6d", seed=4, ads={"enabled": True, "per_day": 6, "click": 0.5},
+                       population={"consent": {"personalization": 1.0}})
+    events = replay_events(sc)
+    clicks = {e.data["ad"] for e in events if e.type == E.AD_CLICKED}
+    visits = [e for e in events if e.type == E.SESSION_STARTED and e.data["source"].startswith("click:")
+              and "-a" in e.data["source"]]
+    assert clicks and visits and {v.data["source"][6:] for v in visits} <= clicks
+    attributed = Counter(e.data["attributed_to"] for e in events if e.type == E.ORDER_PLACED)
+    assert any(a in clicks for a in attributed)
