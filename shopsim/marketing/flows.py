@@ -81,8 +81,11 @@ class Flows:
         if runs is None:
             runs = sh.flows = {}
         old = runs.get(name)
-        if old is not None and old.exited is None and "retriggered" in self.defs[name].exit:
-            old.exited = "retriggered"
+        if old is not None:
+            if old.exited is None and "retriggered" in self.defs[name].exit:
+                old.exited = "retriggered"
+            for nid in old.last:  # its last step's messages no longer steer anything
+                self.owner.pop(nid, None)
         # Runs are numbered per shopper and flow: a cart abandoned again starts a new run whose reminders
         # are new messages, not duplicates of the first run's.
         run = runs[name] = FlowRun(name, ref, old.n + 1 if old is not None else 1, value, cart, products)
