@@ -8,7 +8,7 @@ import sys
 
 import shopsim
 
-CORE = ("scenario", "sim", "store", "notify", "engage", "metrics")
+CORE = ("scenario", "sim", "store", "notify", "engage", "marketing", "metrics")
 
 
 def _core_modules() -> list[str]:

@@ -24,7 +24,7 @@ from shopsim.store.recorder import Recorder
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "docs" / "event-log.md", ROOT / "docs" / "notifications.md"]
 # Between them these scenarios produce every event type the docs show.
-SCENARIOS = ["default", "account_security", "digests", "frequency_caps", "opt_out", "quiet_hours"]
+SCENARIOS = ["default", "account_security", "digests", "frequency_caps", "opt_out", "quiet_hours", "flash_sale"]
 
 
 def _examples() -> list[tuple[str, int, str]]:
@@ -42,7 +42,7 @@ def shapes() -> dict[str, set[frozenset]]:
     seen: dict[str, set[frozenset]] = defaultdict(set)
     logs = [replay_lines(load_scenario(ROOT / "scenarios" / f"{name}.yaml")) for name in SCENARIOS]
     logs.append(_disputes_and_an_opened_message())
-    logs.append(replay_lines(_examples_scenario()))
+    logs.extend(replay_lines(text) for text in _doc_scenarios())
     for log in logs:
         for raw in log.splitlines():
             rec = json.loads(raw)
@@ -52,10 +52,10 @@ def shapes() -> dict[str, set[frozenset]]:
     return seen
 
 
-def _examples_scenario() -> str:
-    """The scenario docs/event-log.md says its commerce examples come from (its first YAML block)."""
+def _doc_scenarios() -> list[str]:
+    """The whole scenarios written out in docs/event-log.md (its examples come from them)."""
     text = DOCS[0].read_text(encoding="utf-8")
-    return re.search(r"```yaml\n(schema_version: 1\nrun: \{name: examples.*?)```", text, re.S).group(1)
+    return re.findall(r"```yaml\n(schema_version: 1\nrun: .*?)```", text, re.S)
 
 
 def _disputes_and_an_opened_message() -> bytes:

@@ -66,6 +66,9 @@ EXPECTED = {
                                  "shipping messages are transactional: their frequency may be realtime or off"),
     "all_shoppers_settings": (9, 5, "events[0].shopper", "shopper: all is only for notify"),
     "cap_for_transactional": (9, 40, "policies.caps[0].category", "got 'shipping'"),
+    "flow_unknown_segment": (10, 59, "flows.f.steps[0].when.segments[0]", "did you mean 'regular'?"),
+    "campaign_unknown_product": (8, 78, "campaigns.c.products[0]", "unknown product 'p99999'"),
+    "incentive_bad_percent": (10, 41, "flows.f.steps[0].incentive", "value above 0 and at most 100"),
 }
 
 

@@ -101,6 +101,8 @@ class Engagement:
         r = self.m.recovery
         if rng.random() >= r.visit:
             return
+        if sh.session is not None or sh.cart_state == "checkout":
+            return  # she is already in the shop: the click changes nothing about this visit
         if to_cart and sh.cart is not None:
             factor = r.abandon_factor
             if sh.coupons and any(c.state == "issued" and c.expires > self.sim.now for c in sh.coupons):

@@ -86,4 +86,4 @@ class Ads:
         self.sim.emit(E.AD_IMPRESSION, sh.id, {"ad": ad, "reason": reason, "ref": ref, "products": products})
         if clicked:
             self.sim.emit(E.AD_CLICKED, sh.id, {"ad": ad, "reason": reason, "ref": ref})
-            self.sim.engagement.visit_from_click(sh, ad, reason == "cart", stream(self.cs.seed, ad, "visit"))
+            self.sim.engagement.visit_from_click(sh, ad, reason == "cart", stream(self.cs.seed, ad, "click"))

@@ -116,7 +116,7 @@ class Campaigns:
     def _request(self, sh: Shopper, name: str, c: Campaign, t0: int) -> None:
         sim, coupons = self.sim, self.sim.coupons
         source = f"campaign:{name}"
-        ends = t0 + parse_duration(c.ends) if c.ends else None
+        ends = sim.now + parse_duration(c.ends) if c.ends else None  # from this shopper's own send
         ends_local = None
         if ends is not None:
             local = datetime.fromtimestamp((self.cs.start_epoch + ends) / 1000, timezone.utc).astimezone(ZoneInfo(sh.tz))

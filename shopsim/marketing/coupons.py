@@ -68,7 +68,7 @@ class Coupons:
         sh.coupons.append(c)
         sim.emit(E.COUPON_ISSUED, sh.id, {
             "coupon": code, "kind": inc.type, "value": inc.value if inc.type == "percent" else money(c.value),
-            "min_order": inc.min_order, "expires": iso(sim.scenario.start_epoch + until), "source": source})
+            "min_order": money(c.min_cents), "expires": iso(sim.scenario.start_epoch + until), "source": source})
         sim.schedule(until, self.k_expire, sh.index, c)
         return c
 

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from shopsim.sim.population import Shopper
 
 
+BROWSE_MIN_VIEWS = 3  # what counts as browsing for ads when no flow sets its own min_views
+
+
 class FlowRun:
     """One flow started for one shopper about one thing (a cart, a visit)."""
 
@@ -44,6 +47,7 @@ class Flows:
         self.k_step = sim.register(self._step)
         self.owner: dict[str, FlowRun] = {}  # notification id -> the run whose step it is (until engaged)
         self.browse = {n: f for n, f in self.defs.items() if f.trigger == E.BROWSE_ABANDONED}
+        self.browse_for_ads = cs.model.ads.enabled  # ads retarget browsers even without a browse flow
         if not self.defs:
             return
         sim.on(E.CART_ABANDONED, self._cart_abandoned)
@@ -64,48 +68,61 @@ class Flows:
                 self._start(sh, name, ev.data["cart"], ev.data["value"], cart, None)
 
     def browse_abandoned(self, sh: Shopper, session: str, viewed: list[int]) -> None:
-        """Called by commerce at the end of a visit that viewed products and added none."""
+        """Called by commerce at the end of a visit that viewed products and added none (when a browse flow
+        or retargeting ads listen for it)."""
+        flows = [(n, f) for n, f in self.browse.items() if len(viewed) >= f.min_views]
+        if not flows and (not self.browse_for_ads or len(viewed) < BROWSE_MIN_VIEWS):
+            return
         products = self.cs.products
-        distinct = list(dict.fromkeys(viewed))
-        for name, f in self.browse.items():
-            if len(viewed) >= f.min_views:
-                shown = [products[i] for i in distinct[:4]]
-                self.sim.emit(E.BROWSE_ABANDONED, sh.id, {"session": session, "views": len(viewed),
-                                                          "products": [p.id for p in shown]})
-                ctx = [{"name": p.name, "price": p.price, "old_price": None, "category": p.category} for p in shown]
-                self._start(sh, name, session, 0.0, None, ctx)
-                return
+        shown = [products[i] for i in list(dict.fromkeys(viewed))[:4]]
+        self.sim.emit(E.BROWSE_ABANDONED, sh.id, {"session": session, "views": len(viewed),
+                                                  "products": [p.id for p in shown]})
+        ctx = [{"name": p.name, "price": p.price, "old_price": None, "category": p.category} for p in shown]
+        for name, _ in flows:
+            self._start(sh, name, session, 0.0, None, ctx)
 
     def _start(self, sh: Shopper, name: str, ref: str, value: float, cart: dict | None, products) -> None:
-        runs = sh.flows
-        if runs is None:
-            runs = sh.flows = {}
-        old = runs.get(name)
-        if old is not None:
-            if old.exited is None and "retriggered" in self.defs[name].exit:
-                old.exited = "retriggered"
+        if sh.flows is None:
+            sh.flows = {}
+        runs = sh.flows.setdefault(name, [])  # this flow's runs still under way for the shopper
+        n = runs[-1].n + 1 if runs else 1
+        if "retriggered" in self.defs[name].exit:
+            for old in runs:
+                old.exited = old.exited or "retriggered"
+        for old in [r for r in runs if r.exited is not None]:
+            runs.remove(old)
             for nid in old.last:  # its last step's messages no longer steer anything
                 self.owner.pop(nid, None)
         # Runs are numbered per shopper and flow: a cart abandoned again starts a new run whose reminders
         # are new messages, not duplicates of the first run's.
-        run = runs[name] = FlowRun(name, ref, old.n + 1 if old is not None else 1, value, cart, products)
+        run = FlowRun(name, ref, n, value, cart, products)
+        runs.append(run)
         self._schedule(sh, run, 0, self.sim.now)
 
     def _exit(self, ev: Event, why: str, cart: str | None) -> None:
         sh = self._shopper(ev)
-        for run in (sh.flows or {}).values():
-            if run.exited is None and why in self.defs[run.name].exit and (cart is None or run.ref == cart):
-                if why == "visited" and ev.data.get("source", "").startswith("click:"):
-                    continue  # coming back through the flow's own message is not leaving it
-                run.exited = why
+        for run in self._active(sh):
+            f = self.defs[run.name]
+            if why not in f.exit:
+                continue
+            # A browse flow is about a visit, not a cart: any order ends it.
+            if cart is not None and run.ref != cart and not (why == "order_placed" and f.trigger == E.BROWSE_ABANDONED):
+                continue
+            if why == "visited" and ev.data.get("source", "").startswith("click:"):
+                continue  # coming back through the flow's own message is not leaving it
+            run.exited = why
 
     def _settings(self, ev: Event) -> None:
         if ev.data["source"] != "unsubscribe":
             return
         sh = self._shopper(ev)
-        for run in (sh.flows or {}).values():
-            if run.exited is None and "unsubscribed" in self.defs[run.name].exit:
+        for run in self._active(sh):
+            if "unsubscribed" in self.defs[run.name].exit:
                 run.exited = "unsubscribed"
+
+    @staticmethod
+    def _active(sh: Shopper) -> list[FlowRun]:
+        return [r for runs in (sh.flows or {}).values() for r in runs if r.exited is None]
 
     def _engaged(self, ev: Event) -> None:
         run = self.owner.get(ev.data["id"])

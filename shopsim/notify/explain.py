@@ -63,6 +63,8 @@ def sentence(v: Verdict, note: Note, start_epoch: int) -> str:
             return "preferences: the channel is on"
         return f"preferences: {note.channel} is on for {_words(note.category)} ({p.get('frequency')})"
     if v.step == "flow_state":
+        if v.reason == "flow_condition":
+            return f"suppressed: the step's condition does not hold ({p['condition']}; {v.rule})"
         if v.outcome == SUPPRESSED:
             return f"suppressed: the flow is over ({p['exit'].replace('_', ' ')})"
         return "flow state: the flow still holds"

@@ -75,6 +75,7 @@ def check_scenario(scenario: Scenario, positions: Positions, filename: str) -> l
     _orders_and_behaviour(c, scenario)
     _events(c, scenario)
     _policies(c, scenario)
+    _marketing(c, scenario)
     return c.problems
 
 
@@ -251,3 +252,32 @@ def _policies(c: _Checker, s: Scenario) -> None:
                                       f"template line {tline}: {message}"))
         else:
             c.report(path, message)
+
+
+def _marketing(c: _Checker, s: Scenario) -> None:
+    """References from flows, campaigns and engagement to segments and products."""
+    segments = set(s.population.segments)
+
+    def segment_list(path: Path, names: list[str] | None) -> None:
+        for i, name in enumerate(names or ()):
+            if name not in segments:
+                c.report(path + (i,), f"unknown segment {name!r}" + did_you_mean(name, segments))
+
+    for fname, flow in s.flows.items():
+        for i, step in enumerate(flow.steps):
+            if step.when is not None:
+                segment_list(("flows", fname, "steps", i, "when", "segments"), step.when.segments)
+    known = {f"p{i + 1:05d}" for i in range(s.catalogue.products)} | {p.id for p in s.catalogue.items}
+    for cname, camp in s.campaigns.items():
+        segment_list(("campaigns", cname, "audience", "segments"), camp.audience.segments)
+        for i, pid in enumerate(camp.products or ()):
+            if pid not in known:
+                c.report(("campaigns", cname, "products", i), f"unknown product {pid!r}; generated products run "
+                         f"from p00001 to p{s.catalogue.products:05d}, plus catalogue.items")
+        if camp.kind == "price_drop" and camp.discount is None:
+            c.report(("campaigns", cname), "a price_drop campaign needs a discount (percent off its products)")
+        if camp.kind in ("price_drop", "back_in_stock") and not camp.products:
+            c.report(("campaigns", cname), f"a {camp.kind} campaign needs products")
+    for name in s.engagement.segments:
+        if name not in segments:
+            c.report(("engagement", "segments", name), f"unknown segment {name!r}" + did_you_mean(name, segments))

@@ -79,11 +79,25 @@ def _default_flows() -> dict[str, Flow]:
     return {}
 
 
-class ByChannel(Model):
-    email: Probability
-    push: Probability
-    sms: Probability
-    in_app: Probability
+class OpenRates(Model):
+    email: Probability = 0.40
+    push: Probability = 0.06
+    sms: Probability = 0.85
+    in_app: Probability = 0.30
+
+
+class ClickRates(Model):
+    email: Probability = 0.18
+    push: Probability = 0.8
+    sms: Probability = 0.12
+    in_app: Probability = 0.25
+
+
+class UnsubscribeRates(Model):
+    email: Probability = 0.007
+    push: Probability = 0.004
+    sms: Probability = 0.015
+    in_app: Probability = 0.0
 
 
 class Fatigue(Model):
@@ -112,12 +126,10 @@ class Engagement(Model):
 
     enabled: bool = Field(True, description="false: shoppers never open, click or unsubscribe (to test policies alone)")
 
-    open: ByChannel = Field(default_factory=lambda: ByChannel(email=0.40, push=0.06, sms=0.85, in_app=0.30),
-                            description="chance a delivered message is opened (a push: tapped)")
-    click: ByChannel = Field(default_factory=lambda: ByChannel(email=0.18, push=0.8, sms=0.12, in_app=0.25),
-                             description="chance an opened message is clicked")
-    unsubscribe: ByChannel = Field(default_factory=lambda: ByChannel(email=0.007, push=0.004, sms=0.015, in_app=0.0),
-                                   description="chance an opened marketing message leads to an unsubscribe")
+    open: OpenRates = Field(default_factory=OpenRates, description="chance a delivered message is opened (a push: tapped)")
+    click: ClickRates = Field(default_factory=ClickRates, description="chance an opened message is clicked")
+    unsubscribe: UnsubscribeRates = Field(
+        default_factory=UnsubscribeRates, description="chance an opened marketing message leads to an unsubscribe")
     open_delay: DurationDist = Field(default_factory=lambda: DurationDist(dist="lognormal", median="40m", sigma=1.2, max="2d"))
     click_delay: DurationDist = Field(default_factory=lambda: DurationDist(dist="lognormal", median="30s", sigma=0.8, max="10m"))
     by_local_hour: list[Annotated[float, Field(ge=0, le=10)]] = Field(
@@ -152,7 +164,8 @@ CAMPAIGN_CATEGORY = {
 class Audience(Model):
     segments: list[str] | None = Field(None, min_length=1, description="only these segments (default: everyone)")
     countries: list[str] | None = Field(None, min_length=1, description="only shoppers in these countries (US, DE, ...)")
-    viewed: bool = Field(False, description="only shoppers who viewed one of the campaign's products or categories")
+    viewed: bool = Field(False, description="only shoppers who viewed one of the campaign's products (any product, "
+                                            "when it names none)")
 
 
 class Campaign(Model):

@@ -83,7 +83,7 @@ class Simulation:
         self.flows = Flows(self)
         self.campaigns = Campaigns(self)
         self.ads = Ads(self)
-        self.commerce.track_views = bool(self.flows.browse)
+        self.commerce.track_views = bool(self.flows.browse) or self.flows.browse_for_ads
         self.commerce.keep_views = self.campaigns.needs_views
         self.engagement = Engagement(self)
 
@@ -96,6 +96,8 @@ class Simulation:
     def schedule(self, t: int, kind: int, shopper: int, payload: Any = None, prio: int = PRIO_NORMAL) -> None:
         if t > self.end:
             return
+        if t < self.now:  # the log's time must never go back: a past time is a bug in the caller
+            raise ValueError(f"cannot schedule at {t} ms, before now ({self.now} ms)")
         self._qseq += 1
         heappush(self._queue, (t, prio, shopper, self._qseq, kind, payload))
 

@@ -43,6 +43,7 @@ class Orders:
         total = subtotal + shipping - discount
         click = sh.last_click
         attributed = click[0] if click is not None and sim.now - click[1] <= cs.attribution_window else None
+        sh.last_click = None  # one order per click: the next order needs a click of its own
         sim.emit(E.ORDER_PLACED, sh.id, {
             "order": oid, "cart": cart_id, "currency": cs.currency, "coupon": coupon.code if coupon else None,
             "items": [{"product": p.id, "qty": q, "price": money(p.price_cents)} for p, q in items],
