@@ -303,7 +303,10 @@ class Notifier:
             return self._suppress(d, v)
         kept, dropped = [], d.data.setdefault("dropped", [])  # drops accumulate over deferred passes
         for item in d.items:
-            for v in (consent(item.category, s), preferences(d.channel, item.category, s)):
+            checks = [consent(item.category, s), preferences(d.channel, item.category, s)]
+            if item.exit is not None:  # a reminder for a cart bought since has no place in the digest
+                checks.append(flow_state(item.exit()))
+            for v in checks:
                 if not v.passed:
                     dropped.append({"id": item.id, "reason": v.reason, "rule": v.rule})
                     break
@@ -325,6 +328,11 @@ class Notifier:
         lines = []
         for item in kept:
             ctx = build_context(item, self.cs.currency, None)
+            if item.extra is not None:  # an item's coupon is issued when the digest carrying it goes out
+                more = item.extra()
+                more.pop("coupon_code", None)
+                ctx.update(more)
+                item.extra = None
             title, body = self.templates.render(item.category, "in_app", ctx)
             lines.append({"category": item.category, "title": title, "body": body, "link": ctx["link"]})
         d.data["digest"] = {"period": d.period, "items": lines, "count": len(lines)}
