@@ -176,7 +176,7 @@ def test_defaults_personalise_with_items_prices_and_tracking(tpl):
     assert shipped["tracking"] in sms
     placed = SAMPLES["order_updates"][0]  # de_DE / EUR
     _, body = tpl.render("order_updates", "email", placed)
-    assert f"1.315,58{NBSP}€" in body
+    assert f"1.302,26{NBSP}€" in body and f"Discount (CART-8F3K2Q): -13,32{NBSP}€" in body
 
 
 def test_security_messages_say_what_to_do_if_it_was_not_them(tpl):

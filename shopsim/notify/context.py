@@ -43,7 +43,8 @@ def order_summary(placed: dict[str, Any] | None, products: dict[str, ProductDef]
     items = [{"name": products[i["product"]].name, "qty": i["qty"], "price": i["price"]} for i in placed["items"]]
     return {"id": placed["order"], "items": items, "item_count": sum(i["qty"] for i in items),
             "first_item": items[0]["name"] if items else "", "subtotal": placed["subtotal"],
-            "shipping": placed["shipping"], "total": placed["total"]}
+            "shipping": placed["shipping"], "discount": placed.get("discount", 0.0), "coupon": placed.get("coupon"),
+            "total": placed["total"]}
 
 
 def build_context(note: Note, currency: str, order: dict[str, Any] | None) -> dict[str, Any]:

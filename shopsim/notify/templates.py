@@ -608,14 +608,14 @@ _ITEMS = [
 ]
 
 
-def _order(oid: str, items: list[dict], shipping: float) -> dict:
+def _order(oid: str, items: list[dict], shipping: float, discount: float = 0.0, coupon: str | None = None) -> dict:
     subtotal = round(sum(i["qty"] * i["price"] for i in items), 2)
     return {"id": oid, "items": items, "item_count": sum(i["qty"] for i in items),
-            "first_item": items[0]["name"], "subtotal": subtotal, "shipping": shipping,
-            "total": round(subtotal + shipping, 2)}
+            "first_item": items[0]["name"], "subtotal": subtotal, "shipping": shipping, "discount": discount,
+            "coupon": coupon, "total": round(subtotal + shipping - discount, 2)}
 
 
-_ORDER = _order("S000123-O4", _ITEMS, 4.99)
+_ORDER = _order("S000123-O4", _ITEMS, 4.99, 13.32, "CART-8F3K2Q")
 _ORDER_ONE = _order("S004567-O12", _ITEMS[1:2], 0.0)
 _TRACK = {"carrier": "Cainiao Super Economy Global", "tracking": "LP00512345678901234CN",
           "tracking_link": "https://shop.example/track/LP00512345678901234CN"}
