@@ -133,3 +133,27 @@ def test_an_ad_click_can_bring_the_shopper_back_and_is_attributed():
     assert clicks and visits and {v.data["source"][6:] for v in visits} <= clicks
     attributed = Counter(e.data["attributed_to"] for e in events if e.type == E.ORDER_PLACED)
     assert any(a in clicks for a in attributed)
+
+
+def test_a_price_drop_changes_the_price_shoppers_see_and_pay_from_its_instant():
+    sc = tiny_scenario(size=60, duration="4d", seed=6, catalogue={"products": 20, "stores": 3},
+                       campaigns={"drop": {"kind": "price_drop", "at": "2d", "channels": ["in_app"],
+                                           "title": "Price drop", "products": ["p00001", "p00002"], "discount": 25,
+                                           "audience": {"viewed": True}}})
+    events = replay_events(sc)
+    changed = {e.data["product"]: e for e in events if e.type == E.PRODUCT_PRICE_CHANGED}
+    assert set(changed) == {"p00001", "p00002"}
+    for pid, ch in changed.items():
+        assert round(ch.data["price"] * 100) == round(round(ch.data["old_price"] * 100) * 0.75)
+        views = [e for e in events if e.type == E.PRODUCT_VIEWED and e.data["product"] == pid]
+        assert {e.data["price"] for e in views if e.t < ch.t} <= {ch.data["old_price"]}
+        assert {e.data["price"] for e in views if e.t >= ch.t} == {ch.data["price"]}
+        for e in events:
+            if e.type == E.ORDER_PLACED and e.t > ch.t:
+                for item in e.data["items"]:
+                    if item["product"] == pid:
+                        assert item["price"] == ch.data["price"]
+    told = [e for e in events if e.type == E.NOTIFICATION_DELIVERED and e.data["title"]
+            and e.data["id"] in {r.data["id"] for r in events if r.type == E.NOTIFICATION_REQUESTED
+                                 and r.data["source"] == "campaign:drop"}]
+    assert told and all(e.t >= min(c.t for c in changed.values()) for e in told)

@@ -19,7 +19,10 @@ from conftest import tiny_scenario
 def stored(tmp_path_factory):
     path = tmp_path_factory.mktemp("store") / "run.db"
     sc = tiny_scenario(size=120, duration="30d", seed=3,
-                       orders={"disputes": {"rate": 0.5, "refund": 1.0}, "payment": {"failure": 0.3}})
+                       orders={"disputes": {"rate": 0.5, "refund": 1.0}, "payment": {"failure": 0.3}},
+                       flows={"recover": {"trigger": "cart.abandoned", "steps": [
+                           {"after": "1h", "channel": "email", "incentive": {"type": "percent", "value": 10}}]}},
+                       engagement={"open": {"email": 0.9}, "click": {"email": 0.9}})
     sim = Simulation(sc)
     store = StoreWriter(f"sqlite:///{path}", sim.scenario)
     lines: list[bytes] = []
@@ -60,6 +63,11 @@ def test_order_rows_match_their_last_lifecycle_event(stored):
     assert {"delivered", "refunded"} <= set(rows.values())
     for oid, amount in con.execute("select id, refunded from orders where refunded > 0"):
         assert amount == pytest.approx(refunded[oid])
+    placed = {e.data["order"]: e.data for e in events if e.type == "order.placed"}
+    for oid, coupon, discount, attributed in con.execute("select id, coupon, discount, attributed_to from orders"):
+        assert (coupon, discount, attributed) == (
+            placed[oid]["coupon"], placed[oid]["discount"], placed[oid]["attributed_to"])
+    assert any(d["coupon"] for d in placed.values()) and any(d["attributed_to"] for d in placed.values())
 
 
 def test_cart_items_add_up_to_the_cart_value(stored):

@@ -11,7 +11,7 @@ with a valid coupon. Unsubscribing goes through `Simulation.apply_settings_chang
 from __future__ import annotations
 
 from bisect import bisect_right
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from shopsim.scenario.taxonomy import CATEGORY_CLASS, MARKETING
 from shopsim.sim import events as E
@@ -56,30 +56,42 @@ class Engagement:
             if cut:
                 del times[:cut]
         m = self.m
+        # Every response is drawn now, from the message's own stream; the queue then holds small tuples,
+        # not generators (a broadcast to 100k shoppers leaves 100k responses waiting).
         rng = stream(self.cs.seed, d["id"], "engage")
         over = self.fatigue(sh, now) if marketing else 0
-        p = getattr(m.open, channel) * m.by_local_hour[sh.clock.hour(now)] * m.segments.get(sh.segment.name, 1.0)
-        p *= m.fatigue.open_factor ** over
-        payload = (d["id"], category, channel, d.get("coupon") is not None, over, marketing, rng)
-        if rng.random() < p:
-            self.sim.schedule(now + self.cs.open_delay(rng), self.k_open, sh.index, payload)
-        elif channel == "push":
-            self.sim.schedule(now + self.cs.open_delay(rng), self.k_dismiss, sh.index, payload)
+        segment = m.segments.get(sh.segment.name, 1.0)
+        p_open = getattr(m.open, channel) * m.by_local_hour[sh.clock.hour(now)] * segment * m.fatigue.open_factor ** over
+        opened = rng.random() < p_open
+        at = now + self.cs.open_delay(rng)
+        if not opened:
+            if channel == "push":
+                self.sim.schedule(at, self.k_dismiss, sh.index, (d["id"], category, channel))
+            return
+        p_click = getattr(m.click, channel) * segment * m.fatigue.open_factor ** over
+        if d.get("coupon") is not None:
+            p_click *= m.incentive_factor
+        then = None
+        if rng.random() < p_click:
+            then = ("click", self.cs.click_delay(rng), rng.random() < m.recovery.visit)
+        elif marketing and rng.random() < getattr(m.unsubscribe, channel) * m.fatigue.unsubscribe_factor ** over:
+            then = ("unsubscribe",)
+        self.sim.schedule(at, self.k_open, sh.index, (d["id"], category, channel, marketing, then))
 
     def _dismiss(self, sh: Shopper, payload: tuple) -> None:
-        nid, category, channel = payload[:3]
+        nid, category, channel = payload
         self.sim.emit(E.NOTIFICATION_DISMISSED, sh.id, {"id": nid, "category": category, "channel": channel})
 
     def _open(self, sh: Shopper, payload: tuple) -> None:
-        nid, category, channel, coupon, over, marketing, rng = payload
+        nid, category, channel, marketing, then = payload
         self.sim.open_message(nid, sh, category, channel, source="shopper")
-        m = self.m
-        p_click = getattr(m.click, channel) * m.segments.get(sh.segment.name, 1.0) * m.fatigue.open_factor ** over
-        if coupon:
-            p_click *= m.incentive_factor
-        if rng.random() < p_click:
-            self.sim.schedule(self.sim.now + self.cs.click_delay(rng), self.k_click, sh.index, payload)
-        elif marketing and rng.random() < getattr(m.unsubscribe, channel) * m.fatigue.unsubscribe_factor ** over:
+        if then is None:
+            return
+        if then[0] == "click":
+            _, delay, comes_back = then
+            self.sim.schedule(self.sim.now + delay, self.k_click, sh.index,
+                              (nid, category, channel, marketing, comes_back))
+        else:
             self._unsubscribe(sh, nid, category, channel)
 
     def _unsubscribe(self, sh: Shopper, nid: str, category: str, channel: str) -> None:
@@ -89,20 +101,19 @@ class Engagement:
         self.sim.apply_settings_change(sh.id, {"categories": {c: {channel: False} for c in cats}}, source="unsubscribe")
 
     def _click(self, sh: Shopper, payload: tuple) -> None:
-        nid, category, channel, coupon, _over, _marketing, rng = payload
+        nid, category, channel, marketing, comes_back = payload
         self.sim.emit(E.NOTIFICATION_CLICKED, sh.id, {"id": nid, "category": category, "channel": channel})
-        self.visit_from_click(sh, nid, category == "cart_reminders", rng, attribute=_marketing)
+        self.visit_from_click(sh, nid, category == "cart_reminders", comes_back, attribute=marketing)
 
-    def visit_from_click(self, sh: Shopper, ref: str, to_cart: bool, rng: Any, attribute: bool = True) -> None:
-        """A click (on a message or an ad) may bring the shopper back now; a cart reminder, to her cart.
-        Marketing clicks and ad clicks are remembered for attribution; order and shipping updates are not."""
+    def visit_from_click(self, sh: Shopper, ref: str, to_cart: bool, comes_back: bool, attribute: bool = True) -> None:
+        """A click (on a message or an ad) may bring the shopper back now (`comes_back`, drawn by the caller
+        with chance `recovery.visit`); a cart reminder, to her cart. Marketing clicks and ad clicks are
+        remembered for attribution; order and shipping updates are not."""
         if attribute:
             sh.last_click = (ref, self.sim.now)
+        if not comes_back or sh.session is not None or sh.cart_state == "checkout":
+            return  # not now, or she is already in the shop: the click changes nothing about this visit
         r = self.m.recovery
-        if rng.random() >= r.visit:
-            return
-        if sh.session is not None or sh.cart_state == "checkout":
-            return  # she is already in the shop: the click changes nothing about this visit
         if to_cart and sh.cart is not None:
             factor = r.abandon_factor
             if sh.coupons and any(c.state == "issued" and c.expires > self.sim.now for c in sh.coupons):

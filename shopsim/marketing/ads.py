@@ -32,6 +32,7 @@ class Ads:
         self.rate = self.m.per_day / DAY
         self.k_chance = sim.register(self._chance)
         self.n: dict[int, int] = {}             # shopper index -> ads shown so far (ids)
+        self.chances: dict[int, int] = {}       # shopper index -> ad opportunities drawn so far
         self.shown: dict[int, list[int]] = {}   # shopper index -> recent impression times (the cap)
         self.target: dict[int, tuple] = {}      # shopper index -> (until, reason, ref, product ids)
         if self.m.enabled and self.rate > 0:
@@ -59,21 +60,24 @@ class Ads:
         fresh = sh.index not in self.target
         self.target[sh.index] = (now + self.window, reason, ref, products)
         if fresh:  # one chain of opportunities per shopper; a new abandonment only extends and refocuses it
-            self._next(sh, stream(self.cs.seed, f"{sh.id}-{ref}", "ads"), now)
+            self._next(sh, now)
 
-    def _next(self, sh: Shopper, rng, t: int) -> None:
-        t += int(rng.expovariate(self.rate)) + 1
-        self.sim.schedule(t, self.k_chance, sh.index, rng)
+    def _next(self, sh: Shopper, t: int) -> None:
+        # Each opportunity has its own stream, numbered per shopper: the queue holds a number, not a generator.
+        n = self.chances[sh.index] = self.chances.get(sh.index, 0) + 1
+        gap = stream(self.cs.seed, f"{sh.id}-c{n}", "ads").expovariate(self.rate)
+        self.sim.schedule(t + int(gap) + 1, self.k_chance, sh.index, n)
 
-    def _chance(self, sh: Shopper, rng) -> None:
+    def _chance(self, sh: Shopper, n: int) -> None:
         now = self.sim.now
         target = self.target.get(sh.index)
         if target is None or target[0] < now:
             self.target.pop(sh.index, None)
             return
         _, reason, ref, products = target
-        self._next(sh, rng, now)
-        clicked = rng.random() < self.m.click  # drawn whatever happens next: the stream stays in step
+        self._next(sh, now)
+        rng = stream(self.cs.seed, f"{sh.id}-c{n}", "ad")
+        clicked = rng.random() < self.m.click
         if not sh.settings["personalization"]:
             return
         times = self.shown.setdefault(sh.index, [])
@@ -86,4 +90,5 @@ class Ads:
         self.sim.emit(E.AD_IMPRESSION, sh.id, {"ad": ad, "reason": reason, "ref": ref, "products": products})
         if clicked:
             self.sim.emit(E.AD_CLICKED, sh.id, {"ad": ad, "reason": reason, "ref": ref})
-            self.sim.engagement.visit_from_click(sh, ad, reason == "cart", stream(self.cs.seed, ad, "click"))
+            comes_back = rng.random() < self.sim.engagement.m.recovery.visit
+            self.sim.engagement.visit_from_click(sh, ad, reason == "cart", comes_back)

@@ -15,7 +15,10 @@ from zoneinfo import ZoneInfo
 
 from shopsim.scenario.marketing import CAMPAIGN_CATEGORY
 from shopsim.scenario.units import parse_clock, parse_duration, parse_instant
+from shopsim.sim import events as E
 from shopsim.sim.clock import epoch_ms
+from shopsim.sim.commerce import money
+from shopsim.sim.engine import PRIO_SCRIPT
 from shopsim.sim.rng import stream
 
 if TYPE_CHECKING:
@@ -39,6 +42,7 @@ class Campaigns:
         self.cs = cs = sim.scenario
         self.defs: dict[str, Campaign] = dict(cs.model.campaigns)
         self.k_send = sim.register(self._send)
+        self.k_price = sim.register(self._price_drop)
         self.by_id = {p.id: p for p in cs.products} if self.defs else {}
         # Recommendations and "viewed" audiences need each shopper's recent views.
         self.needs_views = any(c.kind == "recommendations" or c.audience.viewed for c in self.defs.values())
@@ -49,6 +53,8 @@ class Campaigns:
             t = at_ms(c.at, epoch)
             if c.stock is not None:
                 sim.coupons.set_stock(f"campaign:{name}", c.stock)
+            if c.kind == "price_drop":  # the price changes at `at`, before any message announces it
+                sim.schedule(t, self.k_price, -1, name, prio=PRIO_SCRIPT)
             if c.local_time is None:
                 sim.schedule(t, self.k_send, -1, (name, t))
                 continue
@@ -61,6 +67,16 @@ class Campaigns:
                 when = epoch_ms(naive.replace(tzinfo=ZoneInfo(sh.tz))) - epoch
                 if when >= 0:
                     sim.schedule(when, self.k_send, sh.index, (name, t))
+
+    def _price_drop(self, _sh: None, name: str) -> None:
+        c = self.defs[name]
+        for pid in c.products:
+            p = self.by_id[pid]
+            old = self.sim.commerce.price(p.index)
+            new = max(1, round(p.price_cents * (1 - c.discount / 100)))
+            self.sim.prices[p.index] = new
+            self.sim.emit(E.PRODUCT_PRICE_CHANGED, None, {"product": p.id, "price": money(new), "old_price": money(old),
+                                                          "source": f"campaign:{name}"})
 
     def _send(self, sh: Shopper | None, payload: tuple[str, int]) -> None:
         name, t0 = payload
@@ -103,7 +119,7 @@ class Campaigns:
         for pid in c.products:
             p = self.by_id[pid]
             if c.kind == "price_drop" and c.discount:
-                out.append(self._product(p, p.price, round(p.price * (1 - c.discount / 100), 2)))
+                out.append(self._product(p, p.price, money(self.sim.commerce.price(p.index))))
             else:
                 out.append(self._product(p, None))
         return out

@@ -123,7 +123,7 @@ class Commerce:
             cum = cs.product_cum
             p = cs.products[min(len(cum) - 1, bisect(cum, rng.random() * cum[-1]))]
         sim.emit(E.PRODUCT_VIEWED, sh.id, {"session": sid, "product": p.id, "category": p.category,
-                                           "price": p.price})
+                                           "price": money(sim.prices[p.index]) if p.index in sim.prices else p.price})
         if s[4] is not None:
             s[4].append(p.index)
         if self.keep_views:
@@ -151,7 +151,7 @@ class Commerce:
         sh.cart_state = "open"
         p = self.cs.products[pidx]
         self.sim.emit(E.CART_ITEM_ADDED, sh.id, {
-            "cart": sh.cart_id, "product": p.id, "price": money(p.price_cents), "qty": 1,
+            "cart": sh.cart_id, "product": p.id, "price": money(self.price(pidx)), "qty": 1,
             "items": sum(sh.cart.values()), "value": money(self.cart_value(sh)),
         })
 
@@ -160,14 +160,19 @@ class Commerce:
         if not sh.cart:
             return None
         products = self.cs.products
-        items = [{"name": products[i].name, "qty": q, "price": money(products[i].price_cents)}
+        items = [{"name": products[i].name, "qty": q, "price": money(self.price(i))}
                  for i, q in sh.cart.items()]
         return {"id": sh.cart_id, "items": items, "item_count": sum(sh.cart.values()),
                 "first_item": items[0]["name"], "value": money(self.cart_value(sh))}
 
     def cart_value(self, sh: Shopper) -> int:
         products = self.cs.products
-        return sum(products[i].price_cents * q for i, q in sh.cart.items()) if sh.cart else 0
+        prices = self.sim.prices
+        return sum(prices.get(i, products[i].price_cents) * q for i, q in sh.cart.items()) if sh.cart else 0
+
+    def price(self, index: int) -> int:
+        """A product's price now, in cents: the catalogue's, unless a price drop changed it."""
+        return self.sim.prices.get(index, self.cs.products[index].price_cents)
 
     def _reset_cart(self, sh: Shopper) -> None:
         sh.cart, sh.cart_id, sh.cart_state = None, None, None

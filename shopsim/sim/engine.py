@@ -61,6 +61,7 @@ class Simulation:
         self._reactors: dict[str, list[Callable[[Event], None]]] = {}
         self._handlers: list[Handler] = []
         self.shoppers: list[Shopper] = PopulationBuilder(cs).build_all()
+        self.prices: dict[int, int] = {}  # product index -> price in cents, where a price drop changed it
         # Imported here to keep the dependency one way: processes know the engine, not the reverse.
         from shopsim.notify.notifier import Notifier
         from shopsim.sim.account import Account

@@ -50,6 +50,7 @@ BROWSE_ABANDONED = "browse.abandoned"
 COUPON_ISSUED = "coupon.issued"
 COUPON_REDEEMED = "coupon.redeemed"
 COUPON_EXPIRED = "coupon.expired"
+PRODUCT_PRICE_CHANGED = "product.price_changed"
 AD_IMPRESSION = "ad.impression"
 AD_CLICKED = "ad.clicked"
 # Exactly one of these ends every requested notification (a deferral is followed by one of them later).

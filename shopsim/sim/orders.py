@@ -37,7 +37,8 @@ class Orders:
         cs, sim = self.cs, self.sim
         sh.order_n += 1
         oid = f"{sh.id}-o{sh.order_n}"
-        subtotal = sum(p.price_cents * q for p, q in items)
+        price = sim.commerce.price
+        subtotal = sum(price(p.index) * q for p, q in items)
         shipping = 0 if subtotal >= cs.free_shipping_over else cs.shipping_fee
         coupon, discount = sim.coupons.best(sh, subtotal, shipping) if sh.coupons else (None, 0)
         total = subtotal + shipping - discount
@@ -46,7 +47,7 @@ class Orders:
         sh.last_click = None  # one order per click: the next order needs a click of its own
         sim.emit(E.ORDER_PLACED, sh.id, {
             "order": oid, "cart": cart_id, "currency": cs.currency, "coupon": coupon.code if coupon else None,
-            "items": [{"product": p.id, "qty": q, "price": money(p.price_cents)} for p, q in items],
+            "items": [{"product": p.id, "qty": q, "price": money(price(p.index))} for p, q in items],
             "subtotal": money(subtotal), "shipping": money(shipping), "discount": money(discount),
             "total": money(total), "attributed_to": attributed,
         })

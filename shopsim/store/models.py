@@ -80,8 +80,10 @@ class OrderRow(SQLModel, table=True):
     currency: str
     subtotal: float
     shipping: float
+    discount: float = 0.0
     total: float
     coupon: Optional[str] = None
+    attributed_to: Optional[str] = Field(None, description="the notification or ad whose click led to the order")
     status: str
     carrier: Optional[str] = None
     tracking: Optional[str] = None

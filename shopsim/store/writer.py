@@ -187,7 +187,8 @@ class StoreWriter:
         self._orders[d["order"]] = {
             "id": d["order"], "shopper": ev.shopper, "cart": d["cart"], "placed_ms": ev.t,
             "currency": d["currency"], "subtotal": d["subtotal"], "shipping": d["shipping"],
-            "total": d["total"], "coupon": d["coupon"], "status": "placed", "carrier": None,
+            "discount": d["discount"], "total": d["total"], "coupon": d["coupon"],
+            "attributed_to": d["attributed_to"], "status": "placed", "carrier": None,
             "tracking": None, "refunded": 0.0}
         self._order_event(ev, d)
 
