@@ -65,10 +65,13 @@ class Ads:
     def _next(self, sh: Shopper, t: int) -> None:
         # Each opportunity has its own stream, numbered per shopper: the queue holds a number, not a generator.
         n = self.chances[sh.index] = self.chances.get(sh.index, 0) + 1
-        gap = stream(self.cs.seed, f"{sh.id}-c{n}", "ads").expovariate(self.rate)
-        self.sim.schedule(t + int(gap) + 1, self.k_chance, sh.index, n)
+        rng = stream(self.cs.seed, f"{sh.id}-c{n}", "ads")
+        gap = rng.expovariate(self.rate)
+        clicked = rng.random() < self.m.click
+        comes_back = clicked and rng.random() < self.sim.engagement.m.recovery.visit
+        self.sim.schedule(t + int(gap) + 1, self.k_chance, sh.index, (clicked, comes_back))
 
-    def _chance(self, sh: Shopper, n: int) -> None:
+    def _chance(self, sh: Shopper, drawn: tuple[bool, bool]) -> None:
         now = self.sim.now
         target = self.target.get(sh.index)
         if target is None or target[0] < now:
@@ -76,8 +79,7 @@ class Ads:
             return
         _, reason, ref, products = target
         self._next(sh, now)
-        rng = stream(self.cs.seed, f"{sh.id}-c{n}", "ad")
-        clicked = rng.random() < self.m.click
+        clicked, comes_back = drawn
         if not sh.settings["personalization"]:
             return
         times = self.shown.setdefault(sh.index, [])
@@ -90,5 +92,4 @@ class Ads:
         self.sim.emit(E.AD_IMPRESSION, sh.id, {"ad": ad, "reason": reason, "ref": ref, "products": products})
         if clicked:
             self.sim.emit(E.AD_CLICKED, sh.id, {"ad": ad, "reason": reason, "ref": ref})
-            comes_back = rng.random() < self.sim.engagement.m.recovery.visit
             self.sim.engagement.visit_from_click(sh, ad, reason == "cart", comes_back)
