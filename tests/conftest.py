@@ -63,13 +63,19 @@ def replay_lines(scenario_or_text: Scenario | str | dict, seed: int | None = Non
     return buf.getvalue()
 
 
-def replay_events(scenario_or_text: Scenario | str | dict, seed: int | None = None) -> list[Event]:
-    """Every Event of one headless run, in order."""
-    sim = Simulation(_scenario(scenario_or_text), seed)
+def play(scenario_or_text: Scenario | str | dict, seed: int | None = None,
+         keep: bool = True) -> tuple[Simulation, list[Event]]:
+    """One headless run: the finished Simulation (for explain and inboxes) and every Event, in order."""
+    sim = Simulation(_scenario(scenario_or_text), seed, keep_messages=keep)
     out: list[Event] = []
     sim.subscribe(out.extend)
     sim.run()
-    return out
+    return sim, out
+
+
+def replay_events(scenario_or_text: Scenario | str | dict, seed: int | None = None) -> list[Event]:
+    """Every Event of one headless run, in order."""
+    return play(scenario_or_text, seed)[1]
 
 
 def parse_log(log: bytes) -> list[dict]:

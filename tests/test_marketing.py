@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import replay_events
+from conftest import play, replay_events
 from shopsim.scenario.loader import load_scenario
 from shopsim.scenario.schema import Scenario
 from shopsim.scenario.taxonomy import CHANNELS, TRANSACTIONAL_PLAN
@@ -32,11 +32,7 @@ NO_ORDER_UPDATES = {ev: [] for ev in TRANSACTIONAL_PLAN if not ev.startswith("ac
 
 
 def _play(sc, keep: bool = True) -> tuple[Simulation, list]:
-    sim = Simulation(sc, keep_messages=keep)
-    events: list = []
-    sim.subscribe(events.extend)
-    sim.run()
-    return sim, events
+    return play(sc, keep=keep)
 
 
 @pytest.fixture(scope="module")

@@ -10,17 +10,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from shopsim.scenario.loader import load_scenario
-from shopsim.sim.engine import Simulation
+from conftest import play
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
 
 def _play(name: str):
-    sim = Simulation(load_scenario(SCENARIOS / f"{name}.yaml"))
-    events: list = []
-    sim.subscribe(events.extend)
-    sim.run()
-    return sim, events
+    return play(load_scenario(SCENARIOS / f"{name}.yaml"))
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from shopsim.cli.common import EXIT_BAD_INPUT, report_problems, scenario_dirs
+from shopsim.cli.common import EXIT_BAD_INPUT, scenario_dirs
 from shopsim.scenario.loader import load_scenario
 from shopsim.scenario.problems import ScenarioError
 from shopsim.scenario.schema import json_schema

@@ -139,12 +139,12 @@ class Campaigns:
             ends_local = f"{local:%a} {local.day} {local:%b}, {local:%H:%M}"
         data = {"offer": {"title": c.title, "text": c.text or c.title, "code": None, "ends_local": ends_local},
                 "cart": None, "products": self._products(sh, name, c)}
-        extra = None
-        if c.incentive is not None:
-            pool = source if c.stock is not None else None
+        pool = source if c.stock is not None else None
 
-            def extra() -> dict[str, Any]:
-                coupon = coupons.issue(sh, c.incentive, source, expires=ends, pool=pool)
-                return {"coupon": coupons.context(sh, coupon), "coupon_code": coupon.code}
+        def issue_coupon() -> dict[str, Any]:
+            coupon = coupons.issue(sh, c.incentive, source, expires=ends, pool=pool)
+            return {"coupon": coupons.context(sh, coupon), "coupon_code": coupon.code}
+
+        extra = issue_coupon if c.incentive is not None else None
         sim.notify.request(sh, CAMPAIGN_CATEGORY[c.kind], list(c.channels), "campaign", source, None, data,
                            key=source, extra=extra)

@@ -153,11 +153,11 @@ class Flows:
             "offer": {"title": step.title, "text": step.text, "code": None, "ends_local": None},
             "cart": run.cart, "products": run.products}
         coupons = self.sim.coupons
-        extra = None
-        if step.incentive is not None:
-            def extra(inc=step.incentive) -> dict[str, Any]:
-                c = coupons.issue(sh, inc, source)
-                return {"coupon": coupons.context(sh, c), "coupon_code": c.code}
+        def issue_coupon(inc=step.incentive) -> dict[str, Any]:
+            c = coupons.issue(sh, inc, source)
+            return {"coupon": coupons.context(sh, c), "coupon_code": c.code}
+
+        extra = issue_coupon if step.incentive is not None else None
         # The condition is judged now (it is about the previous step); an exit, whenever the pipeline asks
         # (a step held by quiet hours is void if the order is placed meanwhile).
         condition = self._condition(sh, run, step, i)
@@ -172,6 +172,8 @@ class Flows:
             self.owner[n.id] = run
         if i + 1 < len(f.steps):
             self._schedule(sh, run, i + 1, self.sim.now)
+        else:
+            run.cart = run.products = None  # the last message has its own copy: a finished run stays small
 
     def _condition(self, sh: Shopper, run: FlowRun, step: FlowStep, i: int) -> tuple[str, str] | None:
         w = step.when

@@ -16,7 +16,7 @@ from shopsim.scenario.taxonomy import ABANDON_REASONS, MARKETING_CATEGORIES
 from shopsim.scenario.types import (  # noqa: F401 (re-exported: the schema's building blocks)
     MAX_RUN, At, Channel, Channels, Clock, Duration, Model, Positive, Probability, Share, _duration, _run_duration,
 )
-from shopsim.scenario.units import parse_duration, parse_instant
+from shopsim.scenario.units import parse_instant
 
 SCHEMA_VERSION = 1
 
