@@ -133,3 +133,17 @@ def test_account_security_alerts_reach_everyone_whatever_their_settings(played):
     for evs in security.values():
         if evs[-1].type == "notification.suppressed":
             assert evs[-1].data["reason"] == "unreachable"
+
+
+@pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_shipped_scenario_replays_headless(path, tmp_path):
+    """As a QA job would run it: the CLI, no database, the log complete."""
+    from click.testing import CliRunner
+
+    from shopsim.cli import main
+
+    log = tmp_path / "run.jsonl"
+    res = CliRunner().invoke(main, ["replay", str(path), "--no-db", "--log", str(log), "-q"])
+    assert res.exit_code == 0, res.output
+    last = log.read_bytes().rsplit(b"\n", 2)[-2]
+    assert b'"type":"run.finished"' in last
