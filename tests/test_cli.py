@@ -6,8 +6,10 @@ import json
 import sqlite3
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
+import orjson
 import pytest
 from click.testing import CliRunner
 
@@ -285,3 +287,14 @@ def test_values_that_used_to_slip_through(run, tmp_path, edit, fragment):
     assert edit[1] in bad.read_text()
     res = run("validate", bad)
     assert res.exit_code == 2 and fragment in res.output and "Traceback" not in res.output
+
+
+def test_the_summary_counts_notifications_coupons_and_attribution_as_the_log_does(run, tmp_path):
+    res = run("replay", "cart_recovery", "--no-db", "--log", "run.jsonl")
+    assert res.exit_code == 0, res.output
+    events = [orjson.loads(line) for line in (tmp_path / "run.jsonl").read_bytes().splitlines()]
+    n = Counter(e["type"] for e in events)
+    attributed = sum(1 for e in events if e["type"] == "order.placed" and e["attributed_to"])
+    assert f"notifications {n['notification.requested']:,}: delivered {n['notification.delivered']:,}" in res.output
+    assert f"orders attributed to a click {attributed:,}" in res.output
+    assert f"coupons issued {n['coupon.issued']:,}, redeemed {n['coupon.redeemed']:,}" in res.output
