@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from shopsim.scenario.marketing import CAMPAIGN_CATEGORY
-from shopsim.scenario.units import parse_clock, parse_duration, parse_instant
+from shopsim.scenario.compiled import at_ms
+from shopsim.scenario.units import parse_clock, parse_duration
 from shopsim.sim import events as E
-from shopsim.sim.clock import epoch_ms
+from shopsim.sim.clock import epoch_ms, local_label
 from shopsim.sim.commerce import money
 from shopsim.sim.engine import PRIO_SCRIPT
 from shopsim.sim.rng import stream
@@ -27,13 +28,6 @@ if TYPE_CHECKING:
     from shopsim.sim.population import Shopper
 
 VIEWS_KEPT = 12  # recent product views remembered per shopper, for recommendations and "viewed" audiences
-
-
-def at_ms(at: str, start_epoch: int) -> int:
-    try:
-        return parse_duration(at)
-    except ValueError:
-        return epoch_ms(parse_instant(at)) - start_epoch
 
 
 class Campaigns:
@@ -50,7 +44,7 @@ class Campaigns:
     def start(self) -> None:
         sim, epoch = self.sim, self.cs.start_epoch
         for name, c in self.defs.items():
-            t = at_ms(c.at, epoch)
+            t = at_ms(c.at, epoch)  # the same reading of `at` as scripted events
             if c.stock is not None:
                 sim.coupons.set_stock(f"campaign:{name}", c.stock)
             if c.kind == "price_drop":  # the price changes at `at`, before any message announces it
@@ -133,10 +127,7 @@ class Campaigns:
         sim, coupons = self.sim, self.sim.coupons
         source = f"campaign:{name}"
         ends = sim.now + parse_duration(c.ends) if c.ends else None  # from this shopper's own send
-        ends_local = None
-        if ends is not None:
-            local = datetime.fromtimestamp((self.cs.start_epoch + ends) / 1000, timezone.utc).astimezone(ZoneInfo(sh.tz))
-            ends_local = f"{local:%a} {local.day} {local:%b}, {local:%H:%M}"
+        ends_local = local_label(self.cs.start_epoch + ends, sh.tz) if ends is not None else None
         data = {"offer": {"title": c.title, "text": c.text or c.title, "code": None, "ends_local": ends_local},
                 "cart": None, "products": self._products(sh, name, c)}
         pool = source if c.stock is not None else None

@@ -7,13 +7,11 @@ from a limited offer (a flash sale's stock) is only redeemable while the offer's
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from shopsim.scenario.units import parse_duration
 from shopsim.sim import events as E
-from shopsim.sim.clock import iso
+from shopsim.sim.clock import iso, local_label
 from shopsim.sim.commerce import money
 from shopsim.sim.rng import stream
 
@@ -74,10 +72,8 @@ class Coupons:
 
     def context(self, sh: Shopper, c: Coupon) -> dict[str, Any]:
         """The coupon as templates see it."""
-        local = datetime.fromtimestamp((self.sim.scenario.start_epoch + c.expires) / 1000, timezone.utc)
-        local = local.astimezone(ZoneInfo(sh.tz))
         return {"code": c.code, "type": c.type, "value": c.value if c.type == "percent" else c.value / 100,
-                "min_order": c.min_cents / 100, "expires_local": f"{local:%a} {local.day} {local:%b}, {local:%H:%M}",
+                "min_order": c.min_cents / 100, "expires_local": local_label(self.sim.scenario.start_epoch + c.expires, sh.tz),
                 "valid_hours": round((c.expires - c.issued) / 3_600_000)}
 
     def best(self, sh: Shopper, subtotal: int, shipping: int) -> tuple[Coupon | None, int]:

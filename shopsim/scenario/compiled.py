@@ -131,6 +131,14 @@ def _consent(global_c, seg_c) -> dict[str, Any]:
     return out
 
 
+def at_ms(at: str, start_epoch: int) -> int:
+    """Virtual time of an `at` field: a duration after the start (36h) or a UTC instant."""
+    try:
+        return parse_duration(at)
+    except ValueError:
+        return epoch_ms(parse_instant(at)) - start_epoch
+
+
 def compile_scenario(sc: Scenario, seed: int | None = None) -> CompiledScenario:
     seed = sc.run.seed if seed is None else seed
     start = epoch_ms(parse_instant(sc.run.start))
@@ -180,10 +188,7 @@ def compile_scenario(sc: Scenario, seed: int | None = None) -> CompiledScenario:
     )
     scripted = []
     for index, ev in enumerate(sc.events):
-        try:
-            t = parse_duration(ev.at)
-        except ValueError:
-            t = epoch_ms(parse_instant(ev.at)) - start
+        t = at_ms(ev.at, start)
         scripted.append(ScriptedDef(
             t=t, shopper=-1 if ev.shopper == "all" else int(ev.shopper[1:]) - 1,
             settings=ev.settings.as_patch() if ev.settings else None,

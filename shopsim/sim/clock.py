@@ -69,3 +69,11 @@ class LocalClock:
 
     def hour(self, t: int) -> int:
         return (self.local_ms(t) // HOUR) % 24
+
+
+def local_label(epoch: int, tz: str) -> str:
+    """An instant as a shopper reads it in a message: "Tue 3 Mar, 14:00" in her own time zone."""
+    from zoneinfo import ZoneInfo
+
+    local = (_EPOCH + timedelta(milliseconds=epoch)).astimezone(ZoneInfo(tz))
+    return f"{local:%a} {local.day} {local:%b}, {local:%H:%M}"
