@@ -56,6 +56,8 @@ class Ads:
             del self.target[idx]
 
     def _retarget(self, sh: Shopper, reason: str, ref: str, products: list[str]) -> None:
+        if not self.sim.experiments.allows(sh, "ads"):
+            return
         now = self.sim.now
         fresh = sh.index not in self.target
         self.target[sh.index] = (now + self.window, reason, ref, products)

@@ -75,8 +75,9 @@ class Campaigns:
     def _send(self, sh: Shopper | None, payload: tuple[str, int]) -> None:
         name, t0 = payload
         c = self.defs[name]
+        allows = self.sim.experiments.allows
         for target in self.sim.shoppers if sh is None else (sh,):
-            if self._in_audience(target, c):
+            if allows(target, "campaigns", name) and self._in_audience(target, c):
                 self._request(target, name, c, t0)
 
     def _in_audience(self, sh: Shopper, c: Campaign) -> bool:

@@ -63,14 +63,16 @@ class Flows:
     def _cart_abandoned(self, ev: Event) -> None:
         sh = self._shopper(ev)
         cart = self.sim.commerce.cart_context(sh)
+        allows = self.sim.experiments.allows
         for name, f in self.defs.items():
-            if f.trigger == E.CART_ABANDONED:
+            if f.trigger == E.CART_ABANDONED and allows(sh, "flows", name):
                 self._start(sh, name, ev.data["cart"], ev.data["value"], cart, None)
 
     def browse_abandoned(self, sh: Shopper, session: str, viewed: list[int]) -> None:
         """Called by commerce at the end of a visit that viewed products and added none (when a browse flow
         or retargeting ads listen for it)."""
-        flows = [(n, f) for n, f in self.browse.items() if len(viewed) >= f.min_views]
+        allows = self.sim.experiments.allows
+        flows = [(n, f) for n, f in self.browse.items() if len(viewed) >= f.min_views and allows(sh, "flows", n)]
         if not flows and (not self.browse_for_ads or len(viewed) < BROWSE_MIN_VIEWS):
             return
         products = self.cs.products

@@ -11,6 +11,7 @@ from pydantic import Field, field_validator
 
 from shopsim.scenario.dists import DurationDist, NumberDist
 from shopsim.scenario.marketing import Ads, Campaign, Engagement, Flow
+from shopsim.scenario.qa import Expectation, Experiment
 from shopsim.scenario.settings import SettingsPatch
 from shopsim.scenario.taxonomy import ABANDON_REASONS, MARKETING_CATEGORIES
 from shopsim.scenario.types import (  # noqa: F401 (re-exported: the schema's building blocks)
@@ -344,6 +345,9 @@ class Scenario(Model):
     engagement: Engagement = Engagement()
     ads: Ads = Ads()
     events: list[ScriptedEvent] = Field(default_factory=list, description="scripted events at given times")
+    experiments: dict[str, Experiment] = Field(default_factory=dict, description="arms of shoppers that differ only "
+                                                                                 "in the flows, campaigns and ads they get")
+    expect: list[Expectation] = Field(default_factory=list, description="what `shopsim replay --check` verifies")
 
 
 def json_schema() -> dict[str, Any]:

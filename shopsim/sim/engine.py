@@ -78,8 +78,10 @@ class Simulation:
         from shopsim.marketing.ads import Ads
         from shopsim.marketing.campaigns import Campaigns
         from shopsim.marketing.coupons import Coupons
+        from shopsim.marketing.experiments import Experiments
         from shopsim.marketing.flows import Flows
 
+        self.experiments = Experiments(self)
         self.coupons = Coupons(self)
         self.flows = Flows(self)
         self.campaigns = Campaigns(self)
@@ -261,6 +263,11 @@ class Simulation:
         self.now = t
         self._handlers[kind](self.shoppers[idx] if idx >= 0 else None, payload)
 
+    def flush_if_full(self) -> None:
+        """Hand observers what is buffered once it is a full batch (long loops at one instant call this)."""
+        if len(self._out) >= FLUSH_EVERY:
+            self._flush()
+
     def _flush(self) -> list[Event]:
         batch = self._out
         if batch:
@@ -281,6 +288,7 @@ class Simulation:
             self.emit(E.SHOPPER_CREATED, sh.id, sh.describe())
             if len(self._out) >= FLUSH_EVERY:
                 self._flush()
+        self.experiments.start()
         for sh in self.shoppers:
             self.commerce.start(sh)
             self.account.start(sh)

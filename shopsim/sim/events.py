@@ -53,6 +53,8 @@ COUPON_EXPIRED = "coupon.expired"
 PRODUCT_PRICE_CHANGED = "product.price_changed"
 AD_IMPRESSION = "ad.impression"
 AD_CLICKED = "ad.clicked"
+EXPERIMENT_STARTED = "experiment.started"
+EXPERIMENT_ASSIGNED = "experiment.assigned"
 # Exactly one of these ends every requested notification (a deferral is followed by one of them later).
 NOTIFICATION_OUTCOMES = (NOTIFICATION_DELIVERED, NOTIFICATION_DIGESTED, NOTIFICATION_SUPPRESSED)
 

@@ -1,0 +1,325 @@
+"""Open a finished run, whichever form it was kept in: its event log or its database.
+
+A RUN argument (`report`, `diff`, `inbox`, `explain`, `export`, golden logs) is one of
+
+- an event log, `.jsonl`, or gzip-compressed (`.jsonl.gz`): recognised by gzip's magic bytes, not by the
+  file name;
+- the SQLite database that `shopsim replay` writes: recognised by its 16-byte header `SQLite format 3\\0`.
+  Its `events` table holds every log line exactly (`line`, in `seq` order), so both forms yield the same
+  lines, byte for byte.
+
+One database holds one run: `shopsim replay` drops and recreates every table when it writes a database,
+and the `events` table has no run column. (Should a `runs` table ever hold several rows, the events are
+still those of the one run written last.)
+
+Every problem raises `RunFileError`, whose message is one line naming the file (and the line, for a bad
+line): the commands print it as is. A database is opened read-only, so a wrong path never creates a file.
+
+    run = open_run("runs/default-seed27.db")
+    run.header["seed"], run.complete
+    for ev in run.events(): ...
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import sqlite3
+import zlib
+from datetime import datetime
+from functools import cached_property
+from pathlib import Path
+from typing import IO, Iterator
+from urllib.parse import quote
+
+import orjson
+
+from shopsim.sim.clock import epoch_ms
+from shopsim.sim.events import RUN_FINISHED, RUN_STARTED, Event
+
+__all__ = ["RunFileError", "RunFile", "open_run"]
+
+GZIP_MAGIC = b"\x1f\x8b"
+SQLITE_MAGIC = b"SQLite format 3\x00"
+_CHUNK = 1 << 20
+_HEADER_LIMIT = 1 << 20  # a run.started line is well under 1 KB; a longer first "line" is not a log
+_GZIP_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error)
+
+
+class RunFileError(Exception):
+    """A run file that cannot be read as a shopsim run. `str(e)` is one line naming the file."""
+
+
+def open_run(path: str | os.PathLike) -> RunFile:
+    """Open an event log (plain or gzip) or a run's database, and read its run.started header."""
+    p = Path(path)
+    try:
+        if p.is_dir():
+            raise RunFileError(f"{p} is a directory")
+        if not p.exists():
+            raise RunFileError(f"no run file at {p}")
+        with open(p, "rb") as f:
+            head = f.read(len(SQLITE_MAGIC))
+    except OSError as e:
+        raise RunFileError(f"cannot read {p}: {e.strerror or e}") from None
+    if not head:
+        raise RunFileError(f"{p} is empty")
+    if head.startswith(SQLITE_MAGIC):
+        return RunFile(p, "db", _db_header(p))
+    gz = head.startswith(GZIP_MAGIC)
+    return RunFile(p, "log", _log_header(p, gz), gz=gz)
+
+
+class RunFile:
+    """A finished (or interrupted) run. Lines and records are read lazily, each call from the start."""
+
+    path: Path
+    kind: str             # "log" or "db"
+    header: dict          # the parsed run.started record
+    start_epoch: int      # header["start"] as epoch milliseconds
+    gzip: bool            # a gzip-compressed log
+
+    def __init__(self, path: Path, kind: str, header: dict, *, gz: bool = False):
+        self.path, self.kind, self.header, self.gzip = path, kind, header, gz
+        start = header.get("start")
+        try:
+            self.start_epoch = _epoch(start)
+        except (TypeError, ValueError):
+            raise RunFileError(f"{path}:1: run.started has no valid start (got {start!r})") from None
+
+    def __repr__(self) -> str:
+        return f"RunFile({str(self.path)!r}, kind={self.kind!r})"
+
+    # --- lines ---------------------------------------------------------------------------------------
+
+    def lines(self) -> Iterator[bytes]:
+        """Each exact log line without its newline, in seq order. A log cut short mid-line (a killed run)
+        yields that last partial line as it is; records() reports it."""
+        return self._lines(None)
+
+    def _lines(self, cut: list | None) -> Iterator[bytes]:
+        """lines(); appends True to `cut` (before yielding it) when the last line has no newline."""
+        return self._db_lines() if self.kind == "db" else self._log_lines(cut)
+
+    def _log_lines(self, cut: list | None) -> Iterator[bytes]:
+        n = 0
+        try:
+            with self._open_log() as f:
+                # read1: a gzip stream cut short still gives the lines before the cut, then the error.
+                read = f.read1 if self.gzip else f.read
+                rest = b""
+                while True:
+                    chunk = read(_CHUNK)
+                    if not chunk:
+                        break
+                    parts = (rest + chunk).split(b"\n") if rest else chunk.split(b"\n")
+                    rest = parts.pop()
+                    n += len(parts)
+                    yield from parts
+                if rest:
+                    if cut is not None:
+                        cut.append(True)
+                    yield rest
+        except _GZIP_ERRORS as e:
+            raise RunFileError(f"{self.path}: the gzip data is cut short or damaged after line {n} "
+                               f"({_one_line(e)})") from None
+        except OSError as e:
+            raise RunFileError(f"cannot read {self.path}: {e.strerror or e}") from None
+
+    def _open_log(self) -> IO[bytes]:
+        return gzip.open(self.path, "rb") if self.gzip else open(self.path, "rb", buffering=0)
+
+    def _db_lines(self) -> Iterator[bytes]:
+        con = _db_connect(self.path)
+        try:
+            cur = con.execute("SELECT line FROM events ORDER BY seq")
+            while True:
+                rows = cur.fetchmany(10_000)
+                if not rows:
+                    break
+                for (line,) in rows:
+                    yield line.encode() if isinstance(line, str) else bytes(line)
+        except sqlite3.Error as e:
+            raise RunFileError(f"cannot read database {self.path}: {_one_line(e)}") from None
+        finally:
+            con.close()
+
+    # --- records and events --------------------------------------------------------------------------
+
+    def records(self) -> Iterator[dict]:
+        """Each line parsed (orjson). A line that is not a JSON object raises RunFileError("FILE:LINE: ...")."""
+        loads, decode_error = orjson.loads, orjson.JSONDecodeError
+        cut: list = []
+        for n, line in enumerate(self._lines(cut), 1):
+            try:
+                rec = loads(line)
+            except decode_error:
+                rec = None
+            if type(rec) is not dict:
+                raise self._bad_line(n, bool(cut))
+            yield rec
+
+    def _bad_line(self, n: int, cut: bool) -> RunFileError:
+        if cut:
+            return RunFileError(f"{self.path}:{n}: the last line is cut short (no newline): the run was "
+                                "stopped while writing it")
+        return RunFileError(f"{self.path}:{n}: not a JSON object")
+
+    def events(self) -> Iterator[Event]:
+        """Each line as the engine's Event: t in virtual ms since start_epoch, data the type's own fields."""
+        start, minutes = self.start_epoch, {}
+        last_t, last_ms = None, 0
+        new = tuple.__new__
+        for n, rec in enumerate(self.records(), 1):
+            try:
+                seq, t, typ, shopper = rec.pop("seq"), rec.pop("t"), rec.pop("type"), rec.pop("shopper")
+            except KeyError as e:
+                raise RunFileError(f"{self.path}:{n}: no {e.args[0]} field") from None
+            if t != last_t:
+                try:
+                    if len(t) != 24 or t[23] != "Z":
+                        raise ValueError(t)
+                    minute = minutes.get(t[:17])
+                    if minute is None:
+                        minute = minutes[t[:17]] = _epoch(t[:17] + "00.000Z") - start
+                    last_ms = minute + int(t[17:19]) * 1000 + int(t[20:23])
+                except (TypeError, ValueError):
+                    raise RunFileError(f"{self.path}:{n}: t is not a UTC instant like "
+                                       f"2026-03-02T08:00:00.000Z (got {t!r})") from None
+                last_t = t
+            yield new(Event, (seq, last_ms, typ, shopper, rec))
+
+    # --- completeness --------------------------------------------------------------------------------
+
+    @cached_property
+    def complete(self) -> bool:
+        """True when the last line is run.finished (the run ran to its end). Cheap for a plain log (its
+        tail is read) and a database (its last events row); a gzip log is decompressed once to its end."""
+        try:
+            if self.kind == "db":
+                con = _db_connect(self.path)
+                try:
+                    row = con.execute("SELECT line FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+                finally:
+                    con.close()
+                return row is not None and _is_finished(row[0])
+            if self.gzip:
+                last, cut = None, []
+                for last in self._lines(cut):
+                    pass
+                return last is not None and not cut and _is_finished(last)
+            return _is_finished(_last_line(self.path))
+        except sqlite3.Error as e:
+            raise RunFileError(f"cannot read database {self.path}: {_one_line(e)}") from None
+        except OSError as e:
+            raise RunFileError(f"cannot read {self.path}: {e.strerror or e}") from None
+
+
+# --- internals ---------------------------------------------------------------------------------------
+
+def _epoch(t) -> int:
+    """'2026-03-02T08:00:00.000Z' -> epoch ms. Raises ValueError (or TypeError) on anything else."""
+    if not isinstance(t, str) or len(t) != 24 or t[23] != "Z" or t[19] != ".":
+        raise ValueError(t)
+    return epoch_ms(datetime.fromisoformat(t[:16] + "+00:00")) + int(t[17:19]) * 1000 + int(t[20:23])
+
+
+def _one_line(e: BaseException) -> str:
+    lines = str(e).splitlines()
+    return lines[0] if lines else e.__class__.__name__
+
+
+def _parse_header(path: Path, first: bytes | str | None) -> dict:
+    try:
+        rec = orjson.loads(first) if first is not None else None
+    except orjson.JSONDecodeError:
+        rec = None
+    if type(rec) is not dict:
+        rec = {}
+    if rec.get("type") != RUN_STARTED:
+        raise RunFileError(f"{path} is not a shopsim event log (its first line is not run.started)")
+    return rec
+
+
+def _log_header(path: Path, gz: bool) -> dict:
+    try:
+        with (gzip.open(path, "rb") if gz else open(path, "rb")) as f:
+            first = f.readline(_HEADER_LIMIT)
+    except _GZIP_ERRORS as e:
+        raise RunFileError(f"{path} is not a readable gzip file ({_one_line(e)})") from None
+    except OSError as e:
+        raise RunFileError(f"cannot read {path}: {e.strerror or e}") from None
+    if not first:
+        raise RunFileError(f"{path} is empty")  # a gzip file that holds nothing
+    if gz and first.startswith(SQLITE_MAGIC):
+        raise RunFileError(f"{path} is a gzip-compressed database; decompress it first")
+    return _parse_header(path, first)
+
+
+def _db_connect(path: Path) -> sqlite3.Connection:
+    """Read-only: a path that is not there (say, removed meanwhile) must not become an empty database.
+
+    The store writes in WAL mode. Opening such a file read-only makes SQLite create `-wal` and `-shm` files
+    beside it, which it cannot remove afterwards; a finished run has no `-wal` file (the writer checkpoints
+    it away when it closes), so that database is opened `immutable` and nothing is left behind. With a `-wal`
+    file there (a killed run, or one still being written), the WAL is read as usual."""
+    resolved = path.resolve()
+    immutable = "" if Path(f"{resolved}-wal").exists() else "&immutable=1"
+    return sqlite3.connect(f"file:{quote(str(resolved))}?mode=ro{immutable}", uri=True)
+
+
+def _db_header(path: Path) -> dict:
+    try:
+        con = _db_connect(path)
+        try:
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if "events" not in tables:
+                what = "no tables" if not tables else "no events table"
+                raise RunFileError(f"{path} is not a shopsim run (it has {what})")
+            columns = {r[1] for r in con.execute("PRAGMA table_info(events)")}
+            if not {"seq", "line"} <= columns:
+                raise RunFileError(f"{path} is not a shopsim run (its events table has no seq and line "
+                                   "columns)")
+            row = con.execute("SELECT line FROM events ORDER BY seq LIMIT 1").fetchone()
+        finally:
+            con.close()
+    except sqlite3.Error as e:
+        raise RunFileError(f"cannot read database {path}: {_one_line(e)}") from None
+    if row is None:
+        raise RunFileError(f"{path} is empty (its events table has no rows)")
+    try:
+        return _parse_header(path, row[0])
+    except RunFileError:
+        raise RunFileError(f"{path} is not a shopsim run (its first event is not run.started)") from None
+
+
+def _last_line(path: Path) -> bytes | None:
+    """The last line of a plain file without its newline; None when the file is empty or does not end with
+    a newline (cut short)."""
+    with open(path, "rb") as f:
+        end = f.seek(0, os.SEEK_END)
+        if end == 0:
+            return None
+        f.seek(end - 1)
+        if f.read(1) != b"\n":
+            return None
+        pos, buf = end - 1, b""
+        while pos > 0:
+            step = min(65536, pos)
+            pos -= step
+            f.seek(pos)
+            buf = f.read(step) + buf
+            i = buf.rfind(b"\n")
+            if i >= 0:
+                return buf[i + 1:]
+        return buf
+
+
+def _is_finished(line: bytes | str | None) -> bool:
+    if line is None:
+        return False
+    try:
+        rec = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    return type(rec) is dict and rec.get("type") == RUN_FINISHED

@@ -1,0 +1,109 @@
+"""Experiment results: KPIs per arm, and each arm against the control on shopper-level outcomes.
+
+The unit is the shopper (assignment is per shopper), so every test here is on per-shopper outcomes:
+carts of one shopper are not independent, and counting them as if they were would make intervals too
+narrow."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from shopsim.metrics import stats
+from shopsim.metrics.kpis import ABANDONED, ORDERED, RECOVERED, UNSUBSCRIBED
+
+if TYPE_CHECKING:
+    from shopsim.metrics.kpis import Metrics
+
+# name -> (plain words, flag that counts as a success, flag that puts a shopper in the denominator or 0 for all)
+OUTCOMES: dict[str, tuple[str, int, int]] = {
+    "recovery": ("recovery (shoppers who ordered a cart they had abandoned, of those who abandoned one)",
+                 RECOVERED, ABANDONED),
+    "conversion": ("conversion (shoppers who ordered)", ORDERED, 0),
+    "unsubscribe": ("unsubscribe (shoppers who unsubscribed from something)", UNSUBSCRIBED, 0),
+}
+MEANS = {"revenue_per_shopper": "revenue per shopper"}
+EXPERIMENT_METRICS = (*OUTCOMES, *MEANS)
+ARM_KPIS = ("abandonment_rate", "recovery_rate", "attributed_recovery_rate", "conversion_rate", "revenue",
+            "recovered_revenue", "discount_cost")
+
+
+def _outcome(arm: "Metrics", success: int, among: int) -> tuple[int, int]:
+    n = arm.shoppers if not among else sum(1 for f in arm.flags.values() if f & among)
+    x = sum(1 for f in arm.flags.values() if f & success and (not among or f & among))
+    return x, n
+
+
+def _revenue(arm: "Metrics") -> tuple[int, float, float]:
+    vals = [c / 100 for c in arm.revenue_of.values()]  # shoppers without revenue add 0 to both sums
+    return arm.shoppers, sum(vals), sum(v * v for v in vals)
+
+
+def experiments_result(m: "Metrics") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    names = list(m.experiment_defs) + sorted({e for e, _ in m.arms} - set(m.experiment_defs))
+    for name in names:
+        spec = m.experiment_defs.get(name, {})
+        declared = [v["name"] for v in spec.get("variants", ())]
+        seen = sorted(v for e, v in m.arms if e == name)
+        variants = declared + [v for v in seen if v not in declared]
+        control = spec.get("control") or variants[0]
+        metric = spec.get("metric") or "recovery"
+        holdouts = {v["name"] for v in spec.get("variants", ()) if v.get("holdout")}
+        arms = {}
+        for v in variants:
+            arm = m.arms.get((name, v))
+            if arm is None:
+                arms[v] = {"shoppers": 0, "holdout": v in holdouts}
+                continue
+            arm.end_t = m.end_t
+            commerce = arm._commerce()
+            row: dict[str, Any] = {"shoppers": arm.shoppers, "holdout": v in holdouts}
+            row.update({k: commerce[k] for k in ARM_KPIS})
+            msgs = arm.total.as_dict(arm.shoppers, arm.days)
+            row.update(messages_delivered=msgs["delivered"], messages_per_shopper_per_day=msgs["per_shopper_per_day"],
+                       open_rate=msgs["open_rate"], click_rate=msgs["click_rate"],
+                       unsubscribe_rate=msgs["unsubscribe_rate"])
+            for key, (_, success, among) in OUTCOMES.items():
+                x, n = _outcome(arm, success, among)
+                row[f"{key}_shoppers"], row[f"{key}_of"] = x, n
+            n, s, _ = _revenue(arm)
+            row["revenue_per_shopper"] = s / n if n else None
+            arms[v] = row
+        out[name] = {"metric": metric, "control": control, "variants": arms,
+                     "comparisons": _compare(m, name, control, [v for v in variants if v != control], metric)}
+    return out
+
+
+def _compare(m: "Metrics", name: str, control: str, others: list[str], primary: str) -> list[dict[str, Any]]:
+    ctl = m.arms.get((name, control))
+    rows = []
+    for v in others:
+        arm = m.arms.get((name, v))
+        for key in (primary, *(k for k in EXPERIMENT_METRICS if k != primary)):
+            if key in OUTCOMES:
+                words, success, among = OUTCOMES[key]
+                xc, nc = _outcome(ctl, success, among) if ctl else (0, 0)
+                xv, nv = _outcome(arm, success, among) if arm else (0, 0)
+                cmp = stats.two_proportions(xc, nc, xv, nv)
+                short = words.split(" (")[0]
+            else:
+                short = MEANS[key]
+                cmp = stats.two_means(*(_revenue(ctl) if ctl else (0, 0.0, 0.0)),
+                                      *(_revenue(arm) if arm else (0, 0.0, 0.0)))
+                cmp["control_x"] = cmp["variant_x"] = None
+            cmp.update(variant=v, control_name=control, metric=key, primary=key == primary)
+            cmp["significant"] = (cmp["diff"] is not None and cmp["enough"]
+                                  and (cmp["low"] > 0 or cmp["high"] < 0))
+            cmp["verdict"] = (stats.verdict(cmp, short, v, control) if key in OUTCOMES
+                              else _mean_verdict(cmp, short, v, control))
+            rows.append(cmp)
+    return rows
+
+
+def _mean_verdict(cmp: dict[str, Any], what: str, variant: str, control: str) -> str:
+    if cmp["diff"] is None or not cmp["enough"]:
+        return f"Too few shoppers to compare {what} (need 30 per arm; have {cmp['variant_n']} and {cmp['control_n']})."
+    interval = f"95% CI {cmp['low']:+.2f} to {cmp['high']:+.2f}"
+    if cmp["low"] > 0 or cmp["high"] < 0:
+        return f"{variant}'s {what} differs from {control}'s by {cmp['diff']:+.2f} ({interval})."
+    return f"No detectable difference in {what} between {variant} and {control} ({interval})."

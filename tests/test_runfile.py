@@ -1,0 +1,225 @@
+"""Opening a finished run: an event log (plain or gzip) or a replay's database, with one-line errors."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import sqlite3
+from pathlib import Path
+
+import orjson
+import pytest
+from click.testing import CliRunner
+
+from conftest import replay_events, tiny_scenario
+from shopsim.cli import main
+from shopsim.metrics.runfile import RunFile, RunFileError, open_run
+
+SCENARIO = tiny_scenario(size=12, duration="2d", seed=3, as_text=True)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    """One replay through the command line: runs/tiny-seed3.jsonl and runs/tiny-seed3.db, plus a gzip copy."""
+    d = tmp_path_factory.mktemp("run")
+    (d / "tiny.yaml").write_text(SCENARIO)
+    old = os.getcwd()
+    os.chdir(d)
+    try:
+        res = CliRunner().invoke(main, ["replay", "tiny.yaml", "-q"], catch_exceptions=False)
+    finally:
+        os.chdir(old)
+    assert res.exit_code == 0, res.output
+    log = d / "runs" / "tiny-seed3.jsonl"
+    (d / "runs" / "tiny-seed3.jsonl.gz").write_bytes(gzip.compress(log.read_bytes()))
+    return d / "runs"
+
+
+@pytest.fixture
+def log_bytes(run_dir) -> bytes:
+    return (run_dir / "tiny-seed3.jsonl").read_bytes()
+
+
+def _error(path) -> str:
+    with pytest.raises(RunFileError) as e:
+        run = open_run(path)
+        list(run.records())
+    msg = str(e.value)
+    assert "\n" not in msg and msg.strip() == msg and "Traceback" not in msg
+    return msg
+
+
+# --- the three kinds -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, kind", [("tiny-seed3.jsonl", "log"), ("tiny-seed3.jsonl.gz", "log"),
+                                        ("tiny-seed3.db", "db")])
+def test_every_kind_yields_the_logs_exact_lines(run_dir, log_bytes, name, kind):
+    run = open_run(run_dir / name)
+    assert isinstance(run, RunFile)
+    assert run.kind == kind and run.path == run_dir / name
+    assert run.header["type"] == "run.started" and run.header["seed"] == 3 and run.header["scenario"] == "tiny"
+    assert run.start_epoch == 1772409600000  # 2026-03-02T00:00:00.000Z
+    assert list(run.lines()) == log_bytes.splitlines()
+    assert list(run.records()) == [orjson.loads(line) for line in log_bytes.splitlines()]
+    assert run.complete is True
+    assert list(run.lines()) == log_bytes.splitlines()  # each call reads from the start again
+
+
+def test_events_match_the_engines(run_dir):
+    engine = replay_events(SCENARIO)
+    for name in ("tiny-seed3.jsonl", "tiny-seed3.db"):
+        read = list(open_run(run_dir / name).events())
+        assert len(read) == len(engine)
+        for got, want in zip(read, engine):
+            assert (got.seq, got.t, got.type, got.shopper) == (want.seq, want.t, want.type, want.shopper)
+            assert got.data == orjson.loads(orjson.dumps(want.data))
+            assert not {"seq", "t", "type", "shopper"} & got.data.keys()
+    assert read[-1].t == 2 * 86_400_000
+
+
+def test_gzip_is_recognised_by_its_bytes_not_its_name(tmp_path, log_bytes):
+    (tmp_path / "packed.jsonl").write_bytes(gzip.compress(log_bytes))
+    (tmp_path / "plain.jsonl.gz").write_bytes(log_bytes)
+    packed, plain = open_run(tmp_path / "packed.jsonl"), open_run(str(tmp_path / "plain.jsonl.gz"))
+    assert packed.gzip and not plain.gzip
+    assert list(packed.lines()) == list(plain.lines()) == log_bytes.splitlines()
+    assert packed.complete and plain.complete
+
+
+def test_a_database_is_recognised_by_its_header_and_left_untouched(run_dir, tmp_path, log_bytes):
+    copy = tmp_path / "whatever.jsonl"
+    copy.write_bytes((run_dir / "tiny-seed3.db").read_bytes())
+    run = open_run(copy)
+    assert run.kind == "db" and list(run.lines()) == log_bytes.splitlines()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["whatever.jsonl"]  # no -wal / -shm left behind
+
+
+def test_incomplete_runs(tmp_path, log_bytes, run_dir):
+    lines = log_bytes.splitlines(keepends=True)
+    cut = tmp_path / "cut.jsonl"
+    cut.write_bytes(b"".join(lines[:40]))
+    run = open_run(cut)
+    assert run.complete is False
+    assert len(list(run.events())) == 40
+    gz = tmp_path / "cut.jsonl.gz"
+    gz.write_bytes(gzip.compress(b"".join(lines[:40])))
+    assert open_run(gz).complete is False
+
+    # A killed run: the last line stops half way.
+    killed = tmp_path / "killed.jsonl"
+    killed.write_bytes(b"".join(lines[:40]) + lines[40][:25])
+    run = open_run(killed)
+    assert run.complete is False
+    assert list(run.lines())[-1] == lines[40][:25]
+    msg = _error(killed)
+    assert msg.startswith(f"{killed}:41: ") and "cut short" in msg
+
+    # A database whose run stopped: no run.finished row.
+    db = tmp_path / "stopped.db"
+    db.write_bytes((run_dir / "tiny-seed3.db").read_bytes())
+    con = sqlite3.connect(db)
+    con.execute("DELETE FROM events WHERE seq = (SELECT max(seq) FROM events)")
+    con.execute("UPDATE runs SET status = 'interrupted'")
+    con.commit()
+    con.close()
+    assert open_run(db).complete is False
+
+
+def test_a_log_without_its_final_newline_is_not_complete(tmp_path, log_bytes):
+    p = tmp_path / "x.jsonl"
+    p.write_bytes(log_bytes[:-1])
+    assert open_run(p).complete is False
+    assert list(open_run(p).lines()) == log_bytes.splitlines()
+
+
+# --- errors: one line each, naming the file ------------------------------------------------------------
+
+def test_missing_file_and_directory(tmp_path):
+    assert _error(tmp_path / "nope.jsonl") == f"no run file at {tmp_path / 'nope.jsonl'}"
+    assert _error(tmp_path) == f"{tmp_path} is a directory"
+    assert not (tmp_path / "nope.jsonl").exists()
+
+
+def test_missing_database_is_not_created(tmp_path):
+    _error(tmp_path / "nope.db")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("content, fragment", [
+    (b"", "is empty"),
+    (gzip.compress(b"", mtime=0), "is empty"),
+    (b"hello\nworld\n", "is not a shopsim event log (its first line is not run.started)"),
+    (b'{"type":"shopper.created","seq":1}\n', "is not a shopsim event log (its first line is not run.started)"),
+    (b"[1, 2]\n", "is not a shopsim event log"),
+    (b"\x00\x01\x02binary", "is not a shopsim event log"),
+    (b"\x1f\x8b\x08\x00garbage that is not deflate", "gzip"),
+    (b'{"seq":1,"start":"yesterday","t":"2026-03-02T00:00:00.000Z","type":"run.started"}\n', "no valid start"),
+], ids=["empty", "empty-gzip", "text", "other-type", "array", "binary", "bad-gzip", "bad-start"])
+def test_foreign_files(tmp_path, content, fragment):
+    p = tmp_path / "notes.txt"
+    p.write_bytes(content)
+    msg = _error(p)
+    assert fragment in msg and str(p) in msg
+
+
+def test_a_bad_line_is_named(tmp_path, log_bytes):
+    lines = log_bytes.splitlines(keepends=True)
+    p = tmp_path / "x.jsonl"
+    p.write_bytes(b"".join(lines[:16]) + b"not json\n" + b"".join(lines[16:]))
+    assert _error(p) == f"{p}:17: not a JSON object"
+    p.write_bytes(b"".join(lines[:16]) + b"[1]\n" + b"".join(lines[16:]))
+    assert _error(p) == f"{p}:17: not a JSON object"
+    p.write_bytes(b"".join(lines[:5]) + lines[5].replace(b'"t":"2026-03-02T', b'"t":"2026-13-02T'))
+    with pytest.raises(RunFileError, match=rf"^{p}:6: t is not a UTC instant"):
+        list(open_run(p).events())
+
+
+def test_a_gzip_log_cut_short(tmp_path, log_bytes):
+    packed = gzip.compress(log_bytes)
+    p = tmp_path / "x.jsonl.gz"
+    p.write_bytes(packed[: len(packed) // 2])
+    run = open_run(p)  # the header is readable
+    msg = _error(p)
+    assert msg.startswith(f"{p}: the gzip data is cut short")
+    assert run.kind == "log"
+
+
+def test_foreign_and_empty_databases(tmp_path, run_dir):
+    other = tmp_path / "other.db"
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE notes (x)")
+    con.commit()
+    con.close()
+    assert _error(other) == f"{other} is not a shopsim run (it has no events table)"
+
+    bare = tmp_path / "bare.db"
+    sqlite3.connect(bare).execute("CREATE TABLE t (x)").connection.execute("DROP TABLE t")
+    assert "is not a shopsim run" in _error(bare)
+
+    empty = tmp_path / "empty.db"
+    empty.write_bytes((run_dir / "tiny-seed3.db").read_bytes())
+    con = sqlite3.connect(empty)
+    con.execute("DELETE FROM events")
+    con.commit()
+    con.close()
+    assert _error(empty) == f"{empty} is empty (its events table has no rows)"
+
+    corrupt = tmp_path / "corrupt.db"
+    corrupt.write_bytes(b"SQLite format 3\x00" + b"\xff" * 200)
+    msg = _error(corrupt)
+    assert str(corrupt) in msg
+
+
+def test_gzip_compressed_database(tmp_path, run_dir):
+    p = tmp_path / "run.db.gz"
+    p.write_bytes(gzip.compress((run_dir / "tiny-seed3.db").read_bytes()))
+    assert _error(p) == f"{p} is a gzip-compressed database; decompress it first"
+
+
+def test_unreadable_file(tmp_path, log_bytes):
+    if os.geteuid() == 0:
+        pytest.skip("root reads every file")
+    p = tmp_path / "x.jsonl"
+    p.write_bytes(log_bytes)
+    p.chmod(0)
+    assert _error(p).startswith(f"cannot read {p}")
