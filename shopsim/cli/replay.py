@@ -11,7 +11,8 @@ from typing import IO
 
 import click
 
-from shopsim.cli.common import EXIT_BAD_INPUT, fail, find_scenario, report_problems
+from shopsim.cli.common import EXIT_BAD_INPUT, EXIT_EXPECTATIONS, fail, find_scenario, report_problems
+from shopsim.cli.golden import Golden
 from shopsim.cli.summary import Tally, print_summary
 from shopsim.scenario.compiled import compile_scenario
 from shopsim.scenario.loader import load_scenario
@@ -69,8 +70,17 @@ def _db_url(db: str) -> tuple[str, Path | None]:
 @click.option("--no-db", is_flag=True, help="do not write a database")
 @click.option("--log", "log", metavar="PATH|-", help="event log, '-' for stdout (default: runs/NAME-seedN.jsonl)")
 @click.option("--quiet", "-q", is_flag=True, help="no progress bar and no summary")
+@click.option("--golden", metavar="FILE",
+              help="after the run, compare its event log with FILE (.jsonl or .jsonl.gz; run.started's version "
+                   "is not compared): exit 1 and print the first difference if they differ")
+@click.option("--update-golden", is_flag=True,
+              help="write the run's event log to the --golden FILE instead (gzip if FILE ends in .gz)")
+@click.option("--check", is_flag=True,
+              help="evaluate the scenario's expect: section; print a pass/fail table and exit 1 on any failure")
+@click.option("--junit", metavar="FILE", help="also write the checks as JUnit XML to FILE (implies --check)")
 def replay_cmd(scenario: str, seed: int | None, until_ms: int | None, db: str | None, no_db: bool,
-               log: str | None, quiet: bool) -> None:
+               log: str | None, quiet: bool, golden: str | None = None, update_golden: bool = False,
+               check: bool = False, junit: str | None = None) -> None:
     """Play SCENARIO (a file, or a shipped scenario's name) headless and record every event."""
     path = find_scenario(scenario)
     try:
@@ -90,6 +100,12 @@ def replay_cmd(scenario: str, seed: int | None, until_ms: int | None, db: str | 
         _writable_file(log_path, "event log")
     if db_path is not None:
         _writable_file(db_path, "database")
+    gold = Golden.prepare(golden, update_golden, path, log_path, db_path)  # exits 2 before the run
+    check = check or junit is not None
+    if junit is not None:
+        if not junit.strip():
+            fail("--junit needs a file name")
+        _writable_file(Path(junit), "JUnit file")
     until = cs.duration if until_ms is None else min(until_ms, cs.duration)
     if until_ms is not None and until_ms > cs.duration and not quiet:
         click.echo(f"shopsim: --until is past the scenario's end; the run stops at {cs.model.run.duration}.",
@@ -107,8 +123,14 @@ def replay_cmd(scenario: str, seed: int | None, until_ms: int | None, db: str | 
             store = _open_store(db_url, db, db_path, cs)
         # Only now is an earlier log at that path replaced: a replay that cannot start leaves it alone.
         out = _open_log(log_path)
+        if gold is not None:
+            out = gold.capture(out)  # a log on stdout is also copied, for the comparison
         sim.subscribe(Recorder(cs.start_epoch, out, store))
         sim.subscribe(tally)
+        if check:
+            from shopsim.metrics.expect import Expectations
+            expectations = Expectations(sim)
+            sim.subscribe(expectations)
         _play(sim, until, show_progress=not quiet and sys.stderr.isatty())
         sim.finish()
         status = "finished"
@@ -148,6 +170,18 @@ def replay_cmd(scenario: str, seed: int | None, until_ms: int | None, db: str | 
     if not quiet:
         print_summary(sim, tally, log_path, db_url and db, db_path, time.perf_counter() - wall,
                       to_stderr=log_path is None)
+    failed = False
+    if check:
+        from shopsim.cli.check import junit_xml, print_outcomes, write_junit
+        outcomes = expectations.finish()
+        print_outcomes(outcomes, cs.name, to_stderr=log_path is None)
+        if junit is not None:
+            write_junit(Path(junit), junit_xml(outcomes, cs.name, cs.seed))
+        failed = any(not o.passed for o in outcomes)
+    if gold is not None:
+        failed = not gold.conclude(log_path, quiet) or failed
+    if failed:
+        sys.exit(EXIT_EXPECTATIONS)
 
 
 def _distinct_outputs(scenario: Path, log: Path | None, db: Path | None) -> None:
