@@ -5,8 +5,13 @@ from __future__ import annotations
 import click
 
 from shopsim import __version__
+from shopsim.cli.diff import diff_cmd
+from shopsim.cli.explain import explain_cmd
+from shopsim.cli.export import export_cmd
+from shopsim.cli.inbox import inbox_cmd
 from shopsim.cli.info import scenarios_cmd, schema_cmd, validate_cmd
 from shopsim.cli.replay import replay_cmd
+from shopsim.cli.report import report_cmd
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -23,3 +28,8 @@ main.add_command(replay_cmd)
 main.add_command(validate_cmd)
 main.add_command(scenarios_cmd)
 main.add_command(schema_cmd)
+main.add_command(report_cmd)
+main.add_command(explain_cmd)
+main.add_command(inbox_cmd)
+main.add_command(diff_cmd)
+main.add_command(export_cmd)

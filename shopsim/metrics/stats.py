@@ -21,9 +21,9 @@ def p_value(z: float) -> float:
 
 
 def two_proportions(x_c: int, n_c: int, x_v: int, n_v: int) -> dict[str, Any]:
-    """Variant against control: rates, difference (variant - control) with a 95% interval, relative
+    """Variant against control: rates (`control_value`, `variant_value`), difference (variant - control) with a 95% interval, relative
     uplift, pooled z and p, and whether the sample is large enough for the approximation."""
-    out: dict[str, Any] = {"control": _rate(x_c, n_c), "variant": _rate(x_v, n_v),
+    out: dict[str, Any] = {"control_value": _rate(x_c, n_c), "variant_value": _rate(x_v, n_v),
                            "control_n": n_c, "variant_n": n_v, "control_x": x_c, "variant_x": x_v,
                            "diff": None, "low": None, "high": None, "relative": None, "z": None, "p": None}
     if not n_c or not n_v:
@@ -43,7 +43,7 @@ def two_proportions(x_c: int, n_c: int, x_v: int, n_v: int) -> dict[str, Any]:
 
 def two_means(n_c: int, s_c: float, ss_c: float, n_v: int, s_v: float, ss_v: float) -> dict[str, Any]:
     """Difference of means from counts, sums and sums of squares (Welch's normal approximation)."""
-    out: dict[str, Any] = {"control": s_c / n_c if n_c else None, "variant": s_v / n_v if n_v else None,
+    out: dict[str, Any] = {"control_value": s_c / n_c if n_c else None, "variant_value": s_v / n_v if n_v else None,
                            "control_n": n_c, "variant_n": n_v,
                            "diff": None, "low": None, "high": None, "z": None, "p": None, "enough": False}
     if n_c < 2 or n_v < 2:
@@ -72,14 +72,14 @@ def verdict(cmp: dict[str, Any], what: str, variant: str, control: str) -> str:
     """One plain sentence an analyst can paste into a write-up."""
     if cmp["diff"] is None or not cmp["enough"]:
         return (f"Too few shoppers to conclude on {what}: each arm needs at least {MIN_CELL} shoppers with it and "
-                f"{MIN_CELL} without (have {cmp.get('variant_x', '?')} of {cmp['variant_n']} in {variant}, "
-                f"{cmp.get('control_x', '?')} of {cmp['control_n']} in {control}).")
+                f"{MIN_CELL} without (have {cmp['variant_x']:,} of {cmp['variant_n']:,} in {variant}, "
+                f"{cmp['control_x']:,} of {cmp['control_n']:,} in {control}).")
     pp = lambda x: f"{x * 100:+.1f} pp"  # noqa: E731
     interval = f"95% CI {pp(cmp['low'])} to {pp(cmp['high'])}, p {_p(cmp['p'])}"
     if cmp["low"] > 0 or cmp["high"] < 0:
         direction = "higher" if cmp["diff"] > 0 else "lower"
         return f"{variant}'s {what} is {direction} than {control}'s by {pp(cmp['diff'])} ({interval})."
-    need = needed_per_arm(cmp["control"], cmp["diff"])
+    need = needed_per_arm(cmp["control_value"], cmp["diff"])
     more = (f"; detecting a difference this size would take about {need:,} shoppers per arm"
             if need else "")
     return f"No detectable difference in {what} between {variant} and {control} ({interval}){more}."

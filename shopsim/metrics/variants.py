@@ -102,7 +102,8 @@ def _compare(m: "Metrics", name: str, control: str, others: list[str], primary: 
 
 def _mean_verdict(cmp: dict[str, Any], what: str, variant: str, control: str) -> str:
     if cmp["diff"] is None or not cmp["enough"]:
-        return f"Too few shoppers to compare {what} (need 30 per arm; have {cmp['variant_n']} and {cmp['control_n']})."
+        return (f"Too few shoppers to compare {what} (need 30 per arm; have {cmp['variant_n']:,} and "
+                f"{cmp['control_n']:,}).")
     interval = f"95% CI {cmp['low']:+.2f} to {cmp['high']:+.2f}"
     if cmp["low"] > 0 or cmp["high"] < 0:
         return f"{variant}'s {what} differs from {control}'s by {cmp['diff']:+.2f} ({interval})."

@@ -1,0 +1,140 @@
+"""`shopsim diff`: the KPIs that differ between two runs and their first behavioural difference."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import tiny_scenario
+from shopsim.cli import main
+from shopsim.metrics.catalog import METRICS
+
+FLOW = {"reminder": {"trigger": "cart.abandoned", "category": "cart_reminders",
+                     "steps": [{"after": "1h", "channel": "email"}, {"after": "6h", "channel": "push"}]}}
+COMPARED = [name for name, d in METRICS.items() if d.section != "experiment"]
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("diff")
+    out = {}
+    later = {"reminder": {**FLOW["reminder"], "steps": [{"after": "3h", "channel": "email"}]}}
+    for name, seed, flows, db in (("one", 1, FLOW, True), ("two", 2, FLOW, False), ("later", 1, later, False)):
+        scenario = folder / f"{name}.yaml"
+        scenario.write_text(tiny_scenario(size=30, duration="2d", seed=seed, name="tiny", as_text=True, flows=flows))
+        log = folder / f"{name}.jsonl"
+        args = ["--db", folder / f"{name}.db"] if db else ["--no-db"]
+        res = invoke("replay", scenario, "--log", log, *args, "--quiet")
+        assert res.exit_code == 0, res.output
+        out[name] = log
+    out["db"] = folder / "one.db"
+    lines = out["one"].read_bytes().splitlines(keepends=True)
+    out["cut"] = folder / "cut.jsonl"
+    out["cut"].write_bytes(b"".join(lines[:-40]))
+    out["folder"] = folder
+    return out
+
+
+def test_a_run_against_itself_has_no_difference(runs):
+    res = invoke("diff", runs["one"], runs["db"])  # a log against its own database
+    assert res.exit_code == 0, res.output
+    assert "No KPI differs (of " in res.stdout
+    assert "no behavioural difference: the logs are the same event for event" in res.stdout
+    assert "run.started differs" not in res.stdout
+    data = json.loads(invoke("diff", runs["one"], runs["one"], "--format", "json").stdout)
+    assert data["metrics"] == [] and data["divergence"] is None and data["run_started_differs"] == []
+    assert data["a"]["kind"] == "log" and data["a"]["seed"] == 1
+
+
+def test_two_seeds_show_differing_kpis_and_the_first_divergence(runs):
+    res = invoke("diff", runs["one"], runs["two"])
+    assert res.exit_code == 0, res.output
+    out = res.stdout
+    assert "run.started differs: seed 1 → 2." in out
+    assert re.search(r"^metric\s+A\s+B\s+B − A\s+change$", out, re.M)
+    assert re.search(r"^visits\s+\d+\s+\d+\s+[+-]\d+\s+[+-][\d.]+%$", out, re.M)
+    # run.started is compared on its own: the first behavioural difference is the first shopper
+    assert "first difference at line 2 (2026-03-02T00:00:00.000Z, s000001): fields" in out
+    assert f"--- {runs['one']}" in out and f"+++ {runs['two']}" in out
+    assert re.search(r'^- \{"city":', out, re.M) and re.search(r'^\+ \{"city":', out, re.M)
+
+
+def test_same_header_different_behaviour(runs):
+    """Same scenario name and seed, a later reminder: the logs part where the first reminder is sent."""
+    res = invoke("diff", runs["one"], runs["later"], "--format", "json")
+    data = json.loads(res.stdout)
+    assert data["run_started_differs"] == []
+    d = data["divergence"]
+    assert d["line"] > 31 and len(d["before"]) == 3  # after the 30 shoppers, with the context before it
+    assert "notification" in (d["a"] or "") + (d["b"] or "")
+    names = {m["name"] for m in data["metrics"]}
+    assert "requested" in names  # one reminder step instead of two
+    text = invoke("diff", runs["one"], runs["later"]).stdout
+    assert "run.started differs" not in text and f"first difference at line {d['line']} (" in text
+
+
+def test_json_shape(runs):
+    res = invoke("diff", runs["one"], runs["two"], "--format", "json", "--context", "1")
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert set(data) == {"a", "b", "metrics", "divergence", "run_started_differs"}
+    assert data["run_started_differs"] == ["seed"]
+    assert data["metrics"] and all(set(m) == {"name", "kind", "a", "b", "diff", "relative"} for m in data["metrics"])
+    assert all(m["a"] != m["b"] for m in data["metrics"])
+    visits = next(m for m in data["metrics"] if m["name"] == "visits")
+    assert visits["diff"] == visits["b"] - visits["a"]
+    assert visits["relative"] == pytest.approx(visits["diff"] / visits["a"])
+    d = data["divergence"]
+    # the run.started lines differ (reported apart), so the comparison starts at line 2: no context before
+    assert d["line"] == 2 and d["shape"] == "changed" and d["before"] == [] and len(d["after_a"]) == 1
+    assert json.loads(d["a"])["type"] == "shopper.created" and d["text"].startswith("first difference at line 2")
+
+
+def test_all_lists_every_metric(runs):
+    data = json.loads(invoke("diff", runs["one"], runs["one"], "--format", "json", "--all").stdout)
+    assert [m["name"] for m in data["metrics"]] == COMPARED
+    assert all(m["diff"] in (0, None) for m in data["metrics"])
+    text = invoke("diff", runs["one"], runs["two"], "--all").stdout
+    assert all(re.search(rf"^{name}\s", text, re.M) for name in COMPARED)
+
+
+def test_markdown(runs):
+    md = invoke("diff", runs["one"], runs["two"], "--format", "md").stdout
+    assert md.startswith("# shopsim diff\n")
+    assert "| metric | A | B | B − A | change |" in md and "\n```diff\nfirst difference at line 2" in md
+    assert md.rstrip().endswith("```")
+
+
+def test_a_prefix_ends_early(runs):
+    res = invoke("diff", runs["one"], runs["cut"], "--context", "2")
+    assert res.exit_code == 0, res.output
+    n = len(runs["cut"].read_bytes().splitlines())
+    assert f"{runs['cut']} ends after line {n} without a run.finished line" in res.stdout
+    assert "incomplete, up to" in res.stdout
+    d = json.loads(invoke("diff", runs["one"], runs["cut"], "--format", "json", "--context", "2").stdout)["divergence"]
+    assert d["line"] == n + 1 and d["shape"] == "ended" and d["b"] is None and len(d["before"]) == 2
+    assert d["a"] == runs["one"].read_bytes().splitlines()[n].decode()
+
+
+def test_bad_input_exits_2_with_one_line(runs, tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_text("not a log\n")
+    lines = runs["one"].read_bytes().splitlines(keepends=True)
+    corrupt = tmp_path / "corrupt.jsonl"
+    corrupt.write_bytes(b"".join(lines[:3]) + b"{oops\n")
+    for other, fragment in ((tmp_path / "missing.jsonl", "no run file at"), (text, "is not a shopsim event log"),
+                            (tmp_path, "is a directory"), (corrupt, "corrupt.jsonl:4: not a JSON object")):
+        for args in ((runs["one"], other), (other, runs["db"])):
+            res = invoke("diff", *args)
+            assert res.exit_code == 2, res.output
+            err = res.stderr.strip()
+            assert "\n" not in err and err.startswith("shopsim: ") and fragment in err, err
+            assert res.stdout == ""
