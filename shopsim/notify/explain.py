@@ -1,4 +1,10 @@
-"""Decision traces in plain words: `Simulation.explain(id)` for a designer asking "why (not)?"."""
+"""Decision traces in plain words: `Simulation.explain(id)` for a designer asking "why (not)?".
+
+The same words serve a finished run: `logged_note(id, events, tz, start_epoch)` rebuilds a notification from
+its log lines (the `trace` of each outcome line) as a `LoggedNote`, which has the attributes of a live `Note`
+that `sentence`, `explain` and `_summary` read, so `explain(logged_note(...), start_epoch)` gives what
+`Simulation.explain(id)` gave during the run (`shopsim explain RUN ID`).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +13,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from shopsim.notify.notifier import DIGEST, trace_record
-from shopsim.notify.policy import DEFERRED, DIGESTED, REROUTED, SUPPRESSED, Verdict
+from shopsim.notify.policy import DEFERRED, DIGESTED, NO_PARAMS, REROUTED, SUPPRESSED, Verdict
 from shopsim.notify.state import Note
-from shopsim.scenario.taxonomy import CRITICAL, TRANSACTIONAL
+from shopsim.scenario.taxonomy import CATEGORY_CLASS, CRITICAL, MARKETING, TRANSACTIONAL
 from shopsim.scenario.units import format_duration
-from shopsim.sim.clock import iso
+from shopsim.sim import events as E
+from shopsim.sim.clock import epoch_ms, iso
+from shopsim.sim.events import Event
 
 _UNREACHABLE = {
     "reach.app": "they do not have the app",
@@ -35,7 +43,7 @@ def _words(cat: str) -> str:
     return cat.replace("_", " ")
 
 
-def sentence(v: Verdict, note: Note, start_epoch: int) -> str:
+def sentence(v: Verdict, note: Note | LoggedNote, start_epoch: int) -> str:
     """One verdict as a sentence: what the step decided and which rule decided it."""
     p, tz = v.params, note.sh.tz
     if v.step == "reachable":
@@ -103,7 +111,7 @@ def sentence(v: Verdict, note: Note, start_epoch: int) -> str:
     return f"{v.step}: {v.outcome}"
 
 
-def explain(note: Note, start_epoch: int) -> dict[str, Any]:
+def explain(note: Note | LoggedNote, start_epoch: int) -> dict[str, Any]:
     tz = note.sh.tz
     passes, sentences = [], []
     if note.cls in _SKIPPED:
@@ -125,7 +133,7 @@ def explain(note: Note, start_epoch: int) -> dict[str, Any]:
     return out
 
 
-def _final(note: Note, start_epoch: int) -> str:
+def _final(note: Note | LoggedNote, start_epoch: int) -> str:
     tz = note.sh.tz
     if not note.evaluations:
         return "waiting"
@@ -153,7 +161,7 @@ def _final(note: Note, start_epoch: int) -> str:
     return note.outcome or "waiting"
 
 
-def _summary(note: Note, start_epoch: int) -> str:
+def _summary(note: Note | LoggedNote, start_epoch: int) -> str:
     """"deferred: quiet hours 22:00–08:00 Europe/Berlin, delivered at 08:00 local"."""
     final = _final(note, start_epoch)
     waits = [v for _, verdicts in note.evaluations[:-1] for v in verdicts if v.outcome == DEFERRED]
@@ -163,3 +171,127 @@ def _summary(note: Note, start_epoch: int) -> str:
         return final
     first = sentence(waits[0], note, start_epoch).split(", until")[0]
     return f"{first}, {final}"
+
+
+# --- a notification rebuilt from the log ---------------------------------------------------------------
+
+_STORY = frozenset({E.NOTIFICATION_REQUESTED, E.NOTIFICATION_DEFERRED, *E.NOTIFICATION_OUTCOMES})
+
+
+class _Shopper:
+    __slots__ = ("id", "tz")
+
+    def __init__(self, sid: str, tz: str):
+        self.id, self.tz = sid, tz
+
+
+class LoggedNote:
+    """A notification as its log lines tell it, with the attributes of a live `Note` that the functions above
+    read. `evaluations` holds one (virtual time, verdicts) pair per outcome line, as the live note does."""
+
+    __slots__ = ("id", "sh", "category", "cls", "channel", "requested_channel", "kind", "source", "ref", "t",
+                 "evaluations", "outcome", "until", "digest", "period", "items", "data")
+
+    def __init__(self, nid: str, sh: _Shopper, category: str, channel: str, kind: str, source: str,
+                 ref: str | None, t: int):
+        self.id, self.sh, self.category = nid, sh, category
+        self.cls = CATEGORY_CLASS.get(category, MARKETING)  # a digest is marketing
+        self.channel = self.requested_channel = channel
+        self.kind, self.source, self.ref, self.t = kind, source, ref, t
+        self.evaluations: list[tuple[int, list[Verdict]]] = []
+        self.outcome: str | None = None
+        self.until: int | None = None
+        self.digest: LoggedNote | None = None
+        self.period: str | None = None
+        self.items: list[LoggedNote] | None = None
+        self.data: dict[str, Any] = {}
+
+
+def verdict_of(record: dict[str, Any]) -> Verdict:
+    """A `trace` entry of the log back as the Verdict it was written from (`trace_record` in reverse): the
+    instants `until` and `at`, ISO strings in the log, become epoch milliseconds again."""
+    params = record.get("params")
+    if params:
+        params = dict(params)
+        for k in ("until", "at"):
+            if isinstance(params.get(k), str):
+                params[k] = _epoch(params[k])
+    return Verdict(record["step"], record["outcome"], record.get("reason"), record.get("rule"),
+                   params or NO_PARAMS)
+
+
+def _epoch(t: str) -> int:
+    return epoch_ms(datetime.fromisoformat(t.replace("Z", "+00:00")))
+
+
+def logged_note(nid: str, events: list[Event], tz: str, start_epoch: int) -> LoggedNote | None:
+    """Rebuild notification `nid` from `events`: the shopper's notification.requested, .deferred, .digested,
+    .delivered and .suppressed events in log order (others are skipped). A digested message comes with its
+    digest, a digest with the messages it carries. None when `nid` is in none of them."""
+    story = [ev for ev in events if ev.type in _STORY]
+    sid = nid.rsplit("-n", 1)[0]
+    sh = _Shopper(sid, tz)
+    note = _rebuild(nid, story, sh, start_epoch)
+    if note is None:
+        return None
+    if note.kind == DIGEST:
+        _digest_parts(note, story, own=note)
+    elif note.outcome == DIGESTED:
+        d = note.digest = _rebuild(note.digest, story, sh, start_epoch)  # type: ignore[arg-type]
+        _digest_parts(d, story, own=note)
+    return note
+
+
+def _rebuild(nid: str, story: list[Event], sh: _Shopper, start_epoch: int) -> LoggedNote | None:
+    """One notification's request and passes. A digest due after the run's end was never requested: it is
+    rebuilt from the messages that joined it, waiting, as the live digest was."""
+    note = None
+    for ev in story:
+        d = ev.data
+        if d["id"] != nid:
+            if note is None and ev.type == E.NOTIFICATION_DIGESTED and d["digest"] == nid:
+                at = _epoch(d["at"]) - start_epoch
+                note = LoggedNote(nid, sh, DIGEST, d["channel"], DIGEST, "", None, at)
+                note.until = at
+            continue
+        if ev.type == E.NOTIFICATION_REQUESTED:
+            note = LoggedNote(nid, sh, d["category"], d["channel"], d["kind"], d["source"], d["ref"], ev.t)
+            continue
+        if note is None:  # an outcome without its request: not a log this can explain
+            return None
+        note.channel = d["channel"]
+        note.evaluations.append((ev.t, [verdict_of(r) for r in d["trace"]]))
+        note.outcome = ev.type[len("notification."):]
+        if ev.type == E.NOTIFICATION_DEFERRED:
+            note.until = _epoch(d["until"]) - start_epoch
+        elif ev.type == E.NOTIFICATION_DIGESTED:
+            note.digest = d["digest"]  # an id until logged_note() rebuilds the digest
+        elif ev.type == E.NOTIFICATION_DELIVERED and d.get("digest_of") is not None:
+            note.data["dropped"] = d.get("dropped") or []
+    return note
+
+
+def _digest_parts(d: LoggedNote, story: list[Event], own: LoggedNote) -> None:
+    """A digest's period and items as the live digest held them when the run ended: the messages that
+    joined it, less those dropped at its passes (a delivered digest names them: digest_of)."""
+    members = [ev.data for ev in story if ev.type == E.NOTIFICATION_DIGESTED and ev.data["digest"] == d.id]
+    if members:
+        d.period = members[0]["trace"][-1].get("params", {}).get("frequency")
+    elif d.source.startswith("digest:"):
+        d.period = d.source.split(":", 1)[1]
+    if not d.source and d.period:
+        d.source = f"digest:{d.period}"
+    ids = [m["id"] for m in members]
+    delivered = next((ev.data for ev in story if ev.type == E.NOTIFICATION_DELIVERED and ev.data["id"] == d.id),
+                     None)
+    if delivered is not None:
+        ids = list(delivered["digest_of"])
+    else:
+        # The live digest keeps the messages left after its last pass that went past the digest step.
+        dropped: list[str] = []
+        for _, verdicts in d.evaluations:
+            step = next((v for v in verdicts if v.step == "digest"), None)
+            if step is not None and step.outcome != SUPPRESSED:
+                dropped = list(step.params.get("dropped", ()))
+        ids = [i for i in ids if i not in dropped]
+    d.items = [own if i == own.id else LoggedNote(i, d.sh, "", d.channel, "", "", None, 0) for i in ids]
