@@ -17,7 +17,8 @@ from typing import Any
 import click
 
 from shopsim.cli.common import fail
-from shopsim.cli.report import compute, load_run
+from shopsim.cli.report import compute
+from shopsim.cli.runarg import open_or_fail
 from shopsim.metrics.catalog import METRICS, format_value, lookup
 from shopsim.metrics.logdiff import Divergence, first_divergence, format_divergence
 from shopsim.metrics.runfile import RunFile, RunFileError
@@ -218,7 +219,7 @@ def diff_cmd(run_a: str, run_b: str, fmt: str, context: int, every: bool) -> Non
 
     RUN_A and RUN_B are event logs (.jsonl, .jsonl.gz) or run databases (.db), in any mix. Exit code 0
     whether or not they differ; 2 for a missing or unreadable run."""
-    a, b = load_run(run_a), load_run(run_b)
+    a, b = open_or_fail(run_a), open_or_fail(run_b)
     ra, rb = compute(a), compute(b)
     rows = metric_rows(ra, rb, every)
     fields = header_differences(a, b)

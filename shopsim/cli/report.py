@@ -17,19 +17,12 @@ from typing import Any
 import click
 
 from shopsim.cli.common import fail
+from shopsim.cli.runarg import open_or_fail
 from shopsim.metrics.catalog import METRICS
 from shopsim.metrics.kpis import Metrics
-from shopsim.metrics.runfile import RunFile, RunFileError, open_run
+from shopsim.metrics.runfile import RunFile, RunFileError
 
 FORMATS = ("text", "md", "json", "html")
-
-
-def load_run(path: str) -> RunFile:
-    """open_run, failing (exit 2, one line) on anything that is not a readable run."""
-    try:
-        return open_run(path)
-    except RunFileError as e:
-        fail(str(e))
 
 
 def compute(run: RunFile) -> dict[str, Any]:
@@ -138,7 +131,7 @@ def report_cmd(run: str | None, fmt: str, out: str | None, list_metrics: bool) -
     if run is None:
         fail("report needs a RUN: an event log (.jsonl, .jsonl.gz) or a run database (.db); "
              "`shopsim report --metrics` lists the metrics")
-    rf = load_run(run)
+    rf = open_or_fail(run)
     result = compute(rf)
     from shopsim.report.tables import build_report, incomplete_warning
 
