@@ -122,7 +122,7 @@ def test_series_per_hour_and_day(hand) -> None:
     day, hour = hand["series"]["day"], hand["series"]["hour"]
     assert len(day["orders"]) == 2 and len(hour["orders"]) == 48
     assert day["carts_abandoned"] == [2, 0]  # s2's second abandonment is the same cart
-    assert day["orders"] == [1, 1] and day["recovered"] == [1, 0]
+    assert day["orders"] == [1, 1] and day["recovered"] == [1, 0] and day["recovered_cohort"] == [1, 0]
     assert day["delivered_email"] == [2, 1] and day["revenue"] == [18.0, 30.0]
     assert hour["orders"][3] == 1 and hour["orders"][26] == 1 and sum(hour["orders"]) == 2
 

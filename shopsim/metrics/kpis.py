@@ -21,7 +21,9 @@ ADS = "ads"
 NOTE_FIELDS = ("requested", "delivered", "deferred", "digested", "suppressed", "opened", "clicked",
                "dismissed", "unsubscribed", "orders")
 # Time series per hour (and per day, summed from the hours): what the plots draw.
-SERIES = ("visits", "carts_abandoned", "orders", "recovered", "revenue", "requested", "delivered",
+# `recovered_cohort` counts a recovered cart at the hour it was first abandoned: divided by `carts_abandoned`
+# it gives the recovery rate of each day's abandonments, which later recoveries do not distort.
+SERIES = ("visits", "carts_abandoned", "orders", "recovered", "recovered_cohort", "revenue", "requested", "delivered",
           "suppressed", "deferred", "digested", "opened", "clicked", "unsubscribed", "ad_impressions",
           "ad_clicks", *(f"delivered_{c}" for c in CHANNELS))
 # Time-to-recovery histogram edges, in ms (the last bin is open).
@@ -209,6 +211,7 @@ class Metrics:
             self.recovery_ms.append(ev.t - at)
             self.recovered_by["none" if by is None else "ad" if _is_ad(by) else "notification"] += 1
             self._bump("recovered", ev.t)
+            self._bump("recovered_cohort", at)
             self.flags[sid] |= RECOVERED
 
     def _paid(self, ev, d, sid) -> None:

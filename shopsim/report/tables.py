@@ -227,8 +227,10 @@ def _commerce_section(result: dict[str, Any], charts: bool) -> Section:
 
 
 def _recovery_over_time(result: dict[str, Any]) -> Chart:
+    """Each day's abandoned carts and the share of them recovered by the end of the run (a cohort rate:
+    a recovery counts on the day its cart was first abandoned), with the running total."""
     day = result["series"]["day"]
-    rec, ab = day.get("recovered", []), day.get("carts_abandoned", [])
+    rec, ab = day.get("recovered_cohort", []), day.get("carts_abandoned", [])
     n = max(len(rec), len(ab))
     rec, ab = rec + [0] * (n - len(rec)), ab + [0] * (n - len(ab))
     daily, cumulative, r_sum, a_sum = [], [], 0, 0
@@ -236,9 +238,9 @@ def _recovery_over_time(result: dict[str, Any]) -> Chart:
         r_sum, a_sum = r_sum + r, a_sum + a
         daily.append(r / a if a else None)
         cumulative.append(r_sum / a_sum if a_sum else None)
-    return Chart(svg.line_chart("Recovery rate by day (carts recovered that day / carts first abandoned that day)",
-                                day_labels(result["run"], n), {"daily": daily, "cumulative": cumulative},
-                                percent=True))
+    return Chart(svg.line_chart("Recovery rate by day of abandonment (recovered by the run's end / abandoned "
+                                "that day)", day_labels(result["run"], n),
+                                {"that day's carts": daily, "all carts so far": cumulative}, percent=True))
 
 
 def _abandonment_section(result: dict[str, Any]) -> Section:
