@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import replay_events, tiny_scenario
+from conftest import play, replay_events, tiny_scenario
 from shopsim.scenario.loader import load_scenario
 from shopsim.sim import events as E
-from test_properties import PROPS
+from test_properties import PROPS, assert_invariants
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -106,21 +106,11 @@ def test_ads_only_with_personalization_consent_and_under_their_cap(sc, flips):
         sim.run_until(int(frac * sim.end))
         sim.apply_settings_change(who, {"personalization": value})
     sim.run()
-    settings = {}
-    shown = defaultdict(list)
-    cap = sc.ads.cap.max
-    for e in events:
-        if e.type in (E.SHOPPER_CREATED, E.SETTINGS_CHANGED):
-            settings[e.shopper] = e.data["settings"]
-        elif e.type == E.AD_IMPRESSION:
-            assert settings[e.shopper]["personalization"], e
-            times = shown[e.shopper]
-            times.append(e.t)
-            assert sum(1 for t in times if t > e.t - 86_400_000) <= cap
-        elif e.type == E.AD_CLICKED:
-            assert shown[e.shopper] and shown[e.shopper][-1] == e.t
+    # ads_need_personalization, ads_under_cap, and an ad click follows its impression (engagement), with
+    # every other invariant
+    assert_invariants(sim, events)
     if sc.population.consent.personalization == 0.0 and not any(v for _, v, _ in flips):
-        assert not shown
+        assert not any(e.type == E.AD_IMPRESSION for e in events)
 
 
 def test_an_ad_click_can_bring_the_shopper_back_and_is_attributed():
@@ -157,3 +147,25 @@ def test_a_price_drop_changes_the_price_shoppers_see_and_pay_from_its_instant():
             and e.data["id"] in {r.data["id"] for r in events if r.type == E.NOTIFICATION_REQUESTED
                                  and r.data["source"] == "campaign:drop"}]
     assert told and all(e.t >= min(c.t for c in changed.values()) for e in told)
+
+
+def test_a_flash_sale_held_by_quiet_hours_lasts_from_its_delivery():
+    """The sale's end (and its coupon's expiry) counts from when the message reaches the shopper: a push held
+    overnight must not arrive with a coupon that expired before it was issued."""
+    sc = {"schema_version": 1, "run": {"name": "late", "seed": 1, "duration": "2d"},
+          "population": {"size": 1, "locales": {"de_DE": {"share": 1.0, "time_zones": {"Europe/Berlin": 1.0}}},
+                         "platforms": {"android": 1.0},
+                         "consent": {"marketing_consent": 1.0, "push_os_permission": {"android": 1.0}},
+                         "settings": {"quiet_hours": {"start": "22:00", "end": "08:00"}}},
+          "campaigns": {"late": {"kind": "flash_sale", "at": "21h30m", "channels": ["push"], "title": "One hour only",
+                                 "ends": "1h", "incentive": {"type": "percent", "value": 20, "prefix": "LATE"}}}}
+    _, events = play(sc)
+    deferred = [e for e in events if e.type == E.NOTIFICATION_DEFERRED]
+    delivered = [e for e in events if e.type == E.NOTIFICATION_DELIVERED and e.data["category"] == "flash_sales"]
+    issued = [e for e in events if e.type == E.COUPON_ISSUED]
+    assert deferred and delivered and issued
+    assert issued[0].t == delivered[0].t  # issued with the delivery, at 08:00 Berlin
+    start = datetime(2026, 3, 2, tzinfo=timezone.utc).timestamp()
+    expires = datetime.fromisoformat(issued[0].data["expires"].replace("Z", "+00:00")).timestamp()
+    assert (expires - start) * 1000 == delivered[0].t + 3_600_000
+    assert "09:00" in delivered[0].data["body"] or "09:00" in (delivered[0].data["title"] or "")

@@ -2,40 +2,35 @@
 channels, delays, incentives and `when` conditions), random engagement (open, click and unsubscribe chances,
 high ones included so clicks, returns, orders and unsubscribes happen) and scripted promotions.
 
-Every check reads the event log alone (docs/event-log.md), as a QA engineer would:
+The checks are the library's invariants (shopsim.metrics.invariants), which read the event log alone
+(docs/event-log.md), as a QA engineer would; every property checks all of them, and each is about one:
 a) flows exit on purchase (and on their other exits), and a step's `when` is judged on the previous step;
-b) coupons: redeemed at most once, by their holder, before they expire; orders carry the discount;
+b) coupons: redeemed at most once, by their holder, before they expire; orders carry the best discount;
 c) attribution names the shopper's last marketing click within the attribution window;
 d) opens, clicks, dismissals and unsubscribes follow a delivery of the same shopper;
 e) the same scenario played twice gives the same events.
-
-Flows here have no `send_window`: then step k of a run is requested exactly at its trigger plus the sum of
-the steps' `after`, which is how the checks tell the runs of one cart apart. Their exits always include
-`order_placed`.
+The flows' exits always include `order_placed`.
 """
 
 from __future__ import annotations
 
 import io
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import datetime
 
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 from shopsim.scenario.schema import Scenario
-from shopsim.scenario.taxonomy import CATEGORY_CLASS, CHANNELS, MARKETING, MARKETING_CATEGORIES, TRANSACTIONAL_PLAN
-from shopsim.scenario.units import parse_duration
+from shopsim.scenario.taxonomy import CHANNELS, MARKETING_CATEGORIES, TRANSACTIONAL_PLAN
 from shopsim.sim import events as E
 from shopsim.sim.engine import Simulation
 from shopsim.store.recorder import Recorder
-from test_notify_properties import check_notifications, notify_scenarios
-from test_properties import FAST, PROPS, check_log
+from test_notify_properties import notify_scenarios
+from test_properties import FAST, PROPS, assert_invariants
 
 FLOW = "recover"
-NOT_MARKETING = {"order_updates", "shipping", "customer_service", "account_security"}
 ENGAGEMENT = {E.NOTIFICATION_OPENED, E.NOTIFICATION_CLICKED, E.NOTIFICATION_DISMISSED, E.NOTIFICATION_UNSUBSCRIBED}
-EARLY_STEPS = {"reachable", "consent", "preferences"}  # the pipeline steps before flow state
 
 # --- generators ---------------------------------------------------------------------------------------
 
@@ -173,352 +168,80 @@ def _instant(sim: Simulation, text: str) -> int:
     return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000) - sim.scenario.start_epoch
 
 
-def _cents(x: float) -> int:
-    return round(x * 100)
-
-
-def _marketing(category: str) -> bool:
-    return category == "digest" or CATEGORY_CLASS[category] == MARKETING
-
-
-# --- a) flows -----------------------------------------------------------------------------------------
-
-def _exits(events, flow) -> dict[int, list[tuple[int, str]]]:
-    """Per run (the seq of the cart.abandoned that started it): the events that end it, (seq, exit), in order,
-    as the flow's `exit` list names them."""
-    enabled = set(flow.exit)
-    runs: dict[str, list] = defaultdict(list)  # shopper -> [abandoned event, its exits]
-    out: dict[int, list[tuple[int, str]]] = {}
-    for ev in events:
-        if ev.shopper is None:
-            continue
-        why = None
-        if ev.type == E.CART_ABANDONED:
-            why = "retriggered"
-        elif ev.type == E.ORDER_PLACED:
-            why = "order_placed"
-        elif ev.type == E.CART_EMPTIED:
-            why = "cart_emptied"
-        elif ev.type == E.SETTINGS_CHANGED and ev.data["source"] == "unsubscribe":
-            why = "unsubscribed"
-        elif ev.type == E.SESSION_STARTED and not ev.data["source"].startswith("click:"):
-            why = "visited"
-        if why is not None and why in enabled:
-            for ab, exits in runs[ev.shopper]:
-                if why in ("order_placed", "cart_emptied") and ev.data["cart"] != ab.data["cart"]:
-                    continue
-                exits.append((ev.seq, why))
-        if ev.type == E.CART_ABANDONED:
-            out[ev.seq] = []
-            runs[ev.shopper].append((ev, out[ev.seq]))
-    return out
-
-
-def _failing(name: str, w, i: int, opened: bool, clicked: bool, segment: str, value: float) -> set[str]:
-    """The rules of step i's `when` that do not hold (every condition given must hold)."""
-    if w is None:
-        return set()
-    rule, out = f"flows.{name}.steps[{i}].when", set()
-    if w.opened is not None and w.opened != opened:
-        out.add(f"{rule}.opened")
-    if w.clicked is not None and w.clicked != clicked:
-        out.add(f"{rule}.clicked")
-    if w.segments is not None and segment not in w.segments:
-        out.add(f"{rule}.segments")
-    if w.min_value is not None and value < w.min_value:
-        out.add(f"{rule}.min_value")
-    if w.max_value is not None and value > w.max_value:
-        out.add(f"{rule}.max_value")
-    return out
-
-
-def _the_flow(sim: Simulation):
-    """The scenario's one cart-abandonment flow: (name, definition)."""
-    [(name, flow)] = sim.scenario.model.flows.items()
-    assert flow.trigger == E.CART_ABANDONED and "order_placed" in flow.exit
-    assert all(s.send_window is None for s in flow.steps)
-    return name, flow
-
+# Each check_* asserts its invariants (shopsim.metrics.invariants) and counts what the run gave them to judge.
 
 def check_flows(sim: Simulation, events) -> dict[str, int]:
-    """a) Every step of every run is judged as its flow says: void once an exit happened (the first exit
-    names the rule), suppressed when its `when` fails, otherwise through; never delivered or digested after
-    the order for its cart. Returns how many decisions of each kind were seen."""
-    name, flow = _the_flow(sim)
-    cum, t = [], 0
-    for s in flow.steps:
-        t += parse_duration(s.after)
-        cum.append(t)
-    exits = _exits(events, flow)
-    abandoned = {(e.shopper, e.t): e for e in events if e.type == E.CART_ABANDONED}
-    orders = {e.data["cart"]: e for e in events if e.type == E.ORDER_PLACED}
-    segment = {e.shopper: e.data["segment"] for e in events if e.type == E.SHOPPER_CREATED}
-    engaged = defaultdict(dict)  # notification id -> {opened|clicked: seq of the first}
-    for e in events:
-        if e.type in (E.NOTIFICATION_OPENED, E.NOTIFICATION_CLICKED):
-            engaged[e.data["id"]].setdefault(e.type, e.seq)
-    step_of: dict[str, tuple] = {}     # notification id -> (run's abandoned event, step index, failing rules)
-    note_of: dict[tuple[int, int], str] = {}
-    seen = defaultdict(int)
+    """a) Every step of every run is judged as its flow says: void once an exit happened (the first exit names
+    the rule), suppressed when its `when` fails, otherwise through. Returns how many decisions of each kind
+    were seen: by exit, `condition`, `held` (through flow state) and `early` (decided before it)."""
+    assert_invariants(sim, events, ["flows_exit_on_purchase", "flow_conditions_respected", "flow_steps_on_schedule"])
+    steps = {e.data["id"] for e in events
+             if e.type == E.NOTIFICATION_REQUESTED and e.data["source"].startswith("flow:")}
+    seen: dict[str, int] = defaultdict(int)
     for ev in events:
-        if ev.type == E.NOTIFICATION_REQUESTED and ev.data["source"].startswith(f"flow:{name}:"):
-            i = int(ev.data["source"].rsplit(":", 1)[1]) - 1
-            ab = abandoned.get((ev.shopper, ev.t - cum[i]))
-            assert ab is not None, f"{ev.data['id']}: step {i + 1} requested with no abandonment {cum[i]} ms before"
-            assert ev.data["ref"] == ab.data["cart"] and ev.data["category"] == flow.category
-            assert ev.data["channel"] == flow.steps[i].channel
-            assert (ab.seq, i) not in note_of, f"run {ab.seq} requested step {i + 1} twice"
-            if i > 0:
-                assert (ab.seq, i - 1) in note_of, f"{ev.data['id']}: step {i + 1} before step {i}"
-                prev = engaged.get(note_of[(ab.seq, i - 1)], {})
-                opened = prev.get(E.NOTIFICATION_OPENED, ev.seq) < ev.seq
-                clicked = prev.get(E.NOTIFICATION_CLICKED, ev.seq) < ev.seq
-            else:
-                opened = clicked = False
-            note_of[(ab.seq, i)] = ev.data["id"]
-            step_of[ev.data["id"]] = (ab, i, _failing(name, flow.steps[i].when, i, opened, clicked,
-                                                      segment[ev.shopper], ab.data["value"]))
-        elif ev.type in (*E.NOTIFICATION_OUTCOMES, E.NOTIFICATION_DEFERRED) and ev.data["id"] in step_of:
-            ab, i, failing = step_of[ev.data["id"]]
-            cart = ab.data["cart"]
-            gone = [why for seq, why in exits[ab.seq] if seq < ev.seq]
-            trace = ev.data["trace"]
-            verdict = next((v for v in trace if v["step"] == "flow_state"), None)
-            if ev.type in (E.NOTIFICATION_DELIVERED, E.NOTIFICATION_DIGESTED):
-                # a) never after the order for its cart
-                order = orders.get(cart)
-                assert order is None or order.seq > ev.seq, (
-                    f"{ev.data['id']} (step {i + 1} for {cart}) {ev.type.split('.')[1]} at {ev.t} after "
-                    f"{order.data['order']} was placed at {order.t}")
-            if verdict is None:  # decided before flow state (unreachable, no consent, switched off)
-                assert ev.type == E.NOTIFICATION_SUPPRESSED and trace[-1]["step"] in EARLY_STEPS, trace
+        if ev.type in (*E.NOTIFICATION_OUTCOMES, E.NOTIFICATION_DEFERRED) and ev.data["id"] in steps:
+            verdict = next((v for v in ev.data["trace"] if v["step"] == "flow_state"), None)
+            if verdict is None:
                 seen["early"] += 1
-            elif gone:
-                assert ev.type == E.NOTIFICATION_SUPPRESSED, f"{ev.data['id']} {ev.type} after exit {gone[0]}"
-                assert (ev.data["reason"], ev.data["rule"]) == ("flow_exited", f"flow.exit.{gone[0]}"), (
-                    ev.data["id"], ev.data["reason"], ev.data["rule"], gone)
-                assert trace[-1] == verdict and verdict["outcome"] == "suppressed", trace
-                seen[gone[0]] += 1
-            elif failing:
-                assert ev.type == E.NOTIFICATION_SUPPRESSED, f"{ev.data['id']} {ev.type} though {failing} fail"
-                assert ev.data["reason"] == "flow_condition" and ev.data["rule"] in failing, (
-                    ev.data["id"], ev.data["reason"], ev.data["rule"], failing)
-                seen["condition"] += 1
-            else:
-                assert verdict["outcome"] == "pass", (ev.data["id"], verdict, gone, failing)
+            elif verdict["outcome"] == "pass":
                 seen["held"] += 1
-    # a) the contract as stated: a step requested after the order for its cart is suppressed, by flow state
-    # with order_placed (or the exit that came first), or by a step before it.
-    final = {e.data["id"]: e for e in events if e.type in E.NOTIFICATION_OUTCOMES and e.data["id"] in step_of}
-    for nid, (ab, i, _) in step_of.items():
-        order = orders.get(ab.data["cart"])
-        if order is not None and order.t < ab.t + cum[i] and nid in final:  # (not: deferred past the end)
-            out = final[nid]
-            assert out.type == E.NOTIFICATION_SUPPRESSED, (nid, out)
-            assert out.data["reason"] == "flow_exited" or out.data["trace"][-1]["step"] in EARLY_STEPS, out
+            elif verdict["reason"] == "flow_exited":
+                seen[verdict["params"]["exit"]] += 1
+            else:
+                seen["condition"] += 1
     return seen
+
+
+def check_coupons(sim: Simulation, events) -> dict[str, int]:
+    """b) Coupons come with a delivery that offers one; an order takes the best valid coupon the shopper
+    holds and redeems it once; unused coupons expire exactly when they said they would."""
+    assert_invariants(sim, events, ["coupons_redeemed_once_before_expiry", "best_coupon_applied"])
+    n = Counter(e.type for e in events)
+    return {"issued": n[E.COUPON_ISSUED], "redeemed": n[E.COUPON_REDEEMED], "expired": n[E.COUPON_EXPIRED]}
+
+
+def check_attribution(sim: Simulation, events) -> int:
+    """c) An order is attributed to the shopper's last marketing (or ad) click within the attribution window
+    that no earlier order used; to nothing otherwise. Returns how many orders were attributed."""
+    assert_invariants(sim, events, ["attribution_valid"])
+    return sum(1 for e in events if e.type == E.ORDER_PLACED and e.data["attributed_to"] is not None)
+
+
+def check_engagement(sim: Simulation, events) -> dict[str, int]:
+    """d) Opens, clicks, dismissals and unsubscribes answer a delivery to the same shopper, in that order;
+    an unsubscribe switches the message's category off on its channel at once. Returns how many of each."""
+    assert_invariants(sim, events, ["engagement_follows_delivery"])
+    if not sim.scenario.model.engagement.enabled:
+        return {}
+    return dict(Counter(e.type for e in events if e.type in ENGAGEMENT))
 
 
 @PROPS
 @given(marketing_scenarios())
 def test_flows_exit_on_purchase_and_judge_conditions(data):
     sim, events = _play(data)
-    check_log(events, sim.end)
-    check_flows(sim, events)
-    check_notifications(sim, events)  # the whole pipeline contract still holds with flows and engagement
-
-
-# --- b) coupons ---------------------------------------------------------------------------------------
-
-def _discount(c: dict, subtotal: int, shipping: int) -> int:
-    """Cents a coupon (as coupon.issued logs it) takes off an order: docs/notifications.md#coupons."""
-    if subtotal < _cents(c["min_order"]):
-        return 0
-    if c["kind"] == "percent":
-        return round(subtotal * c["value"] / 100)
-    if c["kind"] == "fixed":
-        return min(_cents(c["value"]), subtotal)
-    return shipping
-
-
-def check_coupons(sim: Simulation, events) -> dict[str, int]:
-    """b) Coupons come with a delivered step that offers one; an order takes the best valid coupon the shopper
-    holds and redeems it once; unused coupons expire exactly when they said they would."""
-    name, flow = _the_flow(sim)
-    issued: dict[str, object] = {}
-    redeemed: dict[str, object] = {}
-    expired: dict[str, object] = {}
-    held: dict[str, list[str]] = defaultdict(list)
-    orders: dict[str, object] = {}
-    delivered_with: dict[str, object] = {}
-    for ev in events:
-        d = ev.data
-        if ev.type == E.COUPON_ISSUED:
-            code = d["coupon"]
-            assert code not in issued, f"{code} issued twice"
-            issued[code] = ev
-            held[ev.shopper].append(code)
-            assert d["source"].startswith(f"flow:{name}:"), d
-            inc = flow.steps[int(d["source"].rsplit(":", 1)[1]) - 1].incentive
-            assert inc is not None, f"{code} issued by a step without an incentive"
-            assert d["kind"] == inc.type and code.startswith(f"{inc.prefix}-")
-            assert _instant(sim, d["expires"]) == ev.t + parse_duration(inc.valid)
-        elif ev.type == E.NOTIFICATION_DELIVERED and d["coupon"] is not None:
-            c = issued.get(d["coupon"])
-            assert c is not None and c.shopper == ev.shopper and c.t == ev.t and c.seq < ev.seq, (d["id"], d["coupon"])
-            assert d["coupon"] not in delivered_with, f"{d['coupon']} delivered twice"
-            delivered_with[d["coupon"]] = ev
-        elif ev.type == E.ORDER_PLACED:
-            sub, ship, disc = _cents(d["subtotal"]), _cents(d["shipping"]), _cents(d["discount"])
-            assert _cents(d["total"]) == sub + ship - disc, d
-            assert 0 <= disc <= sub + ship
-            orders[d["order"]] = ev
-            # the best valid coupon the shopper holds (ties: any of the best)
-            valid = {code: _discount(issued[code].data, sub, ship) for code in held[ev.shopper]
-                     if code not in redeemed and code not in expired
-                     and ev.t < _instant(sim, issued[code].data["expires"])}
-            best = max(valid.values(), default=0)
-            assert disc == best, f"{d['order']}: discount {disc}, best valid coupon saves {best}: {valid}"
-            if d["coupon"] is None:
-                assert disc == 0
-            else:
-                assert valid.get(d["coupon"]) == disc > 0, (d["order"], d["coupon"], valid)
-        elif ev.type == E.COUPON_REDEEMED:
-            code = d["coupon"]
-            c = issued.get(code)
-            assert c is not None, f"{code} redeemed but never issued"
-            assert c.shopper == ev.shopper, f"{code} of {c.shopper} redeemed by {ev.shopper}"
-            assert code not in redeemed, f"{code} redeemed twice"
-            assert code not in expired, f"{code} redeemed after it expired"
-            assert ev.t < _instant(sim, c.data["expires"]), f"{code} redeemed at {ev.t}, expires {c.data['expires']}"
-            order = orders.get(d["order"])
-            assert order is not None and order.shopper == ev.shopper and order.t == ev.t, d
-            assert order.data["coupon"] == code and _cents(order.data["discount"]) == _cents(d["discount"]) > 0
-            redeemed[code] = ev
-        elif ev.type == E.COUPON_EXPIRED:
-            code = d["coupon"]
-            c = issued.get(code)
-            assert c is not None and c.shopper == ev.shopper
-            assert code not in redeemed and code not in expired, f"{code} expired after redeemed or twice"
-            assert ev.t == _instant(sim, c.data["expires"]), f"{code} expired at {ev.t}, expires {c.data['expires']}"
-            expired[code] = ev
-    for o in orders.values():  # every order with a coupon redeemed it
-        if o.data["coupon"] is not None:
-            r = redeemed.get(o.data["coupon"])
-            assert r is not None and r.data["order"] == o.data["order"], o.data
-    digests_at = {(e.shopper, e.t) for e in events if e.type == E.NOTIFICATION_DELIVERED and e.data["digest_of"]}
-    for code, c in issued.items():
-        # A step's own delivery carries its code; a digested step's code is issued as its digest goes out.
-        assert code in delivered_with or (c.shopper, c.t) in digests_at, f"{code} issued with no delivery carrying it"
-        if code not in redeemed and _instant(sim, c.data["expires"]) <= sim.end:
-            assert code in expired, f"{code} unused and due to expire within the run, but not expired"
-    return {"issued": len(issued), "redeemed": len(redeemed), "expired": len(expired)}
+    assert_invariants(sim, events)  # flows, and the whole pipeline contract still holds with engagement
 
 
 @PROPS
 @given(marketing_scenarios(coupons=True))
 def test_coupons_are_redeemed_once_by_their_holder_before_expiry(data):
     sim, events = _play(data)
-    check_coupons(sim, events)
-
-
-# --- c) attribution -----------------------------------------------------------------------------------
-
-def check_attribution(sim: Simulation, events) -> int:
-    """c) An order is attributed to the shopper's last click on a marketing message (a digest counts), if that
-    click is within the attribution window and no order of hers came after it (one order per click); to
-    nothing otherwise. Returns how many orders were attributed."""
-    window = sim.scenario.attribution_window
-    assert window == parse_duration(sim.scenario.model.engagement.recovery.attribution_window)
-    delivered = {e.data["id"]: e for e in events if e.type == E.NOTIFICATION_DELIVERED}
-    last_click: dict[str, object] = {}
-    clicks: dict[str, object] = {}
-    n = 0
-    for ev in events:
-        if ev.type == E.NOTIFICATION_CLICKED:
-            clicks[ev.data["id"]] = ev
-            if _marketing(ev.data["category"]):
-                last_click[ev.shopper] = ev
-        elif ev.type == E.ORDER_PLACED:
-            nid = ev.data["attributed_to"]
-            last = last_click.pop(ev.shopper, None)  # an order uses up the click before it
-            if nid is None:
-                assert last is None or ev.t - last.t > window, (
-                    f"{ev.data['order']} not attributed though {last.data['id']} was clicked {ev.t - last.t} ms before")
-                continue
-            n += 1
-            assert nid in delivered and delivered[nid].shopper == ev.shopper, f"{ev.data['order']}: {nid}"
-            category = delivered[nid].data["category"]
-            assert category not in NOT_MARKETING, f"{ev.data['order']} attributed to {nid} ({category})"
-            click = clicks.get(nid)
-            assert click is not None and click.seq < ev.seq, f"{ev.data['order']} attributed to unclicked {nid}"
-            assert 0 <= ev.t - click.t <= window, (ev.data["order"], nid, ev.t - click.t, window)
-            assert last is click, f"{ev.data['order']} attributed to {nid}, the last click was {last.data['id']}"
-    return n
+    assert_invariants(sim, events)
 
 
 @PROPS
 @given(marketing_scenarios())
 def test_orders_are_attributed_to_the_last_marketing_click_in_the_window(data):
     sim, events = _play(data)
-    check_attribution(sim, events)
-
-
-# --- d) engagement ------------------------------------------------------------------------------------
-
-def check_engagement(sim: Simulation, events) -> dict[str, int]:
-    """d) Opens, clicks, dismissals and unsubscribes answer a delivery to the same shopper, in that order;
-    an unsubscribe switches the message's category off on its channel at once."""
-    if not sim.scenario.model.engagement.enabled:
-        assert not any(e.type in ENGAGEMENT for e in events), "engagement disabled, yet shoppers engaged"
-        return {}
-    delivered: dict[str, object] = {}
-    opened: dict[str, object] = {}
-    answered: dict[str, list[str]] = defaultdict(list)  # id -> opened/dismissed by the shopper
-    clicked: set[str] = set()
-    counts: dict[str, int] = defaultdict(int)
-    for k, ev in enumerate(events):
-        if ev.type == E.NOTIFICATION_DELIVERED:
-            delivered[ev.data["id"]] = ev
-            continue
-        if ev.type not in ENGAGEMENT:
-            continue
-        nid = ev.data["id"]
-        counts[ev.type] += 1
-        dv = delivered.get(nid)
-        assert dv is not None, f"{ev.type} for {nid}, not delivered (yet)"
-        assert dv.shopper == ev.shopper and dv.t <= ev.t, (ev, dv)
-        assert (ev.data["category"], ev.data["channel"]) == (dv.data["category"], dv.data["channel"])
-        if ev.type == E.NOTIFICATION_OPENED:
-            opened.setdefault(nid, ev)
-            if ev.data["source"] == "shopper":
-                answered[nid].append("opened")
-        elif ev.type == E.NOTIFICATION_DISMISSED:
-            assert ev.data["channel"] == "push", f"{nid} dismissed on {ev.data['channel']}"
-            answered[nid].append("dismissed")
-        elif ev.type == E.NOTIFICATION_CLICKED:
-            assert nid in opened, f"{nid} clicked before it was opened"
-            assert nid not in clicked, f"{nid} clicked twice"
-            clicked.add(nid)
-        else:  # unsubscribed: from an opened marketing message, through its footer, at once
-            category, channel = ev.data["category"], ev.data["channel"]
-            assert _marketing(category), f"unsubscribed from {nid} ({category})"
-            assert nid in opened, f"unsubscribed from {nid} before opening it"
-            nxt = events[k + 1]
-            assert (nxt.type, nxt.shopper, nxt.t, nxt.data.get("source")) == (
-                E.SETTINGS_CHANGED, ev.shopper, ev.t, "unsubscribe"), (ev, nxt)
-            cats = MARKETING_CATEGORIES if category == "digest" else (category,)
-            for c in cats:
-                assert nxt.data["settings"]["categories"][c][channel] is False, (nid, c, channel)
-        assert len(answered[nid]) <= 1, f"{nid}: {answered[nid]}"
-    return counts
+    assert_invariants(sim, events)
 
 
 @PROPS
 @given(marketing_scenarios())
 def test_engagement_follows_deliveries(data):
     sim, events = _play(data)
-    check_engagement(sim, events)
+    assert_invariants(sim, events)
 
 
 # --- e) determinism -----------------------------------------------------------------------------------

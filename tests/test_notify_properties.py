@@ -1,29 +1,28 @@
 """Property tests of the notification pipeline: over generated scenarios, with marketing messages, settings
 per segment, caps, send windows and settings changes applied mid-run, the event log obeys DESIGN.md.
 
-The checks read the log alone. Each shopper's settings are rebuilt from `shopper.created` and
-`settings.changed` as the log goes, so every decision is judged against the settings in effect at the
-instant it was made (a change applies from its instant on, and not before).
+The checks are the library's invariants (shopsim.metrics.invariants), which read the log alone. Each
+shopper's settings are rebuilt from `shopper.created` and `settings.changed` as the log goes, so every
+decision is judged against the settings in effect at the instant it was made (a change applies from its
+instant on, and not before).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+from shopsim.metrics.invariants import InvariantChecker
 from shopsim.scenario.schema import Scenario
-from shopsim.scenario.taxonomy import (
-    CATEGORIES, CATEGORY_CLASS, CHANNELS, CRITICAL, MARKETING, MARKETING_CATEGORIES,
-)
-from shopsim.scenario.units import parse_clock, parse_duration
+from shopsim.scenario.taxonomy import CATEGORIES, CHANNELS, MARKETING_CATEGORIES
+from shopsim.scenario.units import parse_duration
 from shopsim.sim import events as E
 from shopsim.sim.clock import HOUR
 from shopsim.sim.engine import Simulation
-from test_properties import PROPS, _prefs, check_log, clock, scenario_dicts
+from test_properties import PROPS, _prefs, assert_invariants, clock, scenario_dicts
 
 UTC = timezone.utc
 OUTCOMES = set(E.NOTIFICATION_OUTCOMES)
@@ -135,228 +134,16 @@ changes = st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 1
                    max_size=5)
 
 
-# --- the oracle ---------------------------------------------------------------------------------------
+# --- the oracle: the library's notification invariants -------------------------------------------------
 
-def _minute(epoch: int, tz: str) -> int:
-    local = datetime.fromtimestamp(epoch / 1000, UTC).astimezone(ZoneInfo(tz))
-    return local.hour * 60 + local.minute
-
-
-def _inside(minute: int, start: int, end: int) -> bool:
-    """[start, end) in local minutes; crossing midnight when end < start; empty when they are equal."""
-    if start == end:
-        return False
-    return start <= minute < end if start < end else (minute >= start or minute < end)
+NOTIFY_INVARIANTS = ["one_outcome_per_request", "settings_respected", "quiet_hours_respected",
+                     "send_windows_respected", "caps_respected", "digests_consistent", "critical_always_sent"]
 
 
-def _reachable(channel: str, s: dict, reach: dict) -> bool:
-    if channel == "push":
-        return reach["app"] and s["push_os_permission"]
-    if channel == "sms":
-        return reach["phone"] and s["sms_opt_in"]
-    if channel == "email":
-        return reach["email"]
-    return True
-
-
-def _consented(category: str, s: dict) -> bool:
-    if CATEGORY_CLASS[category] != MARKETING:
-        return True
-    return s["marketing_consent"] and (category != "recommendations" or s["personalization"])
-
-
-def _allowed(channel: str, category: str, s: dict) -> bool:
-    prefs = s["categories"][category]
-    return s["channels"][channel] and prefs[channel] and prefs["frequency"] != "off"
-
-
-class LogCheck:
-    """Walks one run's events in order, keeping each shopper's settings, and checks every notification."""
-
-    def __init__(self, sc: Scenario, start_epoch: int, end: int):
-        self.start, self.end = start_epoch, end
-        self.windows = [(w.channel, parse_clock(w.start), parse_clock(w.end), set(w.classes))
-                        for w in sc.policies.send_windows]
-        self.caps = [(c.channel, c.max, parse_duration(c.per), c.category) for c in sc.policies.caps]
-        self.settings: dict[str, dict] = {}
-        self.reach: dict[str, dict] = {}
-        self.tz: dict[str, str] = {}
-        self.requested: dict[str, object] = {}
-        self.final: dict[str, object] = {}
-        self.last: dict[str, object] = {}
-        self.joined: dict[str, list[str]] = defaultdict(list)   # digest id -> items digested into it
-        self.due: dict[str, int] = {}                           # digest id -> when it goes out
-        self.delivered_marketing: dict[tuple[str, str], list[tuple[int, str]]] = defaultdict(list)
-        self.delivered: set[str] = set()
-        self.decisions = 0
-
-    def local(self, t: int, sid: str) -> int:
-        return _minute(self.start + t, self.tz[sid])
-
-    def iso_ms(self, text: str) -> int:
-        return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000) - self.start
-
-    # c) quiet hours and send windows
-    def check_windows(self, ev, channel: str, cls: str) -> None:
-        if channel not in ("push", "sms"):
-            return
-        s, minute = self.settings[ev.shopper], self.local(ev.t, ev.shopper)
-        q = s["quiet_hours"]
-        if q:
-            assert not _inside(minute, parse_clock(q["start"]), parse_clock(q["end"])), (
-                f"{ev.data['id']} delivered on {channel} at local {minute // 60:02d}:{minute % 60:02d}, "
-                f"inside quiet hours {q}")
-        for ch, start, end, classes in self.windows:
-            if ch == channel and cls in classes:
-                assert _inside(minute, start, end), (
-                    f"{ev.data['id']} ({cls}) delivered on {channel} at local {minute // 60:02d}:{minute % 60:02d},"
-                    f" outside the send window {start}-{end}")
-
-    def on_requested(self, ev) -> None:
-        nid = ev.data["id"]
-        assert nid not in self.requested, f"{nid} requested twice"
-        self.requested[nid] = ev
-        self.last[nid] = ev
-        if ev.data["category"] == DIGEST:
-            assert ev.data["kind"] == DIGEST and nid in self.joined, f"digest {nid} carries nothing"
-            assert ev.t == self.due[nid], f"digest {nid} went out at {ev.t}, due at {self.due[nid]}"
-
-    def on_notification(self, ev) -> None:
-        nid = ev.data["id"]
-        assert nid in self.requested, f"{ev.type} for {nid} before (or without) its request"
-        req, prev = self.requested[nid], self.last[nid]
-        assert nid not in self.final, f"{nid} has two outcomes: {self.final[nid].type} and {ev.type}"
-        assert req.shopper == ev.shopper and req.data["category"] == ev.data["category"]
-        if prev.type == E.NOTIFICATION_DEFERRED:  # a deferred note is decided again when its wait ends
-            assert ev.t == self.iso_ms(prev.data["until"]), f"{nid} re-decided at {ev.t}, not at its until"
-        else:
-            assert ev.t == req.t, f"{nid} decided at {ev.t}, requested at {req.t}"
-        self.last[nid] = ev
-        if ev.type == E.NOTIFICATION_DEFERRED:
-            assert self.iso_ms(ev.data["until"]) > ev.t
-            assert ev.data["channel"] in ("push", "sms") and req.data["category"] != "account_security"
-            return
-        self.final[nid] = ev
-        self.decisions += 1
-        if ev.type == E.NOTIFICATION_DELIVERED:
-            self.on_delivered(ev, req)
-        elif ev.type == E.NOTIFICATION_DIGESTED:
-            self.on_digested(ev, req)
-
-    def on_delivered(self, ev, req) -> None:
-        nid, sid = ev.data["id"], ev.shopper
-        s, reach = self.settings[sid], self.reach[sid]
-        channel, category = ev.data["channel"], ev.data["category"]
-        self.delivered.add(nid)
-        assert _reachable(channel, s, reach), f"{nid} delivered on unreachable {channel}"
-        if category == DIGEST:
-            items, dropped = ev.data["digest_of"], [d["id"] for d in ev.data["dropped"]]
-            assert items, f"digest {nid} delivered empty"
-            assert sorted(items + dropped) == sorted(self.joined[nid]) and not set(items) & set(dropped), (
-                f"digest {nid}: digest_of {items} + dropped {dropped} != its items {self.joined[nid]}")
-            assert s["channels"][channel], f"digest {nid} delivered with {channel} off"
-            for item in items:  # a) b) for what the digest carries, at the instant it goes out
-                cat = self.requested[item].data["category"]
-                assert _consented(cat, s), f"digest {nid} carries {item} ({cat}) without consent"
-                assert _allowed(channel, cat, s), f"digest {nid} carries {item} ({cat}) switched off on {channel}"
-            self.check_windows(ev, channel, MARKETING)
-            return
-        cls = CATEGORY_CLASS[category]
-        assert ev.data["digest_of"] is None
-        if ev.data["rerouted_from"] is not None:
-            assert cls == CRITICAL, f"{nid} ({category}) rerouted"
-            assert ev.data["rerouted_from"] == req.data["channel"] != channel
-        else:
-            assert channel == req.data["channel"]
-        if cls == CRITICAL:
-            return
-        # b) channel master switch, category x channel toggle, frequency
-        assert _allowed(channel, category, s), f"{nid} ({category}) delivered on {channel} switched off: {s}"
-        if cls == MARKETING:
-            # a) consent, e) realtime only
-            assert _consented(category, s), f"{nid} ({category}) delivered without consent"
-            freq = s["categories"][category]["frequency"]
-            assert freq == "realtime", f"{nid} ({category}) delivered on its own while {freq}"
-            self.delivered_marketing[(sid, channel)].append((ev.t, category))
-        self.check_windows(ev, channel, cls)
-
-    def on_digested(self, ev, req) -> None:
-        nid, sid, category = ev.data["id"], ev.shopper, ev.data["category"]
-        s, channel = self.settings[sid], ev.data["channel"]
-        assert CATEGORY_CLASS[category] == MARKETING, f"{nid} ({category}) digested"
-        assert _consented(category, s) and _allowed(channel, category, s), f"{nid} digested against settings {s}"
-        freq = s["categories"][category]["frequency"]
-        assert freq in ("daily", "weekly"), f"{nid} digested while {freq}"
-        did = ev.data["digest"]
-        assert did not in self.requested, f"{nid} joined digest {did} after it went out"
-        at = self.iso_ms(ev.data["at"])
-        assert at > ev.t
-        if did in self.due:
-            assert self.due[did] == at
-        else:
-            self.due[did] = at
-            self.check_digest_time(sid, freq, ev.t, at)
-        self.joined[did].append(nid)
-
-    def check_digest_time(self, sid: str, period: str, t: int, at: int) -> None:
-        """Due at the shopper's local digest time (on their weekday, weekly), within a period of joining."""
-        prefs, zone = self.settings[sid]["digest"], ZoneInfo(self.tz[sid])
-        local = datetime.fromtimestamp((self.start + at) / 1000, UTC).astimezone(zone)
-        before = datetime.fromtimestamp((self.start + at - 2 * HOUR) / 1000, UTC).astimezone(zone)
-        if before.utcoffset() == local.utcoffset():  # away from a clock change the local time is exact
-            assert local.strftime("%H:%M") == prefs["time"], (local, prefs)
-        if period == "weekly":
-            assert WEEKDAYS[local.weekday()] == prefs["weekday"], (local, prefs)
-        assert at - t <= (7 if period == "weekly" else 1) * 24 * HOUR + HOUR
-
-    def run(self, events) -> None:
-        for ev in events:
-            if ev.type == E.SHOPPER_CREATED:
-                self.settings[ev.shopper], self.reach[ev.shopper] = ev.data["settings"], ev.data["reach"]
-                self.tz[ev.shopper] = ev.data["tz"]
-            elif ev.type == E.SETTINGS_CHANGED:
-                self.settings[ev.shopper] = ev.data["settings"]
-            elif ev.type == E.NOTIFICATION_REQUESTED:
-                self.on_requested(ev)
-            elif ev.type in OUTCOMES or ev.type == E.NOTIFICATION_DEFERRED:
-                self.on_notification(ev)
-            elif ev.type == E.NOTIFICATION_OPENED:
-                assert ev.data["id"] in self.delivered, f"{ev.data['id']} opened before delivery"
-        self.finish()
-
-    def finish(self) -> None:
-        # One account event's notes (same shopper, kind and instant) each land on a channel of their own:
-        # a critical reroute never doubles a channel the message already uses.
-        critical: dict[tuple, list[str]] = defaultdict(list)
-        for nid, ev in self.final.items():
-            req = self.requested[nid]
-            if ev.type == E.NOTIFICATION_DELIVERED and req.data["category"] == "account_security":
-                critical[(req.shopper, req.data["kind"], req.t)].append(ev.data["channel"])
-        for key, channels in critical.items():
-            assert len(channels) == len(set(channels)), f"{key}: a critical message doubled a channel: {channels}"
-        # f) one final outcome each, or a deferral past the run's end
-        for nid, ev in self.last.items():
-            if nid not in self.final:
-                assert ev.type == E.NOTIFICATION_DEFERRED and self.iso_ms(ev.data["until"]) > self.end, (
-                    f"{nid} has no outcome; its last event is {ev.type} at {ev.t}")
-        # digests go out when due (those due within the run)
-        for did, at in self.due.items():
-            assert (did in self.requested) == (at <= self.end), (did, at, self.end)
-        # d) caps in every rolling window (t - per, t], the fullest windows ending at a delivery
-        for (sid, channel), sent in self.delivered_marketing.items():
-            for ch, most, per, category in self.caps:
-                if ch != channel:
-                    continue
-                times = [t for t, cat in sent if category is None or cat == category]
-                for t_end in times:
-                    n = sum(1 for t in times if t_end - per < t <= t_end)
-                    assert n <= most, f"{sid}: {n} {category or ''} {channel} in {per} ms, cap {most}"
-
-
-def check_notifications(sim: Simulation, events) -> LogCheck:
-    check = LogCheck(sim.scenario.model, sim.scenario.start_epoch, sim.end)
-    check.run(events)
-    return check
+def check_notifications(sim: Simulation, events):
+    """Every decision of the run follows the settings in effect at its instant, the caps, quiet hours, send
+    windows and digests (shopsim.metrics.invariants)."""
+    return assert_invariants(sim, events, NOTIFY_INVARIANTS)
 
 
 # --- the properties -----------------------------------------------------------------------------------
@@ -380,31 +167,11 @@ def _play(data: dict, plan) -> tuple[Simulation, list, int | None]:
     return sim, events, first
 
 
-def check_scripted_requests(data: dict, sim: Simulation, events) -> None:
-    """Each scripted message requests one notification per targeted shopper and channel, at its instant,
-    whatever the settings (they decide the outcome, not whether it is asked for)."""
-    size = data["population"]["size"]
-    want: dict[tuple, int] = defaultdict(int)
-    for i, ev in enumerate(data["events"]):
-        if "notify" in ev and parse_duration(ev["at"]) <= sim.end:
-            who = [f"s{k:06d}" for k in range(1, size + 1)] if ev["shopper"] == "all" else [ev["shopper"]]
-            for sid in who:
-                for ch in ev["notify"]["channels"]:
-                    want[(f"scenario:events[{i}]", sid, ch, parse_duration(ev["at"]))] += 1
-    got: dict[tuple, int] = defaultdict(int)
-    for e in events:
-        if e.type == E.NOTIFICATION_REQUESTED and e.data["source"].startswith("scenario:"):
-            got[(e.data["source"], e.shopper, e.data["channel"], e.t)] += 1
-    assert got == want
-
-
 @PROPS
 @given(notify_scenarios(), changes)
 def test_every_decision_follows_the_settings_in_effect(data, plan):
     sim, events, first = _play(data, plan)
-    check_log(events, sim.end)
-    check_notifications(sim, events)
-    check_scripted_requests(data, sim, events)
+    assert_invariants(sim, events)  # the log, the pipeline's decisions, scripted requests, engagement, ...
     if first is not None:
         # g) and not before: up to the first change, the run is the same as one without any change.
         plain = Simulation(sim.scenario)
@@ -418,9 +185,7 @@ def test_every_decision_follows_the_settings_in_effect(data, plan):
 @given(busy_scenarios(), changes)
 def test_busy_push_and_sms_keep_caps_digests_and_quiet_hours(data, plan):
     sim, events, _ = _play(data, plan)
-    check_log(events, sim.end)
-    check_notifications(sim, events)
-    check_scripted_requests(data, sim, events)
+    assert_invariants(sim, events)
 
 
 # --- deterministic companions: a decision changes at the instant of a settings change -------------------
@@ -493,8 +258,8 @@ def test_switching_to_daily_digests_mid_run_batches_only_later_messages():
     assert [o[1] for o in _outcomes(events)] == ["delivered", "digested", "digested", "delivered"]
     digest = [e for e in events if e.type == E.NOTIFICATION_DELIVERED][-1]
     assert digest.data["category"] == DIGEST and len(digest.data["digest_of"]) == 2
-    check = check_notifications(sim, events)
-    assert check.decisions == 4
+    check_notifications(sim, events)
+    assert sum(e.type in OUTCOMES for e in events) == 4
 
 
 def test_consent_withdrawn_after_digesting_drops_the_items_at_digest_time():
@@ -519,12 +284,11 @@ def test_the_oracle_catches_a_delivery_against_the_settings():
     created = next(e for e in forged if e.type == E.SHOPPER_CREATED)
     off = {**created.data["settings"], "channels": {**created.data["settings"]["channels"], "push": False}}
     forged.insert(i, E.Event(0, forged[i].t, E.SETTINGS_CHANGED, "s000001", {"settings": off, "source": "user"}))
-    try:
-        check_notifications(sim, forged)
-    except AssertionError as exc:
-        assert "switched off" in str(exc)
-    else:
-        raise AssertionError("the oracle accepted a push delivered with push off")
+    delivered = next(e for e in forged if e.type == E.NOTIFICATION_DELIVERED)
+    checker = InvariantChecker(sim, ["settings_respected"])
+    checker(forged)
+    [v] = checker.finish()["settings_respected"]
+    assert v.seq == delivered.seq and "switched off (channels.push)" in v.message, v
 
 
 def test_a_deferred_push_waits_out_quiet_hours_in_local_time():

@@ -8,7 +8,6 @@ from collections import Counter
 
 import pytest
 
-from shopsim.scenario.loader import load_scenario
 from shopsim.sim.engine import Simulation
 from shopsim.store.recorder import Recorder
 from shopsim.store.writer import ORDER_STATUS, StoreWriter

@@ -69,6 +69,13 @@ EXPECTED = {
     "flow_unknown_segment": (10, 59, "flows.f.steps[0].when.segments[0]", "did you mean 'regular'?"),
     "campaign_unknown_product": (8, 78, "campaigns.c.products[0]", "unknown product 'p99999'"),
     "incentive_bad_percent": (10, 41, "flows.f.steps[0].incentive", "value above 0 and at most 100"),
+    "expect_unknown_metric": (8, 5, "expect[0].metric", "unknown metric 'recovery_rte'; did you mean 'recovery_rate'?"),
+    "expect_two_kinds": (8, 5, "expect[0]", "give exactly one of metric, count, invariant or receives"),
+    "expect_unknown_event_type": (8, 13, "expect[0].count.type", "did you mean 'order.shipped'?"),
+    "expect_unknown_variant": (18, 5, "expect[0].variant", "unknown variant 'holdot'; did you mean 'holdout'?"),
+    "expect_unknown_invariant": (8, 5, "expect[0].invariant", "did you mean 'one_outcome_per_request'?"),
+    "experiment_unknown_flow": (14, 25, "experiments.x.variants.treated.flows[0]", "did you mean 'cart_recovery'?"),
+    "experiment_holdout_with_flows": (15, 7, "experiments.x.variants.holdout", "a holdout receives nothing"),
 }
 
 

@@ -127,16 +127,23 @@ class Campaigns:
     def _request(self, sh: Shopper, name: str, c: Campaign, t0: int) -> None:
         sim, coupons = self.sim, self.sim.coupons
         source = f"campaign:{name}"
-        ends = sim.now + parse_duration(c.ends) if c.ends else None  # from this shopper's own send
-        ends_local = local_label(self.cs.start_epoch + ends, sh.tz) if ends is not None else None
-        data = {"offer": {"title": c.title, "text": c.text or c.title, "code": None, "ends_local": ends_local},
-                "cart": None, "products": self._products(sh, name, c)}
+        lasts = parse_duration(c.ends) if c.ends else None
+        offer = {"title": c.title, "text": c.text or c.title, "code": None, "ends_local": None}
+        data = {"offer": offer, "cart": None, "products": self._products(sh, name, c)}
         pool = source if c.stock is not None else None
 
-        def issue_coupon() -> dict[str, Any]:
-            coupon = coupons.issue(sh, c.incentive, source, expires=ends, pool=pool)
-            return {"coupon": coupons.context(sh, coupon), "coupon_code": coupon.code}
+        def on_delivery() -> dict[str, Any]:
+            # The offer lasts from the moment the message reaches the shopper: a flash sale held overnight by
+            # her quiet hours still gives her its full time (and its coupon never expires before it exists).
+            more: dict[str, Any] = {}
+            ends = sim.now + lasts if lasts is not None else None
+            if ends is not None:
+                more["offer"] = dict(offer, ends_local=local_label(self.cs.start_epoch + ends, sh.tz))
+            if c.incentive is not None:
+                coupon = coupons.issue(sh, c.incentive, source, expires=ends, pool=pool)
+                more.update(coupon=coupons.context(sh, coupon), coupon_code=coupon.code)
+            return more
 
-        extra = issue_coupon if c.incentive is not None else None
+        extra = on_delivery if c.incentive is not None or lasts is not None else None
         sim.notify.request(sh, CAMPAIGN_CATEGORY[c.kind], list(c.channels), "campaign", source, None, data,
                            key=source, extra=extra)
