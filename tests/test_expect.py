@@ -137,3 +137,11 @@ def test_a_bad_junit_path_is_refused_before_the_run(tmp_path, junit) -> None:
     res = _replay(tmp_path, SCENARIOS / "night_push_regression.yaml", "--junit", str(tmp_path / junit) if junit else "")
     assert res.exit_code == 2 and "Traceback" not in res.output
     assert not (tmp_path / "r.jsonl").exists()
+
+
+def test_the_scenario_format_lists_every_invariant() -> None:
+    from shopsim.metrics.invariants import INVARIANTS
+
+    text = (Path(__file__).parent.parent / "docs" / "scenario-format.md").read_text(encoding="utf-8")
+    for name, description in INVARIANTS.items():
+        assert f"| `{name}` | {description} |" in text, name
