@@ -84,6 +84,16 @@ def _phase(name: str, shoppers: int, days: int) -> dict:
     return out
 
 
+def run_phase(script: str, phase: str, shoppers: int, days: int) -> dict:
+    """Run one phase of `script` in a fresh process (so its peak RSS is its own) and return its figures."""
+    res = subprocess.run([sys.executable, script, "--phase", phase, "--shoppers", str(shoppers),
+                          "--days", str(days)], capture_output=True, text=True)
+    if res.returncode:
+        print(res.stderr, file=sys.stderr)
+        sys.exit(res.returncode)
+    return json.loads(res.stdout)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shoppers", type=int, default=100_000)
@@ -96,12 +106,7 @@ def main() -> None:
         return
     print(f"shopsim engine benchmark: {args.shoppers:,} shoppers x {args.days} days, Python {sys.version.split()[0]}")
     for phase in args.phases.split(","):
-        res = subprocess.run([sys.executable, __file__, "--phase", phase, "--shoppers", str(args.shoppers),
-                              "--days", str(args.days)], capture_output=True, text=True)
-        if res.returncode:
-            print(res.stderr, file=sys.stderr)
-            sys.exit(res.returncode)
-        r = json.loads(res.stdout)
+        r = run_phase(__file__, phase, args.shoppers, args.days)
         rss = f"peak RSS {r['peak_rss_mb']:,.0f} MB"
         if phase == "identities":
             print(f"  identities   {args.shoppers:,} in {r['seconds']:.2f} s "
