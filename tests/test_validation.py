@@ -76,6 +76,7 @@ EXPECTED = {
     "expect_unknown_invariant": (8, 5, "expect[0].invariant", "did you mean 'one_outcome_per_request'?"),
     "experiment_unknown_flow": (14, 25, "experiments.x.variants.treated.flows[0]", "did you mean 'cart_recovery'?"),
     "experiment_holdout_with_flows": (15, 7, "experiments.x.variants.holdout", "a holdout receives nothing"),
+    "narration_at_and_when": (8, 5, "narration[0]", "give at or when (one of them)"),
 }
 
 

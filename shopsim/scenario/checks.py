@@ -78,6 +78,7 @@ def check_scenario(scenario: Scenario, positions: Positions, filename: str) -> l
     _marketing(c, scenario)
     _experiments(c, scenario)
     _expectations(c, scenario)
+    _narration(c, scenario)
     return c.problems
 
 
@@ -396,3 +397,26 @@ def _arm(c: _Checker, s: Scenario, at: Path, ex: Any, needs_variant: bool) -> No
         c.report(at + ("experiment",), "give the variant too")
     elif ex.variant not in exp.variants:
         c.report(at + ("variant",), f"unknown variant {ex.variant!r}" + did_you_mean(ex.variant, exp.variants))
+
+
+def _narration(c: _Checker, s: Scenario) -> None:
+    from shopsim.scenario.compiled import at_ms
+    from shopsim.sim import events as E
+    from shopsim.sim.clock import epoch_ms
+
+    types = {v for k, v in vars(E).items() if k.isupper() and isinstance(v, str) and "." in v}
+    start = epoch_ms(parse_instant(s.run.start))
+    for i, step in enumerate(s.narration):
+        at = ("narration", i)
+        if step.at is not None:
+            t = at_ms(step.at, start)
+            if not 0 <= t <= parse_duration(s.run.duration):
+                c.report(at + ("at",), f"{step.at} is outside the run (0 to {s.run.duration})")
+        typ = (step.when or {}).get("type")
+        for t in typ if isinstance(typ, list) else [typ] if typ is not None else []:
+            if t not in types:
+                c.report(at + ("when", "type"), f"unknown event type {t!r}" + did_you_mean(str(t), types))
+        for who, path in ((step.shopper, ("shopper",)), ((step.when or {}).get("shopper"), ("when", "shopper"))):
+            if isinstance(who, str) and who.startswith("s") and who[1:].isdigit() and \
+                    not 1 <= int(who[1:]) <= s.population.size:
+                c.report(at + path, f"no shopper {who}: ids run from s000001 to s{s.population.size:06d}")

@@ -12,6 +12,7 @@ from pydantic import Field, field_validator
 from shopsim.scenario.dists import DurationDist, NumberDist
 from shopsim.scenario.marketing import Ads, Campaign, Engagement, Flow
 from shopsim.scenario.qa import Expectation, Experiment
+from shopsim.scenario.teaching import NarrationStep
 from shopsim.scenario.settings import SettingsPatch
 from shopsim.scenario.taxonomy import ABANDON_REASONS, MARKETING_CATEGORIES
 from shopsim.scenario.types import (  # noqa: F401 (re-exported: the schema's building blocks)
@@ -348,6 +349,8 @@ class Scenario(Model):
     experiments: dict[str, Experiment] = Field(default_factory=dict, description="arms of shoppers that differ only "
                                                                                  "in the flows, campaigns and ads they get")
     expect: list[Expectation] = Field(default_factory=list, description="what `shopsim replay --check` verifies")
+    narration: list[NarrationStep] = Field(default_factory=list, description="steps that pause the terminal app "
+                                                                             "and explain what just happened")
 
 
 def json_schema() -> dict[str, Any]:
