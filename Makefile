@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/shopsim replay scenarios/default.yaml
+	$(BIN)/shopsim run scenarios/default.yaml
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q

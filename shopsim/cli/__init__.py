@@ -12,6 +12,8 @@ from shopsim.cli.inbox import inbox_cmd
 from shopsim.cli.info import scenarios_cmd, schema_cmd, validate_cmd
 from shopsim.cli.replay import replay_cmd
 from shopsim.cli.report import report_cmd
+from shopsim.cli.serve import serve_cmd
+from shopsim.cli.tui import open_app, run_cmd
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -19,11 +21,14 @@ from shopsim.cli.report import report_cmd
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """Simulate what marketplace shoppers receive: order and shipping updates, cart reminders,
-    promotions, on email, push, SMS and in-app, under their settings and the platform's policies."""
+    promotions, on email, push, SMS and in-app, under their settings and the platform's policies.
+
+    Without a command, opens the terminal app on the default scenario."""
     if ctx.invoked_subcommand is None:
-        click.echo(ctx.get_help())
+        open_app("default")
 
 
+main.add_command(run_cmd)
 main.add_command(replay_cmd)
 main.add_command(validate_cmd)
 main.add_command(scenarios_cmd)
@@ -33,3 +38,4 @@ main.add_command(explain_cmd)
 main.add_command(inbox_cmd)
 main.add_command(diff_cmd)
 main.add_command(export_cmd)
+main.add_command(serve_cmd)

@@ -263,6 +263,11 @@ class Simulation:
         self.now = t
         self._handlers[kind](self.shoppers[idx] if idx >= 0 else None, payload)
 
+    def flush(self) -> list[Event]:
+        """Hand observers the events emitted since the last batch now (a front end calls it after a user's
+        settings change or a message opened, so they show while the run is paused)."""
+        return self._flush()
+
     def flush_if_full(self) -> None:
         """Hand observers what is buffered once it is a full batch (long loops at one instant call this)."""
         if len(self._out) >= FLUSH_EVERY:

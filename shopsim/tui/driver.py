@@ -98,6 +98,7 @@ class SimDriver:
         """Run the engine for one slice (`wall_dt` seconds of wall time have passed since the last one) and
         return the events emitted since the last call, including those of commands run in between."""
         sim = self.sim
+        sim.flush()      # what the user did between slices (a settings change, a message opened)
         self._narrate()  # events of commands run between slices (a step) may trigger a step too
         if self.busy:
             deadline = self.clock() + BUDGET_S

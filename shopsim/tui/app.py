@@ -1,0 +1,216 @@
+"""The Textual app: one factory (`make_app`) for the CLI, `shopsim serve` and the tests.
+
+The app owns the state (the `Simulation`, its driver and one `Metrics`); screens and widgets read it. The
+simulation is built in a thread worker (a 100k-shopper population takes seconds), then played by an async
+worker in slices that post `SimAdvanced` messages."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, LoadingIndicator, Static
+
+from shopsim.metrics.kpis import Metrics
+from shopsim.scenario.compiled import compile_scenario
+from shopsim.scenario.loader import load_scenario
+from shopsim.scenario.problems import ScenarioError
+from shopsim.sim.engine import Simulation
+from shopsim.tui.commands import ShopsimCommands
+from shopsim.tui.driver import FRAME_S, SimDriver
+from shopsim.tui.messages import NarrationReached, SimAdvanced
+
+
+class LoadingScreen(Screen):
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+
+    def compose(self):
+        yield Static(f"Loading {self.path} …", id="loading-text")
+        yield LoadingIndicator()
+        yield Footer()
+
+
+class ShopsimApp(App):
+    TITLE = "shopsim"
+    CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | {ShopsimCommands}
+    # Every action, for the command palette: (title, help, action).
+    COMMANDS_LIST = [
+        ("Play / pause", "start or stop the virtual clock (space)", "toggle_play"),
+        ("Step to the next event", "run until the simulation emits something (n)", "step_event"),
+        ("Step to the next message", "run until a notification is decided (m)", "step_notification"),
+        ("Jump one hour", "run one virtual hour (h)", "jump_hour"),
+        ("Jump one day", "run one virtual day (d)", "jump_day"),
+        ("Faster", "raise the speed (+)", "faster"),
+        ("Slower", "lower the speed (-)", "slower"),
+        ("KPIs and plots", "the run's KPIs, updating live (k)", "kpis"),
+        ("Search shoppers", "filter the shoppers table (/)", "search"),
+        ("Presenter mode", "a larger, calmer layout for a projector", "toggle_presenter"),
+        ("Open another scenario", "the scenario picker (o)", "open_picker"),
+        ("Help", "every key binding (?)", "help"),
+        ("Quit", "leave shopsim (q)", "quit"),
+    ]
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("o", "open_picker", "Scenarios", show=False),
+    ]
+
+    def __init__(self, scenario: Path | None = None, seed: int | None = None, *, autoplay: bool = False,
+                 presenter: bool = False) -> None:
+        super().__init__()
+        self.scenario_path = scenario
+        self.seed = seed
+        self.autoplay = autoplay
+        self.presenter = presenter
+        self.sim: Simulation | None = None
+        self.driver: SimDriver | None = None
+        self.metrics: Metrics | None = None
+        self.main_screen = None  # the MainScreen of the loaded scenario: the driver's batches go there
+
+    # --- loading ----------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        if self.presenter:
+            self.add_class("presenter")
+        if self.scenario_path is None:
+            self.action_open_picker()
+        else:
+            self.load(self.scenario_path)
+
+    def load(self, path: Path) -> None:
+        self.pause_play()
+        try:
+            model = load_scenario(path)
+        except ScenarioError as err:
+            from shopsim.tui.screens.errors import ErrorsScreen
+            self.switch_to(ErrorsScreen(err, path))
+            return
+        self.scenario_path = path
+        self.switch_to(LoadingScreen(path))
+        self._build(model)
+
+    def switch_to(self, screen: Screen) -> None:
+        """Replace whatever is shown (modals included) with `screen`."""
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.push_screen(screen)
+
+    @work(thread=True, exclusive=True, group="build")
+    def _build(self, model) -> None:
+        cs = compile_scenario(model, self.seed)
+        sim = Simulation(cs)
+        metrics = Metrics()
+        sim.subscribe(metrics)
+        sim.step()  # the run's start: every shopper created (the slow part at 100k) before the UI takes it
+        self.call_from_thread(self._sim_ready, sim, metrics)
+
+    def _sim_ready(self, sim: Simulation, metrics: Metrics) -> None:
+        from shopsim.tui.screens.main import MainScreen
+
+        self.sim, self.metrics = sim, metrics
+        self.driver = SimDriver(sim)
+        self.sub_title = sim.scenario.name
+        self.main_screen = MainScreen(sim, self.driver, metrics)
+        self.switch_to(self.main_screen)
+        if self.autoplay:
+            self.driver.toggle()
+        self._play_loop()
+
+    # --- playing ----------------------------------------------------------------------------------
+
+    @work(exclusive=True, group="play")
+    async def _play_loop(self) -> None:
+        driver = self.driver
+        last = time.perf_counter()
+        while driver is self.driver:
+            now = time.perf_counter()
+            events = driver.slice(now - last)
+            last = now
+            main = self.main_screen
+            if main is not None and (events or driver.busy):
+                main.post_message(SimAdvanced(events, driver.sim.now, driver.finished))
+            if main is not None and driver.narration is not None:
+                hit, driver.narration = driver.narration, None
+                main.post_message(NarrationReached(hit))
+            # Sleep the rest of the frame: the interface keeps the loop between slices.
+            await asyncio.sleep(max(0.0, FRAME_S - (time.perf_counter() - now)))
+
+    def pause_play(self) -> None:
+        if self.driver is not None:
+            self.driver.pause()
+
+    # --- transport (bound on the main screen; buttons and the command palette run them too) ----------
+
+    def _transport(self, command: str) -> None:
+        if self.driver is None:
+            return
+        getattr(self.driver, command)()
+        refresh = getattr(self.screen, "refresh_transport", None)
+        if refresh is not None:
+            refresh()
+
+    def action_toggle_play(self) -> None:
+        self._transport("toggle")
+
+    def action_step_event(self) -> None:
+        self._transport("step_event")
+
+    def action_step_notification(self) -> None:
+        self._transport("step_notification")
+
+    def action_jump_hour(self) -> None:
+        self._transport("jump_hour")
+
+    def action_jump_day(self) -> None:
+        self._transport("jump_day")
+
+    def action_faster(self) -> None:
+        self._transport("faster")
+
+    def action_slower(self) -> None:
+        self._transport("slower")
+
+    def action_kpis(self) -> None:
+        if self.sim is None or self.metrics is None:
+            return
+        from shopsim.tui.screens.kpis import KpiScreen
+        self.push_screen(KpiScreen(self.sim, self.metrics))
+
+    # --- actions that work everywhere -------------------------------------------------------------
+
+    def action_search(self) -> None:
+        search = getattr(self.main_screen, "action_search", None)
+        if search is not None and self.screen is self.main_screen:
+            search()
+
+    def action_toggle_presenter(self) -> None:
+        self.presenter = not self.presenter
+        self.set_class(self.presenter, "presenter")
+
+    def action_help(self) -> None:
+        from shopsim.tui.screens.help import HelpScreen
+        self.push_screen(HelpScreen())
+
+    def action_open_picker(self) -> None:
+        from shopsim.tui.screens.picker import PickerScreen
+        self.pause_play()
+        self.push_screen(PickerScreen())
+
+    def on_scenario_chosen(self, message) -> None:
+        self.driver = None  # ends the play loop of the previous scenario
+        self.load(message.path)
+
+    def on_open_picker(self, _message) -> None:
+        self.action_open_picker()
+
+
+def make_app(scenario: Path | None = None, seed: int | None = None, **kwargs) -> ShopsimApp:
+    return ShopsimApp(scenario, seed, **kwargs)

@@ -1,0 +1,117 @@
+"""The main screen: clock and transport, shoppers, the selected shopper's inbox and settings, the live feed.
+
+The screen routes each `SimAdvanced` batch to its widgets and keeps the selection; the app owns the
+simulation and its driver."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, TabbedContent, TabPane
+
+from shopsim.metrics.kpis import Metrics
+from shopsim.sim.engine import Simulation
+from shopsim.tui.driver import SimDriver
+from shopsim.tui.messages import ExplainRequested, NarrationReached, ShopperSelected, SimAdvanced
+from shopsim.tui.widgets.feed import LiveFeed
+from shopsim.tui.widgets.inbox import InboxPane
+from shopsim.tui.widgets.settings import SettingsPane
+from shopsim.tui.widgets.shoppers import ShopperTable
+from shopsim.tui.widgets.transport import TransportBar
+
+
+class MainScreen(Screen):
+    BINDINGS = [
+        Binding("space", "app.toggle_play", "Play/pause"),
+        Binding("n", "app.step_event", "Next event"),
+        Binding("m", "app.step_notification", "Next message"),
+        Binding("h", "app.jump_hour", "+1h"),
+        Binding("d", "app.jump_day", "+1d"),
+        Binding("plus,equals_sign", "app.faster", "Faster", key_display="+"),
+        Binding("minus", "app.slower", "Slower", key_display="-"),
+        Binding("k", "app.kpis", "KPIs"),
+        Binding("slash", "search", "Search", key_display="/"),
+        Binding("i", "show_tab('tab-inbox')", "Inbox"),
+        Binding("e", "show_tab('tab-settings')", "Settings"),
+    ]
+
+    def __init__(self, sim: Simulation, driver: SimDriver, metrics: Metrics) -> None:
+        super().__init__()
+        self.sim, self.driver, self.metrics = sim, driver, metrics
+        self.selected: int | None = None
+
+    def compose(self) -> ComposeResult:
+        yield TransportBar(self.driver, id="transport")
+        with Horizontal(id="panes"):
+            yield ShopperTable(self.sim, id="shoppers")
+            with TabbedContent(id="shopper-tabs"):
+                with TabPane("Inbox", id="tab-inbox"):
+                    yield InboxPane(self.sim, id="inbox")
+                with TabPane("Settings", id="tab-settings"):
+                    yield SettingsPane(self.sim, id="settings")
+        yield LiveFeed(self.sim, id="feed")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.select(0)
+
+    # --- the simulation's batches -------------------------------------------------------------------
+
+    def on_sim_advanced(self, message: SimAdvanced) -> None:
+        events = message.events
+        for widget in (self.query_one(ShopperTable), self.query_one(InboxPane), self.query_one(SettingsPane),
+                       self.query_one(LiveFeed)):
+            widget.on_sim_events(events)
+        self.query_one(TransportBar).update_clock()
+        top = self.app.screen
+        if top is not self and hasattr(top, "on_sim_events"):  # an open "why?" or KPI screen follows too
+            top.on_sim_events(events)
+
+    # --- selection and "why?" ---------------------------------------------------------------------
+
+    def on_shopper_selected(self, message: ShopperSelected) -> None:
+        self.select(message.index)
+
+    def select(self, index: int) -> None:
+        if not self.sim.shoppers:
+            return
+        self.selected = index
+        sh = self.sim.shoppers[index]
+        self.query_one(ShopperTable).show_shopper(index)
+        self.query_one(InboxPane).show_shopper(index)
+        self.query_one(SettingsPane).show_shopper(index)
+        self.query_one(TransportBar).show_zone(sh.tz)
+        self.query_one(LiveFeed).selected_shopper = sh.id
+
+    def on_explain_requested(self, message: ExplainRequested) -> None:
+        from shopsim.tui.screens.explain import ExplainScreen
+        self.app.push_screen(ExplainScreen(self.sim, message.notification_id))
+
+    def on_narration_reached(self, message: NarrationReached) -> None:
+        from shopsim.tui.screens.narration import NarrationScreen
+
+        hit = message.hit
+        if hit.shopper is not None:
+            self.select(int(hit.shopper[1:]) - 1)
+            note = hit.event.data.get("id") if hit.event is not None else None
+            if note is not None:
+                self.query_one(InboxPane).focus_message(note)
+        self.refresh_transport()
+
+        def carry_on(go: bool | None) -> None:
+            if go:
+                self.app.action_toggle_play()
+
+        narrator = self.driver.narrator
+        self.app.push_screen(NarrationScreen(hit, len(narrator.fired), len(narrator.steps)), carry_on)
+
+    def action_show_tab(self, tab: str) -> None:
+        self.query_one("#shopper-tabs", TabbedContent).active = tab
+
+    def action_search(self) -> None:
+        self.query_one(ShopperTable).focus_search()
+
+    def refresh_transport(self) -> None:
+        self.query_one(TransportBar).update_clock()

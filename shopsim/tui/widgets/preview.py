@@ -1,0 +1,256 @@
+"""One message as the shopper sees it: an email, a phone notification, an SMS bubble, an in-app card, or a
+retargeting ad banner.
+
+The card is a few Statics whose frame, width and alignment come from CSS classes (`-email`, `-push`, `-sms`,
+`-in-app`, `-ad`) and theme variables, so it reads well in dark and light themes; the text is Textual
+`Content` styled with theme variables too ($text-muted, $text-primary…), never fixed colours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
+from textual.widgets import Rule, Static
+
+from shopsim.notify.state import Message
+
+SENDER = "shop.example"
+APP_NAME = "SHOP.EXAMPLE"
+PUSH_WIDTH = 40  # the text inside a push card, like a phone's notification
+SMS_WIDTH = 46   # the widest SMS bubble, border included
+CHANNEL_ICONS = {"email": "✉", "push": "◉", "sms": "✆", "in_app": "▤", "ads": "◆"}
+CHANNEL_LABELS = {"email": "email", "push": "push", "sms": "SMS", "in_app": "in-app", "ads": "ad"}
+_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "BRL": "R$", "CNY": "¥", "INR": "₹"}
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_KINDS = ("-email", "-push", "-sms", "-in-app", "-ad", "-empty")
+
+
+@dataclass(slots=True)
+class AdImpression:
+    """A retargeting ad the shopper saw (from `ad.impression`; `clicked` from `ad.clicked`)."""
+
+    id: str
+    shopper: str
+    t: int
+    reason: str                 # cart or browse
+    ref: str                    # the cart or browse session it retargets
+    products: tuple[str, ...]   # product ids
+    clicked: bool = False
+    channel: str = "ads"
+
+
+Entry = Message | AdImpression
+
+
+def format_cents(cents: int, currency: str) -> str:
+    symbol = _SYMBOLS.get(currency, f"{currency} " if currency else "")
+    return f"{symbol}{cents / 100:,.2f}"
+
+
+@lru_cache(maxsize=64)
+def _zone(tz: str) -> ZoneInfo:
+    return ZoneInfo(tz)
+
+
+def local_time(epoch: int, tz: str) -> datetime:
+    return (_EPOCH + timedelta(milliseconds=epoch)).astimezone(_zone(tz))
+
+
+def short_time(epoch: int, tz: str) -> str:
+    """'Tue 3 Mar, 14:00' in the shopper's zone."""
+    d = local_time(epoch, tz)
+    return f"{d:%a} {d.day} {d:%b}, {d:%H:%M}"
+
+
+def _content(*parts: Any) -> Content:
+    return Content.assemble(*(p for p in parts if p))
+
+
+class MessagePreview(VerticalScroll):
+    """Shows one inbox `Message` (or `AdImpression`) the way the shopper's device would."""
+
+    DEFAULT_CSS = """
+    MessagePreview {
+        height: 1fr;
+        padding: 0 1;
+        background: $background;
+        #preview-empty {
+            display: none; color: $text-muted; width: 100%; content-align: center middle; height: 3;
+        }
+        #card { height: auto; width: 100%; padding: 0 1; background: $surface; }
+        #card-head, #card-body, #card-foot { height: auto; width: 100%; }
+        #card-rule { display: none; margin: 0; color: $text-muted; }
+        #card-foot { margin-top: 1; }
+        &.-empty #card { display: none; }
+        &.-empty #preview-empty { display: block; }
+        &.-email #card { border: round $primary; max-width: 86; }
+        &.-email #card-rule { display: block; }
+        &.-push { align-horizontal: center; }
+        &.-push #card { width: 44; border: round $accent; background: $boost; }
+        &.-sms { align-horizontal: right; }
+        &.-sms #card { border: round $success; background: $success-muted; margin-right: 2; }
+        &.-in-app #card { max-width: 66; border: round $secondary; background: $boost; }
+        &.-ad #card { max-width: 70; border: double $warning; background: $warning-muted; }
+    }
+    """
+
+    def __init__(self, sim: Any, *, placeholder: str = "Select a message to see it as the shopper does.",
+                 name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.sim = sim
+        self.placeholder = placeholder
+        self.entry: Entry | None = None
+        self.add_class("-empty")
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.placeholder, id="preview-empty")
+        with Vertical(id="card"):
+            yield Static(id="card-head")
+            yield Rule(id="card-rule")
+            yield Static(id="card-body")
+            yield Static(id="card-foot")
+
+    def on_mount(self) -> None:
+        self._render_entry(scroll_home=True)
+
+    # --- public -------------------------------------------------------------------------------------
+
+    def show(self, entry: Entry | None) -> None:
+        """Show a Message or an AdImpression (None clears). Showing the same one again (its read state
+        changed) keeps the scroll position."""
+        fresh, self.entry = entry is not self.entry, entry
+        self._render_entry(scroll_home=fresh)
+
+    def show_message(self, message: Message) -> None:
+        self.show(message)
+
+    def show_ad(self, ad: AdImpression) -> None:
+        self.show(ad)
+
+    def clear(self, placeholder: str | None = None) -> None:
+        if placeholder is not None:
+            self.placeholder = placeholder
+        self.show(None)
+
+    # --- rendering ----------------------------------------------------------------------------------
+
+    def _render_entry(self, scroll_home: bool) -> None:
+        if not self.is_mounted:
+            return
+        e = self.entry
+        if e is None:
+            self._set_kind("-empty")
+            self.query_one("#preview-empty", Static).update(self.placeholder)
+            return
+        sh = self.sim.shopper(e.shopper)
+        epoch = self.sim.scenario.start_epoch + e.t
+        if isinstance(e, AdImpression):
+            kind, parts = "-ad", self._ad(e, sh, epoch)
+        elif e.channel == "email":
+            kind, parts = "-email", self._email(e, sh, epoch)
+        elif e.channel == "push":
+            kind, parts = "-push", self._push(e, sh, epoch)
+        elif e.channel == "sms":
+            kind, parts = "-sms", self._sms(e, sh, epoch)
+        else:
+            kind, parts = "-in-app", self._in_app(e, sh, epoch)
+        title, subtitle, head, body, foot = parts
+        card = self.query_one("#card", Vertical)
+        card.border_title, card.border_subtitle = title, subtitle
+        for wid, content in (("#card-head", head), ("#card-body", body), ("#card-foot", foot)):
+            static = self.query_one(wid, Static)
+            static.update(content or "")
+            static.display = bool(content)
+        # A bubble is as wide as its text, up to SMS_WIDTH (the other cards' widths are in the CSS).
+        card.styles.width = (min(SMS_WIDTH, max(24, max(map(len, e.body.split("\n"))) + 4))
+                             if kind == "-sms" else None)
+        self._set_kind(kind)
+        if scroll_home:
+            self.scroll_home(animate=False)
+
+    def _set_kind(self, kind: str) -> None:
+        for k in _KINDS:
+            self.set_class(k == kind, k)
+
+    @staticmethod
+    def _status(m: Message) -> Content:
+        return Content.styled("read", "$text-muted") if m.read else Content.styled("● unread", "$text-accent")
+
+    def _email(self, m: Message, sh: Any, epoch: int):
+        d = local_time(epoch, sh.tz)
+        date = f"{d:%a} {d.day} {d:%b %Y}, {d:%H:%M} {d.tzname()}"
+        rows = (("From", f"{SENDER} <hello@{SENDER}>"), ("To", f"{sh.name} <{sh.email}>"), ("Date", date))
+        head = Content("\n").join(_content((f"{k + ':':<9}", "$text-muted"), v) for k, v in rows)
+        head = _content(head, "\n", ("Subject: ", "$text-muted"), (m.title or "(no subject)", "bold"))
+        foot = self._notes(m, link=m.link not in m.body)
+        return (Content(f"{CHANNEL_ICONS['email']} email"), self._status(m), head, Content(m.body), foot)
+
+    def _push(self, m: Message, sh: Any, epoch: int):
+        when = short_time(epoch, sh.tz)
+        app = f"{CHANNEL_ICONS['push']} {APP_NAME}"
+        gap = max(1, PUSH_WIDTH - len(app) - len(when))
+        head = _content((app, "bold $text-muted"), " " * gap, (when, "$text-muted"))
+        body = _content((m.title or "", "bold"), "\n" if m.title else "", m.body)
+        foot = self._notes(m, link=False)
+        return (Content(f"{sh.platform} · lock screen"), self._status(m), head, body, foot)
+
+    def _sms(self, m: Message, sh: Any, epoch: int):
+        head = Content.styled(f"{CHANNEL_ICONS['sms']} SHOPEX (text message)", "$text-muted")
+        return (Content("SMS"), Content(short_time(epoch, sh.tz)), head, Content(m.body), self._notes(m, False))
+
+    def _in_app(self, m: Message, sh: Any, epoch: int):
+        head = Content.styled(m.title or "", "bold")
+        foot = _content(("View ›", "bold $text-primary"), "  ", (m.link, "$text-muted"))
+        notes = self._notes(m, link=False)
+        if notes:
+            foot = _content(foot, "\n", notes)
+        return (Content(f"{CHANNEL_ICONS['in_app']} in-app · message centre"),
+                _content(short_time(epoch, sh.tz), " · ", self._status(m)), head, Content(m.body), foot)
+
+    def _ad(self, a: AdImpression, sh: Any, epoch: int):
+        head = Content.styled("Still in your cart?" if a.reason == "cart" else "Picked for you from your browsing",
+                              "bold")
+        lines = []
+        for pid in a.products:
+            p = self._product(pid)
+            if p is None:
+                lines.append(Content(f"• {pid}"))
+                continue
+            price = format_cents(self.sim.prices.get(p.index, p.price_cents), self.sim.scenario.currency)
+            lines.append(_content("• ", (p.name, "bold"), "  ", (price, "$text-primary"),
+                                  ("  " + p.store, "$text-muted")))
+        body = Content("\n").join(lines) if lines else Content.styled("(no products)", "$text-muted")
+        clicked = ("clicked ✓", "$text-success") if a.clicked else ("not clicked", "$text-muted")
+        foot = _content((f"Shown {short_time(epoch, sh.tz)} on a partner site · retargets {a.ref} · ",
+                         "$text-muted"), clicked)
+        return (Content(f"{CHANNEL_ICONS['ads']} Sponsored · {SENDER}"), Content(f"ad {a.id}"), head, body, foot)
+
+    def _notes(self, m: Message, link: bool) -> Content | None:
+        parts: list[Any] = []
+        if link and m.link:
+            parts.append(_content(("→ ", "$text-muted"), (m.link, "underline $text-primary")))
+        if m.digest_of:
+            parts.append(Content.styled(f"Digest of {len(m.digest_of)}: " + ", ".join(m.digest_of), "$text-muted"))
+        return Content("\n").join(parts) if parts else None
+
+    def _product(self, pid: str) -> Any:
+        return product(self.sim, pid)
+
+
+def product(sim: Any, pid: str) -> Any:
+    """The catalogue's ProductDef for a product id ('p00188'), or None."""
+    products = sim.scenario.products
+    try:
+        p = products[int(pid[1:]) - 1]
+        if p.id == pid:
+            return p
+    except (ValueError, IndexError):
+        pass
+    return next((p for p in products if p.id == pid), None)

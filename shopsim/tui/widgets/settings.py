@@ -1,0 +1,338 @@
+"""The settings pane: one shopper's notification settings, changed live through the simulation.
+
+Every control maps to one field of the settings dict (its id says which: `cat-promotions-push`,
+`chan-sms`, `freq-flash_sales`, `flag-marketing_consent`, `qh-on`, `qh-start`, `digest-time`, ...). A change
+goes straight to `sim.apply_settings_change(shopper, minimal_patch, source="user")`; a rejected one is
+reported and the control reverts. The pane redraws from `shopper.settings` (the truth) when the simulation
+changes them (a scripted change, an unsubscribe), with the controls' messages held back so a redraw never
+posts a change of its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from textual.app import ComposeResult
+from textual.containers import Grid, Horizontal, VerticalScroll
+from textual.widgets import Checkbox, Input, Label, Select, Static
+
+from shopsim.scenario.settings import validate_patch
+from shopsim.scenario.taxonomy import CATEGORIES, CATEGORY_CLASS, CHANNELS, CRITICAL, MARKETING
+from shopsim.sim import events as E
+from shopsim.sim.engine import Simulation
+from shopsim.sim.events import Event
+
+CHANNEL_LABELS = {"email": "email", "push": "push", "sms": "SMS", "in_app": "in-app"}
+CATEGORY_LABELS = {
+    "account_security": "Account security",
+    "order_updates": "Order updates",
+    "shipping": "Shipping",
+    "customer_service": "Customer service",
+    "cart_reminders": "Cart reminders",
+    "promotions": "Promotions",
+    "flash_sales": "Flash sales",
+    "recommendations": "Recommendations",
+    "new_product_alerts": "New product alerts",
+}
+FLAG_LABELS = {
+    "marketing_consent": "Marketing consent",
+    "personalization": "Personalization",
+    "push_os_permission": "Push allowed (OS)",
+    "sms_opt_in": "SMS opt-in",
+}
+FLAG_TIPS = {
+    "marketing_consent": "Without it no marketing message is sent on any channel.",
+    "personalization": "Recommendations and retargeting ads need it.",
+    "push_os_permission": "The phone's own permission: without it no push reaches the shopper.",
+    "sms_opt_in": "Without it no SMS reaches the shopper, not even shipping updates.",
+}
+CRITICAL_TIP = ("Account security alerts are critical: they cannot be switched off. They ignore these switches, "
+                "quiet hours and digests, and go by any channel that reaches the shopper.")
+FREQUENCY_OPTIONS = {
+    MARKETING: ("realtime", "daily", "weekly", "off"),
+    "transactional": ("realtime", "off"),
+}
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# The controls' own messages: held back while the pane redraws them from the settings.
+_CONTROL_MESSAGES = (Checkbox.Changed, Select.Changed, Input.Changed)
+
+
+def _row_tip(cat: str) -> str:
+    cls = CATEGORY_CLASS[cat]
+    if cls == CRITICAL:
+        return CRITICAL_TIP
+    if cls == MARKETING:
+        extra = " Recommendations also need personalization." if cat == "recommendations" else ""
+        return (f"Marketing: needs marketing consent, may be capped, and may come as a daily or weekly digest."
+                f"{extra}")
+    return "Transactional: always sent unless switched off; push and SMS wait for quiet hours."
+
+
+def _error_text(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        msgs = []
+        for err in exc.errors():
+            msg = str(err.get("msg", ""))
+            msgs.append(msg.removeprefix("Value error, "))
+        return "; ".join(dict.fromkeys(msgs)) or str(exc)
+    return str(exc)
+
+
+class SettingsPane(VerticalScroll):
+    """The notification settings of the selected shopper, editable; each change applies at once."""
+
+    DEFAULT_CSS = """
+    SettingsPane {
+        height: 1fr;
+        width: 1fr;
+        padding: 0 1;
+        #settings-title { text-style: bold; }
+        #settings-reach { color: $text-muted; margin-bottom: 1; }
+        Grid { height: auto; }
+        #settings-grid {
+            grid-size: 6;
+            grid-columns: 20 8 8 8 8 14;
+            grid-rows: 1;
+        }
+        .head { text-style: bold; color: $text-accent; }
+        .head-channel { padding-left: 1; }
+        #master-label { text-style: italic; }
+        .category-label { width: 1fr; }
+        .cell { margin-left: 2; text-overflow: clip; }
+        .muted { opacity: 50%; }
+        .freq-fixed { color: $text-muted; }
+        Select { width: 14; }
+        .section { text-style: bold; color: $text-accent; margin-top: 1; }
+        #flags-grid { grid-size: 2; grid-columns: 30 30; grid-rows: 1; }
+        .line { height: 1; }
+        .line Label { padding: 0 1; }
+        Input { width: 7; }
+        #digest-weekday { width: 9; }
+        Checkbox > .toggle--button { color: $panel; }
+        Checkbox.-on > .toggle--button { color: $text-success; }
+        Checkbox:focus > .toggle--button { background: $block-cursor-background; }
+        Checkbox:focus > .toggle--label { text-style: bold; }
+    }
+    """
+
+    def __init__(self, sim: Simulation, index: int = 0, *, name: str | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.sim = sim
+        self.index = index
+        self._qh_draft = {"start": "22:00", "end": "08:00"}  # the window shown while quiet hours are off
+        self._ready = False
+
+    # --- public API -----------------------------------------------------------------------------------
+
+    @property
+    def shopper(self):
+        return self.sim.shoppers[self.index]
+
+    def show_shopper(self, index: int) -> None:
+        """Show (and edit) the settings of shopper `index` (0-based index into `sim.shoppers`)."""
+        if not 0 <= index < len(self.sim.shoppers):
+            raise IndexError(f"no shopper at index {index}")
+        changed = index != self.index
+        self.index = index
+        if changed:
+            self._qh_draft = {"start": "22:00", "end": "08:00"}
+        self.sync(force_inputs=True)
+
+    def on_sim_events(self, events: list[Event]) -> None:
+        """A batch of new simulation events: redraw if the shown shopper's settings changed."""
+        sid = self.shopper.id
+        for ev in events:
+            if ev.type == E.SETTINGS_CHANGED and ev.shopper == sid:
+                self.sync()
+                return
+
+    def sync(self, force_inputs: bool = False) -> None:
+        """Redraw every control from the shopper's current settings without posting any change. Inputs
+        being edited keep their text unless `force_inputs`."""
+        if not self._ready:
+            return
+        sh, s = self.shopper, self.shopper.settings
+        with self.prevent(*_CONTROL_MESSAGES):
+            self.query_one("#settings-title", Static).update(
+                f"Settings · {sh.name} ({sh.id}) · {sh.tz} · {sh.segment.name}")
+            self.query_one("#settings-reach", Static).update(self._reach_text())
+            for ch in CHANNELS:
+                self._set_checkbox(f"chan-{ch}", s["channels"][ch])
+            for cat in CATEGORIES:
+                prefs = s["categories"][cat]
+                critical = CATEGORY_CLASS[cat] == CRITICAL
+                freq_off = prefs.get("frequency") == "off" and not critical
+                for ch in CHANNELS:
+                    cb = self._set_checkbox(f"cat-{cat}-{ch}", True if critical else prefs[ch])
+                    cb.set_class((not s["channels"][ch] or freq_off) and not critical, "muted")
+                if not critical:
+                    self.query_one(f"#freq-{cat}", Select).value = prefs.get("frequency", "realtime")
+            for flag in FLAG_LABELS:
+                self._set_checkbox(f"flag-{flag}", s[flag])
+            qh = s.get("quiet_hours")
+            if qh is not None:
+                self._qh_draft = {"start": qh["start"], "end": qh["end"]}
+            self._set_checkbox("qh-on", qh is not None)
+            for part in ("start", "end"):
+                self._set_input(f"qh-{part}", self._qh_draft[part], force_inputs)
+                self.query_one(f"#qh-{part}", Input).set_class(qh is None, "muted")
+            digest = s.get("digest") or {}
+            self._set_input("digest-time", digest.get("time", "09:00"), force_inputs)
+            self.query_one("#digest-weekday", Select).value = digest.get("weekday", "mon")
+
+    # --- building --------------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="settings-title")
+        yield Static(id="settings-reach")
+        with Grid(id="settings-grid"):
+            yield Label("Category", classes="head")
+            for ch in CHANNELS:
+                yield Label(CHANNEL_LABELS[ch], classes="head head-channel")
+            yield Label("frequency", classes="head")
+            yield Label("Whole channel", id="master-label").with_tooltip(
+                "Master switch: off stops every category on that channel (security alerts excepted).")
+            for ch in CHANNELS:
+                yield Checkbox(id=f"chan-{ch}", compact=True, classes="cell",
+                               tooltip=f"{CHANNEL_LABELS[ch]} on or off for every category")
+            yield Label("")
+            for cat in CATEGORIES:
+                critical = CATEGORY_CLASS[cat] == CRITICAL
+                tip = _row_tip(cat)
+                yield Label(CATEGORY_LABELS[cat], classes="category-label").with_tooltip(tip)
+                for ch in CHANNELS:
+                    yield Checkbox(id=f"cat-{cat}-{ch}", compact=True, classes="cell", disabled=critical,
+                                   tooltip=tip if critical else f"{CATEGORY_LABELS[cat]} by {CHANNEL_LABELS[ch]}")
+                if critical:
+                    yield Label("always on", classes="freq-fixed").with_tooltip(tip)
+                else:
+                    options = FREQUENCY_OPTIONS[CATEGORY_CLASS[cat]]
+                    yield Select([(o, o) for o in options], id=f"freq-{cat}", allow_blank=False, compact=True,
+                                 value="realtime", tooltip=tip)
+        yield Label("Consent and permissions", classes="section")
+        with Grid(id="flags-grid"):
+            for flag, label in FLAG_LABELS.items():
+                yield Checkbox(label, id=f"flag-{flag}", compact=True, tooltip=FLAG_TIPS[flag])
+        yield Label("Timing", classes="section")
+        with Horizontal(classes="line"):
+            yield Checkbox("Quiet hours", id="qh-on", compact=True,
+                           tooltip="Push and SMS wait until the quiet hours end (local time).")
+            yield Label("from")
+            yield Input(id="qh-start", compact=True, max_length=5, restrict=r"[0-9:]*", placeholder="HH:MM")
+            yield Label("to")
+            yield Input(id="qh-end", compact=True, max_length=5, restrict=r"[0-9:]*", placeholder="HH:MM")
+        with Horizontal(classes="line"):
+            yield Label("Digests at").with_tooltip("Local time at which daily and weekly digests go out.")
+            yield Input(id="digest-time", compact=True, max_length=5, restrict=r"[0-9:]*", placeholder="HH:MM")
+            yield Label("weekly on")
+            yield Select([(d.capitalize(), d) for d in WEEKDAYS], id="digest-weekday", allow_blank=False,
+                         compact=True, value="mon")
+
+    def on_mount(self) -> None:
+        self._ready = True
+        self.sync(force_inputs=True)
+
+    def _reach_text(self) -> str:
+        sh = self.shopper
+        app = f"app ✓ {sh.platform}" if sh.has_app else f"app ✗ ({sh.platform})"
+        email = "email ✓" if sh.email_verified else "email ✗"
+        phone = "phone ✓" if sh.phone is not None else "phone ✗"
+        return f"Reach: {app} · {email} · {phone}"
+
+    def _set_checkbox(self, wid: str, value: bool) -> Checkbox:
+        cb = self.query_one(f"#{wid}", Checkbox)
+        cb.value = bool(value)
+        return cb
+
+    def _set_input(self, wid: str, value: str, force: bool) -> None:
+        inp = self.query_one(f"#{wid}", Input)
+        if force or not inp.has_focus:
+            inp.value = value
+
+    # --- changes from the user ---------------------------------------------------------------------
+
+    def _apply(self, patch: dict[str, Any], what: str) -> bool:
+        """Apply `patch` for the shown shopper; on refusal say why. Either way the pane then shows the truth."""
+        try:
+            self.sim.apply_settings_change(self.shopper.id, patch, source="user")
+            ok = True
+        except (ValidationError, RuntimeError) as exc:
+            self.notify(f"{what}: {_error_text(exc)}", title="Setting not changed", severity="error",
+                        markup=False)
+            ok = False
+        self.sync(force_inputs=True)
+        return ok
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        event.stop()
+        if event.checkbox.value != event.value:  # overtaken by a redraw: not the user's latest word
+            return
+        wid, value, s = event.checkbox.id or "", event.value, self.shopper.settings
+        kind, _, rest = wid.partition("-")
+        if kind == "cat":
+            cat, _, ch = rest.rpartition("-")
+            if CATEGORY_CLASS.get(cat) == CRITICAL or s["categories"][cat][ch] == value:
+                return self.sync()
+            self._apply({"categories": {cat: {ch: value}}}, f"{CATEGORY_LABELS[cat]} by {CHANNEL_LABELS[ch]}")
+        elif kind == "chan":
+            if s["channels"][rest] != value:
+                self._apply({"channels": {rest: value}}, f"{CHANNEL_LABELS[rest]} on/off")
+        elif kind == "flag":
+            if s[rest] != value:
+                self._apply({rest: value}, FLAG_LABELS[rest])
+        elif wid == "qh-on":
+            if (s.get("quiet_hours") is not None) != value:
+                window = self._typed_window() if value else None
+                self._apply({"quiet_hours": window}, "Quiet hours")
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        wid, value, s = event.select.id or "", event.value, self.shopper.settings
+        if value is Select.NULL or event.select.value != value:  # blank, or overtaken by a redraw
+            return
+        if wid.startswith("freq-"):
+            cat = wid[len("freq-"):]
+            if s["categories"][cat].get("frequency") != value:
+                self._apply({"categories": {cat: {"frequency": value}}}, f"{CATEGORY_LABELS[cat]} frequency")
+        elif wid == "digest-weekday":
+            if (s.get("digest") or {}).get("weekday") != value:
+                self._apply({"digest": {"weekday": value}}, "Weekly digest day")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._input_done(event.input)
+
+    def on_input_blurred(self, event: Input.Blurred) -> None:
+        event.stop()
+        self._input_done(event.input)
+
+    def _typed_window(self) -> dict[str, str]:
+        return {part: self.query_one(f"#qh-{part}", Input).value.strip() for part in ("start", "end")}
+
+    def _input_done(self, inp: Input) -> None:
+        """An edited time is complete (enter, or focus moved on): apply it if it differs from the settings."""
+        wid, s = inp.id or "", self.shopper.settings
+        if wid.startswith("qh-"):
+            window = self._typed_window()
+            qh = s.get("quiet_hours")
+            if qh is not None:
+                if window != {"start": qh["start"], "end": qh["end"]}:
+                    self._apply({"quiet_hours": window}, "Quiet hours")
+            elif window != self._qh_draft:
+                # Off: check the times now, keep them for when quiet hours are switched on.
+                try:
+                    validate_patch({"quiet_hours": window})
+                    self._qh_draft = window
+                except ValidationError as exc:
+                    self.notify(f"Quiet hours: {_error_text(exc)}", title="Setting not changed",
+                                severity="error", markup=False)
+                    self.sync(force_inputs=True)
+        elif wid == "digest-time":
+            value = inp.value.strip()
+            if (s.get("digest") or {}).get("time") != value:
+                self._apply({"digest": {"time": value}}, "Digest time")
+
+
+__all__ = ["SettingsPane"]

@@ -1,0 +1,514 @@
+"""The shoppers list: a search box over a virtual table (Line API), fast at 100k shoppers.
+
+`ShopperTable` holds the state (the filter, the cursor, unread counts kept from events) and composes a
+`ShopperSearch` input and a `ShopperList`, a `ScrollView` that renders only the visible lines with
+`render_line`, as toolong's log view does: no widget per row, so 100k shoppers cost one list of indices.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from typing import Any, Iterable, Sequence
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style as RichStyle
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widgets import Input
+
+from shopsim.sim import events as E
+from shopsim.sim.events import Event
+from shopsim.tui.messages import ShopperSelected
+from shopsim.tui.widgets.preview import format_cents
+
+REFRESH_S = 0.25  # coalesce redraws: at most four a second whatever the event rate
+CART_STATES = ("open", "checkout", "abandoned")
+_CART_EVENTS = frozenset((E.CART_ITEM_ADDED, E.CART_EMPTIED, E.CHECKOUT_STARTED, E.CART_ABANDONED,
+                          E.ORDER_PLACED, E.SESSION_STARTED))
+# Columns: key, header, width, alignment; PRIORITY says which survive in a narrow pane.
+_COLUMNS = {"name": ("Shopper", 14, "l"), "id": ("ID", 7, "l"), "segment": ("Segment", 14, "l"),
+            "where": ("Country · time zone", 22, "l"), "cart": ("Cart", 16, "l"), "unread": ("Unread", 6, "r")}
+_ORDER = ("name", "id", "segment", "where", "cart", "unread")
+_PRIORITY = ("name", "unread", "cart", "id", "segment", "where")
+_GROW = {"name": 28, "where": 32}
+
+
+def _fit(text: str, width: int, align: str = "l") -> str:
+    """`text` padded or cut (with an ellipsis) to exactly `width` cells."""
+    n = len(text) if text.isascii() else cell_len(text)
+    if n > width:
+        return set_cell_size(text, width - 1) + "…" if width > 1 else set_cell_size(text, width)
+    return text + " " * (width - n) if align == "l" else " " * (width - n) + text
+
+
+def parse_query(query: str, segments: Iterable[str] = ()) -> dict[str, Any]:
+    """The search box's words as `set_filter` arguments: `seg:loyal` (a prefix is enough), `cart:abandoned`
+    (or open, checkout, any, none), `is:unread`; the other words are the text to look for."""
+    text, out = [], {"segment": None, "only_unread": False, "cart_state": None}
+    for word in query.split():
+        key, _, value = word.partition(":")
+        key, value = key.lower(), value.lower()
+        if key in ("seg", "segment") and value:
+            out["segment"] = next((s for s in segments if s.lower().startswith(value)), value)
+        elif key == "cart" and value:
+            out["cart_state"] = next((s for s in (*CART_STATES, "any", "none") if s.startswith(value)), value)
+        elif key == "is" and value == "unread":
+            out["only_unread"] = True
+        else:
+            text.append(word)
+    out["text"] = " ".join(text)
+    return out
+
+
+class ShopperSearch(Input):
+    """The filter box above the table. Typing filters at once; up/down move the table's cursor; enter
+    selects the highlighted shopper; escape goes back to the list."""
+
+    BINDINGS = [Binding("escape", "leave", "Back to list", show=False)]
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("placeholder", "Search name, id, city, country…  seg:  cart:  is:unread")
+        super().__init__(**kwargs)
+
+    def action_leave(self) -> None:
+        self.screen.set_focus(self.parent.query_one(ShopperList) if self.parent else None)
+
+
+class ShopperList(ScrollView, can_focus=True, inherit_bindings=False):
+    """The Line API view of a `ShopperTable`: a fixed header line, the visible rows, a fixed footer line.
+    Up, down and the page keys are the table's bindings (so they work from the search box too)."""
+
+    COMPONENT_CLASSES = {
+        "shopper-table--header", "shopper-table--footer", "shopper-table--cursor", "shopper-table--selected",
+        "shopper-table--muted", "shopper-table--unread", "shopper-table--open", "shopper-table--checkout",
+        "shopper-table--abandoned",
+    }
+    DEFAULT_CSS = """
+    ShopperList {
+        height: 1fr;
+        overflow-x: hidden;
+        background: $surface;
+        & > .shopper-table--header { background: $panel; color: $text-primary; text-style: bold; }
+        & > .shopper-table--footer { background: $panel; color: $text-muted; }
+        & > .shopper-table--cursor {
+            background: $block-cursor-blurred-background; color: $block-cursor-blurred-foreground;
+        }
+        &:focus > .shopper-table--cursor {
+            background: $block-cursor-background; color: $block-cursor-foreground;
+            text-style: $block-cursor-text-style;
+        }
+        & > .shopper-table--selected { background: $primary-muted; text-style: bold; }
+        & > .shopper-table--muted { color: $text-muted; }
+        & > .shopper-table--unread { color: $text-accent; text-style: bold; }
+        & > .shopper-table--open { color: $text-primary; }
+        & > .shopper-table--checkout { color: $text-warning; }
+        & > .shopper-table--abandoned { color: $text-error; }
+    }
+    """
+    BINDINGS = [
+        Binding("home", "first", "First", show=False),
+        Binding("end", "last", "Last", show=False),
+        Binding("enter", "select", "Select", show=False),
+    ]
+
+    def __init__(self, table: ShopperTable, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.table = table
+
+    @property
+    def body_height(self) -> int:
+        """How many rows fit between the header and the footer."""
+        return max(1, self.scrollable_content_region.height - 2)
+
+    def update_virtual_size(self) -> None:
+        self.virtual_size = Size(self.size.width, len(self.table.rows) + 2)
+
+    def on_resize(self) -> None:
+        self.update_virtual_size()
+        self.scroll_to_row(self.table.cursor)
+
+    def scroll_to_row(self, row: int) -> None:
+        """Scroll just enough for `row` (a position among the rows shown) to be visible."""
+        top, h = round(self.scroll_y), self.body_height
+        if row < top:
+            self.scroll_to(y=row, animate=False)
+        elif row >= top + h:
+            self.scroll_to(y=row - h + 1, animate=False)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        height = self.scrollable_content_region.height
+        table = self.table
+        if y == 0:
+            return table.header_strip(width, self)
+        if y == height - 1:
+            return table.footer_strip(width, self)
+        return table.row_strip(round(self.scroll_y) + y - 1, width, self)
+
+    # --- keys and mouse: the table owns the cursor --------------------------------------------------
+
+    def action_first(self) -> None:
+        self.table.move_cursor(0)
+
+    def action_last(self) -> None:
+        self.table.move_cursor(len(self.table.rows) - 1)
+
+    def action_select(self) -> None:
+        self.table.select_cursor()
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None or not 0 < offset.y < self.scrollable_content_region.height - 1:
+            return
+        row = round(self.scroll_y) + offset.y - 1
+        if row < len(self.table.rows):
+            self.table.move_cursor(row)
+            self.table.select_cursor()
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+
+class ShopperTable(Vertical):
+    """Every shopper of `sim` in one virtual table: name, id, segment, country and time zone, cart state
+    with its value, unread messages. Enter or a click posts `ShopperSelected`."""
+
+    DEFAULT_CSS = """
+    ShopperTable { height: 1fr; }
+    ShopperTable > ShopperSearch { dock: top; margin: 0; border: tall $border-blurred; }
+    ShopperTable > ShopperSearch:focus { border: tall $border; }
+    """
+    BINDINGS = [  # from the list and from the search box
+        Binding("up", "cursor(-1)", show=False),
+        Binding("down", "cursor(1)", show=False),
+        Binding("pageup", "page(-1)", show=False),
+        Binding("pagedown", "page(1)", show=False),
+    ]
+
+    def __init__(self, sim: Any, *, name: str | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.sim = sim
+        self.shoppers: Sequence[Any] = sim.shoppers
+        n = len(self.shoppers)
+        self.rows: Sequence[int] = range(n)   # shopper indices shown, ascending (a range when unfiltered)
+        self.cursor = 0                        # position in `rows`
+        self.selected: int | None = None       # shopper index last selected
+        self.unread: list[int] = [0] * n
+        self._unread_ids: set[str] = set()
+        self._filter: tuple = ("", None, False, None)
+        self._haystack: list[str] | None = None
+        self._dirty = False
+        self._by_id: dict[str, int] | None = None
+        self._currency = getattr(getattr(sim, "scenario", None), "currency", "")
+        self._base_seq = getattr(sim, "emitted", 0)  # events up to here are already in the state read below
+        if getattr(sim, "started", False):
+            self._count_unread()
+
+    def compose(self) -> ComposeResult:
+        yield ShopperList(self)              # first in the focus chain: keys go to the list, not the box
+        yield ShopperSearch(id="shopper-search")
+
+    def on_mount(self) -> None:
+        self.set_interval(REFRESH_S, self.flush_updates)
+
+    @property
+    def view(self) -> ShopperList:
+        return self.query_one(ShopperList)
+
+    @property
+    def segments(self) -> list[str]:
+        """The segment names, for a filter menu."""
+        defs = getattr(getattr(self.sim, "scenario", None), "segments", None)
+        if defs:
+            return [d.name for d in defs]
+        return sorted({sh.segment.name for sh in self.shoppers})
+
+    # --- unread counts, kept from events ------------------------------------------------------------
+
+    def _count_unread(self) -> None:
+        sim, unread, ids = self.sim, self.unread, self._unread_ids
+        for sh in self.shoppers:
+            if getattr(sh, "notes", None) is None:
+                continue
+            try:
+                inbox = sim.inbox(sh.index)
+            except LookupError:
+                return
+            for m in inbox:
+                if not m.read:
+                    ids.add(m.id)
+                    unread[sh.index] += 1
+
+    def _index(self, sid: str) -> int:
+        try:
+            i = int(sid[1:]) - 1
+            if self.shoppers[i].id == sid:
+                return i
+        except (ValueError, IndexError):
+            pass
+        if self._by_id is None:
+            self._by_id = {sh.id: sh.index for sh in self.shoppers}
+        return self._by_id[sid]
+
+    def on_sim_events(self, events: list[Event]) -> None:
+        """Count deliveries (+1 unread) and opens (−1 if it was unread); note cart changes. O(events);
+        the redraw waits for the next tick."""
+        base, ids, unread = self._base_seq, self._unread_ids, self.unread
+        dirty = False
+        for ev in events:
+            typ = ev.type
+            if typ == E.NOTIFICATION_DELIVERED:
+                nid = ev.data["id"]
+                if ev.seq > base and nid not in ids:
+                    ids.add(nid)
+                    unread[self._index(ev.shopper)] += 1
+                    dirty = True
+            elif typ == E.NOTIFICATION_OPENED:
+                nid = ev.data["id"]
+                if nid in ids:
+                    ids.discard(nid)
+                    unread[self._index(ev.shopper)] -= 1
+                    dirty = True
+            elif typ in _CART_EVENTS:
+                dirty = True
+        if dirty:
+            self._dirty = True
+
+    def unread_count(self, index: int) -> int:
+        return self.unread[index]
+
+    def flush_updates(self) -> None:
+        """Apply what events changed since the last tick: refilter (when the filter depends on live state)
+        and redraw. Called by a timer a few times a second; call it to see changes at once."""
+        if not self._dirty:
+            return
+        self._dirty = False
+        text, segment, only_unread, cart_state = self._filter
+        if only_unread or cart_state:
+            self._apply_filter(self._filter, narrow=False)
+        if self.is_mounted:
+            self.view.refresh()
+
+    # --- filtering ----------------------------------------------------------------------------------
+
+    def haystack(self) -> list[str]:
+        """Per shopper, the lowercase text the search looks in (built once, on the first search)."""
+        if self._haystack is None:
+            self._haystack = [f"{sh.name}\x00{sh.id}\x00{getattr(sh, 'city', '')}\x00{sh.country}\x00{sh.tz}".lower()
+                              for sh in self.shoppers]
+        return self._haystack
+
+    def set_filter(self, text: str = "", segment: str | None = None, only_unread: bool = False,
+                   cart_state: str | None = None) -> int:
+        """Show the shoppers whose name, id, city, country or time zone contains `text` (any case), in
+        `segment`, with unread messages, with a cart in `cart_state` (open, checkout, abandoned, or any /
+        none). Returns how many are shown; the cursor stays on the same shopper when it still is. The
+        search box shows the same filter in its own syntax."""
+        n = self._set_filter(text, segment, only_unread, cart_state)
+        if self.is_mounted:
+            words = [text.strip(), segment and f"seg:{segment}", cart_state and f"cart:{cart_state}",
+                     only_unread and "is:unread"]
+            box = self.query_one(ShopperSearch)
+            query = " ".join(w for w in words if w)
+            if parse_query(box.value, self.segments) != parse_query(query, self.segments):
+                with box.prevent(Input.Changed):
+                    box.value = query
+        return n
+
+    def apply_query(self, query: str) -> int:
+        """Filter with the search box's syntax (see `parse_query`)."""
+        return self._set_filter(**parse_query(query, self.segments))
+
+    def _set_filter(self, text: str = "", segment: str | None = None, only_unread: bool = False,
+                    cart_state: str | None = None) -> int:
+        key = (text.strip().lower(), segment, bool(only_unread), cart_state)
+        if key != self._filter:
+            old = self._filter
+            # Typing one more letter only narrows: look among the rows shown (unless live facets are on).
+            narrow = (key[1:] == old[1:] and not key[2] and not key[3] and old[0] in key[0])
+            self._apply_filter(key, narrow)
+        return len(self.rows)
+
+    def _apply_filter(self, key: tuple, narrow: bool) -> None:
+        text, segment, only_unread, cart_state = key
+        keep = self.current_shopper
+        shoppers, unread = self.shoppers, self.unread
+        rows: Iterable[int] = self.rows if narrow else range(len(shoppers))
+        if text:
+            hay = self.haystack()
+            rows = [i for i in rows if text in hay[i]]
+        if segment:
+            rows = [i for i in rows if shoppers[i].segment.name == segment]
+        if only_unread:
+            rows = [i for i in rows if unread[i] > 0]
+        if cart_state == "any":
+            rows = [i for i in rows if shoppers[i].cart_state is not None]
+        elif cart_state == "none":
+            rows = [i for i in rows if shoppers[i].cart_state is None]
+        elif cart_state:
+            rows = [i for i in rows if shoppers[i].cart_state == cart_state]
+        self.rows = rows if isinstance(rows, (list, range)) else list(rows)
+        self._filter = key
+        # The cursor stays on its shopper, else goes back to the selected one, else to the top.
+        pos = self.row_of(keep) if keep is not None else None
+        if pos is None and self.selected is not None:
+            pos = self.row_of(self.selected)
+        self.cursor = pos if pos is not None else 0
+        if self.is_mounted:
+            view = self.view
+            view.update_virtual_size()
+            view.scroll_to_row(self.cursor)
+            view.refresh()
+
+    def row_of(self, index: int) -> int | None:
+        """Where shopper `index` is among the rows shown, or None."""
+        rows = self.rows
+        pos = bisect_left(rows, index)
+        return pos if pos < len(rows) and rows[pos] == index else None
+
+    # --- cursor and selection -----------------------------------------------------------------------
+
+    @property
+    def current_shopper(self) -> int | None:
+        """The shopper index under the cursor."""
+        return self.rows[self.cursor] if 0 <= self.cursor < len(self.rows) else None
+
+    def move_cursor(self, row: int) -> None:
+        old, self.cursor = self.cursor, max(0, min(row, len(self.rows) - 1))
+        if self.is_mounted and old != self.cursor:
+            view = self.view
+            view.scroll_to_row(self.cursor)
+            view.refresh()
+
+    def action_cursor(self, delta: int) -> None:
+        self.move_cursor(self.cursor + delta)
+
+    def action_page(self, direction: int) -> None:
+        self.move_cursor(self.cursor + direction * self.view.body_height)
+
+    def select_cursor(self) -> None:
+        """Select the shopper under the cursor: highlight it and post `ShopperSelected`."""
+        index = self.current_shopper
+        if index is None:
+            return
+        self.selected = index
+        self.view.refresh()
+        self.post_message(ShopperSelected(index))
+
+    def show_shopper(self, index: int) -> None:
+        """Select shopper `index` from elsewhere (no message): highlight it and put the cursor on it."""
+        self.selected = index
+        row = self.row_of(index)
+        if row is not None:
+            self.move_cursor(row)
+        if self.is_mounted:
+            self.view.refresh()
+
+    def focus_search(self) -> None:
+        self.query_one(ShopperSearch).focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if isinstance(event.input, ShopperSearch):
+            event.stop()
+            self.apply_query(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if isinstance(event.input, ShopperSearch):
+            event.stop()
+            self.select_cursor()
+            self.view.focus()
+
+    # --- rendering (called by ShopperList.render_line) ----------------------------------------------
+
+    def columns(self, width: int) -> list[tuple[str, int]]:
+        """The columns that fit in `width` cells (after the 2-cell marker), in display order, with widths."""
+        room = width - 2 - _COLUMNS["name"][1] - 1
+        chosen = {"name": _COLUMNS["name"][1]}
+        for key in _PRIORITY[1:]:
+            w = _COLUMNS[key][1]
+            if room >= w + 1:
+                chosen[key], room = w, room - w - 1
+        for key, cap in _GROW.items():
+            if key in chosen and room > 0:
+                extra = min(room, cap - chosen[key])
+                chosen[key] += extra
+                room -= extra
+        return [(k, chosen[k]) for k in _ORDER if k in chosen]
+
+    def _line(self, cells: list[tuple[str, Any]], width: int, fill: Any) -> Strip:
+        segments = [Segment(text, style) for text, style in cells]
+        return Strip(segments).adjust_cell_length(width, fill)
+
+    def header_strip(self, width: int, view: ShopperList) -> Strip:
+        style = view.get_component_rich_style("shopper-table--header")
+        cells = [("  ", style)]
+        for key, w in self.columns(width):
+            head, _, align = _COLUMNS[key]
+            cells.append((_fit(head, w, align) + " ", style))
+        return self._line(cells, width, style)
+
+    def footer_strip(self, width: int, view: ShopperList) -> Strip:
+        style = view.get_component_rich_style("shopper-table--footer")
+        text = f" {len(self.shoppers):,} shoppers ({len(self.rows):,} shown)"
+        facets = [f for f in (self._filter[1] and f"seg:{self._filter[1]}",
+                              self._filter[3] and f"cart:{self._filter[3]}",
+                              self._filter[2] and "is:unread") if f]
+        if facets:
+            text += " · " + " ".join(facets)
+        return self._line([(text, style)], width, style)
+
+    def row_strip(self, row: int, width: int, view: ShopperList) -> Strip:
+        """One table line: the shopper at position `row` among those shown."""
+        base = view.rich_style
+        if not 0 <= row < len(self.rows):
+            return Strip.blank(width, base)
+        index = self.rows[row]
+        sh = self.shoppers[index]
+        state = ("shopper-table--cursor" if row == self.cursor else
+                 "shopper-table--selected" if index == self.selected else None)
+        style = view.get_component_rich_style(state) if state else base
+
+        def styled(kind: str | None):
+            if kind is None or state == "shopper-table--cursor":
+                return style
+            # The row's background with the column's colour (merged component styles lose the background).
+            col = view.get_component_rich_style(kind)
+            return style + RichStyle(color=col.color, bold=col.bold)
+
+        cells: list[tuple[str, Any]] = [("▶ " if index == self.selected else "  ", style)]
+        for key, w in self.columns(width):
+            kind = None
+            if key == "name":
+                text = sh.name
+            elif key == "id":
+                text, kind = sh.id, "shopper-table--muted"
+            elif key == "segment":
+                text, kind = sh.segment.name, "shopper-table--muted"
+            elif key == "where":
+                text, kind = f"{sh.country} {sh.tz}", "shopper-table--muted"
+            elif key == "cart":
+                text, kind = self.cart_label(sh)
+            else:
+                n = self.unread[index]
+                text, kind = (f"● {n}", "shopper-table--unread") if n else ("·", "shopper-table--muted")
+            cells.append((_fit(text, w, _COLUMNS[key][2]) + " ", styled(kind)))
+        return self._line(cells, width, style)
+
+    def cart_label(self, sh: Any) -> tuple[str, str | None]:
+        """('abandoned $87.99', component class) for a shopper's cart, ('—', muted) without one."""
+        state = sh.cart_state
+        if state is None:
+            return "—", "shopper-table--muted"
+        commerce = getattr(self.sim, "commerce", None)
+        cents = commerce.cart_value(sh) if commerce is not None and sh.cart else 0
+        return f"{state} {format_cents(cents, self._currency)}", f"shopper-table--{state}"

@@ -1,0 +1,369 @@
+"""The live feed, the charts and the KPI screen of the terminal app, driven by real scenarios.
+
+Simulations are run once per module (cart_recovery for three days, experiment to its end) and replayed into
+harness apps. Pilot tests check behaviour; two snapshots check the look (160×48)."""
+
+from __future__ import annotations
+
+import asyncio
+from functools import lru_cache
+from pathlib import Path
+
+from textual.app import App, ComposeResult
+from textual.screen import Screen
+
+from shopsim.metrics.kpis import Metrics
+from shopsim.report.tables import rate
+from shopsim.scenario.loader import load_scenario
+from shopsim.sim import events as E
+from shopsim.sim.clock import DAY
+from shopsim.sim.engine import Simulation
+from shopsim.sim.events import Event
+from shopsim.sim.population import shopper_index
+from shopsim.tui.messages import ExplainRequested, ShopperSelected
+from shopsim.tui.screens.kpis import KpiScreen, KpiTile
+from shopsim.tui.widgets.charts import BarsChart, SeriesChart, VariantsChart, blocks
+from shopsim.tui.widgets.feed import LiveFeed
+
+ROOT = Path(__file__).resolve().parent.parent
+SIZE = (160, 48)
+
+
+class Run:
+    def __init__(self, sim: Simulation, events: list[Event], metrics: Metrics):
+        self.sim, self.events, self.metrics = sim, events, metrics
+
+
+def _run(name: str, until: int | None, **kw) -> Run:
+    sim = Simulation(load_scenario(ROOT / "scenarios" / f"{name}.yaml"), **kw)
+    events: list[Event] = []
+    metrics = Metrics()
+    sim.subscribe(events.extend)
+    sim.subscribe(metrics)
+    if until is None:
+        sim.run()
+    else:
+        sim.run_until(until)
+    return Run(sim, events, metrics)
+
+
+@lru_cache(maxsize=None)
+def cart_run() -> Run:
+    """cart_recovery, three days (deferrals start on day 2); messages kept so explain() works."""
+    return _run("cart_recovery", 3 * DAY)
+
+
+@lru_cache(maxsize=None)
+def experiment_run() -> Run:
+    """experiment, to its end (~3 s)."""
+    return _run("experiment", None, keep_messages=False)
+
+
+def _outcomes(events, *types):
+    return [ev for ev in events if ev.type in types]
+
+
+class FeedApp(App):
+    def __init__(self, sim: Simulation, events: list[Event], max_lines: int = 5000):
+        super().__init__()
+        self.sim, self.events, self.max_lines = sim, events, max_lines
+        self.posted: list = []
+
+    def compose(self) -> ComposeResult:
+        yield LiveFeed(self.sim, max_lines=self.max_lines)
+
+    def on_mount(self) -> None:
+        feed = self.query_one(LiveFeed)
+        feed.on_sim_events(self.events)
+        feed.flush()
+        feed.focus()
+
+    def on_shopper_selected(self, message: ShopperSelected) -> None:
+        self.posted.append(message)
+
+    def on_explain_requested(self, message: ExplainRequested) -> None:
+        self.posted.append(message)
+
+
+class KpiApp(App):
+    def __init__(self, run: Run, metrics: Metrics | None = None):
+        super().__init__()
+        self.run_, self.metrics = run, metrics or run.metrics
+
+    def on_mount(self) -> None:
+        self.push_screen(KpiScreen(self.run_.sim, self.metrics))
+
+
+def _drive(app: App, body, size=(120, 40)) -> None:
+    async def go():
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause()
+            await body(pilot)
+    asyncio.run(go())
+
+
+# --- the feed ------------------------------------------------------------------------------------------
+
+def test_feed_shows_deliveries_deferrals_and_suppressions_with_reasons():
+    run = cart_run()
+    app = FeedApp(run.sim, run.events)
+
+    async def body(pilot):
+        feed = app.query_one(LiveFeed)
+        decided = _outcomes(run.events, E.NOTIFICATION_DELIVERED, E.NOTIFICATION_DEFERRED,
+                            E.NOTIFICATION_DIGESTED, E.NOTIFICATION_SUPPRESSED, E.AD_IMPRESSION)
+        assert len(feed.lines) == len(decided) and feed.dropped == 0
+        text = {ln[-1]: feed.line_text(ln) for ln in feed.lines}
+        delivered = next(ev for ev in decided if ev.type == E.NOTIFICATION_DELIVERED)
+        assert delivered.data["title"] in text[delivered.data["id"]]
+        assert "delivered" in text[delivered.data["id"]] and delivered.shopper in text[delivered.data["id"]]
+        sup = next(ev for ev in decided if ev.type == E.NOTIFICATION_SUPPRESSED)
+        line = text[sup.data["id"]]
+        assert "suppressed" in line and sup.data["reason"] in line and f"rule {sup.data['rule']}" in line
+        deferred = next(ev for ev in decided if ev.type == E.NOTIFICATION_DEFERRED)
+        line = [feed.line_text(ln) for ln in feed.lines if ln[-1] == deferred.data["id"]][0]
+        assert "deferred" in line and "quiet_hours" in line and "until d2 07:00" in line  # 2026-03-03T07:00Z: day 2
+        # The screen shows the newest lines: the last row on screen is the last decision.
+        assert feed.following
+        rows = [feed.render_line(y).text for y in range(feed.size.height)]
+        assert "Live feed" in rows[0] and "0 dropped" in rows[0]
+        last = decided[-1]
+        assert any(last.shopper in r and last.data["category"] in r for r in rows[-3:])
+
+    _drive(app, body)
+
+
+def test_feed_bound_drops_old_lines_and_counts_them():
+    run = cart_run()
+    app = FeedApp(run.sim, run.events, max_lines=100)
+
+    async def body(pilot):
+        feed = app.query_one(LiveFeed)
+        total = feed.added
+        assert total > 300 and len(feed.lines) == 100 and feed.dropped == total - 100
+        assert feed.lines[0][0] == total - 100  # the oldest lines went first
+        assert f"{total - 100:,} dropped" in feed.render_line(0).text
+        # Scrolled up, the lines being read stay on screen while the bound drops lines above them.
+        feed.move_cursor(50)
+        await pilot.pause()
+        top, serial = feed.scroll_offset.y, feed.cursor_line[0]
+        assert top == 50 and not feed.following
+        feed.on_sim_events(_deliveries(20))
+        feed.flush()
+        await pilot.pause()
+        assert feed.dropped == total - 80 and feed.cursor_line[0] == serial
+        assert feed.scroll_offset.y == top - 20 and not feed.following
+        assert serial == feed.visible_lines[30][0]  # it moved up by 20 rows, and so did the view:
+        assert feed.render_line(1).text[:60] == feed.line_text(feed.cursor_line)[:60]  # still the first row
+
+    _drive(app, body)
+
+
+def test_feed_filters():
+    run = cart_run()
+    app = FeedApp(run.sim, run.events)
+
+    async def body(pilot):
+        feed = app.query_one(LiveFeed)
+        everything = len(feed.visible_lines)
+        feed.set_filter(channels={"push"})
+        assert feed.visible_lines and {ln[4] for ln in feed.visible_lines} == {"push"}
+        feed.set_filter(outcomes={"suppressed"})
+        n_sup = len(_outcomes(run.events, E.NOTIFICATION_SUPPRESSED))
+        assert len(feed.visible_lines) == n_sup and "only suppressed" in feed.render_line(0).text
+        sid = feed.lines[-1][3]
+        feed.set_filter(shopper=shopper_index(sid))  # by index, as ShopperSelected carries it
+        assert feed.visible_lines and {ln[3] for ln in feed.visible_lines} == {sid}
+        feed.set_filter()
+        assert len(feed.visible_lines) == everything
+        # Keys: s toggles "only suppressions", c steps through the channels, f "only mine".
+        await pilot.press("s")
+        assert feed.outcomes == {"suppressed"} and len(feed.visible_lines) == n_sup
+        await pilot.press("s", "c")
+        assert feed.outcomes is None and feed.channels == {"email"}
+        feed.selected_shopper = sid
+        await pilot.press("f")
+        assert feed.shopper == sid and all(ln[3] == sid and ln[4] == "email" for ln in feed.visible_lines)
+        # New events go into a filtered view as they arrive.
+        feed.set_filter(outcomes={"suppressed"})
+        more = [Event(10**9 + i, 3 * DAY + i, E.NOTIFICATION_SUPPRESSED, "s000001",
+                      {"id": f"s000001-n{900 + i}", "category": "promotions", "channel": "sms",
+                       "reason": "frequency_cap", "rule": "caps.sms"}) for i in range(3)]
+        feed.on_sim_events(more)
+        assert len(feed.visible_lines) == n_sup + 3 and feed.visible_lines[-1][-1] == "s000001-n902"
+
+    _drive(app, body)
+
+
+def test_enter_posts_shopper_selected_and_explain_requested():
+    run = cart_run()
+    app = FeedApp(run.sim, run.events)
+
+    async def body(pilot):
+        feed = app.query_one(LiveFeed)
+        await pilot.press("up")  # the cursor lands on the newest line on screen
+        line = feed.cursor_line
+        assert line is not None and line is feed.visible_lines[-1] and not feed.following
+        await pilot.press("up", "enter")
+        await pilot.pause()
+        line = feed.cursor_line
+        assert line is feed.visible_lines[-2]
+        selected, explain = app.posted
+        assert isinstance(selected, ShopperSelected) and selected.index == shopper_index(line[3])
+        assert isinstance(explain, ExplainRequested) and explain.notification_id == line[-1]
+        assert run.sim.explain(explain.notification_id)["summary"]  # an id the engine can explain
+        await pilot.press("end")
+        assert feed.cursor is None and feed.following
+        # The mouse: a click puts the cursor on the row (row 0 is the header), a double click explains it.
+        app.posted.clear()
+        await pilot.click(LiveFeed, offset=(10, 3), times=2)
+        await pilot.pause()
+        line = feed.visible_lines[feed.scroll_offset.y + 2]
+        assert feed.cursor_line is line
+        assert [type(m) for m in app.posted] == [ShopperSelected, ExplainRequested]
+        assert app.posted[-1].notification_id == line[-1]
+
+    _drive(app, body)
+
+
+def _deliveries(n: int, t0: int = 4 * DAY) -> list[Event]:
+    return [Event(10**8 + i, t0 + i, E.NOTIFICATION_DELIVERED, "s000002",
+                  {"id": f"s000002-n{500 + i}", "channel": "in_app", "category": "promotions", "title": f"Extra {i}"})
+            for i in range(n)]
+
+
+def _synthetic(n: int) -> list[Event]:
+    kinds = [(E.NOTIFICATION_DELIVERED, lambda i: {"id": f"s{i % 999 + 1:06d}-n{i}", "channel": "push",
+                                                   "category": "promotions", "title": f"Offer number {i}"}),
+             (E.PRODUCT_VIEWED, lambda i: {"product": "p00001"}),
+             (E.NOTIFICATION_SUPPRESSED, lambda i: {"id": f"s{i % 999 + 1:06d}-n{i}", "channel": "email",
+                                                    "category": "promotions", "reason": "frequency_cap",
+                                                    "rule": "caps.email"}),
+             (E.AD_IMPRESSION, lambda i: {"ad": f"s{i % 999 + 1:06d}-a{i}", "reason": "cart", "ref": "c1",
+                                          "products": []})]
+    out = []
+    for i in range(n):
+        typ, data = kinds[i % 4]
+        out.append(Event(i + 1, i * 10, typ, f"s{i % 999 + 1:06d}", data(i)))
+    out.append(Event(n + 1, n * 10, E.NOTIFICATION_DELIVERED, "s000007",
+                     {"id": "s000007-n99999", "channel": "sms", "category": "shipping", "title": "The very last one"}))
+    return out
+
+
+def test_fifty_thousand_events_in_one_batch_make_no_widgets():
+    run = cart_run()
+    app = FeedApp(run.sim, [])
+
+    async def body(pilot):
+        feed = app.query_one(LiveFeed)
+        feed.on_sim_events(_synthetic(50_000))
+        await pilot.pause()  # nothing drawn yet: the timer (or flush) redraws
+        feed.flush()
+        await pilot.pause()
+        assert len(feed.children) == 0 and not list(feed.query("*"))  # lines are not widgets
+        assert feed.added == 37_501 and len(feed.lines) == 5000 and feed.dropped == 32_501
+        assert feed.following and feed.scroll_offset.y == feed.max_scroll_y
+        rows = feed.size.height
+        assert "The very last one" in feed.render_line(rows - 1).text
+        assert "32,501 dropped" in feed.render_line(0).text
+
+    _drive(app, body)
+
+
+# --- charts ---------------------------------------------------------------------------------------------
+
+def test_blocks_and_charts_from_plain_data():
+    assert blocks(0, 10, 8) == "" and blocks(10, 10, 4) == "████" and blocks(5, 10, 3) == "█▌"
+    assert blocks(0.001, 10, 8) == "▏"  # anything above zero shows
+    bars = BarsChart([("carts", 120), ("abandoned", 60, "50.0%")])
+    assert bars.plain.splitlines()[1].startswith("abandoned") and "50.0%" in bars.plain
+    series = SeriesChart()
+    series.update_data({"email": [0, 2, 4, 8], "push": [1, 0, 0, 0]}, first_hour=22, start_ms=0)
+    text = series.plain
+    assert "email" in text and "█" in text and "d2" in text and "peak 8" in text
+    chart = VariantsChart()
+    chart.update_data([{"metric": "recovery", "primary": True, "variant": "b", "control_name": "a", "diff": 0.05,
+                        "low": 0.01, "high": 0.09, "enough": True, "significant": True, "verdict": "b wins"}],
+                      {"a": {"shoppers": 10, "recovery_shoppers": 2, "recovery_of": 5},
+                       "b": {"shoppers": 10, "recovery_shoppers": 3, "recovery_of": 5}}, control="a")
+    text = chart.plain
+    assert "+5.0 pp [+1.0, +9.0]  higher" in text and "a (control)" in text and "●" in text and "├" in text
+
+
+# --- the KPI screen --------------------------------------------------------------------------------------
+
+def test_kpi_screen_shows_what_metrics_result_has_and_updates():
+    run = cart_run()
+    metrics = Metrics()
+    half = len(run.events) // 2
+    metrics(run.events[:half])
+    app = KpiApp(run, metrics)
+
+    async def body(pilot):
+        screen = app.screen
+        assert isinstance(screen, KpiScreen) and screen.live
+        tile = screen.query_one("#kpi-recovery-rate", KpiTile)
+        res = metrics.result()
+        assert tile.value == rate(res["commerce"]["recovery_rate"])
+        assert tile.note == f"attributed {rate(res['commerce']['attributed_recovery_rate'])}"
+        funnel = screen.query_one("#kpi-funnel", BarsChart).plain
+        assert f"{res['commerce']['carts_abandoned']:,}" in funnel and "by a notification" in funnel
+        metrics(run.events[half:])
+        screen.refresh_kpis()  # what the timer does twice a second
+        await pilot.pause()
+        full = run.metrics.result()
+        assert tile.value == rate(full["commerce"]["recovery_rate"])
+        assert screen.query_one("#kpi-delivered", KpiTile).value == f"{full['messages']['delivered']:,}"
+        reasons = screen.query_one("#kpi-reasons", BarsChart).plain
+        top_reason = next(iter(full["messages"]["suppressed_by_reason"]))
+        assert top_reason in reasons
+        hourly = screen.query_one("#kpi-hourly", SeriesChart)
+        assert list(hourly.series) == ["email", "push", "sms", "in_app"] and len(hourly.series["email"]) == 48
+        assert hourly.series["push"] == full["series"]["hour"]["delivered_push"][-48:]
+        # Another screen on top pauses the refresh; Escape (or k) goes back.
+        app.push_screen(Screen())
+        await pilot.pause()
+        assert not screen.live
+        app.pop_screen()
+        await pilot.pause()
+        assert screen.live
+        await pilot.press("escape")
+        assert app.screen is not screen
+
+    _drive(app, body)
+
+
+def test_kpi_screen_shows_the_experiment_arms_and_verdicts():
+    run = experiment_run()
+    app = KpiApp(run)
+
+    async def body(pilot):
+        exp = run.metrics.result()["experiments"]["cart_incentive"]
+        chart = app.screen.query_one(VariantsChart)
+        text = chart.plain
+        for arm in exp["variants"]:
+            assert arm in text
+        assert "holdout (control)" in text
+        primary = [c for c in exp["comparisons"] if c["primary"]]
+        assert [c["variant"] for c in primary] == ["reminder", "reminder_discount"]
+        for c in primary:
+            assert f"{c['diff'] * 100:+.1f} pp [{c['low'] * 100:+.1f}, {c['high'] * 100:+.1f}]" in text
+        verdicts = str(app.screen.query_one(".kpi-verdicts").render())
+        for c in primary:
+            assert c["verdict"] in verdicts
+
+    _drive(app, body, size=SIZE)
+
+
+# --- snapshots --------------------------------------------------------------------------------------------
+
+def test_snapshot_feed_after_a_day_of_cart_recovery(snap_compare):
+    run = cart_run()
+    day = [ev for ev in run.events if ev.t <= DAY]
+    assert snap_compare(FeedApp(run.sim, day), terminal_size=SIZE)
+
+
+def test_snapshot_kpi_screen_of_the_experiment(snap_compare):
+    assert snap_compare(KpiApp(experiment_run()), terminal_size=SIZE)
+
+

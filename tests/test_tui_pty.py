@@ -1,0 +1,62 @@
+"""`shopsim` in a real pseudo-terminal: it draws the app and quits cleanly on q."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import signal
+import struct
+import sys
+import termios
+import time
+from fcntl import ioctl
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _read_until(fd: int, needle: bytes, limit_s: float) -> bytes:
+    """Read the terminal's output until `needle` shows up (a bound on waiting, not a timing assertion)."""
+    out = b""
+    end = time.monotonic() + limit_s
+    while needle not in out and time.monotonic() < end:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                out += os.read(fd, 65536)
+            except OSError:
+                break
+    return out
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+def test_bare_shopsim_opens_the_app_and_quits_cleanly(tmp_path) -> None:
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the terminal app, as a user starts it
+        os.chdir(tmp_path)
+        env = dict(os.environ, TERM="xterm-256color", PYTHONPATH=str(ROOT), COLUMNS="160", LINES="48")
+        os.execvpe(sys.executable, [sys.executable, "-m", "shopsim"], env)
+    try:
+        ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 48, 160, 0, 0))
+        shown = _read_until(fd, b"default", 60)
+        assert b"default" in shown, shown[-2000:]
+        os.write(fd, b"q")
+        _read_until(fd, b"\x00never", 3)  # drain while it restores the terminal
+        end = time.monotonic() + 30
+        status = None
+        while time.monotonic() < end:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            _read_until(fd, b"\x00never", 0.2)
+        assert status is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        os.close(fd)

@@ -1,0 +1,370 @@
+"""The terminal app's settings pane and "why?" screen, driven by Textual's pilot over a live Simulation.
+
+The harness plays the part of the main screen: it runs the engine with `run_until` (virtual time only, no
+sleeps) and hands every new batch of events to the pane, as the main screen does after each slice."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Awaitable, Callable
+
+import pytest
+from textual.app import App, ComposeResult
+from textual.widgets import Checkbox, Input, Select, Static
+from textual.widgets.select import InvalidSelectValueError
+
+from shopsim.scenario.loader import load_scenario_text
+from shopsim.scenario.units import parse_duration
+from shopsim.sim import events as E
+from shopsim.sim.engine import Simulation
+from shopsim.sim.events import Event
+from shopsim.tui.screens.explain import ExplainScreen
+from shopsim.tui.widgets.settings import CRITICAL_TIP, SettingsPane
+
+SIZE = (160, 48)
+
+# Three Berlin shoppers who can receive everything; a promotion by push and email every four hours from
+# 02:00 UTC. s000002 has quiet hours 22:00-08:00, so her night pushes wait for the morning. Nobody opens,
+# clicks or unsubscribes by chance (engagement off), so every settings change is the test's own.
+SCENARIO = """
+schema_version: 1
+run: {name: tui_settings, seed: 7, start: "2026-03-02T00:00:00Z", duration: 2d}
+population:
+  size: 3
+  locales: {de_DE: {share: 1.0, time_zones: {Europe/Berlin: 1.0}}}
+  platforms: {android: 1.0}
+  reach: {email_verified: 1.0, phone: 1.0}
+  consent: {marketing_consent: 1.0, personalization: 1.0, sms_opt_in: 1.0, push_os_permission: {android: 1.0}}
+behaviour: {sessions: {per_day: 0.3}}
+policies: {caps: []}
+engagement: {enabled: false}
+events:
+  - {at: 1m, shopper: s000002, settings: {quiet_hours: {start: "22:00", end: "08:00"}}}
+""" + "".join(
+    f"  - {{at: {h}h, shopper: all, notify: {{category: promotions, channels: [push, email], "
+    f"title: Deal {i}, text: Ten percent off.}}}}\n" for i, h in enumerate(range(2, 48, 4)))
+
+
+def pilot_test(fn: Callable[[], Awaitable[None]]) -> Callable[[], None]:
+    """Run an async pilot test on its own event loop (no async plugin needed)."""
+    def test() -> None:
+        asyncio.run(fn())
+    test.__name__, test.__doc__ = fn.__name__, fn.__doc__
+    return test
+
+
+def h(text: str) -> int:
+    return parse_duration(text)
+
+
+def make_sim() -> Simulation:
+    return Simulation(load_scenario_text(SCENARIO))
+
+
+class Harness(App):
+    """One SettingsPane over a Simulation, fed like the main screen feeds it."""
+
+    CSS = "SettingsPane { width: 74; border: round $primary; }"
+
+    def __init__(self, sim: Simulation, index: int = 0) -> None:
+        super().__init__()
+        self.sim = sim
+        self.index = index
+        self.events: list[Event] = []
+        self.notes: list[tuple[str, str]] = []
+        sim.subscribe(self.events.extend)
+
+    def compose(self) -> ComposeResult:
+        yield SettingsPane(self.sim, self.index, id="pane")
+
+    @property
+    def pane(self) -> SettingsPane:
+        return self.query_one(SettingsPane)
+
+    def advance(self, until: int) -> list[Event]:
+        """Run the engine to `until` and hand the new events to the pane."""
+        n = len(self.events)
+        self.sim.run_until(until)
+        new = self.events[n:]
+        self.pane.on_sim_events(new)
+        return new
+
+    def changes(self) -> list[Event]:
+        """Every settings.changed so far (what the engine holds is flushed first)."""
+        self.sim.run_until(self.sim.now)
+        return [ev for ev in self.events if ev.type == E.SETTINGS_CHANGED]
+
+    def notify(self, message: str, **kwargs: Any) -> None:
+        self.notes.append((message, kwargs.get("severity", "information")))
+        super().notify(message, **kwargs)
+
+
+def outcomes(events: list[Event], shopper: str, channel: str, category: str = "promotions") -> list[tuple]:
+    """(requested at, final outcome, reason) of each notification of one shopper on one channel."""
+    asked: dict[str, int] = {}
+    final: dict[str, tuple] = {}
+    for ev in events:
+        if ev.shopper != shopper:
+            continue
+        d = ev.data
+        if ev.type == E.NOTIFICATION_REQUESTED and d["channel"] == channel and d["category"] == category:
+            asked[d["id"]] = ev.t
+        elif ev.type in E.NOTIFICATION_OUTCOMES and d["id"] in asked:
+            final[d["id"]] = (ev.type.split(".")[1], d.get("reason"))
+    return [(t, *final.get(nid, ("waiting", None))) for nid, t in asked.items()]
+
+
+# --- the settings pane ----------------------------------------------------------------------------------
+
+@pilot_test
+async def test_pane_shows_the_shoppers_settings_and_locks_security_rows():
+    sim = make_sim()
+    app = Harness(sim)
+    async with app.run_test(size=SIZE) as pilot:
+        app.advance(h("1h"))
+        pane = app.pane
+        assert sim.shoppers[0].name in str(pane.query_one("#settings-title", Static).render())
+        assert pane.query_one("#qh-on", Checkbox).value is False
+        assert pane.query_one("#cat-promotions-push", Checkbox).value is True
+        assert pane.query_one("#cat-promotions-sms", Checkbox).value is False
+        assert pane.query_one("#freq-promotions", Select).value == "realtime"
+        for ch in ("email", "push", "sms", "in_app"):
+            cb = pane.query_one(f"#cat-account_security-{ch}", Checkbox)
+            assert cb.disabled and cb.value and cb.tooltip == CRITICAL_TIP
+        assert not pane.query("#freq-account_security")
+        # Digests are for marketing: a transactional row offers realtime or off only.
+        with pytest.raises(InvalidSelectValueError):
+            pane.query_one("#freq-shipping", Select).value = "daily"
+        with pane.prevent(Select.Changed):
+            pane.query_one("#freq-flash_sales", Select).value = "weekly"  # offered, but not applied
+        pane.sync()
+        assert pane.query_one("#freq-flash_sales", Select).value == "realtime"
+
+        pane.show_shopper(1)
+        await pilot.pause()
+        assert sim.shoppers[1].name in str(pane.query_one("#settings-title", Static).render())
+        assert pane.query_one("#qh-on", Checkbox).value is True
+        assert (pane.query_one("#qh-start", Input).value, pane.query_one("#qh-end", Input).value) == (
+            "22:00", "08:00")
+        assert [ev.data["source"] for ev in app.changes()] == ["scenario"]  # showing changes nothing
+
+
+@pilot_test
+async def test_a_toggle_applies_one_minimal_user_change():
+    sim = make_sim()
+    app = Harness(sim)
+    async with app.run_test(size=SIZE) as pilot:
+        app.advance(h("1h"))
+        before = len(app.changes())
+        await pilot.click("#cat-promotions-push")
+        await pilot.pause()
+        new = app.changes()[before:]
+        assert len(new) == 1
+        ev = new[0]
+        assert ev.shopper == "s000001" and ev.t == h("1h")
+        assert ev.data["source"] == "user"
+        assert ev.data["change"] == {"categories": {"promotions": {"push": False}}}
+        assert sim.shoppers[0].settings["categories"]["promotions"]["push"] is False
+        # The change comes back as an event: the pane redraws without posting it again.
+        app.pane.on_sim_events(new)
+        await pilot.pause()
+        assert len(app.changes()) == before + 1
+        assert app.pane.query_one("#cat-promotions-push", Checkbox).value is False
+
+        # A channel master switch and a consent flag, each one change of its own.
+        await pilot.click("#chan-sms")
+        await pilot.click("#flag-personalization")
+        await pilot.pause()
+        assert [ev.data["change"] for ev in app.changes()[before + 1:]] == [
+            {"channels": {"sms": False}}, {"personalization": False}]
+
+
+@pilot_test
+async def test_push_switched_off_suppresses_later_promotions_only():
+    sim = make_sim()
+    app = Harness(sim)
+    async with app.run_test(size=SIZE) as pilot:
+        app.advance(h("12h"))  # promotions at 02:00, 06:00, 10:00 UTC already out
+        await pilot.click("#cat-promotions-push")
+        await pilot.pause()
+        app.advance(h("1d"))
+        pushes = outcomes(app.events, "s000001", "push")
+        before = [(o, r) for t, o, r in pushes if t < h("12h")]
+        after = [(o, r) for t, o, r in pushes if t > h("12h")]
+        assert before == [("delivered", None)] * 3
+        assert after == [("suppressed", "category_channel_off")] * 3  # 14:00, 18:00, 22:00
+        # Email was not touched, and the other shoppers still get their pushes.
+        assert {o for _, o, _ in outcomes(app.events, "s000001", "email")} == {"delivered"}
+        assert {o for _, o, _ in outcomes(app.events, "s000003", "push")} == {"delivered"}
+        # The last suppressed push names the rule.
+        last = [ev for ev in app.events if ev.type == E.NOTIFICATION_SUPPRESSED and ev.shopper == "s000001"][-1]
+        assert last.data["rule"] == "categories.promotions.push"
+
+
+@pilot_test
+async def test_frequency_daily_batches_later_promotions_into_a_digest():
+    sim = make_sim()
+    app = Harness(sim)
+    async with app.run_test(size=SIZE) as pilot:
+        app.advance(h("12h"))
+        app.pane.query_one("#freq-promotions", Select).value = "daily"  # as picking it from the list does
+        await pilot.pause()
+        assert app.changes()[-1].data["change"] == {"categories": {"promotions": {"frequency": "daily"}}}
+        app.advance(h("1d"))
+        for channel in ("push", "email"):
+            pushes = outcomes(app.events, "s000001", channel)
+            assert {o for t, o, _ in pushes if t < h("12h")} == {"delivered"}
+            assert [o for t, o, _ in pushes if t > h("12h")] == ["digested"] * 3
+        assert app.pane.query_one("#freq-promotions", Select).value == "daily"
+
+
+@pilot_test
+async def test_quiet_hours_edits_apply_and_a_bad_time_is_refused():
+    sim = make_sim()
+    app = Harness(sim, index=1)  # s000002 has quiet hours 22:00-08:00
+    async with app.run_test(size=SIZE) as pilot:
+        app.advance(h("1h"))
+        start = app.pane.query_one("#qh-start", Input)
+        before = len(app.changes())
+
+        start.focus()
+        start.value = "25:99"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert len(app.changes()) == before  # nothing reached the simulation
+        assert app.notes and app.notes[-1][1] == "error" and "25:99" in app.notes[-1][0]
+        assert start.value == "22:00"  # reverted
+        assert sim.shoppers[1].settings["quiet_hours"] == {"start": "22:00", "end": "08:00"}
+
+        start.value = "23:30"
+        await pilot.press("enter")
+        await pilot.pause()
+        new = app.changes()[before:]
+        assert [ev.data["change"] for ev in new] == [{"quiet_hours": {"start": "23:30", "end": "08:00"}}]
+        assert new[0].data["source"] == "user"
+
+        await pilot.click("#qh-on")  # off: a null window
+        await pilot.pause()
+        assert app.changes()[-1].data["change"] == {"quiet_hours": None}
+        assert sim.shoppers[1].settings["quiet_hours"] is None
+        await pilot.click("#qh-on")  # on again: the times shown come back
+        await pilot.pause()
+        assert sim.shoppers[1].settings["quiet_hours"] == {"start": "23:30", "end": "08:00"}
+        assert len(app.changes()) == before + 3
+
+
+@pilot_test
+async def test_a_change_made_by_the_simulation_redraws_the_pane_without_echo():
+    sim = make_sim()
+    app = Harness(sim)
+    async with app.run_test(size=SIZE) as pilot:
+        app.advance(h("3h"))
+        before = len(app.changes())
+        # What an unsubscribe from a promotions push does inside the engine (shopsim/engage/engagement.py).
+        sim.apply_settings_change("s000001", {"categories": {"promotions": {"push": False}},
+                                              "marketing_consent": False}, source="unsubscribe")
+        app.advance(h("4h"))
+        await pilot.pause()
+        pane = app.pane
+        assert pane.query_one("#cat-promotions-push", Checkbox).value is False
+        assert pane.query_one("#flag-marketing_consent", Checkbox).value is False
+        changes = app.changes()[before:]
+        assert [ev.data["source"] for ev in changes] == ["unsubscribe"]  # the redraw posted nothing
+
+
+# --- the explain screen ---------------------------------------------------------------------------------
+
+def _ids(events: list[Event], type_: str, shopper: str, **match: Any) -> list[str]:
+    return [ev.data["id"] for ev in events if ev.type == type_ and ev.shopper == shopper
+            and all(ev.data.get(k) == v for k, v in match.items())]
+
+
+def _screen_text(screen: ExplainScreen) -> str:
+    return "\n".join(str(w.render()) for w in screen.query(Static))
+
+
+@pilot_test
+async def test_explain_screen_tells_delivered_suppressed_and_deferred():
+    sim = make_sim()
+    app = Harness(sim)
+    async with app.run_test(size=SIZE) as pilot:
+        app.advance(h("12h"))
+        sim.apply_settings_change("s000001", {"channels": {"push": False}})
+        app.advance(h("23h"))  # s000002's 22:00 UTC push waits for 08:00 Berlin time
+        delivered = _ids(app.events, E.NOTIFICATION_DELIVERED, "s000003", channel="push")[0]
+        suppressed = _ids(app.events, E.NOTIFICATION_SUPPRESSED, "s000001", reason="channel_off")[0]
+        deferred = _ids(app.events, E.NOTIFICATION_DEFERRED, "s000002")[-1]
+        for nid, outcome in ((delivered, "delivered"), (suppressed, "suppressed"), (deferred, "deferred")):
+            screen = ExplainScreen(sim, nid)
+            await app.push_screen(screen)
+            await pilot.pause()
+            why = sim.explain(nid)
+            assert why["outcome"] == outcome and screen.explanation == why
+            text = _screen_text(screen)
+            assert why["summary"] in text and outcome.upper() in text
+            assert nid in str(screen.query_one("#explain-box").border_title)
+            await pilot.press("escape" if outcome != "suppressed" else "q")
+            await pilot.pause()
+            assert app.screen is not screen
+        assert "deferred until 08:00 local" in sim.explain(deferred)["summary"]
+
+
+@pilot_test
+async def test_explain_screen_follows_a_deferred_push_to_its_delivery():
+    sim = make_sim()
+    app = Harness(sim)
+    async with app.run_test(size=SIZE) as pilot:
+        app.advance(h("23h"))
+        nid = _ids(app.events, E.NOTIFICATION_DEFERRED, "s000002")[-1]
+        screen = ExplainScreen(sim, nid)
+        await app.push_screen(screen)
+        await pilot.pause()
+        assert "Pass 2" not in _screen_text(screen)
+        n = len(app.events)
+        sim.run_until(h("1d8h"))
+        screen.on_sim_events(app.events[n:])
+        await pilot.pause()
+        text = _screen_text(screen)
+        assert screen.explanation["outcome"] == "delivered"
+        assert "Pass 2" in text and "delivered at 08:00 local" in text
+
+
+@pilot_test
+async def test_explain_screen_unknown_id_is_a_friendly_message():
+    sim = make_sim()
+    app = Harness(sim)
+    async with app.run_test(size=SIZE) as pilot:
+        app.advance(h("1h"))
+        screen = ExplainScreen(sim, "s000001-n999")
+        await app.push_screen(screen)
+        await pilot.pause()
+        assert screen.explanation is None
+        text = _screen_text(screen)
+        assert "Nothing to explain" in text and "s000001-n999" in text and "Traceback" not in text
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is not screen
+
+
+# --- snapshots ------------------------------------------------------------------------------------------
+
+def test_snapshot_settings_pane(snap_compare):
+    sim = make_sim()
+    sim.run_until(h("12h"))
+    sim.apply_settings_change("s000002", {"categories": {"promotions": {"push": False},
+                                                         "flash_sales": {"frequency": "daily"}},
+                                          "channels": {"sms": False}, "digest": {"time": "18:30"}})
+    app = Harness(sim, index=1)
+    assert snap_compare(app, terminal_size=SIZE)
+
+
+def test_snapshot_explain_deferred_push(snap_compare):
+    sim = make_sim()
+    sim.run_until(h("1d8h"))
+    app = Harness(sim, index=1)
+
+    async def open_explain(pilot) -> None:
+        await pilot.app.push_screen(ExplainScreen(sim, "s000002-n11"))  # 22:00 UTC, held by quiet hours
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=open_explain)
