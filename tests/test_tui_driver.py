@@ -105,3 +105,23 @@ def test_narrator_matches_lists_and_missing_fields() -> None:
     assert n.scan([ev], 10) is None  # order.placed has no reason field: no match
     hit = n.scan([E.Event(6, 11, "cart.abandoned", "s000002", {"reason": "extra_costs"})], 11)
     assert hit is not None and hit.shopper == "s000002"
+
+
+def test_run_until_stopped_by_its_deadline_carries_on_exactly() -> None:
+    """A front end cuts the run into deadline-bounded calls; the events are the same as one call's."""
+    sc = tiny_scenario(size=40, duration="2d", events=PROMOS)
+    whole = Simulation(sc)
+    want: list = []
+    whole.subscribe(want.extend)
+    whole.run()
+
+    ticks = iter(range(10**9))
+    cut = Simulation(sc)
+    got: list = []
+    cut.subscribe(got.extend)
+    calls = 0
+    while not cut.finished:
+        now = next(ticks)
+        cut.run_until(cut.end, deadline=now + 1, clock=lambda: next(ticks))  # stops every 32 items
+        calls += 1
+    assert calls > 3 and got == want

@@ -9,6 +9,7 @@ one and returns if it is stale, so voiding a timer costs nothing.
 from __future__ import annotations
 
 import gc
+from time import perf_counter
 from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -158,12 +159,17 @@ class Simulation:
                 self._finish()
         return self._flush()
 
-    def run_until(self, t: int) -> None:
-        """Process everything up to and including virtual time t (clamped to the run's end)."""
+    def run_until(self, t: int, deadline: float | None = None, clock: Callable[[], float] = perf_counter) -> bool:
+        """Process everything up to and including virtual time t (clamped to the run's end).
+
+        With `deadline` (a `clock()` value, `time.perf_counter` by default), stop early once it has passed, between two queue
+        items, and return False: the clock then stays at the last item processed, and a later call carries
+        on exactly where this one stopped (a front end keeps its frames short this way)."""
         if not self.started:
             self._begin()
         limit = min(t, self.end)
         q, handlers, shoppers = self._queue, self._handlers, self.shoppers
+        n = 0
         # The hot loop: _pop() inlined, flushing in batches. It makes millions of small acyclic objects,
         # so the cyclic collector would only rescan the population over and over: pause it meanwhile.
         gc_was_on = gc.isenabled()
@@ -175,6 +181,11 @@ class Simulation:
                 handlers[kind](shoppers[idx] if idx >= 0 else None, payload)
                 if len(self._out) >= FLUSH_EVERY:
                     self._flush()
+                if deadline is not None:
+                    n += 1
+                    if not n & 31 and clock() >= deadline:
+                        self._flush()
+                        return False
         finally:
             if gc_was_on:
                 gc.enable()
@@ -182,6 +193,7 @@ class Simulation:
         if t >= self.end:
             self._finish()
         self._flush()
+        return True
 
     def run(self) -> None:
         self.run_until(self.end)

@@ -19,7 +19,7 @@ from shopsim.tui.narrator import Hit, Narrator
 # Virtual seconds per wall second; None runs as fast as possible.
 SPEEDS: tuple[int | None, ...] = (1, 10, 60, 600, 3600, 6 * 3600, 86400, None)
 SPEED_LABELS = ("×1", "×10", "1 min/s", "10 min/s", "1 h/s", "6 h/s", "1 d/s", "max")
-BUDGET_S = 0.012
+BUDGET_S = 0.008
 FRAME_S = 1 / 30
 OUTCOMES = frozenset((E.NOTIFICATION_DELIVERED, E.NOTIFICATION_DEFERRED, E.NOTIFICATION_DIGESTED,
                       E.NOTIFICATION_SUPPRESSED))
@@ -33,7 +33,6 @@ class SimDriver:
         self.speed_index = 4  # 1 h/s: a day of a scenario in 24 seconds
         self.target: int | None = None       # a jump or a step in progress: run until this virtual time
         self.until_notification = False      # a step to the next notification in progress
-        self.chunk = MINUTE                  # adaptive: virtual ms per engine call within a slice
         self._buffer: list[Event] = []
         self._scanned = 0                    # how much of the buffer narration has seen
         self.narrator = Narrator(sim.scenario.model.narration, sim.scenario.start_epoch)
@@ -138,21 +137,12 @@ class SimDriver:
         return True
 
     def _run_towards(self, goal: int, deadline: float) -> None:
-        sim, clock = self.sim, self.clock
+        sim = self.sim
         while sim.now < goal and not sim.finished:
-            start = clock()
-            # With narration waiting for an event, small steps keep the pause close to the event.
-            chunk = min(self.chunk, 10 * MINUTE) if self.narrator.filters_pending else self.chunk
-            sim.run_until(min(goal, sim.now + chunk))
-            took = clock() - start
-            if self._narrate():
-                return
-            # Keep each engine call a small part of the budget whatever the population's size.
-            if took < BUDGET_S / 8:
-                self.chunk = min(self.chunk * 2, DAY)
-            elif took > BUDGET_S / 3:
-                self.chunk = max(self.chunk // 2, 1)
-            if clock() >= deadline:
+            # With narration waiting for an event, short runs keep the pause close to the event.
+            step = 10 * MINUTE if self.narrator.filters_pending else goal - sim.now
+            done = sim.run_until(min(goal, sim.now + step), deadline, self.clock)
+            if self._narrate() or not done or self.clock() >= deadline:
                 return
 
     def _seek_notification(self, deadline: float) -> None:
