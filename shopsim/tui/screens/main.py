@@ -90,7 +90,7 @@ class MainScreen(Screen):
         self.app.push_screen(ExplainScreen(self.sim, message.notification_id))
 
     def on_narration_reached(self, message: NarrationReached) -> None:
-        from shopsim.tui.screens.narration import NarrationScreen
+        from shopsim.tui.screens.narration import NarrationScreen, describe
 
         hit = message.hit
         if hit.shopper is not None:
@@ -105,7 +105,8 @@ class MainScreen(Screen):
                 self.app.action_toggle_play()
 
         narrator = self.driver.narrator
-        self.app.push_screen(NarrationScreen(hit, len(narrator.fired), len(narrator.steps)), carry_on)
+        self.app.push_screen(NarrationScreen(hit, len(narrator.fired), len(narrator.steps), describe(hit, self.sim)),
+                             carry_on)
 
     def action_show_tab(self, tab: str) -> None:
         self.query_one("#shopper-tabs", TabbedContent).active = tab

@@ -21,17 +21,21 @@ class NarrationScreen(ModalScreen[bool]):
     }
     NarrationScreen #title { text-style: bold; color: $accent; margin-bottom: 1; }
     NarrationScreen #hint { color: $text-muted; margin-top: 1; }
+    NarrationScreen #context { color: $text-muted; margin-bottom: 1; }
     """
     BINDINGS = [Binding("enter,space", "go_on", "Continue"), Binding("escape", "stay", "Stay paused")]
 
-    def __init__(self, hit: Hit, number: int, total: int) -> None:
+    def __init__(self, hit: Hit, number: int, total: int, context: str = "") -> None:
         super().__init__()
         self.hit = hit
         self.number, self.total = number, total
+        self.context = context
 
     def compose(self) -> ComposeResult:
         with Vertical(id="callout"):
             yield Static(f"{self.hit.step.title}", id="title")
+            if self.context:
+                yield Static(self.context, id="context", markup=False)
             yield Static(self.hit.step.text.strip(), id="text")
             yield Static(f"step {self.number} of {self.total} · enter: continue · esc: stay paused", id="hint")
 
@@ -40,3 +44,21 @@ class NarrationScreen(ModalScreen[bool]):
 
     def action_stay(self) -> None:
         self.dismiss(False)
+
+
+_FIELDS = ("reason", "category", "channel", "coupon", "value", "until", "rule")
+
+
+def describe(hit: Hit, sim) -> str:
+    """What triggered the step, in one line: when (the shopper's local time), who, what."""
+    from shopsim.sim.clock import local_label
+
+    parts = []
+    if hit.shopper is not None:
+        sh = sim.shoppers[int(hit.shopper[1:]) - 1]
+        parts.append(f"{local_label(sim.scenario.start_epoch + hit.t, sh.tz)} · {sh.name} ({sh.id}, {sh.city})")
+    if hit.event is not None:
+        d = hit.event.data
+        fields = ", ".join(f"{k} {d[k]}" for k in _FIELDS if d.get(k) is not None)
+        parts.append(hit.event.type + (f": {fields}" if fields else ""))
+    return "\n".join(parts)
