@@ -21,6 +21,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine.py
 	$(BIN)/python benchmarks/analysis.py
+	$(BIN)/python benchmarks/tui.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .hypothesis
