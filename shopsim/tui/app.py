@@ -125,6 +125,8 @@ class ShopsimApp(App):
         self.sub_title = sim.scenario.name
         self.main_screen = MainScreen(sim, self.driver, metrics)
         self.switch_to(self.main_screen)
+        if self.presenter:
+            self.driver.speed_index = 3  # 10 min/s: slow enough to talk over
         if self.autoplay:
             self.driver.toggle()
         self._play_loop()
