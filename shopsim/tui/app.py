@@ -139,10 +139,10 @@ class ShopsimApp(App):
         last = time.perf_counter()
         while driver is self.driver:
             now = time.perf_counter()
-            events = driver.slice(now - last)
+            was_busy, events = driver.busy, driver.slice(now - last)  # a jump's last slice may emit nothing
             last = now
             main = self.main_screen
-            if main is not None and (events or driver.busy):
+            if main is not None and (events or was_busy):
                 main.post_message(SimAdvanced(events, driver.sim.now, driver.finished))
             if main is not None and driver.narration is not None:
                 hit, driver.narration = driver.narration, None
