@@ -633,3 +633,16 @@ def test_snapshot_kpis_after_two_days(snap_compare) -> None:
         await pilot.pause()
 
     assert snap_compare(new_app(DEFAULT), terminal_size=SIZE, run_before=before)
+
+
+def test_snapshot_help_and_light_theme(snap_compare) -> None:
+    """The help screen over the main screen, in the light theme: both themes must read well."""
+    async def before(pilot) -> None:
+        app = pilot.app
+        await open_main(app, pilot)
+        app.theme = "textual-light"
+        await pilot.press("question_mark")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "HelpScreen", "the help screen")
+        await pilot.pause()
+
+    assert snap_compare(new_app(DEFAULT), terminal_size=SIZE, run_before=before)

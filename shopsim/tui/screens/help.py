@@ -20,8 +20,8 @@ from textual.widgets import Static
 ABOUT = ("shopsim plays a scenario on a virtual clock: synthetic shoppers browse, fill carts, abandon them and "
          "order, and every message the marketplace sends them goes through the notification policies. The "
          "bar at the top shows the virtual time and the transport (playing or paused, and the speed); the shoppers "
-         "are on the left, the selected shopper's inbox in the middle and her notification settings on the "
-         "right; the live feed at the bottom shows each event as it happens. Ask \"why?\" about any message "
+         "are on the left; on the right, the selected shopper's inbox (i) and her notification settings (e); "
+         "the live feed at the bottom shows each event as it happens. Ask \"why?\" about any message "
          "to see the policy steps that decided it.")
 
 # Textual's own app-level keys worth listing (its widgets' cursor and editing keys are left out).

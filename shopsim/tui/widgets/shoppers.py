@@ -188,10 +188,10 @@ class ShopperTable(Vertical):
     ShopperTable > ShopperSearch:focus { border: tall $border; }
     """
     BINDINGS = [  # from the list and from the search box
-        Binding("up", "cursor(-1)", show=False),
-        Binding("down", "cursor(1)", show=False),
-        Binding("pageup", "page(-1)", show=False),
-        Binding("pagedown", "page(1)", show=False),
+        Binding("up", "cursor(-1)", "Previous shopper", show=False),
+        Binding("down", "cursor(1)", "Next shopper", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
     ]
 
     def __init__(self, sim: Any, *, name: str | None = None, id: str | None = None,
