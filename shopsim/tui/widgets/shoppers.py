@@ -32,11 +32,11 @@ CART_STATES = ("open", "checkout", "abandoned")
 _CART_EVENTS = frozenset((E.CART_ITEM_ADDED, E.CART_EMPTIED, E.CHECKOUT_STARTED, E.CART_ABANDONED,
                           E.ORDER_PLACED, E.SESSION_STARTED))
 # Columns: key, header, width, alignment; PRIORITY says which survive in a narrow pane.
-_COLUMNS = {"name": ("Shopper", 14, "l"), "id": ("ID", 7, "l"), "segment": ("Segment", 14, "l"),
-            "where": ("Country · time zone", 22, "l"), "cart": ("Cart", 16, "l"), "unread": ("Unread", 6, "r")}
+_COLUMNS = {"name": ("Shopper", 12, "l"), "id": ("ID", 7, "l"), "segment": ("Segment", 8, "l"),
+            "where": ("Country · time zone", 20, "l"), "cart": ("Cart", 16, "l"), "unread": ("Unread", 6, "r")}
 _ORDER = ("name", "id", "segment", "where", "cart", "unread")
-_PRIORITY = ("name", "unread", "cart", "id", "segment", "where")
-_GROW = {"name": 28, "where": 32}
+_PRIORITY = ("name", "unread", "cart", "where", "segment", "id")  # what a narrow pane keeps first
+_GROW = {"name": 24, "where": 30, "segment": 14}
 
 
 def _fit(text: str, width: int, align: str = "l") -> str:
@@ -436,8 +436,9 @@ class ShopperTable(Vertical):
         chosen = {"name": _COLUMNS["name"][1]}
         for key in _PRIORITY[1:]:
             w = _COLUMNS[key][1]
-            if room >= w + 1:
-                chosen[key], room = w, room - w - 1
+            if room < w + 1:
+                break  # never show a less important column in place of a more important one
+            chosen[key], room = w, room - w - 1
         for key, cap in _GROW.items():
             if key in chosen and room > 0:
                 extra = min(room, cap - chosen[key])
