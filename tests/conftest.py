@@ -88,3 +88,27 @@ from hypothesis import settings as _hyp_settings  # noqa: E402
 _hyp_settings.register_profile("ci", derandomize=True)
 if os.environ.get("CI"):
     _hyp_settings.load_profile("ci")
+
+
+def berlin_promotions(name: str, duration: str, shopper: str, channels: str, hours: range, first: int = 0,
+                      extra_events: str = "") -> str:
+    """YAML of three Berlin shoppers who can receive everything, with engagement off and no caps (so every
+    outcome is decided by their settings alone) and a scripted promotion to `shopper` at each of `hours`,
+    titled "Deal N" from N = `first`. The terminal app's tests tell their settings stories with it."""
+    events = "".join(
+        f"  - {{at: {h}h, shopper: {shopper}, notify: {{category: promotions, channels: [{channels}], "
+        f"title: Deal {i}, text: Ten percent off.}}}}\n" for i, h in enumerate(hours, first))
+    return f"""
+schema_version: 1
+run: {{name: {name}, seed: 7, start: "2026-03-02T00:00:00Z", duration: {duration}}}
+population:
+  size: 3
+  locales: {{de_DE: {{share: 1.0, time_zones: {{Europe/Berlin: 1.0}}}}}}
+  platforms: {{android: 1.0}}
+  reach: {{email_verified: 1.0, phone: 1.0}}
+  consent: {{marketing_consent: 1.0, personalization: 1.0, sms_opt_in: 1.0, push_os_permission: {{android: 1.0}}}}
+behaviour: {{sessions: {{per_day: 0.3}}}}
+policies: {{caps: []}}
+engagement: {{enabled: false}}
+events:
+{extra_events}{events}"""

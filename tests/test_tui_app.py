@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
+from conftest import berlin_promotions
 from textual.command import CommandList, CommandPalette
 from textual.widgets import Checkbox, OptionList, Static, TabbedContent
 
@@ -45,22 +46,7 @@ LIMIT_S = 30  # a bound on any one wait, far above what it takes: a hang fails i
 # A designer's story: three Berlin shoppers who can receive everything, and a promotion by push to s000001
 # every four hours from 02:00 UTC. Nobody opens, clicks or unsubscribes by chance (engagement off) and nothing
 # is capped, so every outcome is decided by her settings alone.
-STORY = """
-schema_version: 1
-run: {name: promo_story, seed: 7, start: "2026-03-02T00:00:00Z", duration: 1d}
-population:
-  size: 3
-  locales: {de_DE: {share: 1.0, time_zones: {Europe/Berlin: 1.0}}}
-  platforms: {android: 1.0}
-  reach: {email_verified: 1.0, phone: 1.0}
-  consent: {marketing_consent: 1.0, personalization: 1.0, sms_opt_in: 1.0, push_os_permission: {android: 1.0}}
-behaviour: {sessions: {per_day: 0.3}}
-policies: {caps: []}
-engagement: {enabled: false}
-events:
-""" + "".join(
-    f"  - {{at: {h}h, shopper: s000001, notify: {{category: promotions, channels: [push], "
-    f"title: Deal {i}, text: Ten percent off.}}}}\n" for i, h in enumerate(range(2, 24, 4), 1))
+STORY = berlin_promotions("promo_story", "1d", "s000001", "push", range(2, 24, 4), first=1)
 
 
 def run(coro) -> None:

@@ -13,6 +13,7 @@ from textual.app import App, ComposeResult
 from textual.widgets import Checkbox, Input, Select, Static
 from textual.widgets.select import InvalidSelectValueError
 
+from conftest import berlin_promotions
 from shopsim.scenario.loader import load_scenario_text
 from shopsim.scenario.units import parse_duration
 from shopsim.sim import events as E
@@ -26,23 +27,9 @@ SIZE = (160, 48)
 # Three Berlin shoppers who can receive everything; a promotion by push and email every four hours from
 # 02:00 UTC. s000002 has quiet hours 22:00-08:00, so her night pushes wait for the morning. Nobody opens,
 # clicks or unsubscribes by chance (engagement off), so every settings change is the test's own.
-SCENARIO = """
-schema_version: 1
-run: {name: tui_settings, seed: 7, start: "2026-03-02T00:00:00Z", duration: 2d}
-population:
-  size: 3
-  locales: {de_DE: {share: 1.0, time_zones: {Europe/Berlin: 1.0}}}
-  platforms: {android: 1.0}
-  reach: {email_verified: 1.0, phone: 1.0}
-  consent: {marketing_consent: 1.0, personalization: 1.0, sms_opt_in: 1.0, push_os_permission: {android: 1.0}}
-behaviour: {sessions: {per_day: 0.3}}
-policies: {caps: []}
-engagement: {enabled: false}
-events:
-  - {at: 1m, shopper: s000002, settings: {quiet_hours: {start: "22:00", end: "08:00"}}}
-""" + "".join(
-    f"  - {{at: {h}h, shopper: all, notify: {{category: promotions, channels: [push, email], "
-    f"title: Deal {i}, text: Ten percent off.}}}}\n" for i, h in enumerate(range(2, 48, 4)))
+SCENARIO = berlin_promotions(
+    "tui_settings", "2d", "all", "push, email", range(2, 48, 4),
+    extra_events='  - {at: 1m, shopper: s000002, settings: {quiet_hours: {start: "22:00", end: "08:00"}}}\n')
 
 
 def pilot_test(fn: Callable[[], Awaitable[None]]) -> Callable[[], None]:
