@@ -298,3 +298,15 @@ def test_the_summary_counts_notifications_coupons_and_attribution_as_the_log_doe
     assert f"notifications {n['notification.requested']:,}: delivered {n['notification.delivered']:,}" in res.output
     assert f"orders attributed to a click {attributed:,}" in res.output
     assert f"coupons issued {n['coupon.issued']:,}, redeemed {n['coupon.redeemed']:,}" in res.output
+
+
+def test_bare_shopsim_without_a_terminal_says_how_to_run_headless() -> None:
+    from click.testing import CliRunner
+
+    from shopsim.cli import main
+
+    res = CliRunner().invoke(main, [])
+    assert res.exit_code == 2
+    assert "needs a terminal" in res.output and "shopsim replay" in res.output
+    res = CliRunner().invoke(main, ["run", "default"])
+    assert res.exit_code == 2 and "Traceback" not in res.output
