@@ -125,3 +125,13 @@ def test_run_until_stopped_by_its_deadline_carries_on_exactly() -> None:
         cut.run_until(cut.end, deadline=now + 1, clock=lambda: next(ticks))  # stops every 32 items
         calls += 1
     assert calls > 3 and got == want
+
+
+def test_narration_switched_off_neither_pauses_nor_fires() -> None:
+    d = driver(narration=[{"at": "3h", "title": "Look", "text": "Three hours in."}])
+    d.narrator.enabled = False
+    d.speed_index = len(SPEEDS) - 1
+    d.toggle()
+    while not d.finished:
+        d.slice(1 / 30)
+    assert d.narration is None and not d.narrator.fired

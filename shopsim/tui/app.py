@@ -54,6 +54,7 @@ class ShopsimApp(App):
         ("KPIs and plots", "the run's KPIs, updating live (k)", "kpis"),
         ("Search shoppers", "filter the shoppers table (/)", "search"),
         ("Presenter mode", "a larger, calmer layout for a projector", "toggle_presenter"),
+        ("Narration on / off", "whether the scenario's narration steps pause the run", "toggle_narration"),
         ("Open another scenario", "the scenario picker (o)", "open_picker"),
         ("Help", "every key binding (?)", "help"),
         ("Quit", "leave shopsim (q)", "quit"),
@@ -197,6 +198,14 @@ class ShopsimApp(App):
         search = getattr(self.main_screen, "action_search", None)
         if search is not None and self.screen is self.main_screen:
             search()
+
+    def action_toggle_narration(self) -> None:
+        if self.driver is None:
+            return
+        narrator = self.driver.narrator
+        narrator.enabled = not narrator.enabled
+        self.notify("Narration on: its steps pause the run." if narrator.enabled
+                    else "Narration off: the run plays through its steps.")
 
     def action_toggle_presenter(self) -> None:
         self.presenter = not self.presenter

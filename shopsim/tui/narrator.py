@@ -39,21 +39,26 @@ class Narrator:
             (i, {k: set(v) if isinstance(v, list) else {v} for k, v in s.when.items()})
             for i, s in enumerate(self.steps) if s.when is not None]
         self.fired: set[int] = set()
+        self.enabled = True  # off: steps neither pause nor fire (a presenter who has seen them)
 
     @property
     def pending(self) -> bool:
-        return len(self.fired) < len(self.steps)
+        return self.enabled and len(self.fired) < len(self.steps)
 
     @property
     def filters_pending(self) -> bool:
-        return any(i not in self.fired for i, _ in self.filters)
+        return self.enabled and any(i not in self.fired for i, _ in self.filters)
 
     def next_time(self) -> int | None:
         """When the next timed step is due (the transport stops there), or None."""
+        if not self.enabled:
+            return None
         return next((t for t, i in self.timed if i not in self.fired), None)
 
     def scan(self, events: Sequence[Event], now: int) -> Hit | None:
         """The first step these events (or the clock, now) trigger; marks it fired."""
+        if not self.enabled:
+            return None
         due = next(((t, i) for t, i in self.timed if i not in self.fired and t <= now), None)
         for ev in events:
             if due is not None and ev.t > due[0]:
