@@ -33,6 +33,7 @@ class MainScreen(Screen):
         Binding("minus", "app.slower", "Slower", key_display="-"),
         Binding("k", "app.kpis", "KPIs"),
         Binding("slash", "search", "Search", key_display="/"),
+        Binding("w", "why", "Why?"),
         Binding("i", "show_tab('tab-inbox')", "Inbox"),
         Binding("e", "show_tab('tab-settings')", "Settings"),
     ]
@@ -107,6 +108,11 @@ class MainScreen(Screen):
         narrator = self.driver.narrator
         self.app.push_screen(NarrationScreen(hit, len(narrator.fired), len(narrator.steps), describe(hit, self.sim)),
                              carry_on)
+
+    def action_why(self) -> None:
+        """"Why?" about the message highlighted in the inbox, wherever the focus is."""
+        self.query_one("#shopper-tabs", TabbedContent).active = "tab-inbox"
+        self.query_one(InboxPane).action_why()
 
     def action_show_tab(self, tab: str) -> None:
         self.query_one("#shopper-tabs", TabbedContent).active = tab
