@@ -632,3 +632,23 @@ def test_snapshot_help_and_light_theme(snap_compare) -> None:
         await pilot.pause()
 
     assert snap_compare(new_app(DEFAULT), terminal_size=SIZE, run_before=before)
+
+
+def test_a_fast_burst_after_slash_lands_in_the_search_box() -> None:
+    """A terminal delivers "/jesus" typed fast as keys all queued to the focused list before any binding
+    runs; none of them may be lost."""
+    from textual import events
+
+    async def body() -> None:
+        app = new_app(DEFAULT)
+        async with app.run_test(size=SIZE) as pilot:
+            main = await open_main(app, pilot)
+            table = main.query_one(ShopperTable)
+            view = table.view
+            assert app.focused is view
+            for key, char in [("slash", "/"), *((c, c) for c in "s000084")]:
+                view.post_message(events.Key(key, char))  # queued together, as a burst is
+            await wait_until(pilot, lambda: table.query_one(ShopperSearch).value == "s000084", "the box")
+            assert isinstance(app.focused, ShopperSearch)
+
+    run(body())

@@ -57,6 +57,7 @@ class MainScreen(Screen):
 
     def on_mount(self) -> None:
         self.select(0)
+        self.query_one(ShopperTable).view.focus()  # arrows move through shoppers from the start
 
     # --- the simulation's batches -------------------------------------------------------------------
 

@@ -171,6 +171,19 @@ class ShopperList(ScrollView, can_focus=True, inherit_bindings=False):
             self.table.move_cursor(row)
             self.table.select_cursor()
 
+    def on_key(self, event: events.Key) -> None:
+        # A burst of keys ("/jesus" typed fast) is queued here before any binding runs, so "/" is handled
+        # here at once and the rest of the burst is handed on to the search box.
+        search = self.table.query_one(ShopperSearch)
+        if event.key == "slash" and self.screen.focused is self:
+            self.screen.set_focus(search)
+        elif self.screen.focused is search and event.is_printable and event.character:
+            search.insert_text_at_cursor(event.character)
+        else:
+            return
+        event.stop()
+        event.prevent_default()
+
     def on_focus(self) -> None:
         self.refresh()
 
@@ -415,7 +428,8 @@ class ShopperTable(Vertical):
             self.view.refresh()
 
     def focus_search(self) -> None:
-        self.query_one(ShopperSearch).focus()
+        # At once, not scheduled: keys typed right after "/" must land in the box, not in the list.
+        self.screen.set_focus(self.query_one(ShopperSearch))
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if isinstance(event.input, ShopperSearch):
