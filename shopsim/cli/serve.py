@@ -54,11 +54,10 @@ def serve_cmd(scenario: str, host: str, port: int, public_url: str | None, seed:
         fail(f"--public-url must start with http:// or https://, got {public_url!r}")
     _check_port_free(host, port)
 
-    from textual_serve.server import Server  # imported only when serving (it brings aiohttp)
+    from shopsim.tui.serve import serve
 
-    server = Server(app_command(str(path.resolve()), seed), host=host, port=port,
-                    title=f"shopsim: {path.stem}", public_url=public_url.rstrip("/") if public_url else None)
-    server.serve()
+    serve(app_command(str(path.resolve()), seed), host, port, f"shopsim: {path.stem}",
+          public_url.rstrip("/") if public_url else None)
 
 
 def _check_port_free(host: str, port: int) -> None:
