@@ -22,6 +22,8 @@ from typing import Iterable, Iterator, NamedTuple
 
 import orjson
 
+from shopsim.metrics.runfile import parse_record
+
 __all__ = ["Divergence", "first_divergence", "format_divergence"]
 
 _RUN_STARTED = b'"type":"run.started"'
@@ -74,7 +76,7 @@ def format_divergence(d: Divergence, a_name: str, b_name: str) -> str:
     `- ` lines of a (golden), `+ ` lines of b (new), `  ` common context, then each differing field's two
     values (`reason: "quiet_hours" -> null`). Long lines are cut to WIDTH characters, around the first
     differing byte for the differing pair. Ends without a newline."""
-    rec = _record(d.b if d.a is None or d.shape == "inserted" else d.a) or {}
+    rec = parse_record(d.b if d.a is None or d.shape == "inserted" else d.a) or {}
     where = ", ".join(str(rec[k]) for k in ("t", "shopper") if isinstance(rec.get(k), str))
     head = f"first difference at line {d.line_a}" + (f" ({where})" if where else "")
     if d.a is None:
@@ -109,7 +111,7 @@ def format_divergence(d: Divergence, a_name: str, b_name: str) -> str:
             out.append("+ " + _show(d.b, at))
             out += ["+ " + _show(line) for line in d.after_b]
         if d.fields and d.a is not None and d.b is not None:
-            ra, rb = _record(d.a) or {}, _record(d.b) or {}
+            ra, rb = parse_record(d.a) or {}, parse_record(d.b) or {}
             width = max(len(f) for f in d.fields)
             for f in d.fields:  # after the diff, unindented: "t: "...Z" -> "...Z""
                 out.append(f"{f + ':':<{width + 1}} {_value(ra, f)} -> {_value(rb, f)}")
@@ -126,7 +128,7 @@ class _Same:
 
     def __call__(self, la: bytes, lb: bytes) -> bool:
         if self.ignore:
-            ra, rb = _record(la), _record(lb)
+            ra, rb = parse_record(la), parse_record(lb)
             if ra is None or rb is None:
                 return False
             return _canonical(ra, self.ignore) == _canonical(rb, self.ignore)
@@ -142,18 +144,8 @@ def _canonical(rec: dict, ignore: tuple[str, ...]) -> bytes:
     return orjson.dumps(rec, option=orjson.OPT_SORT_KEYS)
 
 
-def _record(line: bytes | None) -> dict | None:
-    if line is None:
-        return None
-    try:
-        rec = orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return None
-    return rec if type(rec) is dict else None
-
-
 def _fields(la: bytes, lb: bytes, ignore: tuple[str, ...]) -> list[str]:
-    ra, rb = _record(la), _record(lb)
+    ra, rb = parse_record(la), parse_record(lb)
     if ra is None or rb is None:
         return []
     skip = set(ignore)
@@ -225,10 +217,10 @@ def _value(rec: dict, key: str) -> str:
 
 
 def _type(line: bytes | None) -> str:
-    rec = _record(line) or {}
+    rec = parse_record(line) or {}
     return str(rec.get("type", "?"))
 
 
 def _is_finished(line: bytes | None) -> bool:
-    rec = _record(line)
+    rec = parse_record(line)
     return rec is not None and rec.get("type") == "run.finished"

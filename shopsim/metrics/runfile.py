@@ -315,11 +315,17 @@ def _last_line(path: Path) -> bytes | None:
         return buf
 
 
-def _is_finished(line: bytes | str | None) -> bool:
+def parse_record(line: bytes | str | None) -> dict | None:
+    """One log line as a dict, or None when it is missing or not a JSON object."""
     if line is None:
-        return False
+        return None
     try:
         rec = orjson.loads(line)
     except orjson.JSONDecodeError:
-        return False
-    return type(rec) is dict and rec.get("type") == RUN_FINISHED
+        return None
+    return rec if type(rec) is dict else None
+
+
+def _is_finished(line: bytes | str | None) -> bool:
+    rec = parse_record(line)
+    return rec is not None and rec.get("type") == RUN_FINISHED
