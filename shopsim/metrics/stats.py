@@ -74,7 +74,7 @@ def verdict(cmp: dict[str, Any], what: str, variant: str, control: str) -> str:
         return (f"Too few shoppers to conclude on {what}: each arm needs at least {MIN_CELL} shoppers with it and "
                 f"{MIN_CELL} without (have {cmp['variant_x']:,} of {cmp['variant_n']:,} in {variant}, "
                 f"{cmp['control_x']:,} of {cmp['control_n']:,} in {control}).")
-    pp = lambda x: f"{x * 100:+.1f} pp"  # noqa: E731
+    pp = lambda x: signed(x * 100, 1) + " pp"  # noqa: E731
     interval = f"95% CI {pp(cmp['low'])} to {pp(cmp['high'])}, p {_p(cmp['p'])}"
     if cmp["low"] > 0 or cmp["high"] < 0:
         direction = "higher" if cmp["diff"] > 0 else "lower"
@@ -83,6 +83,12 @@ def verdict(cmp: dict[str, Any], what: str, variant: str, control: str) -> str:
     more = (f"; detecting a difference this size would take about {need:,} shoppers per arm"
             if need else "")
     return f"No detectable difference in {what} between {variant} and {control} ({interval}){more}."
+
+
+def signed(x: float, digits: int) -> str:
+    """+1.2 or -1.2; a value that rounds to zero is 0.0, never +0.0 or -0.0."""
+    text = f"{x:+.{digits}f}"
+    return f"{0:.{digits}f}" if float(text) == 0 else text
 
 
 def _rate(x: int, n: int) -> float | None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from shopsim.metrics import stats
-from shopsim.metrics.kpis import ABANDONED, ORDERED, RECOVERED, UNSUBSCRIBED
+from shopsim.metrics.kpis_base import ABANDONED, ORDERED, RECOVERED, UNSUBSCRIBED, cents
+from shopsim.sim import events as E
 
 if TYPE_CHECKING:
     from shopsim.metrics.kpis import Metrics
@@ -23,8 +24,9 @@ OUTCOMES: dict[str, tuple[str, int, int]] = {
 }
 MEANS = {"revenue_per_shopper": "revenue per shopper"}
 EXPERIMENT_METRICS = (*OUTCOMES, *MEANS)
-ARM_KPIS = ("abandonment_rate", "recovery_rate", "attributed_recovery_rate", "conversion_rate", "revenue",
-            "recovered_revenue", "discount_cost")
+ARM_KPIS = ("abandonment_rate", "abandoned_at_least_once_rate", "checkout_abandonment_rate", "recovery_rate",
+            "attributed_recovery_rate", "organic_recovery_rate", "conversion_rate", "revenue", "recovered_revenue",
+            "discount_cost")
 
 
 def _outcome(arm: "Metrics", success: int, among: int) -> tuple[int, int]:
@@ -61,16 +63,36 @@ def experiments_result(m: "Metrics") -> dict[str, Any]:
             row.update({k: commerce[k] for k in ARM_KPIS})
             msgs = arm.total.as_dict(arm.shoppers, arm.days)
             row.update(messages_delivered=msgs["delivered"], messages_per_shopper_per_day=msgs["per_shopper_per_day"],
-                       open_rate=msgs["open_rate"], click_rate=msgs["click_rate"],
-                       unsubscribe_rate=msgs["unsubscribe_rate"])
+                       open_rate=msgs["open_rate"], human_open_rate=msgs["human_open_rate"],
+                       click_rate=msgs["click_rate"], unsubscribe_rate=msgs["unsubscribe_rate"])
             for key, (_, success, among) in OUTCOMES.items():
                 x, n = _outcome(arm, success, among)
                 row[f"{key}_shoppers"], row[f"{key}_of"] = x, n
             n, s, _ = _revenue(arm)
             row["revenue_per_shopper"] = s / n if n else None
+            row["coupon"] = None if v == control else coupon_roi(arm, m.arms.get((name, control)))
             arms[v] = row
         out[name] = {"metric": metric, "control": control, "variants": arms,
                      "comparisons": _compare(m, name, control, [v for v in variants if v != control], metric)}
+    return out
+
+
+def coupon_roi(arm: "Metrics", control: "Metrics | None") -> dict[str, Any]:
+    """What an arm's coupons cost against the orders it gained over the control (orders scaled to the arm's size).
+
+    Coupons redeemed on orders beyond the incremental ones are taken to have gone on orders that would have
+    happened anyway (docs/metrics.md, "Coupon cost per incremental order")."""
+    redeemed, cost = arm.coupon_orders, arm.cents["discount"]
+    out: dict[str, Any] = {"redeemed_orders": redeemed, "discount_cost": cost / 100, "incremental_orders": None,
+                           "discount_on_baseline_orders": None, "discount_buying_orders": None,
+                           "cost_per_incremental_order": None}
+    if control is None or not control.shoppers:
+        return out
+    incremental = arm.counts[E.ORDER_PLACED] - control.counts[E.ORDER_PLACED] * arm.shoppers / control.shoppers
+    baseline = cents(cost / 100 * max(0.0, redeemed - max(0.0, incremental)) / redeemed) if redeemed else 0
+    out.update(incremental_orders=incremental, discount_on_baseline_orders=baseline / 100,
+               discount_buying_orders=(cost - baseline) / 100,
+               cost_per_incremental_order=cost / 100 / incremental if incremental > 0 else None)
     return out
 
 
@@ -104,7 +126,7 @@ def _mean_verdict(cmp: dict[str, Any], what: str, variant: str, control: str) ->
     if cmp["diff"] is None or not cmp["enough"]:
         return (f"Too few shoppers to compare {what} (need 30 per arm; have {cmp['variant_n']:,} and "
                 f"{cmp['control_n']:,}).")
-    interval = f"95% CI {cmp['low']:+.2f} to {cmp['high']:+.2f}"
+    interval = f"95% CI {stats.signed(cmp['low'], 2)} to {stats.signed(cmp['high'], 2)}"
     if cmp["low"] > 0 or cmp["high"] < 0:
-        return f"{variant}'s {what} differs from {control}'s by {cmp['diff']:+.2f} ({interval})."
+        return f"{variant}'s {what} differs from {control}'s by {stats.signed(cmp['diff'], 2)} ({interval})."
     return f"No detectable difference in {what} between {variant} and {control} ({interval})."

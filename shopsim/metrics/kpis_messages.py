@@ -1,0 +1,202 @@
+"""Message KPIs: the counters of all messages, of each channel, each category and each (category, channel).
+
+A mixin of `Metrics` (kpis.py): the handlers of the `notification.*` events and the reading of the
+counters. Definitions: docs/metrics.md, section Messages."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Any
+
+from shopsim.metrics.kpis_base import PROXY, UNSUBSCRIBED, by_count, ordered, ratio
+from shopsim.scenario.taxonomy import CHANNELS
+
+NOTE_FIELDS = ("requested", "delivered", "deferred", "digested", "suppressed", "opened", "human_opened",
+               "machine_opened", "clicked", "dismissed", "unsubscribed", "complained", "orders", "recipients",
+               "recipients_opened", "recipients_clicked")
+# Per recipient: bit 3·scope + k of a shopper's mask says she was delivered (k = 0), opened (1) or clicked (2)
+# at least one message of that scope; its counter goes up when the bit is first set.
+_REACH = ("recipients", "recipients_opened", "recipients_clicked")
+# notification.opened: what the opened-ids mask records.
+_OPEN_ANY, _OPEN_HUMAN, _OPEN_MACHINE = 1, 2, 4
+
+
+class _Notes:
+    """Counters of one scope: all messages, a channel, a category or a category on one channel."""
+    __slots__ = NOTE_FIELDS + ("reasons", "methods", "index")
+
+    def __init__(self, index: int = 0) -> None:
+        for f in NOTE_FIELDS:
+            setattr(self, f, 0)
+        self.reasons: Counter[str] = Counter()   # suppressed, by reason
+        self.methods: Counter[str] = Counter()   # unsubscribed, by method
+        self.index = index                       # which bits of a shopper's reach mask are this scope's
+
+    def as_dict(self, shoppers: int, days: float) -> dict[str, Any]:
+        d: dict[str, Any] = {f: getattr(self, f) for f in NOTE_FIELDS}
+        delivered, requested, recipients = self.delivered, self.requested, self.recipients
+        d["suppressed_by_reason"] = by_count(self.reasons)
+        d["unsubscribed_by_method"] = by_count(self.methods)
+        d["delivery_rate"] = ratio(delivered, requested)
+        d["suppression_rate"] = ratio(self.suppressed, requested)
+        d["deferral_rate"] = ratio(self.deferred, requested)
+        d["digest_rate"] = ratio(self.digested, requested)
+        d["open_rate"] = ratio(self.opened, delivered)
+        d["human_open_rate"] = ratio(self.human_opened, delivered)
+        d["click_rate"] = ratio(self.clicked, delivered)
+        d["click_to_open_rate"] = ratio(self.clicked, self.opened)
+        d["recipient_open_rate"] = ratio(self.recipients_opened, recipients)
+        d["recipient_click_rate"] = ratio(self.recipients_clicked, recipients)
+        d["order_rate"] = ratio(self.orders, delivered)
+        d["unsubscribe_rate"] = ratio(self.unsubscribed, delivered)
+        d["complaint_rate"] = ratio(self.complained, delivered)
+        d["per_shopper_per_day"] = delivered / shoppers / days if shoppers and days else None
+        return d
+
+
+class MessageKPIs:
+    """The message half of `Metrics`."""
+
+    def _init_messages(self) -> None:
+        self._scopes_made = 0
+        self.total = self._new_notes()
+        self.channels: dict[str, _Notes] = defaultdict(self._new_notes)
+        self.categories: dict[str, _Notes] = defaultdict(self._new_notes)
+        self.cross: dict[tuple[str, str], _Notes] = defaultdict(self._new_notes)  # (category, channel)
+        # (channel, category) -> its four scopes and the union of their reach bits (k = 0), made once
+        self._scope_cache: dict[tuple[str, str], tuple[tuple[_Notes, ...], int]] = {}
+        self.deferred_ids: set[str] = set()
+        self.open_state: dict[str, int] = {}            # notification id -> _OPEN_* bits
+        self.clicked: dict[str, tuple[str, str]] = {}   # notification id -> (channel, category)
+        self.reach: dict[str, int] = {}                 # shopper -> reach mask (see _REACH)
+        self.delivered_of: Counter[str] = Counter()
+
+    def _new_notes(self) -> _Notes:
+        n = _Notes(self._scopes_made)
+        self._scopes_made += 1
+        return n
+
+    def _scoped(self, channel: str, category: str) -> tuple[tuple[_Notes, ...], int]:
+        hit = self._scope_cache.get((channel, category))
+        if hit is None:
+            scopes = (self.channels[channel], self.categories[category], self.cross[(category, channel)], self.total)
+            hit = self._scope_cache[(channel, category)] = (scopes, sum(1 << (3 * n.index) for n in scopes))
+        return hit
+
+    def _scopes(self, d: dict[str, Any]) -> tuple[_Notes, ...]:
+        """The counters a notification event counts in: its channel, its category, both, and the total."""
+        return self._scoped(d["channel"], d["category"])[0]
+
+    def _count_note(self, field: str, ev, d) -> tuple[_Notes, ...]:
+        scopes = self._scopes(d)
+        for notes in scopes:
+            setattr(notes, field, getattr(notes, field) + 1)
+        if field in self.hourly:
+            self._bump(field, ev.t)
+        return scopes
+
+    def _reached(self, sid: str | None, d: dict[str, Any], k: int) -> None:
+        """Shopper `sid` was delivered (k = 0), opened (1) or clicked (2) a message of each scope of `d`."""
+        if sid is None:
+            return
+        scopes, bits = self._scoped(d["channel"], d["category"])
+        old = self.reach.get(sid, 0)
+        if old & (bits << k) == bits << k:  # counted in every scope already (the usual case)
+            return
+        mask = old
+        field = _REACH[k]
+        for notes in scopes:
+            bit = 1 << (3 * notes.index + k)
+            if not old & bit:
+                mask |= bit
+                setattr(notes, field, getattr(notes, field) + 1)
+        self.reach[sid] = mask
+
+    def _credit_order(self, channel: str, category: str) -> None:
+        """An order attributed to a click on a message of this channel and category."""
+        for notes in self._scoped(channel, category)[0]:
+            notes.orders += 1
+
+    # --- handlers ----------------------------------------------------------------------------------------
+
+    def _requested(self, ev, d, sid) -> None:
+        for notes in self._scopes(d):
+            notes.requested += 1
+        self._bump("requested", ev.t)
+
+    def _delivered(self, ev, d, sid) -> None:
+        moved = d.get("rerouted_from")
+        if moved is not None:  # a critical message that went elsewhere counts as a request of where it went
+            self.channels[moved].requested -= 1
+            self.channels[d["channel"]].requested += 1
+            self.cross[(d["category"], moved)].requested -= 1
+            self.cross[(d["category"], d["channel"])].requested += 1
+        for notes in self._scopes(d):
+            notes.delivered += 1
+        self._bump("delivered", ev.t)
+        self._bump(f"delivered_{d['channel']}", ev.t)
+        self.delivered_of[sid] += 1
+        self._reached(sid, d, 0)
+
+    def _deferred(self, ev, d, sid) -> None:
+        if d["id"] not in self.deferred_ids:  # a notification deferred twice counts once
+            self.deferred_ids.add(d["id"])
+            self._count_note("deferred", ev, d)
+
+    def _digested(self, ev, d, sid) -> None:
+        self._count_note("digested", ev, d)
+
+    def _suppressed(self, ev, d, sid) -> None:
+        reason = d["reason"]
+        for notes in self._scopes(d):
+            notes.suppressed += 1
+            notes.reasons[reason] += 1
+        self._bump("suppressed", ev.t)
+
+    def _opened(self, ev, d, sid) -> None:
+        nid = d["id"]
+        state = self.open_state.get(nid, 0)
+        machine = d.get("source") == PROXY  # shopper, user (HUMAN_SOURCES) or none (an old log): a person
+        new = state | _OPEN_ANY | (_OPEN_MACHINE if machine else _OPEN_HUMAN)
+        if new == state:  # opened again the same way: nothing new
+            return
+        self.open_state[nid] = new
+        scopes = self._scopes(d)
+        if not state & _OPEN_ANY:  # the first open of any kind: what a platform reports
+            self._count_note("opened", ev, d)
+            self._reached(sid, d, 1)
+        field = "machine_opened" if machine else "human_opened"
+        for notes in scopes:
+            setattr(notes, field, getattr(notes, field) + 1)
+
+    def _clicked(self, ev, d, sid) -> None:
+        if d["id"] not in self.clicked:
+            self.clicked[d["id"]] = (d["channel"], d["category"])
+            self._count_note("clicked", ev, d)
+            self._reached(sid, d, 2)
+
+    def _dismissed(self, ev, d, sid) -> None:
+        self._count_note("dismissed", ev, d)
+
+    def _unsubscribed(self, ev, d, sid) -> None:
+        for notes in self._count_note("unsubscribed", ev, d):
+            notes.methods[d.get("method") or "link"] += 1
+        self.flags[sid] |= UNSUBSCRIBED
+
+    def _complained(self, ev, d, sid) -> None:
+        self._count_note("complained", ev, d)
+
+    # --- reading -----------------------------------------------------------------------------------------
+
+    def _messages_result(self, shoppers: int, days: float) -> dict[str, Any]:
+        cross: dict[str, dict[str, Any]] = {}
+        for (category, channel) in sorted(self.cross, key=lambda k: (k[0], _channel_rank(k[1]))):
+            cross.setdefault(category, {})[channel] = self.cross[(category, channel)].as_dict(shoppers, days)
+        return {"messages": self.total.as_dict(shoppers, days),
+                "channels": {c: self.channels[c].as_dict(shoppers, days) for c in ordered(self.channels, CHANNELS)},
+                "categories": {c: n.as_dict(shoppers, days) for c, n in sorted(self.categories.items())},
+                "category_channels": cross}
+
+
+def _channel_rank(channel: str) -> tuple[int, str]:
+    return (CHANNELS.index(channel), "") if channel in CHANNELS else (len(CHANNELS), channel)
