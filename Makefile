@@ -22,6 +22,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/engine.py
 	$(BIN)/python benchmarks/analysis.py
 	$(BIN)/python benchmarks/tui.py
+	$(BIN)/python benchmarks/calibrate.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .hypothesis

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from shopsim import __version__
+from shopsim.cli.calibrate import calibrate_cmd
 from shopsim.cli.diff import diff_cmd
 from shopsim.cli.explain import explain_cmd
 from shopsim.cli.export import export_cmd
@@ -39,3 +40,4 @@ main.add_command(inbox_cmd)
 main.add_command(diff_cmd)
 main.add_command(export_cmd)
 main.add_command(serve_cmd)
+main.add_command(calibrate_cmd)
