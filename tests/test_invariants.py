@@ -15,6 +15,7 @@ import pytest
 
 from conftest import play, tiny_scenario
 from shopsim.metrics.invariants import INVARIANTS, InvariantChecker
+from shopsim.metrics.invariants_base import cents
 from shopsim.scenario.loader import load_scenario
 from shopsim.sim import events as E
 from shopsim.sim.clock import DAY, HOUR, iso
@@ -356,14 +357,42 @@ def test_coupons_redeemed_once_before_expiry_catches_a_second_expiry_and_a_wrong
 
 def test_best_coupon_applied_catches_an_order_that_ignored_a_valid_coupon(busy):
     sim, events = busy
-    o = at(events, E.ORDER_PLACED)
+    o = next(i for i, e in enumerate(events) if e.type == E.ORDER_PLACED and e.t > 2 * HOUR)
     order = events[o]
     coupon = Event(0, order.t - HOUR, E.COUPON_ISSUED, order.shopper, {
         "coupon": "PLANT-ABCDEF", "kind": "percent", "value": 50, "min_order": 0.0,
-        "expires": iso(sim.scenario.start_epoch + order.t + DAY), "source": "flow:none:1"})
+        "expires": iso(sim.scenario.start_epoch + order.t + DAY), "source": "flow:none:1", "auto_apply": True})
     k = max(i for i, e in enumerate(events[:o]) if e.t <= coupon.t)
     one(sim, insert(events, k + 1, coupon), "best_coupon_applied", order.seq + 1,
         f"{order.data['order']} took no coupon, though {order.shopper}'s PLANT-ABCDEF saves")
+
+
+def test_an_unseen_coupon_is_not_owed_but_taking_it_is_caught(busy):
+    """A coupon she never saw is not one she could have used: ignoring it is right, taking it is a violation."""
+    sim, events = busy
+    o = next(i for i, e in enumerate(events) if e.type == E.ORDER_PLACED and e.data["coupon"] is None
+             and e.t > 2 * HOUR)
+    order = events[o]
+    coupon = Event(0, order.t - HOUR, E.COUPON_ISSUED, order.shopper, {
+        "coupon": "PLANT-ABCDEF", "kind": "percent", "value": 50, "min_order": 0.0,
+        "expires": iso(sim.scenario.start_epoch + order.t + DAY), "source": "flow:none:1", "auto_apply": False})
+    k = max(i for i, e in enumerate(events[:o]) if e.t <= coupon.t)
+    with_coupon = insert(events, k + 1, coupon)
+    assert not found(sim, with_coupon, "best_coupon_applied")
+    sub = cents(order.data["subtotal"])
+    took = replaced(with_coupon, o + 1, coupon="PLANT-ABCDEF", discount=round(sub / 2) / 100)
+    got = found(sim, took, "coupons_used_only_when_seen")
+    assert got and got[0].seq == order.seq + 1 and "never saw" in got[0].message
+
+
+def test_coupon_seen_needs_a_message_she_read(flows):
+    sim, events = flows
+    i = next(k for k, e in enumerate(events) if e.type == E.COUPON_ISSUED)
+    issued = events[i]
+    seen = Event(0, issued.t, E.COUPON_SEEN, issued.shopper, {"coupon": issued.data["coupon"], "via": "opened"})
+    j = max(k for k, e in enumerate(events) if e.t <= issued.t)
+    got = found(sim, insert(events, j + 1, seen), "coupons_used_only_when_seen")
+    assert got and "without her reading a message carrying it" in got[0].message
 
 
 # --- engagement and attribution -----------------------------------------------------------------------
@@ -388,8 +417,11 @@ def test_engagement_follows_delivery_catches_a_click_before_an_open(busy):
 
 def test_engagement_follows_delivery_catches_an_unsubscribe_that_changed_nothing(busy):
     sim, events = busy
+    answered = {e.data["id"] for e in events if e.type in (E.NOTIFICATION_OPENED, E.NOTIFICATION_CLICKED,
+                                                           E.NOTIFICATION_DISMISSED, E.NOTIFICATION_UNSUBSCRIBED)
+                and e.data.get("source") != "proxy"}
     i = next(k for k, e in enumerate(events) if e.type == E.NOTIFICATION_DELIVERED
-             and e.data["category"] == "order_updates")
+             and e.data["category"] == "order_updates" and e.data["id"] not in answered)
     d, sid = events[i].data, events[i].shopper
     opened = Event(0, events[i].t, E.NOTIFICATION_OPENED, sid, {**_ids(d), "source": "shopper"})
     unsub = Event(0, events[i].t, E.NOTIFICATION_UNSUBSCRIBED, sid, _ids(d))

@@ -89,9 +89,13 @@ def engagements(draw) -> dict:
         "click_delay": draw(st.sampled_from(["10s", "3m"])),
         "by_local_hour": draw(st.sampled_from([[1.0] * 24, [0.5] * 24, [2.0] * 12 + [0.2] * 12])),
         "incentive_factor": draw(st.sampled_from([0.5, 1.3, 3.0])),
-        "fatigue": {"window": draw(st.sampled_from(["6h", "7d"])), "free": draw(st.integers(0, 5)),
-                    "open_factor": draw(st.sampled_from([0.5, 0.85, 1.0, 1.0])),
-                    "unsubscribe_factor": draw(st.sampled_from([1.0, 1.5, 3.0]))},
+        "fatigue": {"half_life": draw(st.sampled_from(["6h", "3d"])), "free": draw(st.integers(0, 5)),
+                    "per_message": draw(st.sampled_from([0.0, 0.15, 1.0])),
+                    "floor": draw(st.sampled_from([0.0, 0.3, 1.0])),
+                    "unsubscribe_growth": draw(st.sampled_from([0.0, 0.5, 3.0]))},
+        "unsubscribe_unopened": draw(st.fixed_dictionaries({c: st.sampled_from([0.0, 0.01, 0.2])
+                                                            for c in ("email", "push")})),
+        "complaint": draw(st.sampled_from([0.0, 0.01, 0.2])),
         "recovery": {"visit": draw(prob), "resume_cart": draw(prob),
                      "abandon_factor": draw(st.sampled_from([0.0, 0.5, 1.0, 2.0])),
                      "incentive_factor": draw(st.sampled_from([0.0, 0.6, 1.0])),
@@ -146,7 +150,9 @@ def marketing_scenarios(draw, coupons: bool = False) -> dict:
         eng = data["engagement"]
         eng.update(enabled=True, by_local_hour=[1.0] * 24, open={c: 1.0 for c in CHANNELS},
                    click={c: 1.0 for c in CHANNELS})
-        eng["fatigue"]["open_factor"] = 1.0
+        eng["fatigue"]["per_message"] = 0.0
+        eng["unsubscribe_unopened"] = {"email": 0.0, "push": 0.0}
+        eng["complaint"] = 0.0
         eng["recovery"].update(visit=1.0, resume_cart=1.0, abandon_factor=0.0)
         # Order updates would be clicked too, each click a visit, each visit an order...: keep the runs small.
         data["policies"]["transactional"] = {ev: [] for ev in TRANSACTIONAL_PLAN if not ev.startswith("account.")}

@@ -13,12 +13,12 @@ from hypothesis import strategies as st
 
 from conftest import tiny_scenario
 from shopsim.metrics.invariants import InvariantChecker
-from shopsim.scenario.compiled import compile_scenario
+from shopsim.scenario.compiled import abandon_probability, compile_scenario
 from shopsim.scenario.loader import load_scenario_text
 from shopsim.scenario.problems import ScenarioError
 from shopsim.scenario.schema import Scenario
 from shopsim.scenario.taxonomy import (
-    ABANDON_REASONS, CATEGORIES, CATEGORY_CLASS, CHANNELS, FREQUENCIES, LEVER_REASON, MARKETING,
+    ABANDON_REASONS, CATEGORIES, CATEGORY_CLASS, CHANNELS, DEVICES, FREQUENCIES, LEVER_REASON, MARKETING,
 )
 from shopsim.sim import events as E
 from shopsim.sim.engine import Simulation
@@ -161,16 +161,19 @@ segment_traits = st.lists(st.floats(0.05, 5, allow_nan=False), min_size=1, max_s
 
 
 def _abandon_p(ab: dict, traits: list[float], levers) -> list[float]:
+    """Every segment's chance to abandon, on every device, for a cart that pays shipping and one that does not."""
     segs = {f"seg{i}": {"share": 1 / len(traits), "traits": {"abandonment": a}} for i, a in enumerate(traits)}
     ab = dict(ab, levers={k: k in levers for k in LEVER_REASON})
     sc = tiny_scenario(population={"segments": segs}, **{**FAST, "behaviour": {**FAST["behaviour"], "abandonment": ab}})
-    return [s.abandon_p for s in compile_scenario(sc).segments]
+    cs = compile_scenario(sc)
+    return [abandon_probability(cs, seg, d, extra)[0] for seg in cs.segments for d in DEVICES for extra in (True, False)]
 
 
 @settings(PROPS, max_examples=60)
-@given(abandonment, segment_traits, st.permutations(sorted(LEVER_REASON)), st.integers(0, 3))
+@given(abandonment, segment_traits, st.permutations(sorted(LEVER_REASON)), st.integers(0, 5))
 def test_levers_never_raise_abandonment(ab, traits, order, k):
-    """Turning on one more lever never raises any segment's abandonment probability."""
+    """Turning on one more lever never raises any segment's abandonment probability, on any device, for any
+    kind of cart."""
     fewer, more = set(order[:k]), set(order[:k + 1])
     p_fewer, p_more = _abandon_p(ab, traits, fewer), _abandon_p(ab, traits, more)
     for a, b in zip(p_fewer, p_more):
@@ -178,10 +181,28 @@ def test_levers_never_raise_abandonment(ab, traits, order, k):
 
 
 def test_a_lever_lowers_abandonment_when_its_reason_matters():
-    base = tiny_scenario(behaviour={"abandonment": {"rate": 0.7}})
-    lever = tiny_scenario(behaviour={"abandonment": {"rate": 0.7, "levers": {"guest_checkout": True}}})
-    for a, b in zip(compile_scenario(base).segments, compile_scenario(lever).segments):
-        assert b.abandon_p < a.abandon_p
+    base = compile_scenario(tiny_scenario(behaviour={"abandonment": {"rate": 0.7}}))
+    lever = compile_scenario(tiny_scenario(behaviour={"abandonment": {"rate": 0.7, "levers": {"guest_checkout": True}}}))
+    for a, b in zip(base.segments, lever.segments):
+        for d in DEVICES:
+            assert abandon_probability(lever, b, d, True)[0] < abandon_probability(base, a, d, True)[0]
+
+
+def test_a_cart_that_pays_shipping_is_abandoned_more_and_can_be_for_extra_costs():
+    cs = compile_scenario(tiny_scenario())
+    seg = cs.segments[0]
+    for d in DEVICES:
+        p_extra, extra = abandon_probability(cs, seg, d, True)
+        p_plain, plain = abandon_probability(cs, seg, d, False)
+        assert p_plain < p_extra
+        assert "extra_costs" in extra.reasons and "extra_costs" not in plain.reasons
+        assert "total_cost_unclear" not in plain.reasons
+
+
+def test_mobile_web_abandons_more_than_desktop_with_the_default_factors():
+    cs = compile_scenario(tiny_scenario())
+    seg = cs.segments[0]
+    assert abandon_probability(cs, seg, "mobile_web", True)[0] > abandon_probability(cs, seg, "desktop", True)[0]
 
 
 def _prefs(category: str):

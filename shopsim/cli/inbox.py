@@ -63,7 +63,7 @@ def read_shopper(run: RunFile, sid: str) -> _Shopper:
                 me.final[d["id"]] = (ev.t, ev.seq, typ, d)
                 if typ == E.NOTIFICATION_DEFERRED:
                     me.held.setdefault(d["id"], (ev.t, d))
-        elif typ == E.NOTIFICATION_OPENED:
+        elif typ == E.NOTIFICATION_OPENED and d.get("source") != "proxy":  # a proxy's fetch is not a read
             me.opened.setdefault(d["id"], ev.t)
         elif typ == E.NOTIFICATION_CLICKED:
             me.clicked.add(d["id"])

@@ -1,26 +1,40 @@
-"""How shoppers respond to what they receive: open, click, dismiss, unsubscribe, come back and buy.
+"""How shoppers respond to what they receive: open, click, dismiss, unsubscribe, complain, come back and buy.
 
 Each delivered message draws its response from its own random stream (seed, notification id), so a
-shopper's response to one message never depends on how many others were sent. Marketing fatigue (many
-recent marketing messages) lowers opens and clicks and raises unsubscribes. A click may bring the
-shopper back to the shop at once; the click is remembered for attribution (`order.placed.attributed_to`),
-and a click on a cart reminder brings her back to her cart, less likely to abandon it again, even less
-with a valid coupon. Unsubscribing goes through `Simulation.apply_settings_change` (source unsubscribe).
+shopper's response to one message never depends on how many others were sent.
+
+- Fatigue is a load that grows by one with each marketing message delivered and halves with every
+  `fatigue.half_life` of quiet. Over `fatigue.free` it lowers opens and clicks towards a floor (never to
+  zero: some messages always get read) and raises unsubscribes and complaints.
+- Some shoppers leave without opening: the unsubscribe button of their mail app, push turned off in the
+  phone's settings, a spam complaint.
+- A privacy proxy (Apple Mail Privacy Protection) opens every email it fetches: a machine open
+  (`source: proxy`) that email platforms count as an open; the shopper's own open, if she reads it, is
+  another line.
+- A click may bring the shopper back to the shop at once; the click is remembered for attribution
+  (`order.placed.attributed_to`). A click on a cart reminder brings her back to her cart; how likely she
+  clicks and then buys follows the cart's purchase intent, which decays after she left it (sim/commerce.py).
+- Reading a message that carries a coupon (opening it herself, or clicking it) lets her use the coupon.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from math import exp
 from typing import TYPE_CHECKING
 
-from shopsim.scenario.taxonomy import CATEGORY_CLASS, MARKETING
+from shopsim.scenario.taxonomy import CATEGORY_CLASS, MARKETING, MARKETING_CATEGORIES
 from shopsim.sim import events as E
+from shopsim.sim.clock import HOUR
 from shopsim.sim.rng import stream
 
 if TYPE_CHECKING:
     from shopsim.sim.engine import Simulation
     from shopsim.sim.events import Event
     from shopsim.sim.population import Shopper
+
+PROXY_FETCH_MS = (1_000, 60_000)  # a proxy fetches a delivered email within seconds to a minute
+SEEN_LATER = ("email", "in_app")  # channels that wait to be read; push and SMS are seen (or not) as they arrive
+QUIET_FACTOR = 0.5                # an hour whose open factor is below this is part of her night
 
 
 class Engagement:
@@ -31,78 +45,132 @@ class Engagement:
         self.k_open = sim.register(self._open)
         self.k_click = sim.register(self._click)
         self.k_dismiss = sim.register(self._dismiss)
+        self.k_proxy = sim.register(self._proxy_open)
+        self.k_leave = sim.register(self._leave)
         if self.m.enabled:
             sim.on(E.NOTIFICATION_DELIVERED, self._delivered)
 
-    def fatigue(self, sh: Shopper, now: int) -> int:
-        """Marketing messages delivered to the shopper in the fatigue window, over the free allowance."""
-        times = sh.seen_marketing
-        if not times:
-            return 0
-        recent = len(times) - bisect_right(times, now - self.cs.fatigue_window)
-        return max(0, recent - self.m.fatigue.free)
+    def load(self, sh: Shopper, now: int) -> float:
+        """Her marketing load now: messages delivered, each worth less the longer ago it came."""
+        if sh.fatigue <= 0.0:
+            return 0.0
+        return sh.fatigue * 0.5 ** ((now - sh.fatigue_t) / self.cs.fatigue_half_life)
+
+    def fatigue_factor(self, sh: Shopper, now: int) -> float:
+        """Multiplies her rested open and click chances: 1 when rested, towards `floor` when saturated."""
+        f = self.m.fatigue
+        excess = max(0.0, self.load(sh, now) - f.free)
+        return f.floor + (1.0 - f.floor) * exp(-f.per_message * excess)
 
     def _delivered(self, ev: Event) -> None:
         d = ev.data
-        sh = self.sim.shoppers[int(ev.shopper[1:]) - 1]
-        category, channel, now = d["category"], d["channel"], self.sim.now
-        marketing = category == "digest" or CATEGORY_CLASS[category] == MARKETING
-        if marketing:
-            times = sh.seen_marketing
-            if times is None:
-                times = sh.seen_marketing = []
-            times.append(now)
-            cut = bisect_right(times, now - self.cs.fatigue_window)
-            if cut:
-                del times[:cut]
+        sim = self.sim
+        sh = sim.shoppers[int(ev.shopper[1:]) - 1]
+        category, channel, now, nid = d["category"], d["channel"], sim.now, d["id"]
         m = self.m
+        marketing = category == "digest" or CATEGORY_CLASS[category] == MARKETING
+        factor, growth = 1.0, 1.0
+        if marketing:
+            sh.fatigue = self.load(sh, now) + 1.0  # this message counts
+            sh.fatigue_t = now
+            excess = max(0.0, sh.fatigue - m.fatigue.free)
+            factor = m.fatigue.floor + (1.0 - m.fatigue.floor) * exp(-m.fatigue.per_message * excess)
+            growth = 1.0 + m.fatigue.unsubscribe_growth * excess
         # Every response is drawn now, from the message's own stream; the queue then holds small tuples,
         # not generators (a broadcast to 100k shoppers leaves 100k responses waiting).
-        rng = stream(self.cs.seed, d["id"], "engage")
-        over = self.fatigue(sh, now) if marketing else 0
-        segment = m.segments.get(sh.segment.name, 1.0)
-        p_open = getattr(m.open, channel) * m.by_local_hour[sh.clock.hour(now)] * segment * m.fatigue.open_factor ** over
-        opened = rng.random() < p_open
+        rng = stream(self.cs.seed, nid, "engage")
+        if channel == "email" and sh.mail_proxy:
+            lo, hi = PROXY_FETCH_MS
+            sim.schedule(now + lo + int(rng.random() * (hi - lo)), self.k_proxy, sh.index, (nid, category, channel))
         at = now + self.cs.open_delay(rng)
-        if not opened:
+        if marketing:
+            r = rng.random()
+            complaint = m.complaint * growth if channel == "email" else 0.0
+            unopened = getattr(m.unsubscribe_unopened, channel, 0.0) * growth
+            if r < complaint:
+                return sim.schedule(at, self.k_leave, sh.index, (nid, category, channel, "complaint"))
+            if r < complaint + unopened:
+                method = "os_settings" if channel == "push" else "list_unsubscribe"
+                return sim.schedule(at, self.k_leave, sh.index, (nid, category, channel, method))
+        hours, hour = m.by_local_hour, sh.clock.hour
+        if channel in SEEN_LATER:
+            # Mail and the message centre wait: what arrives in her night is read, if at all, in the morning.
+            for _ in range(12):
+                if hours[hour(at)] >= QUIET_FACTOR:
+                    break
+                at += HOUR
+        segment = m.segments.get(sh.segment.name, 1.0)
+        p_open = getattr(m.open, channel) * hours[hour(at if channel in SEEN_LATER else now)] * segment * factor
+        if rng.random() >= p_open:
             if channel == "push":
-                self.sim.schedule(at, self.k_dismiss, sh.index, (d["id"], category, channel))
+                sim.schedule(at, self.k_dismiss, sh.index, (nid, category, channel))
             return
-        p_click = getattr(m.click, channel) * segment * m.fatigue.open_factor ** over
-        if d.get("coupon") is not None:
+        p_click = getattr(m.click, channel) * segment * factor
+        codes = [d["coupon"]] if d.get("coupon") is not None else d.get("coupons") or []
+        if codes:
             p_click *= m.incentive_factor
+        if category == "cart_reminders":  # a fresher cart draws more clicks
+            w = self.cs.click_weight
+            p_click *= (1.0 - w) + w * sim.commerce.intent(sh)
         then = None
         if rng.random() < p_click:
             then = ("click", self.cs.click_delay(rng), rng.random() < m.recovery.visit)
-        elif marketing and rng.random() < getattr(m.unsubscribe, channel) * m.fatigue.unsubscribe_factor ** over:
+        elif marketing and rng.random() < getattr(m.unsubscribe, channel) * growth:
             then = ("unsubscribe",)
-        self.sim.schedule(at, self.k_open, sh.index, (d["id"], category, channel, marketing, then))
+        sim.schedule(at, self.k_open, sh.index, (nid, category, channel, marketing, then, tuple(codes)))
+
+    def _proxy_open(self, sh: Shopper, payload: tuple) -> None:
+        nid, category, channel = payload
+        # The sender sees an open; nobody read anything: the inbox stays unread and no coupon becomes known.
+        self.sim.emit(E.NOTIFICATION_OPENED, sh.id, {"id": nid, "category": category, "channel": channel,
+                                                     "source": "proxy"})
 
     def _dismiss(self, sh: Shopper, payload: tuple) -> None:
         nid, category, channel = payload
         self.sim.emit(E.NOTIFICATION_DISMISSED, sh.id, {"id": nid, "category": category, "channel": channel})
 
     def _open(self, sh: Shopper, payload: tuple) -> None:
-        nid, category, channel, marketing, then = payload
+        nid, category, channel, marketing, then, codes = payload
         self.sim.open_message(nid, sh, category, channel, source="shopper")
+        for code in codes:
+            self.sim.coupons.mark_seen(sh, code, "in_app" if channel == "in_app" else "opened")
         if then is None:
             return
         if then[0] == "click":
             _, delay, comes_back = then
             self.sim.schedule(self.sim.now + delay, self.k_click, sh.index,
-                              (nid, category, channel, marketing, comes_back))
+                              (nid, category, channel, marketing, comes_back, codes))
         else:
-            self._unsubscribe(sh, nid, category, channel)
+            self._unsubscribe(sh, nid, category, channel, "link")
 
-    def _unsubscribe(self, sh: Shopper, nid: str, category: str, channel: str) -> None:
-        self.sim.emit(E.NOTIFICATION_UNSUBSCRIBED, sh.id, {"id": nid, "category": category, "channel": channel})
+    def _leave(self, sh: Shopper, payload: tuple) -> None:
+        nid, category, channel, method = payload
+        if method == "complaint":
+            # A spam complaint: the sender stops all marketing email to her.
+            self.sim.emit(E.NOTIFICATION_COMPLAINED, sh.id, {"id": nid, "category": category, "channel": channel})
+            self.sim.apply_settings_change(
+                sh.id, {"categories": {c: {"email": False} for c in MARKETING_CATEGORIES}}, source="unsubscribe")
+        elif method == "os_settings":
+            if not sh.settings.get("push_os_permission"):
+                return  # already off
+            self.sim.emit(E.NOTIFICATION_UNSUBSCRIBED, sh.id, {"id": nid, "category": category, "channel": channel,
+                                                               "method": method})
+            self.sim.apply_settings_change(sh.id, {"push_os_permission": False}, source="os_settings")
+        else:
+            self._unsubscribe(sh, nid, category, channel, method)
+
+    def _unsubscribe(self, sh: Shopper, nid: str, category: str, channel: str, method: str) -> None:
+        self.sim.emit(E.NOTIFICATION_UNSUBSCRIBED, sh.id, {"id": nid, "category": category, "channel": channel,
+                                                           "method": method})
         # The message's own footer link: this category on this channel (a digest's: all it can carry).
-        cats = [c for c, k in CATEGORY_CLASS.items() if k == MARKETING] if category == "digest" else [category]
+        cats = MARKETING_CATEGORIES if category == "digest" else (category,)
         self.sim.apply_settings_change(sh.id, {"categories": {c: {channel: False} for c in cats}}, source="unsubscribe")
 
     def _click(self, sh: Shopper, payload: tuple) -> None:
-        nid, category, channel, marketing, comes_back = payload
+        nid, category, channel, marketing, comes_back, codes = payload
         self.sim.emit(E.NOTIFICATION_CLICKED, sh.id, {"id": nid, "category": category, "channel": channel})
+        for code in codes:
+            self.sim.coupons.mark_seen(sh, code, "clicked")
         self.visit_from_click(sh, nid, category == "cart_reminders", comes_back, attribute=marketing)
 
     def visit_from_click(self, sh: Shopper, ref: str, to_cart: bool, comes_back: bool, attribute: bool = True) -> None:
@@ -116,7 +184,7 @@ class Engagement:
         r = self.m.recovery
         if to_cart and sh.cart is not None:
             factor = r.abandon_factor
-            if sh.coupons and any(c.state == "issued" and c.expires > self.sim.now for c in sh.coupons):
+            if sh.coupons and self.sim.coupons.usable(sh):
                 factor *= r.incentive_factor
             sh.boost = (factor, r.resume_cart)
         self.sim.commerce.start_visit(sh, f"click:{ref}", stream(self.cs.seed, ref, "visit"))

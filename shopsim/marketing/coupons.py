@@ -1,8 +1,10 @@
 """Coupons: unique codes issued with a message, redeemed at most once at checkout, expiring unredeemed.
 
 A code is drawn from its own random stream (seed, shopper, coupon number), so codes never depend on the
-order other shoppers' coupons were issued in. An order takes the shopper's best valid coupon; a coupon
-from a limited offer (a flash sale's stock) is only redeemable while the offer's stock lasts.
+order other shoppers' coupons were issued in. A code works only once the shopper knows it: she opened or
+clicked the message that carried it (`coupon.seen`), unless the incentive is `auto_apply` (the platform
+applies it at checkout by itself). An order takes the shopper's best usable coupon; a coupon from a
+limited offer (a flash sale's stock) is only redeemable while the offer's stock lasts.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: codes are read 
 
 
 class Coupon:
-    __slots__ = ("code", "type", "value", "min_cents", "issued", "expires", "source", "pool", "state")
+    __slots__ = ("code", "type", "value", "min_cents", "issued", "expires", "source", "pool", "state", "auto", "seen")
 
     def __init__(self, code: str, inc: Incentive, issued: int, expires: int, source: str, pool: str | None):
         self.code, self.type, self.issued, self.expires, self.source, self.pool = \
@@ -32,6 +34,8 @@ class Coupon:
         self.value = inc.value if inc.type == "percent" else round(inc.value * 100)  # percent, or cents off
         self.min_cents = round(inc.min_order * 100)
         self.state = "issued"  # issued, redeemed, expired
+        self.auto = inc.auto_apply
+        self.seen = False
 
     def discount(self, subtotal: int, shipping: int) -> int:
         """Cents this coupon takes off an order, 0 if it does not apply."""
@@ -66,7 +70,8 @@ class Coupons:
         sh.coupons.append(c)
         sim.emit(E.COUPON_ISSUED, sh.id, {
             "coupon": code, "kind": inc.type, "value": inc.value if inc.type == "percent" else money(c.value),
-            "min_order": money(c.min_cents), "expires": iso(sim.scenario.start_epoch + until), "source": source})
+            "min_order": money(c.min_cents), "expires": iso(sim.scenario.start_epoch + until), "source": source,
+            "auto_apply": c.auto})
         sim.schedule(until, self.k_expire, sh.index, c)
         return c
 
@@ -83,10 +88,33 @@ class Coupons:
         for c in sh.coupons or ():
             if c.state != "issued" or c.expires <= now or (c.pool is not None and self.stock.get(c.pool, 0) <= 0):
                 continue
+            if not (c.seen or c.auto):
+                continue  # a code she never saw cannot be typed in
             d = c.discount(subtotal, shipping)
             if d > saving:
                 best, saving = c, d
         return best, saving
+
+    def usable(self, sh: Shopper) -> bool:
+        """Whether she holds a valid coupon she can use (seen, or applied by the platform)."""
+        now = self.sim.now
+        return any(c.state == "issued" and c.expires > now and (c.seen or c.auto) for c in sh.coupons or ())
+
+    def covers_shipping(self, sh: Shopper, subtotal: int) -> bool:
+        """Whether a usable free-shipping coupon of hers applies to a cart worth `subtotal` cents."""
+        now = self.sim.now
+        return any(c.type == "free_shipping" and c.state == "issued" and c.expires > now and (c.seen or c.auto)
+                   and subtotal >= c.min_cents and (c.pool is None or self.stock.get(c.pool, 0) > 0)
+                   for c in sh.coupons or ())
+
+    def mark_seen(self, sh: Shopper, code: str, via: str) -> None:
+        """She read the message that carried `code` (via: opened, clicked, in_app): from now on she can use it."""
+        for c in sh.coupons or ():
+            if c.code == code:
+                if not c.seen and c.state == "issued":
+                    c.seen = True
+                    self.sim.emit(E.COUPON_SEEN, sh.id, {"coupon": code, "via": via})
+                return
 
     def redeem(self, sh: Shopper, c: Coupon, order: str, discount: int) -> None:
         c.state = "redeemed"

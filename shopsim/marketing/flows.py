@@ -29,13 +29,14 @@ BROWSE_MIN_VIEWS = 3  # what counts as browsing for ads when no flow sets its ow
 class FlowRun:
     """One flow started for one shopper about one thing (a cart, a visit)."""
 
-    __slots__ = ("name", "ref", "n", "exited", "last", "opened", "clicked", "value", "cart", "products")
+    __slots__ = ("name", "ref", "n", "exited", "last", "opened", "clicked", "value", "cart", "products", "step")
 
     def __init__(self, name: str, ref: str, n: int, value: float, cart: dict | None, products: list | None):
         self.name, self.ref, self.n, self.value, self.cart, self.products = name, ref, n, value, cart, products
         self.exited: str | None = None
         self.last: tuple[str, ...] = ()   # ids of the previous step's notifications
         self.opened = self.clicked = False
+        self.step = -1                    # the index of the step whose messages `last` holds
 
 
 class Flows:
@@ -127,10 +128,15 @@ class Flows:
         return [r for runs in (sh.flows or {}).values() for r in runs if r.exited is None]
 
     def _engaged(self, ev: Event) -> None:
+        # An open by a privacy proxy counts as opened here too: a platform cannot tell it from a human's.
         run = self.owner.get(ev.data["id"])
         if run is not None and ev.data["id"] in run.last:
             if ev.type == E.NOTIFICATION_OPENED:
                 run.opened = True
+                if ev.data.get("source") != "proxy" and self.defs[run.name].steps[run.step].survey:
+                    sh = self._shopper(ev)
+                    if sh.cart_id == run.ref and sh.cart_state == "abandoned":  # she reads the question
+                        self.sim.commerce.survey(sh, ev.data["channel"])
             else:
                 run.clicked = True
 
@@ -169,6 +175,7 @@ class Flows:
         for n in list(run.last):
             self.owner.pop(n, None)
         run.last = tuple(n.id for n in notes)
+        run.step = i
         run.opened = run.clicked = False
         for n in notes:
             self.owner[n.id] = run

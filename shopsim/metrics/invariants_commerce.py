@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from shopsim.metrics.invariants_base import Check, IdSet, RunState, cents, money, whole_cents
+from shopsim.scenario.taxonomy import BROWSE_STAGE_REASONS, EXTRA_COST_REASONS
 from shopsim.sim import events as E
 from shopsim.sim.events import ORDER_LIFECYCLE
 
@@ -159,12 +160,13 @@ def _nothing(ev: Event, o: Any) -> None:
 
 
 class _Cart:
-    __slots__ = ("shopper", "qty", "last", "last_t")
+    __slots__ = ("shopper", "qty", "last", "last_t", "first")
 
     def __init__(self, shopper: str):
         self.shopper = shopper
         self.qty: dict[str, int] = {}
         self.last, self.last_t = E.CART_ITEM_ADDED, 0
+        self.first: str | None = None   # its first abandonment reason
 
 
 class Carts(Check):
@@ -172,6 +174,9 @@ class Carts(Check):
         "cart_lifecycle": "each cart starts with an item added, its items and value add up at current prices at "
                           "every step, and it ends once, ordered right after checkout or emptied, with "
                           "nothing after",
+        "reasons_fit_the_cart": "a cart is abandoned for a reason that fits it: extra costs (or a total she could "
+                                "not see) only when it pays shipping, checkout reasons only after checkout "
+                                "started, and first_reason is the cart's first abandonment reason",
     }
     NAME = "cart_lifecycle"
 
@@ -179,6 +184,7 @@ class Carts(Check):
         super().__init__(state, report)
         self.open: dict[str, _Cart] = {}
         self.ended = IdSet()
+        self.fee = state.cs.shipping_fee
         # Current prices: the catalogue's until a price drop changes them.
         self.price: dict[str, int] = {p.id: p.price_cents for p in state.cs.products}
 
@@ -213,6 +219,8 @@ class Carts(Check):
             c.qty[p] = c.qty.get(p, 0) + d["qty"]
         if t in (E.CART_ITEM_ADDED, E.CHECKOUT_STARTED, E.CART_ABANDONED):
             self.totals(ev, c)
+        if t == E.CART_ABANDONED:
+            self.fits(ev, c)
         elif t == E.ORDER_PLACED:
             if c.last != E.CHECKOUT_STARTED or c.last_t > ev.t:
                 self.bad(ev, f"ordered as {d['order']} after {c.last}, without checkout.started just before")
@@ -227,6 +235,22 @@ class Carts(Check):
         if t in (E.ORDER_PLACED, E.CART_EMPTIED):
             del self.open[cid]
             self.ended.add(cid)
+
+    def fits(self, ev: Event, c: _Cart) -> None:
+        d, n = ev.data, "reasons_fit_the_cart"
+        reason, shipping = d["reason"], cents(d.get("shipping", 0))
+        if shipping not in (0, self.fee):
+            self.report(n, ev.seq, f"{d['cart']}: abandoned paying {d.get('shipping')} shipping; the fee is "
+                                   f"{money(self.fee)} or nothing")
+        if reason in EXTRA_COST_REASONS and shipping == 0:
+            self.report(n, ev.seq, f"{d['cart']}: abandoned for {reason}, but it paid no shipping")
+        checkout = d.get("stage") == "checkout"
+        if checkout != (reason not in BROWSE_STAGE_REASONS) or (checkout and c.last != E.CHECKOUT_STARTED):
+            self.report(n, ev.seq, f"{d['cart']}: abandoned at stage {d.get('stage')} for {reason} after {c.last}")
+        c.first = c.first or reason
+        if d.get("first_reason") != c.first:
+            self.report(n, ev.seq, f"{d['cart']}: first_reason {d.get('first_reason')}; its first abandonment was "
+                                   f"for {c.first}")
 
     def totals(self, ev: Event, c: _Cart) -> None:
         d = ev.data

@@ -14,15 +14,22 @@ if TYPE_CHECKING:
     from shopsim.sim.events import Event
 
 OPENED, ANSWERED, CLICKED = 1, 2, 4   # what happened to a delivered message so far (bits)
-RESPONSES = (E.NOTIFICATION_OPENED, E.NOTIFICATION_CLICKED, E.NOTIFICATION_DISMISSED, E.NOTIFICATION_UNSUBSCRIBED)
+RESPONSES = (E.NOTIFICATION_OPENED, E.NOTIFICATION_CLICKED, E.NOTIFICATION_DISMISSED, E.NOTIFICATION_UNSUBSCRIBED,
+             E.NOTIFICATION_COMPLAINED)
+# Ways to leave without opening: the unsubscribe button of a mail app (List-Unsubscribe), push switched off in the
+# phone's settings. A spam complaint needs no open either.
+UNOPENED_METHODS = {"list_unsubscribe": "email", "os_settings": "push"}
 
 
 class Engagement(Check):
     INVARIANTS = {
-        "engagement_follows_delivery": "opens, clicks, dismissals and unsubscribes answer a message delivered to "
-                                       "the same shopper: a click or unsubscribe after an open, one response of "
-                                       "each kind, dismissals on push only, and an unsubscribe switches the "
-                                       "category off on that channel at once; an ad click follows its impression",
+        "engagement_follows_delivery": "opens, clicks, dismissals, unsubscribes and complaints answer a message "
+                                       "delivered to the same shopper: a click, or an unsubscribe through the "
+                                       "message's link, after an open; one response of each kind; dismissals on "
+                                       "push only; an unsubscribe without opening only by a mail app's button "
+                                       "(email) or the phone's settings (push); complaints on email only; an "
+                                       "unsubscribe or complaint changes her settings at once; an ad click "
+                                       "follows its impression",
     }
     NAME = "engagement_follows_delivery"
 
@@ -54,6 +61,8 @@ class Engagement(Check):
         if not self.enabled and by_shopper:
             self.bad(ev, f"{nid} {word} by {ev.shopper}, but engagement is off in this scenario")
         rec = self.delivered.get(nid)
+        if rec is None and d.get("source") == "proxy" and nid in self.done:
+            return  # a proxy fetching a message she already answered is not an answer of hers
         if rec is None:
             why = "after she had clicked it or unsubscribed through it" if nid in self.done else "never delivered"
             return self.bad(ev, f"{nid} {word}, {why}")
@@ -76,8 +85,17 @@ class Engagement(Check):
                 self.bad(ev, f"{nid} dismissed after she had already opened or dismissed it")
             bits |= ANSWERED
         else:
-            if not bits & OPENED:
+            method = d.get("method", "link")
+            unopened = ev.type == E.NOTIFICATION_COMPLAINED or method in UNOPENED_METHODS
+            if not unopened and not bits & OPENED:
                 self.bad(ev, f"{nid} {word} before it was opened")
+            if method in UNOPENED_METHODS and UNOPENED_METHODS[method] != channel:
+                self.bad(ev, f"{nid} unsubscribed by {method} on {channel}; that way exists on "
+                             f"{UNOPENED_METHODS[method]} only")
+            if ev.type == E.NOTIFICATION_COMPLAINED:
+                if channel != "email" or not is_marketing(category):
+                    self.bad(ev, f"{nid} ({category}, {channel}) marked as spam; complaints are about marketing email")
+                self.expect_unsubscribe(ev)
             if ev.type == E.NOTIFICATION_UNSUBSCRIBED:
                 if not is_marketing(category):
                     self.bad(ev, f"unsubscribed from {nid} ({category}); only marketing messages have the link")
@@ -95,21 +113,34 @@ class Engagement(Check):
     def missed(self) -> None:
         u = self.unsub
         self.unsub = None
-        self.bad(u, f"{u.data['id']} unsubscribed, but settings.changed (source unsubscribe) does not follow at once")
+        source = _source(u)
+        self.bad(u, f"{u.data['id']} {u.type.split('.')[1]}, but settings.changed (source {source}) does not "
+                    "follow at once")
 
     def on_settings(self, ev: Event) -> None:
-        if ev.data.get("source") != "unsubscribe":
+        if ev.data.get("source") not in ("unsubscribe", "os_settings"):
             return
         u = self.unsub
-        if u is None or u.seq != ev.seq - 1 or u.shopper != ev.shopper:
+        if u is None or u.seq != ev.seq - 1 or u.shopper != ev.shopper or _source(u) != ev.data["source"]:
             if u is not None:
                 self.missed()
-            return self.bad(ev, f"{ev.shopper}'s settings changed by an unsubscribe, with no "
-                                "notification.unsubscribed on the line before")
+            return self.bad(ev, f"{ev.shopper}'s settings changed by {ev.data['source']}, with no "
+                                "notification.unsubscribed or notification.complained on the line before")
         self.unsub = None
+        settings = ev.data["settings"]
+        if u.type == E.NOTIFICATION_COMPLAINED:
+            still = [c for c in MARKETING_CATEGORIES if settings["categories"][c]["email"] is not False]
+            if still:
+                self.bad(ev, f"a spam complaint about {u.data['id']} left {', '.join(still)} on email switched on")
+            return
+        if u.data.get("method") == "os_settings":
+            if settings.get("push_os_permission") is not False:
+                self.bad(ev, f"push turned off in the phone's settings ({u.data['id']}), but push_os_permission "
+                             "is still on")
+            return
         category, channel = u.data["category"], u.data["channel"]
         cats = MARKETING_CATEGORIES if category == "digest" else (category,)
-        still = [c for c in cats if ev.data["settings"]["categories"][c][channel] is not False]
+        still = [c for c in cats if settings["categories"][c][channel] is not False]
         if still:
             self.bad(ev, f"unsubscribing from {u.data['id']} left {', '.join(still)} on {channel} switched on")
 
@@ -199,3 +230,8 @@ class Ads(Check):
         if len(times) > self.max:
             self.report("ads_under_cap", ev.seq, f"{sid} was shown {len(times)} ads within {format_duration(self.per)} "
                                                  f"(the last {ad}); the ads cap allows {self.max}")
+
+
+def _source(ev: Event) -> str:
+    """The settings.changed source an unsubscribe or a complaint causes."""
+    return "os_settings" if ev.data.get("method") == "os_settings" else "unsubscribe"

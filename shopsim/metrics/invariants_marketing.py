@@ -15,10 +15,12 @@ if TYPE_CHECKING:
 
 ONCE = "coupons_redeemed_once_before_expiry"
 BEST = "best_coupon_applied"
+SEEN = "coupons_used_only_when_seen"
 
 
 class _Coupon:
-    __slots__ = ("code", "shopper", "t", "seq", "expires", "kind", "value", "min_cents", "pool", "claimed")
+    __slots__ = ("code", "shopper", "t", "seq", "expires", "kind", "value", "min_cents", "pool", "claimed", "auto",
+                 "seen")
 
     def __init__(self, ev: Event, expires: int, pool: str | None):
         d = ev.data
@@ -28,6 +30,8 @@ class _Coupon:
         self.value = d["value"] if self.kind == "percent" else cents(d["value"] or 0)  # percent, or cents off
         self.min_cents = cents(d["min_order"])
         self.claimed = False
+        self.auto = bool(d.get("auto_apply"))
+        self.seen = False
 
     def discount(self, subtotal: int, shipping: int) -> int:
         """Cents it takes off an order (docs/notifications.md#coupons)."""
@@ -45,8 +49,10 @@ class Coupons(Check):
         ONCE: "each coupon comes from an offer with an incentive and with the delivery that carries it, and is "
               "redeemed at most once, by its holder, before it expires (within the offer's stock), or expires "
               "unused exactly when it said",
-        BEST: "an order takes the holder's valid coupon that saves most (the earliest issued on a tie), and its "
+        BEST: "an order takes the holder's usable coupon that saves most (the earliest issued on a tie), and its "
               "discount is what that coupon saves",
+        SEEN: "a coupon is seen only by reading (opening herself, or clicking) a message that carried it, and is "
+              "redeemed only once seen, unless the platform applies it by itself (auto_apply)",
     }
 
     def __init__(self, state: RunState, report):
@@ -59,10 +65,29 @@ class Coupons(Check):
         self.done: dict[str, str] = {}              # code -> redeemed | expired
         self.unclaimed: list[_Coupon] = []          # issued at this instant, waiting for the delivery naming it
         self.unredeemed: list[tuple[Event, str]] = []   # orders at this instant that took a coupon
+        self.carried: dict[str, tuple[str, ...]] = {}   # delivered message id -> the coupon codes it carried
+        self.readable: set[str] = set()                 # codes in a message its holder has read
 
     def routes(self):
         return {E.COUPON_ISSUED: self.issued, E.COUPON_REDEEMED: self.redeemed, E.COUPON_EXPIRED: self.expired,
-                E.NOTIFICATION_DELIVERED: self.delivered, E.ORDER_PLACED: self.order}
+                E.NOTIFICATION_DELIVERED: self.delivered, E.ORDER_PLACED: self.order, E.COUPON_SEEN: self.seen,
+                E.NOTIFICATION_OPENED: self.read, E.NOTIFICATION_CLICKED: self.read}
+
+    def read(self, ev: Event) -> None:
+        if ev.data.get("source") == "proxy":
+            return  # a machine fetched it: nobody read the code
+        self.readable.update(self.carried.pop(ev.data["id"], ()))
+
+    def seen(self, ev: Event) -> None:
+        code = ev.data["coupon"]
+        c = self.live.get(code)
+        if c is None or c.shopper != ev.shopper:
+            return self.report(SEEN, ev.seq, f"coupon {code} seen by {ev.shopper}, who holds no such live coupon")
+        if code not in self.readable:
+            self.report(SEEN, ev.seq, f"coupon {code} seen by {ev.shopper} without her reading a message carrying it")
+        if c.seen:
+            self.report(SEEN, ev.seq, f"coupon {code} seen twice")
+        c.seen = True
 
     def offer(self, source: str) -> tuple[Any, int | None]:
         """The incentive a source offers (None if it offers none) and, for a sale, how long it lasts."""
@@ -101,6 +126,9 @@ class Coupons(Check):
     def delivered(self, ev: Event) -> None:
         d = ev.data
         code = d.get("coupon")
+        codes = (code,) if code is not None else tuple(d.get("coupons") or ())
+        if codes:
+            self.carried[d["id"]] = codes
         if code is not None:
             c = self.live.get(code)
             if c is None or c.shopper != ev.shopper or c.t != ev.t or c.seq > ev.seq:
@@ -119,7 +147,7 @@ class Coupons(Check):
         d = ev.data
         sub, ship, disc = cents(d["subtotal"]), cents(d["shipping"]), cents(d["discount"])
         valid = [c for c in self.held.get(ev.shopper, ()) if c.expires > ev.t
-                 and (c.pool is None or self.stock[c.pool] > 0)]
+                 and (c.pool is None or self.stock[c.pool] > 0) and (c.seen or c.auto)]
         best = max(valid, key=lambda c: c.discount(sub, ship), default=None)   # max keeps the first on a tie
         saves = best.discount(sub, ship) if best is not None else 0
         code = d["coupon"]
@@ -133,6 +161,9 @@ class Coupons(Check):
         self.unredeemed.append((ev, code))
         c = next((c for c in valid if c.code == code), None)
         if c is None:
+            unseen = self.live.get(code)
+            if unseen is not None and not (unseen.seen or unseen.auto) and unseen.shopper == ev.shopper:
+                return self.report(SEEN, ev.seq, f"{d['order']} took coupon {code}, which {ev.shopper} never saw")
             why = self.done.get(code) or ("not valid then" if code in self.live else "never issued")
             return self.report(ONCE, ev.seq, f"{d['order']} took coupon {code}, which is not {ev.shopper}'s to use "
                                              f"({why})")

@@ -244,9 +244,10 @@ class Notifier:
             self.caps.record(sh.index, note.channel, note.category, now)
         digest_of = tuple(i.id for i in note.items) if note.items is not None else ()
         rerouted = note.requested_channel if note.channel != note.requested_channel else None
+        more_fields = {"coupons": extra["coupons"]} if extra and extra.get("coupons") else {}
         self._emit(E.NOTIFICATION_DELIVERED, note, title=title, body=body, link=ctx["link"],
                    rerouted_from=rerouted, digest_of=list(digest_of) if note.items is not None else None,
-                   dropped=(extra or {}).get("dropped"), coupon=coupon)
+                   dropped=(extra or {}).get("dropped"), coupon=coupon, **more_fields)
         if self.keep:
             msg = Message(note.id, sh.id, now, note.channel, note.category, note.kind, title, body, ctx["link"],
                           digest_of)
@@ -325,18 +326,20 @@ class Notifier:
             trace.append(v)
             if v.outcome == DEFERRED:
                 return self._defer(d, v, None)
-        lines = []
+        lines, codes = [], []
         for item in kept:
             ctx = build_context(item, self.cs.currency, None)
             if item.extra is not None:  # an item's coupon is issued when the digest carrying it goes out
                 more = item.extra()
-                more.pop("coupon_code", None)
+                code = more.pop("coupon_code", None)
+                if code is not None:
+                    codes.append(code)  # she learns it by reading the digest
                 ctx.update(more)
                 item.extra = None
             title, body = self.templates.render(item.category, "in_app", ctx)
             lines.append({"category": item.category, "title": title, "body": body, "link": ctx["link"]})
         d.data["digest"] = {"period": d.period, "items": lines, "count": len(lines)}
-        self._deliver(d, {"dropped": dropped})  # the ids it carries and those it no longer does
+        self._deliver(d, {"dropped": dropped, "coupons": codes})  # the ids it carries and those it no longer does
 
     # --- queries ----------------------------------------------------------------------------------
 

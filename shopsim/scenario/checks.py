@@ -79,6 +79,7 @@ def check_scenario(scenario: Scenario, positions: Positions, filename: str) -> l
     _experiments(c, scenario)
     _expectations(c, scenario)
     _narration(c, scenario)
+    _calibration(c, scenario)
     return c.problems
 
 
@@ -401,6 +402,7 @@ def _arm(c: _Checker, s: Scenario, at: Path, ex: Any, needs_variant: bool) -> No
 
 def _narration(c: _Checker, s: Scenario) -> None:
     from shopsim.scenario.compiled import at_ms
+    from shopsim.scenario.teaching import narration_problems
     from shopsim.sim import events as E
     from shopsim.sim.clock import epoch_ms
 
@@ -420,3 +422,18 @@ def _narration(c: _Checker, s: Scenario) -> None:
             if isinstance(who, str) and who.startswith("s") and who[1:].isdigit() and \
                     not 1 <= int(who[1:]) <= s.population.size:
                 c.report(at + path, f"no shopper {who}: ids run from s000001 to s{s.population.size:06d}")
+    for path, message in narration_problems(s.narration):  # placeholders such as {abandonment_rate}
+        c.report(path, message)
+
+
+def _calibration(c: _Checker, s: Scenario) -> None:
+    if not s.calibration:
+        return
+    import fnmatch
+
+    from shopsim.calibrate.anchors import ANCHORS  # the anchors' own module owns their names
+
+    ids = [a.id for a in ANCHORS]
+    for i, name in enumerate(s.calibration):
+        if not fnmatch.filter(ids, name):
+            c.report(("calibration", i), f"unknown anchor {name!r}" + did_you_mean(name, ids))

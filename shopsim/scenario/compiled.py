@@ -13,7 +13,9 @@ from shopsim.notify.caps import CapRule
 from shopsim.scenario.catalogue import ProductDef, build_catalogue
 from shopsim.scenario.schema import CONSENT_DEFAULTS, Scenario
 from shopsim.scenario.settings import apply_patch, builtin_defaults
-from shopsim.scenario.taxonomy import ABANDON_REASONS, TRANSACTIONAL_PLAN, BROWSE_STAGE_REASONS, LEVER_REASON
+from shopsim.scenario.taxonomy import (
+    ABANDON_REASONS, BROWSE_STAGE_REASONS, DEVICES, EXTRA_COST_REASONS, LEVER_REASONS, TRANSACTIONAL_PLAN,
+)
 from shopsim.scenario.units import parse_clock, parse_duration, parse_instant
 from shopsim.scenario.zones import default_time_zones
 from shopsim.sim.clock import DAY, epoch_ms
@@ -29,9 +31,28 @@ class SegmentDef:
     arrival_rate: float          # sessions per ms at the busiest local hour (thinning envelope)
     views: Sampler
     add_to_cart: float
-    abandon_p: float
+    stay_p: float                # chance a cart decision does not end in abandonment when every reason fits the
+                                 # cart, on a device with factor 1 (the segment's trait applied as an exponent)
+    half_life: int               # ms for an abandoned cart's intent to halve, before the reason's factor
     consent: dict[str, Any]
     settings: dict[str, Any]     # default settings before the consent draws
+
+
+@dataclass(frozen=True, slots=True)
+class ReasonTable:
+    """The reasons that fit a kind of cart on one device, with their weights after levers."""
+    reasons: tuple[str, ...]
+    cum: list[float]
+    total: float                 # sum of the weights: the cart's share of the full hazard, times `reason_total`
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceDef:
+    name: str
+    abandonment: float           # multiplies the chance a decision ends in abandonment
+    checkout_time: float         # multiplies the checkout time
+    extra: ReasonTable           # reasons for a cart that pays extra at checkout (shipping)
+    plain: ReasonTable           # reasons for a cart that does not
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,9 +112,17 @@ class CompiledScenario:
     resume_cart: float
     clear_cart: float
     checkout_time: Callable[[Any], int]
-    reasons: tuple[str, ...]
-    reason_cum: list[float]
+    devices: dict[str, DeviceDef]
+    app_share: float
+    web_devices: tuple[str, ...]
+    web_cum: list[float]
+    reason_total: float          # the full hazard: every reason's weight, no lever
     browse_reasons: frozenset[str]
+    intent_factor: dict[str, float]   # reason -> half-life factor
+    click_weight: float
+    intent_spread: float
+    survey: Any                  # behaviour.Survey or None
+    mail_proxy: dict[str, float]
     detect_after: int
     orders: Any
     payment_delay: Callable[[Any], int]
@@ -117,7 +146,7 @@ class CompiledScenario:
     attribution_window: int
     open_delay: Callable[[Any], int]
     click_delay: Callable[[Any], int]
-    fatigue_window: int
+    fatigue_half_life: int
 
     @property
     def end(self) -> int:
@@ -129,6 +158,25 @@ def _consent(global_c, seg_c) -> dict[str, Any]:
     for layer in (global_c, seg_c):
         out.update({k: v for k, v in layer.model_dump().items() if v is not None})
     return out
+
+
+def abandon_probability(cs: "CompiledScenario", segment: SegmentDef, device: str, pays_extra: bool,
+                        factor: float = 1.0) -> tuple[float, ReasonTable]:
+    """The chance a cart decision ends in abandonment, and the reasons it may be for.
+
+    Reasons compete: each that fits the cart is a hazard, so the chance to stay is the full-hazard chance to
+    stay (the segment's) raised to the share of the full hazard that fits this cart on this device, times the
+    device's factor (and `factor`, e.g. a reminder's click)."""
+    dev = cs.devices[device]
+    table = dev.extra if pays_extra else dev.plain
+    exponent = dev.abandonment * factor * table.total / cs.reason_total
+    return (1.0 - segment.stay_p ** exponent if exponent > 0 else 0.0), table
+
+
+def _reason_table(weights: dict[str, float], extra: bool) -> ReasonTable:
+    reasons = tuple(r for r in ABANDON_REASONS if weights.get(r, 0) > 0 and (extra or r not in EXTRA_COST_REASONS))
+    cum = cumulative(weights[r] for r in reasons) if reasons else [0.0]
+    return ReasonTable(reasons, cum, sum(weights[r] for r in reasons))
 
 
 def at_ms(at: str, start_epoch: int) -> int:
@@ -147,12 +195,19 @@ def compile_scenario(sc: Scenario, seed: int | None = None) -> CompiledScenario:
 
     weights = dict(ab.reasons)
     levers = ab.levers.model_dump()
-    for lever, reason in LEVER_REASON.items():
-        if levers[lever] and reason in weights:
-            weights[reason] *= 1.0 - ab.lever_effect
-    reasons = tuple(r for r in ABANDON_REASONS if r in weights)
-    # Removing a reason removes its share of abandonments: that is what makes a UX lever visible.
-    base_rate = ab.rate * sum(weights.values()) / sum(ab.reasons.values())
+    dev = beh.devices
+    devices = {}
+    for d in DEVICES:
+        effect = dev.lever_effect.get(d, ab.lever_effect)
+        w = dict(weights)
+        for lever, on in levers.items():
+            for r in LEVER_REASONS[lever] if on else ():
+                if r in w:
+                    w[r] *= 1.0 - effect
+        devices[d] = DeviceDef(d, dev.abandonment.get(d, 1.0), dev.checkout_time.get(d, 1.0),
+                               _reason_table(w, extra=True), _reason_table(w, extra=False))
+    web = {k: v for k, v in dev.web.items() if v > 0} or {"mobile_web": 1.0}
+    intent = beh.intent
 
     settings = apply_patch(builtin_defaults(), pop.settings.as_patch())
     hw = tuple(beh.sessions.by_local_hour)
@@ -163,7 +218,8 @@ def compile_scenario(sc: Scenario, seed: int | None = None) -> CompiledScenario:
             arrival_rate=beh.sessions.per_day * s.traits.activity * (max_w / mean_w) / DAY,
             views=beh.sessions.views.sampler(s.traits.views),
             add_to_cart=min(1.0, beh.add_to_cart * s.traits.add_to_cart),
-            abandon_p=min(1.0, base_rate * s.traits.abandonment),
+            stay_p=(1.0 - ab.rate) ** s.traits.abandonment,
+            half_life=round(parse_duration(intent.half_life) * s.traits.intent_half_life),
             consent=_consent(pop.consent, s.consent),
             settings=apply_patch(settings, s.settings.as_patch()),
         )
@@ -214,8 +270,11 @@ def compile_scenario(sc: Scenario, seed: int | None = None) -> CompiledScenario:
         favourite_categories=beh.favourite_categories, favourite_share=beh.favourite_share,
         resume_cart=beh.resume_cart, clear_cart=beh.clear_cart,
         checkout_time=beh.checkout_time.sampler_ms(),
-        reasons=reasons, reason_cum=cumulative(weights[r] for r in reasons),
+        devices=devices, app_share=dev.app_share, web_devices=tuple(web), web_cum=cumulative(web.values()),
+        reason_total=sum(weights.values()),
         browse_reasons=BROWSE_STAGE_REASONS, detect_after=parse_duration(ab.detect_after),
+        intent_factor=dict(intent.by_reason), click_weight=intent.click_weight, intent_spread=intent.spread, survey=ab.survey,
+        mail_proxy=dict(pop.mail_proxy),
         orders=o,
         payment_delay=o.payment.delay.sampler_ms(), retry_after=o.payment.retry_after.sampler_ms(),
         cancel_after=parse_duration(o.payment.cancel_after),
@@ -235,5 +294,5 @@ def compile_scenario(sc: Scenario, seed: int | None = None) -> CompiledScenario:
         transactional={**TRANSACTIONAL_PLAN, **{k: tuple(v) for k, v in pol.transactional.items()}},
         attribution_window=parse_duration(sc.engagement.recovery.attribution_window),
         open_delay=sc.engagement.open_delay.sampler_ms(), click_delay=sc.engagement.click_delay.sampler_ms(),
-        fatigue_window=parse_duration(sc.engagement.fatigue.window),
+        fatigue_half_life=parse_duration(sc.engagement.fatigue.half_life),
     )

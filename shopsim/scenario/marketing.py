@@ -25,6 +25,9 @@ class Incentive(Model):
     valid: Duration = Field("48h", description="how long the code works after it is issued")
     min_order: float = Field(0, ge=0, description="smallest subtotal the code applies to")
     prefix: str = Field("SAVE", pattern=r"^[A-Z0-9]{1,10}$", description="the code's first letters")
+    auto_apply: bool = Field(
+        False, description="the platform applies the coupon at checkout by itself; otherwise it works only once the "
+                           "shopper has seen it (opened or clicked the message that carried it)")
 
     @model_validator(mode="after")
     def _value(self) -> Incentive:
@@ -58,6 +61,8 @@ class FlowStep(Model):
     incentive: Incentive | None = None
     when: Condition | None = Field(None, description="send only if this holds; otherwise the step is suppressed")
     send_window: Window | None = Field(None, description="local hours the step may go out in; it waits for them")
+    survey: bool = Field(False, description="the message asks why she left: a shopper who opens it may answer "
+                                            "(behaviour.abandonment.survey sets the response rate and bias)")
 
 
 FLOW_EXITS = ("order_placed", "cart_emptied", "unsubscribed", "retriggered", "visited")
@@ -80,14 +85,14 @@ def _default_flows() -> dict[str, Flow]:
 
 
 class OpenRates(Model):
-    email: Probability = 0.40
+    email: Probability = 0.46
     push: Probability = 0.06
     sms: Probability = 0.85
     in_app: Probability = 0.30
 
 
 class ClickRates(Model):
-    email: Probability = 0.18
+    email: Probability = 0.14
     push: Probability = 0.8
     sms: Probability = 0.12
     in_app: Probability = 0.25
@@ -101,16 +106,32 @@ class UnsubscribeRates(Model):
 
 
 class Fatigue(Model):
-    window: Duration = Field("7d", description="marketing messages delivered in this window count")
-    free: int = Field(3, ge=0, le=1000, description="messages in the window before fatigue sets in")
-    open_factor: Multiplier = Field(0.95, description="opens and clicks are multiplied by this per message over `free`")
-    unsubscribe_factor: Multiplier = Field(1.25, description="unsubscribes are multiplied by this per message over `free`")
+    """Marketing fatigue: a load that grows by one with each marketing message delivered and halves with every
+    `half_life` of quiet. Above `free`, opens and clicks fall towards a floor (never to zero) and
+    unsubscribes rise."""
+
+    half_life: Duration = Field("3d", description="quiet time after which the load has halved")
+    free: float = Field(3.0, ge=0, le=1000, description="load before fatigue sets in")
+    per_message: Multiplier = Field(0.15, description="how fast engagement falls with each unit of load over `free`")
+    floor: Probability = Field(0.3, description="share of her rested open and click rates a saturated shopper keeps")
+    unsubscribe_growth: Multiplier = Field(
+        0.5, description="unsubscribes and complaints grow by this share of their rate per unit of load over `free`")
+
+
+class UnopenedUnsubscribeRates(Model):
+    """Leaving without opening: the unsubscribe button mail apps show (List-Unsubscribe), push turned off in the
+    phone's settings. Per delivered marketing message. (A text needs reading to reply STOP, and the message
+    centre has no unsubscribe.)"""
+
+    email: Probability = 0.001
+    push: Probability = 0.001
 
 
 class Recovery(Model):
-    visit: Probability = Field(0.8, description="chance a click brings the shopper back to the shop at once")
-    resume_cart: Probability = Field(0.9, description="chance a shopper back from a cart reminder resumes her cart")
-    abandon_factor: Multiplier = Field(0.5, description="multiplies her chance to abandon again")
+    visit: Probability = Field(0.9, description="chance a click brings the shopper back to the shop at once")
+    resume_cart: Probability = Field(0.95, description="chance a shopper back from a cart reminder resumes her cart")
+    abandon_factor: Multiplier = Field(0.1, description="multiplies her hazard of abandoning again (the cart's "
+                                                         "intent then limits how likely she completes)")
     incentive_factor: Multiplier = Field(0.6, description="multiplies it again when she holds a valid coupon")
     attribution_window: Duration = Field("7d", description="an order is attributed to the last click this recent")
 
@@ -130,6 +151,12 @@ class Engagement(Model):
     click: ClickRates = Field(default_factory=ClickRates, description="chance an opened message is clicked")
     unsubscribe: UnsubscribeRates = Field(
         default_factory=UnsubscribeRates, description="chance an opened marketing message leads to an unsubscribe")
+    unsubscribe_unopened: UnopenedUnsubscribeRates = Field(
+        default_factory=UnopenedUnsubscribeRates,
+        description="chance a delivered marketing message leads to an unsubscribe without being opened")
+    complaint: Probability = Field(
+        0.0005, description="chance a delivered marketing email is marked as spam (the sender then stops marketing "
+                            "email to her)")
     open_delay: DurationDist = Field(default_factory=lambda: DurationDist(dist="lognormal", median="40m", sigma=1.2, max="2d"))
     click_delay: DurationDist = Field(default_factory=lambda: DurationDist(dist="lognormal", median="30s", sigma=0.8, max="10m"))
     by_local_hour: list[Annotated[float, Field(ge=0, le=10)]] = Field(

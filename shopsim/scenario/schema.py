@@ -10,11 +10,12 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator
 
 from shopsim.scenario.dists import DurationDist, NumberDist
+from shopsim.scenario.behaviour import Behaviour
 from shopsim.scenario.marketing import Ads, Campaign, Engagement, Flow
 from shopsim.scenario.qa import Expectation, Experiment
 from shopsim.scenario.teaching import NarrationStep
 from shopsim.scenario.settings import SettingsPatch
-from shopsim.scenario.taxonomy import ABANDON_REASONS, MARKETING_CATEGORIES
+from shopsim.scenario.taxonomy import MARKETING_CATEGORIES
 from shopsim.scenario.types import (  # noqa: F401 (re-exported: the schema's building blocks)
     MAX_RUN, At, Channel, Channels, Clock, Duration, Model, Positive, Probability, Share, _duration, _run_duration,
 )
@@ -55,6 +56,7 @@ class Traits(Model):
     views: Positive = Field(1.0, description="multiplies product views per session")
     add_to_cart: Positive = Field(1.0, description="multiplies the add-to-cart probability")
     abandonment: Positive = Field(1.0, description="multiplies the cart abandonment rate (capped at 1)")
+    intent_half_life: Positive = Field(1.0, description="multiplies how long an abandoned cart's purchase intent lasts")
 
 
 class Consent(Model):
@@ -68,7 +70,7 @@ class Consent(Model):
 
 # docs/sources.md: opt-in rates by platform; marketing and personalization consent are assumptions.
 CONSENT_DEFAULTS = {"marketing_consent": 0.7, "personalization": 0.8, "sms_opt_in": 0.15,
-                    "push_os_permission": {"ios": 0.56, "android": 0.81}}
+                    "push_os_permission": {"ios": 0.51, "android": 0.81}}
 
 
 class Segment(Model):
@@ -95,6 +97,10 @@ class Population(Model):
         description="device the shopper mostly uses; ios and android shoppers have the app")
     reach: Reach = Reach()
     consent: Consent = Field(default_factory=lambda: Consent(**CONSENT_DEFAULTS))
+    mail_proxy: dict[Literal["ios", "android", "web"], Probability] = Field(
+        default_factory=lambda: {"ios": 0.45, "android": 0.0, "web": 0.1},
+        description="share of shoppers whose mail app fetches every email through a privacy proxy (Apple Mail "
+                    "Privacy Protection): each email delivered to them is 'opened' by a machine at once")
     settings: SettingsPatch = Field(
         default_factory=SettingsPatch, description="default notification settings, merged onto shopsim's built-in ones")
 
@@ -128,79 +134,6 @@ class Catalogue(Model):
     items: list[Product] = Field(default_factory=list, description="hand-written products, added to the generated ones")
     shipping_fee: float = Field(2.99, ge=0, le=1_000_000, description="charged when the subtotal is under free_shipping_over")
     free_shipping_over: float = Field(10.0, ge=0, le=1_000_000)
-
-
-# --- behaviour ---------------------------------------------------------------------------------------
-
-def _flat_day() -> list[float]:
-    # Share of a day's sessions by local hour; evening peak as in published e-commerce traffic curves.
-    return [0.6, 0.3, 0.2, 0.15, 0.15, 0.25, 0.6, 1.2, 1.6, 1.8, 1.9, 2.0,
-            2.2, 2.1, 2.0, 2.0, 2.1, 2.3, 2.6, 3.0, 3.3, 3.1, 2.2, 1.2]
-
-
-class Sessions(Model):
-    per_day: Positive = Field(0.15, description="mean visits per shopper per day (before the activity trait); ~4.5 a month")
-    by_local_hour: list[Annotated[float, Field(ge=0)]] = Field(
-        default_factory=_flat_day, min_length=24, max_length=24, description="24 relative weights, hour 0 first")
-    views: NumberDist = Field(default_factory=lambda: NumberDist(dist="lognormal", median=4, sigma=0.7, min=1, max=60))
-    view_time: DurationDist = Field(
-        default_factory=lambda: DurationDist(dist="lognormal", median="40s", sigma=0.8, max="20m"))
-
-    @field_validator("by_local_hour")
-    @classmethod
-    def _some(cls, v: list[float]) -> list[float]:
-        if sum(v) <= 0:
-            raise ValueError("at least one hour needs a positive weight")
-        return v
-
-
-class Levers(Model):
-    guest_checkout: bool = Field(False, description="no forced account creation: weakens account_required")
-    transparent_pricing: bool = Field(False, description="full cost shown up front: weakens extra_costs")
-    simplified_checkout: bool = Field(False, description="short checkout: weakens long_checkout")
-
-
-def _baymard_reasons() -> dict[str, float]:
-    return {"extra_costs": 0.48, "account_required": 0.26, "payment_trust": 0.25, "long_checkout": 0.22,
-            "comparison_shopping": 0.20, "just_browsing": 0.43}
-
-
-class Abandonment(Model):
-    rate: Probability = Field(0.70, description="chance a cart decision ends in abandonment, before levers")
-    reasons: dict[str, Annotated[float, Field(ge=0)]] = Field(
-        default_factory=_baymard_reasons, description="relative weights of the abandonment reasons")
-    levers: Levers = Levers()
-    lever_effect: Probability = Field(0.75, description="how much a lever weakens its reason's weight")
-    detect_after: Duration = Field("30m", description="inactivity after which an unfinished cart counts as abandoned")
-
-    @field_validator("reasons")
-    @classmethod
-    def _known(cls, v: dict[str, float]) -> dict[str, float]:
-        for k in v:
-            if k not in ABANDON_REASONS:
-                from difflib import get_close_matches
-                near = get_close_matches(k, ABANDON_REASONS, n=1)
-                hint = f"; did you mean {near[0]!r}?" if near else f"; known: {', '.join(ABANDON_REASONS)}"
-                raise ValueError(f"unknown abandonment reason {k!r}{hint}")
-        if sum(v.values()) <= 0:
-            raise ValueError("at least one reason needs a positive weight")
-        return v
-
-    _d = field_validator("detect_after")(classmethod(lambda cls, v: _duration(v)))
-
-
-class Behaviour(Model):
-    sessions: Sessions = Sessions()
-    favourite_categories: Annotated[int, Field(ge=0, le=10)] = Field(
-        2, description="categories each shopper prefers")
-    favourite_share: Probability = Field(0.6, description="share of views inside the favourite categories")
-    add_to_cart: Probability = Field(0.1, description="chance a product view ends with an add to cart")
-    resume_cart: Probability = Field(
-        0.3, description="chance a later visit returns to an earlier unfinished cart and decides again")
-    clear_cart: Probability = Field(0.05, description="chance a visit starts by emptying an unfinished cart")
-    checkout_time: DurationDist = Field(
-        default_factory=lambda: DurationDist(dist="lognormal", median="4m", sigma=0.5, max="40m"))
-    abandonment: Abandonment = Abandonment()
 
 
 # --- orders ------------------------------------------------------------------------------------------
@@ -351,6 +284,10 @@ class Scenario(Model):
     expect: list[Expectation] = Field(default_factory=list, description="what `shopsim replay --check` verifies")
     narration: list[NarrationStep] = Field(default_factory=list, description="steps that pause the terminal app "
                                                                              "and explain what just happened")
+    calibration: list[Annotated[str, Field(min_length=1, max_length=80)]] | None = Field(
+        None, min_length=1, description="the published figures this scenario is built to reproduce: anchor ids or "
+                                        "patterns (reason_*) that `shopsim calibrate` compares by default "
+                                        "(default: every anchor that applies)")
 
 
 def json_schema() -> dict[str, Any]:

@@ -25,22 +25,37 @@ CATEGORY_CLASS = {
 CATEGORIES = tuple(CATEGORY_CLASS)
 MARKETING_CATEGORIES = tuple(c for c, k in CATEGORY_CLASS.items() if k == MARKETING)
 
-ABANDON_REASONS = (
-    "extra_costs",
-    "account_required",
-    "payment_trust",
-    "long_checkout",
-    "comparison_shopping",
-    "just_browsing",
+# Baymard's answers to "why did you abandon an order during checkout?" (its 2024 survey of US shoppers), then
+# the two that end a visit before checkout. docs/sources.md gives the published shares.
+CHECKOUT_REASONS = (
+    "extra_costs",          # extra costs too high (shipping, tax, fees)
+    "account_required",     # the site wanted me to create an account
+    "payment_trust",        # I didn't trust the site with my credit card information
+    "slow_delivery",        # delivery was too slow
+    "long_checkout",        # too long / complicated checkout process
+    "total_cost_unclear",   # I couldn't see / calculate the total order cost up-front
+    "returns_policy",       # returns policy wasn't satisfactory
+    "site_error",           # website had errors / crashed
+    "payment_methods",      # there weren't enough payment methods
+    "card_declined",        # the credit card was declined
 )
-# Reasons that end the visit before checkout starts; the rest happen on the checkout page.
-BROWSE_STAGE_REASONS = frozenset({"comparison_shopping", "just_browsing"})
-# Each UX lever weakens one reason (docs/sources.md).
-LEVER_REASON = {
-    "guest_checkout": "account_required",
-    "transparent_pricing": "extra_costs",
-    "simplified_checkout": "long_checkout",
+BROWSE_STAGE_REASONS = frozenset({"just_browsing", "comparison_shopping"})
+ABANDON_REASONS = CHECKOUT_REASONS + ("just_browsing", "comparison_shopping")
+# A reason must fit the cart: these two are about a cost added at checkout, so they only happen to a cart
+# that pays one (shopsim models shipping, not taxes: a cart that ships free has no surprise at checkout).
+EXTRA_COST_REASONS = frozenset({"extra_costs", "total_cost_unclear"})
+# Each UX lever weakens the reasons it answers (Baymard's checkout guidelines; docs/sources.md).
+LEVER_REASONS = {
+    "guest_checkout": ("account_required",),
+    "transparent_pricing": ("extra_costs", "total_cost_unclear"),
+    "simplified_checkout": ("long_checkout",),
+    "trust_signals": ("payment_trust",),
+    "free_returns": ("returns_policy",),
+    "more_payment_methods": ("payment_methods",),
 }
+LEVER_REASON = {lever: reasons[0] for lever, reasons in LEVER_REASONS.items()}  # the main reason of each lever
+# Where a visit happens. App owners mostly visit in the app; everyone else on the mobile web or a desktop.
+DEVICES = ("app", "mobile_web", "desktop")
 PLATFORMS = ("ios", "android", "web")
 
 # The message each commerce event triggers: its category, and the channels a marketplace announces it on by

@@ -1,8 +1,14 @@
-"""Shopper behaviour: visits by local hour, product views, carts, checkout and abandonment.
+"""Shopper behaviour: visits by local hour and device, product views, carts, checkout and abandonment.
 
 A visit is a chain of queue items, one per product view; a cart decision at the end of the visit either
 starts checkout (an order minutes later) or abandons the cart for a reason. Abandonment is recorded when
 the platform would notice it, after `detect_after` of inactivity, and a new visit in between voids it.
+
+Reasons compete (docs/sources.md, "Reasons for abandonment"): each fits some carts (extra costs need a
+cost added at checkout), the chance to abandon is the scenario's rate times the share of the full hazard
+that fits this cart on this device, and the reason is drawn among those that fit. An abandoned cart keeps
+a purchase intent that halves every half-life: it sets how likely she comes back to it on her own and how
+likely a reminder's click ends in an order, which is why a reminder sent sooner recovers more.
 
 Randomness comes from one stream per visit: organic visit k draws the time of visit k+1 first, then its
 own views and decisions. So organic visit times never depend on what happened in a visit (common random
@@ -12,19 +18,18 @@ numbers across policies), and no generator state is kept between visits.
 from __future__ import annotations
 
 from bisect import bisect
+from math import exp
 from heapq import heappush
 from typing import TYPE_CHECKING
 
+from shopsim.scenario.compiled import abandon_probability
 from shopsim.sim import events as E
 from shopsim.sim.engine import PRIO_NORMAL
-from shopsim.sim.rng import stream
+from shopsim.sim.rng import cumulative, stream
 
 if TYPE_CHECKING:
     from shopsim.sim.engine import Simulation
     from shopsim.sim.population import Shopper
-
-APP_SHARE_OF_VISITS = 0.85  # app owners still visit on the web sometimes
-
 
 def money(cents: int) -> float:
     return round(cents / 100, 2)
@@ -76,7 +81,15 @@ class Commerce:
             rng = stream(self.cs.seed, sh.id, f"{source}-{sh.session_n}")
         sh.rng = rng
         sid = f"{sh.id}-v{sh.session_n}"
-        device = "app" if sh.has_app and rng.random() < APP_SHARE_OF_VISITS else "web"
+        cs = self.cs
+        u = rng.random()  # one draw picks the device, so a device's share never shifts the visit's other draws
+        if sh.has_app and u < cs.app_share:
+            device = "app"
+        else:
+            if sh.has_app:
+                u = (u - cs.app_share) / (1.0 - cs.app_share)
+            device = cs.web_devices[min(len(cs.web_devices) - 1, bisect(cs.web_cum, u * cs.web_cum[-1]))]
+        sh.device = device
         self.sim.emit(E.SESSION_STARTED, sh.id, {"session": sid, "device": device, "source": source})
         touched = False
         boost = sh.boost
@@ -84,11 +97,12 @@ class Commerce:
             sh.cart_token += 1  # the shopper is back: a pending abandonment no longer holds
             if boost is not None:  # back from a cart reminder: straight to the cart
                 touched = rng.random() < boost[1]
-            elif sh.cart_state == "abandoned" and rng.random() < self.cs.clear_cart:
+            elif sh.cart_state == "abandoned" and rng.random() < cs.clear_cart:
                 self.sim.emit(E.CART_EMPTIED, sh.id, {"cart": sh.cart_id, "reason": "shopper"})
                 self._reset_cart(sh)
             else:
-                touched = sh.cart_state == "open" or rng.random() < self.cs.resume_cart
+                # On her own she goes back to a cart she left as often as its intent still holds.
+                touched = sh.cart_state == "open" or rng.random() < cs.resume_cart * self.intent(sh)
         if not touched:
             sh.boost = None
         views = max(1, round(sh.segment.views(rng)))
@@ -147,12 +161,13 @@ class Commerce:
             sh.cart_n += 1
             sh.cart_id = f"{sh.id}-c{sh.cart_n}"
             sh.cart = {}
+            sh.cart_device = sh.device
         sh.cart[pidx] = sh.cart.get(pidx, 0) + 1
         sh.cart_state = "open"
         p = self.cs.products[pidx]
         self.sim.emit(E.CART_ITEM_ADDED, sh.id, {
             "cart": sh.cart_id, "product": p.id, "price": money(self.price(pidx)), "qty": 1,
-            "items": sum(sh.cart.values()), "value": money(self.cart_value(sh)),
+            "items": sum(sh.cart.values()), "value": money(self.cart_value(sh)), "device": sh.device,
         })
 
     def cart_context(self, sh: Shopper) -> dict | None:
@@ -174,43 +189,90 @@ class Commerce:
         """A product's price now, in cents: the catalogue's, unless a price drop changed it."""
         return self.sim.prices.get(index, self.cs.products[index].price_cents)
 
+    def intent(self, sh: Shopper) -> float:
+        """The share of her purchase intent her cart still holds now (1 for a cart she never left)."""
+        if sh.cart_aband_n == 0 or sh.cart_hl <= 0:
+            return 1.0  # never left: adding to a cart she left does not renew it
+        return 0.5 ** ((self.sim.now - sh.cart_left) / sh.cart_hl)
+
     def _reset_cart(self, sh: Shopper) -> None:
         sh.cart, sh.cart_id, sh.cart_state = None, None, None
+        sh.cart_device = sh.cart_reason1 = sh.cart_reason = None
+        sh.cart_left = sh.cart_hl = sh.cart_aband_n = 0
         sh.cart_token += 1
 
     def _decide(self, sh: Shopper) -> None:
         cs, rng, sim = self.cs, sh.rng, self.sim
+        dev = cs.devices[sh.device]
+        # A reason must fit the cart: the extra-cost reasons need a cost added at checkout.
+        value = self.cart_value(sh)
+        shipping = cs.shipping_fee if value < cs.free_shipping_over else 0
+        if shipping and sh.coupons and self.sim.coupons.covers_shipping(sh, value):
+            shipping = 0  # a free-shipping coupon she can use takes the surprise away
+        boost = sh.boost
+        abandon_p, table = abandon_probability(cs, sh.segment, sh.device, shipping > 0,
+                                               boost[0] if boost is not None else 1.0)
+        if boost is not None:  # a reminder brought her back: less likely to leave, but she completes only
+            sh.boost = None    # as far as the cart's purchase intent still holds
+            abandon_p = 1.0 - (1.0 - abandon_p) * self.intent(sh)
         sh.cart_token += 1
         token = sh.cart_token
-        abandon_p = sh.segment.abandon_p
-        if sh.boost is not None:  # a reminder brought her back: less likely to leave again
-            abandon_p *= sh.boost[0]
-            sh.boost = None
         if rng.random() < abandon_p:
-            reason = cs.reasons[min(len(cs.reasons) - 1, bisect(cs.reason_cum, rng.random() * cs.reason_cum[-1]))]
+            reason = table.reasons[min(len(table.reasons) - 1, bisect(table.cum, rng.random() * table.cum[-1]))]
             if reason in cs.browse_reasons:
                 sh.cart_state = "open"
-                sim.schedule(sim.now + cs.detect_after, self.k_abandon, sh.index, (token, reason, "cart"))
+                sim.schedule(sim.now + cs.detect_after, self.k_abandon, sh.index, (token, reason, "cart", sh.device, shipping))
             else:
                 self._checkout(sh)
-                left = sim.now + cs.checkout_time(rng) + cs.detect_after
-                sim.schedule(left, self.k_abandon, sh.index, (token, reason, "checkout"))
+                left = sim.now + int(cs.checkout_time(rng) * dev.checkout_time) + cs.detect_after
+                sim.schedule(left, self.k_abandon, sh.index, (token, reason, "checkout", sh.device, shipping))
         else:
             self._checkout(sh)
-            sim.schedule(sim.now + cs.checkout_time(rng), self.k_place, sh.index, token)
+            sim.schedule(sim.now + int(cs.checkout_time(rng) * dev.checkout_time), self.k_place, sh.index, token)
 
     def _checkout(self, sh: Shopper) -> None:
         sh.cart_state = "checkout"
         self.sim.emit(E.CHECKOUT_STARTED, sh.id, {"cart": sh.cart_id, "items": sum(sh.cart.values()),
-                                                  "value": money(self.cart_value(sh))})
+                                                  "value": money(self.cart_value(sh)), "device": sh.device})
 
     def _abandon(self, sh: Shopper, payload) -> None:
-        token, reason, stage = payload
+        token, reason, stage, device, shipping = payload  # shipping: what the cart paid as she left it
         if token != sh.cart_token:
             return
+        cs = self.cs
         sh.cart_state = "abandoned"
-        self.sim.emit(E.CART_ABANDONED, sh.id, {"cart": sh.cart_id, "reason": reason, "stage": stage,
-                                                "items": sum(sh.cart.values()), "value": money(self.cart_value(sh))})
+        sh.cart_left = self.sim.now
+        sh.cart_aband_n += 1
+        # Shoppers differ: each abandoned cart draws its own half-life around the segment's and the reason's,
+        # so intent fades fast for most carts and lingers for a few (a reminder days later still wins some).
+        spread = cs.intent_spread
+        jitter = exp(spread * stream(cs.seed, f"{sh.cart_id}-{sh.cart_aband_n}", "intent").gauss(0.0, 1.0)) \
+            if spread > 0 else 1.0
+        sh.cart_hl = max(1, round(sh.segment.half_life * cs.intent_factor.get(reason, 1.0) * jitter))
+        if sh.cart_reason1 is None:
+            sh.cart_reason1 = reason
+        sh.cart_reason = reason
+        self.sim.emit(E.CART_ABANDONED, sh.id, {"cart": sh.cart_id, "reason": reason, "first_reason": sh.cart_reason1,
+                                                "stage": stage, "device": device, "items": sum(sh.cart.values()),
+                                                "value": money(self.cart_value(sh)), "shipping": money(shipping)})
+        survey = cs.survey
+        if survey is not None and survey.on_site and stage in survey.stages:
+            self.survey(sh, "on_site")
+
+    def survey(self, sh: Shopper, channel: str) -> None:
+        """Ask her why she left her cart: she may answer (response rate and bias), and not always truly."""
+        survey = self.cs.survey
+        if survey is None or sh.cart_reason is None:
+            return
+        real = sh.cart_reason
+        rng = stream(self.cs.seed, f"{sh.cart_id}-{sh.cart_aband_n}-{channel}", "survey")
+        if rng.random() >= survey.response_rate * survey.response_bias.get(real, 1.0):
+            return
+        answer = real
+        if rng.random() < survey.misreport and survey.misreport_to:
+            names = list(survey.misreport_to)
+            answer = names[min(len(names) - 1, bisect(cumulative(survey.misreport_to.values()), rng.random() * sum(survey.misreport_to.values())))]
+        self.sim.emit(E.SURVEY_ANSWERED, sh.id, {"cart": sh.cart_id, "answer": answer, "channel": channel})
 
     def _place(self, sh: Shopper, token: int) -> None:
         if token != sh.cart_token:
@@ -219,3 +281,4 @@ class Commerce:
         cart_id = sh.cart_id
         self._reset_cart(sh)
         self.sim.orders.place(sh, cart_id, items)
+

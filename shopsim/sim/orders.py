@@ -49,7 +49,7 @@ class Orders:
             "order": oid, "cart": cart_id, "currency": cs.currency, "coupon": coupon.code if coupon else None,
             "items": [{"product": p.id, "qty": q, "price": money(price(p.index))} for p, q in items],
             "subtotal": money(subtotal), "shipping": money(shipping), "discount": money(discount),
-            "total": money(total), "attributed_to": attributed,
+            "total": money(total), "attributed_to": attributed, "device": sh.device,
         })
         if coupon is not None:
             sim.coupons.redeem(sh, coupon, oid, discount)

@@ -28,7 +28,8 @@ class Shopper:
         "index", "id", "name", "email", "phone", "city", "locale", "country", "tz", "clock", "segment",
         "platform", "has_app", "email_verified", "settings", "rng", "favourites", "first_name", "notes",
         "cart", "cart_id", "cart_n", "cart_token", "cart_state", "session", "session_n", "order_n",
-        "coupons", "coupon_n", "last_click", "boost", "flows", "seen_marketing", "viewed",
+        "coupons", "coupon_n", "last_click", "boost", "flows", "fatigue", "fatigue_t", "viewed", "mail_proxy",
+        "device", "cart_device", "cart_reason1", "cart_reason", "cart_left", "cart_hl", "cart_aband_n",
     )
 
     def __init__(self) -> None:
@@ -47,8 +48,17 @@ class Shopper:
         self.last_click = None                    # (notification or ad id, virtual time) of the last click
         self.boost = None                         # (abandon factor, source) for a visit a click brought about
         self.flows = None                         # running flows by name (marketing/flows.py)
-        self.seen_marketing = None                # delivery times of recent marketing messages (fatigue)
+        self.fatigue = 0.0                        # marketing load, decaying with quiet time (engage/engagement.py)
+        self.fatigue_t = 0                        # when the load was last brought up to date
         self.viewed = None                        # recent product views, when campaigns need them
+        self.mail_proxy = False                   # her mail app fetches every email through a privacy proxy
+        self.device: str | None = None            # the device of her current or last visit
+        self.cart_device: str | None = None       # the device the cart was created on
+        self.cart_reason1: str | None = None      # the cart's first abandonment reason
+        self.cart_reason: str | None = None       # its latest abandonment reason
+        self.cart_left = 0                        # when she last left it (ms): its intent decays from then
+        self.cart_hl = 0                          # the half-life of its intent (ms)
+        self.cart_aband_n = 0                     # how many times it was abandoned
 
     @property
     def reach(self) -> dict[str, bool]:
@@ -60,7 +70,7 @@ class Shopper:
             "name": self.name, "email": self.email, "phone": self.phone, "city": self.city,
             "country": self.country, "locale": self.locale, "tz": self.tz, "segment": self.segment.name,
             "platform": self.platform, "reach": self.reach, "favourites": list(self.favourites),
-            "settings": self.settings,
+            "mail_proxy": self.mail_proxy, "settings": self.settings,
         }
 
 
@@ -119,6 +129,8 @@ class PopulationBuilder:
         cats = cs.categories
         k = min(cs.favourite_categories, len(cats))
         sh.favourites = tuple(sorted(idr.sample(cats, k))) if k else ()
+        # Drawn last, so the draws above stay what they were before the field existed.
+        sh.mail_proxy = sh.email_verified and idr.random() < cs.mail_proxy.get(sh.platform, 0.0)
         return sh
 
     def build_all(self) -> list[Shopper]:

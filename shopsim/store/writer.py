@@ -241,7 +241,8 @@ class StoreWriter:
         self._n_pending += n
 
     def _note_opened(self, ev: Event, d: dict) -> None:
-        self._opened.setdefault(d["id"], ev.t)
+        if d.get("source") != "proxy":  # a privacy proxy's fetch is not her reading it
+            self._opened.setdefault(d["id"], ev.t)
 
     def _undecided_notes(self) -> None:
         """Rows for the notifications the log leaves without an outcome: deferred ones still waiting."""

@@ -286,7 +286,7 @@ class ShopperTable(Vertical):
                     ids.add(nid)
                     unread[self._index(ev.shopper)] += 1
                     dirty = True
-            elif typ == E.NOTIFICATION_OPENED:
+            elif typ == E.NOTIFICATION_OPENED and ev.data.get("source") != "proxy":  # a proxy fetch is no read
                 nid = ev.data["id"]
                 if nid in ids:
                     ids.discard(nid)
