@@ -60,7 +60,7 @@ def test_two_seeds_show_differing_kpis_and_the_first_divergence(runs):
     out = res.stdout
     assert "run.started differs: seed 1 → 2." in out
     assert re.search(r"^metric\s+A\s+B\s+B − A\s+change$", out, re.M)
-    assert re.search(r"^visits\s+\d+\s+\d+\s+[+-]\d+\s+[+-][\d.]+%$", out, re.M)
+    assert re.search(r"^Visits\s+\d+\s+\d+\s+[+-]\d+\s+[+-][\d.]+%$", out, re.M)
     # run.started is compared on its own: the first behavioural difference is the first shopper
     assert "first difference at line 2 (2026-03-02T00:00:00.000Z, s000001): fields" in out
     assert f"--- {runs['one']}" in out and f"+++ {runs['two']}" in out
@@ -85,9 +85,12 @@ def test_json_shape(runs):
     res = invoke("diff", runs["one"], runs["two"], "--format", "json", "--context", "1")
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
-    assert set(data) == {"a", "b", "metrics", "divergence", "run_started_differs"}
+    assert set(data) == {"a", "b", "headline", "by_device", "metrics", "divergence", "run_started_differs"}
     assert data["run_started_differs"] == ["seed"]
-    assert data["metrics"] and all(set(m) == {"name", "kind", "a", "b", "diff", "relative"} for m in data["metrics"])
+    fields = {"name", "label", "kind", "a", "b", "diff", "relative"}
+    assert data["metrics"] and all(set(m) == fields for m in data["metrics"])
+    assert data["headline"] and all(set(m) == fields for m in data["headline"])
+    assert data["by_device"] and all(set(m) == fields | {"device"} for m in data["by_device"])
     assert all(m["a"] != m["b"] for m in data["metrics"])
     visits = next(m for m in data["metrics"] if m["name"] == "visits")
     assert visits["diff"] == visits["b"] - visits["a"]
@@ -103,13 +106,15 @@ def test_all_lists_every_metric(runs):
     assert [m["name"] for m in data["metrics"]] == COMPARED
     assert all(m["diff"] in (0, None) for m in data["metrics"])
     text = invoke("diff", runs["one"], runs["two"], "--all").stdout
-    assert all(re.search(rf"^{name}\s", text, re.M) for name in COMPARED)
+    labels = [m["label"] for m in data["metrics"]]
+    assert all(" ".join(label.split()[:2]) in text for label in labels)
 
 
 def test_markdown(runs):
     md = invoke("diff", runs["one"], runs["two"], "--format", "md").stdout
     assert md.startswith("# shopsim diff\n")
-    assert "| metric | A | B | B − A | change |" in md and "\n```diff\nfirst difference at line 2" in md
+    assert "| metric | A | B | B − A | relative change |" in md and "\n```diff\nfirst difference at line 2" in md
+    assert "## Headline" in md and "## By device" in md
     assert md.rstrip().endswith("```")
 
 
@@ -138,3 +143,37 @@ def test_bad_input_exits_2_with_one_line(runs, tmp_path):
             err = res.stderr.strip()
             assert "\n" not in err and err.startswith("shopsim: ") and fragment in err, err
             assert res.stdout == ""
+
+
+SIGNED_ZERO = re.compile(r"[-−+]0(?:\.0+)?(?![\d.])")
+
+
+def test_identical_runs_show_no_signed_zero_in_any_format(runs):
+    for fmt in ("text", "md", "json"):
+        out = invoke("diff", runs["one"], runs["db"], "--all", "--format", fmt).stdout
+        assert "-0.0" not in out and "−0.0" not in out, fmt
+        assert not SIGNED_ZERO.search(out.replace(str(runs["one"]), "A").replace(str(runs["db"]), "B")), \
+            (fmt, SIGNED_ZERO.findall(out)[:5])
+    text = invoke("diff", runs["one"], runs["db"], "--all").stdout
+    assert re.search(r"^Cart abandonment \(Baymard: 1 − orders ÷ carts\)\s+[\d.]+%\s+[\d.]+%\s+0\.00 pp$", text, re.M)
+
+
+def test_headline_and_devices_in_words_with_rate_differences_in_pp(runs):
+    res = invoke("diff", runs["one"], runs["two"])
+    text = res.stdout
+    data = json.loads(invoke("diff", runs["one"], runs["two"], "--format", "json").stdout)
+    for heading in ("Headline", "By device", "KPIs"):
+        assert re.search(rf"^{heading} ─", text, re.M), heading
+    kpis = text[text.index("Headline ─"):text.index("First behavioural difference")]
+    assert not re.findall(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b", kpis)  # words, not keys
+    for row in data["headline"] + data["metrics"] + data["by_device"]:
+        if row["kind"] in ("rate", "pp") and row["diff"] is not None:
+            diff = f"{row['diff'] * 100:+.2f} pp".replace("+0.00 pp", "0.00 pp").replace("-0.00 pp", "0.00 pp")
+            assert diff in kpis, row["name"]
+    for line in kpis.splitlines():  # a rate's A and B are "%", its B − A is "pp", never "%"
+        m = re.search(r"\s([\d.]+%)\s+([\d.]+%)\s+(\S+(?: pp)?)(?:\s+\S+)?$", line)
+        if m:
+            assert m.group(3).endswith("pp") or line.rstrip().endswith("pp"), line
+    app = next(r for r in data["by_device"] if r["device"] == "app" and r["name"] == "conversion_rate")
+    assert app["diff"] == pytest.approx(app["b"] - app["a"])
+    assert re.search(r"^App\s+visits\s+[\d,]+\s+[\d,]+\s+(?:[+-][\d,]+|0)$", text, re.M)

@@ -22,7 +22,8 @@ from shopsim.cli.export import SCHEMAS, TABLES
 from shopsim.metrics.kpis import Metrics
 from shopsim.metrics.runfile import open_run
 
-RESPONSES = {"notification.opened", "notification.clicked", "notification.dismissed", "notification.unsubscribed"}
+RESPONSES = {"notification.opened", "notification.clicked", "notification.dismissed", "notification.unsubscribed",
+             "notification.complained"}
 
 
 def _scenario() -> str:
@@ -165,16 +166,20 @@ def test_notifications_rows_follow_the_log(run):
     for r in recs:
         if r["type"].startswith("notification.") and r["type"] not in RESPONSES:
             story[r["id"]].append(r)
-    first = {}
+    first, human, machine, method = {}, {}, {}, {}
     for r in recs:
         if r["type"] in RESPONSES:
             first.setdefault((r["id"], r["type"][13:]), r["t"])
+        if r["type"] == "notification.opened":
+            (machine if r.get("source") == "proxy" else human).setdefault(r["id"], r["t"])
+        if r["type"] == "notification.unsubscribed":
+            method.setdefault(r["id"], r.get("method") or "link")
     rows = _rows(run, "notifications")
     assert len(rows) == sum(r["type"] == "notification.requested" for r in recs)
-    assert [x["id"] for x in rows] == [r["id"] for r in recs if r["type"] == "notification.requested"]
+    assert [x["notification"] for x in rows] == [r["id"] for r in recs if r["type"] == "notification.requested"]
     seen = Counter()
     for row in rows:
-        lines = story[row["id"]]
+        lines = story[row["notification"]]
         req, last = lines[0], lines[-1]
         assert (req["type"], row["requested"], row["category"], row["kind"], row["source"], row["ref"]) == \
             ("notification.requested", req["t"], req["category"], req["kind"], req["source"], req["ref"])
@@ -182,7 +187,7 @@ def test_notifications_rows_follow_the_log(run):
         assert row["outcome"] == last["type"][13:]
         assert row["deferrals"] == sum(x["type"] == "notification.deferred" for x in lines)
         assert row["decided_by"] == last["trace"][-1]["step"]
-        assert row["number"] == int(row["id"].split("-n")[1])
+        assert row["number"] == int(row["notification"].split("-n")[1])
         if row["outcome"] == "suppressed":
             assert (row["reason"], row["rule"]) == (last["reason"], last["rule"])
         if row["outcome"] == "deferred":
@@ -193,8 +198,11 @@ def test_notifications_rows_follow_the_log(run):
             assert row["digest"] == last["digest"]
         if row["outcome"] == "delivered":
             assert row["title"] == last["title"] and row["coupon"] == last["coupon"]
-        for what in ("opened", "clicked", "dismissed", "unsubscribed"):
-            assert row[what] == first.get((row["id"], what))
+        for what in ("opened", "clicked", "dismissed", "unsubscribed", "complained"):
+            assert row[what] == first.get((row["notification"], what))
+        assert row["human_opened"] == human.get(row["notification"])
+        assert row["machine_opened"] == machine.get(row["notification"])
+        assert row["unsubscribe_method"] == method.get(row["notification"])
         seen[row["outcome"]] += 1
     assert seen["delivered"] and seen["suppressed"] and seen["digested"] == 0
     assert any(r["deferrals"] for r in rows)
@@ -230,7 +238,7 @@ def test_commerce_rows_follow_the_log(run):
     assert sum(s["views"] for s in sessions) == len(by["product.viewed"])
     assert sum(s["items_added"] for s in sessions) == len(by["cart.item_added"])
     assert sum(s["browse_abandoned"] for s in sessions) == len(by["browse.abandoned"])
-    assert {s["clicked"] for s in sessions if s["source"].startswith("click:")} == \
+    assert {s["clicked_id"] for s in sessions if s["source"].startswith("click:")} == \
         {r["source"][6:] for r in by["session.started"] if r["source"].startswith("click:")}
 
 
@@ -259,7 +267,8 @@ def test_people_coupons_ads_and_settings_rows_follow_the_log(run):
 
     ads = _rows(run, "ads")
     assert [a["ad"] for a in ads] == [r["ad"] for r in by["ad.impression"]]
-    assert sum(a["clicked"] for a in ads) == len(by["ad.clicked"])
+    assert sum(1 for a in ads if a["clicked"]) == len(by["ad.clicked"])
+    assert {a["ad"]: a["clicked"] for a in ads if a["clicked"]} == {r["ad"]: r["t"] for r in by["ad.clicked"]}
 
     [change] = _rows(run, "settings_changes")
     assert (change["shopper"], change["t"], change["t_ms"], change["source"]) == \

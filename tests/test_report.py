@@ -83,13 +83,14 @@ def test_text_report_has_every_section_and_fits_100_columns(runs):
     res = invoke("report", runs["log"])
     assert res.exit_code == 0, res.output
     out = res.stdout
-    for heading in ("Run", "Commerce funnel and recovery", "Abandonment", "Time to recovery", "Messages",
-                    "Suppression reasons", "Ads"):
+    for heading in ("Run", "Shoppers", "Cart funnel and recovery", "By device", "Why carts were abandoned",
+                    "Time to recovery", "Messages", "Suppression reasons", "Ads"):
         assert re.search(rf"^{heading} ─", out, re.M), heading
     r = expected(runs["log"])
     assert f"{r['commerce']['visits']:,}" in out and "USD" in out
-    assert "Delivery by channel" in out and "Engagement by category" in out
+    assert "Delivery by channel" in out and "Opens by category" in out and "Recipients by channel" in out
     assert max(len(line) for line in out.splitlines()) <= 100
+    assert "…" not in out  # no cell is cut: a table too wide is split
     assert "\x1b[" not in out and "warning" not in out
 
 
@@ -105,10 +106,11 @@ def test_markdown_has_the_tables(runs):
     assert res.exit_code == 0, res.output
     md = res.stdout
     assert md.startswith("# shop (seed 1)\n")
-    for heading in ("## Commerce funnel and recovery", "## Messages", "## Suppression reasons", "## Ads"):
+    for heading in ("## Cart funnel and recovery", "## By device", "## Why carts were abandoned", "## Messages",
+                    "## Suppression reasons", "## Ads"):
         assert heading in md
-    assert "| step | count | rate | of |" in md and "|---|---:|---:|---|" in md
-    assert "| channel | requested | delivered | deferred | digested | suppressed | delivery rate |" in md
+    assert "|   | carts | share | of |" in md and "|---|---:|---:|---|" in md
+    assert "| channel | requested | delivered | deferred | digested | suppressed | delivered ÷ requested |" in md
     # every table row has as many cells as its header
     for block in re.findall(r"(?:^\|.*\|\n)+", md, re.M):
         rows = block.strip().split("\n")
@@ -151,6 +153,7 @@ def test_html_is_one_self_contained_page(runs, tmp_path, monkeypatch):
     assert {"table", "svg", "style"} <= set(parser.tags)
     assert "<script" not in text and "<link" not in text
     assert text.count("<svg") >= 5  # funnel, recovery over time, time to recovery, messages per day, reasons
+    assert 'class="chart funnel"' in text and "Cart funnel: created → reached checkout → ordered" in text
     assert set(re.findall(r"https?://[^\s\"'<>]*", text)) == {"http://www.w3.org/2000/svg"}
     assert "Messages delivered per day" in text and "ads" in text
     same = invoke("report", runs["log"], "--format", "html", "--out", "-")

@@ -13,6 +13,7 @@ from shopsim.report.svg import (
     CHANNEL_COLORS,
     bar_chart,
     color_for,
+    funnel_chart,
     interval_chart,
     line_chart,
     nice_ticks,
@@ -35,6 +36,12 @@ def sample_charts(label: str = "carts") -> dict[str, str]:
             "Recovery", DAYS, {"rate": [None if i % 10 == 3 else i % 7 / 20 for i in range(60)]}, percent=True
         ),
         "interval": interval_chart("Uplift", [(label, 0.03, 0.01, 0.05), ("B", -0.02, -0.05, 0.01)]),
+        "funnel": funnel_chart("Cart funnel", [
+            (label, 100, "", "main"), ("abandoned before checkout", 30, "30.0% of carts created", "abandoned"),
+            ("Reached checkout", 60, "60.0% of carts created", "main"), ("Ordered", 45, "", "main"),
+            ("What became of the 55 carts abandoned", None, "", ""),
+            ("recovered after a reminder click", 10, "18.2% of carts abandoned", "recovered"),
+            ("never ordered", 45, "81.8% of carts abandoned", "lost")]),
     }
 
 
@@ -50,7 +57,7 @@ def texts(root: ET.Element, cls: str | None = None) -> list[str]:
     return ["".join(t.itertext()) for t in scope.iter(f"{NS}text")]
 
 
-@pytest.mark.parametrize("kind", ["bar", "stacked", "line", "interval"])
+@pytest.mark.parametrize("kind", ["bar", "stacked", "line", "interval", "funnel"])
 def test_chart_is_well_formed_accessible_and_responsive(kind):
     svg = sample_charts()[kind]
     root = parse(svg)
@@ -63,12 +70,12 @@ def test_chart_is_well_formed_accessible_and_responsive(kind):
     assert not re.search(r'\s(?:x|y|x1|x2|y1|y2|cx|cy|width|height)="-?\d+\.\d\d', svg)
 
 
-@pytest.mark.parametrize("kind", ["bar", "stacked", "line", "interval"])
+@pytest.mark.parametrize("kind", ["bar", "stacked", "line", "interval", "funnel"])
 def test_chart_is_deterministic(kind):
     assert sample_charts()[kind] == sample_charts()[kind]
 
 
-@pytest.mark.parametrize("kind", ["bar", "interval"])
+@pytest.mark.parametrize("kind", ["bar", "interval", "funnel"])
 def test_labels_are_escaped(kind):
     svg = sample_charts(EVIL)[kind]
     assert "<script>" not in svg
@@ -99,6 +106,8 @@ def test_series_keys_and_titles_are_escaped():
         line_chart("t", ["d1"], {"rate": [float("nan")]}),
         interval_chart("t", []),
         interval_chart("t", [("a", float("nan"), float("nan"), float("inf"))]),
+        funnel_chart("t", []),
+        funnel_chart("t", [("Carts created", 0, "", "main")]),
     ],
 )
 def test_empty_data_renders_a_no_data_note(svg):
@@ -138,12 +147,27 @@ def test_interval_chart_draws_the_zero_line_at_zero():
     zero = root.find(f".//{NS}line[@class='zero']")
     assert zero is not None and zero.get("x1") == zero.get("x2")
     ticks = {"".join(t.itertext()): t.get("x") for t in root.find(f".//{NS}g[@class='x-axis']").iter(f"{NS}text")}
-    assert ticks["0%"] == zero.get("x1")
+    assert ticks["0 pp"] == zero.get("x1")
     no_zero = parse(interval_chart("U", [("A", 0.03, 0.01, 0.05)], zero_line=False))
     assert no_zero.find(f".//{NS}line[@class='zero']") is None
     # all-positive data still brings 0 into view so the reader can see the gap
     root = parse(interval_chart("U", [("A", 0.03, 0.01, 0.05)]))
-    assert texts(root, "x-axis")[0] == "0%" and root.find(f".//{NS}line[@class='zero']") is not None
+    assert texts(root, "x-axis")[0] == "0 pp" and root.find(f".//{NS}line[@class='zero']") is not None
+
+
+def test_funnel_chart_draws_branches_indented_in_their_colours_on_one_scale():
+    root = parse(sample_charts()["funnel"])
+    groups = root.find(f".//{NS}g[@class='bars']")
+    rows = {g.get("class"): g for g in groups.findall(f"{NS}g")}
+    assert set(rows) == {"main", "abandoned", "recovered", "lost"}
+    bars = {(g.find(f"{NS}text").text): g.find(f"{NS}rect") for g in groups.findall(f"{NS}g")}
+    assert bars["abandoned before checkout"].get("fill") == "#e15759"
+    assert float(bars["abandoned before checkout"].get("x")) > float(bars["Reached checkout"].get("x"))
+    width = {name: float(r.get("width")) for name, r in bars.items()}
+    assert width["carts"] > width["Reached checkout"] > width["Ordered"]  # one scale: the path narrows
+    assert width["Ordered"] == width["never ordered"]  # 45 and 45
+    assert "What became of the 55 carts abandoned" in texts(root)
+    assert "30 · 30.0% of carts created" in texts(root)
 
 
 def test_nice_ticks():
@@ -173,9 +197,12 @@ def test_percent_axis_and_value_formatting():
     root = parse(line_chart("t", ["a", "b"], {"n": [1000, 2500]}, y_format="{:,.0f} sends"))
     assert texts(root, "y-axis") == ["0 sends", "1,000 sends", "2,000 sends", "3,000 sends"]  # caller's format, exact
     assert "1,200 msgs" in texts(parse(bar_chart("t", ["a"], [1200], unit="msgs")))
-    assert "+3.0% [+1.0%, +5.0%]" in texts(parse(interval_chart("t", [("a", 0.03, 0.01, 0.05)])))
+    # Differences of rates are percentage points, never "%" and never a signed zero.
+    assert "+3.0 pp [+1.0, +5.0]" in texts(parse(interval_chart("t", [("a", 0.03, 0.01, 0.05)])))
     half = texts(parse(interval_chart("t", [("a", 0.03, 0.01, None), ("b", None, -0.01, 0.02)])))
-    assert "+3.0%" in half and "[-1.0%, +2.0%]" in half  # half an interval is dropped, not a crash
+    assert "+3.0 pp" in half and "[-1.0, +2.0] pp" in half  # half an interval is dropped, not a crash
+    tiny = texts(parse(interval_chart("t", [("a", -0.0001, -0.0004, 0.0003)])))
+    assert "0.0 pp [0.0, 0.0]" in tiny and not any(re.search(r"[-−+]0(\.0+)?(?![\d.])", t) for t in tiny)
 
 
 def test_channel_colours_are_fixed_and_shared_across_charts():

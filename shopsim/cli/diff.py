@@ -19,29 +19,18 @@ import click
 from shopsim.cli.common import fail
 from shopsim.cli.report import compute
 from shopsim.cli.runarg import open_or_fail
-from shopsim.metrics.catalog import METRICS, format_value, lookup
+from shopsim.metrics.catalog import METRICS, format_value
 from shopsim.metrics.logdiff import Divergence, first_divergence, format_divergence
 from shopsim.metrics.runfile import RunFile, RunFileError
+from shopsim.report.compare import (device_rows, device_table, headline_rows, headline_table, kpi_table,
+                                    metric_rows, signed_value)
+
+signed = signed_value  # B − A in a metric's unit (kept under its old name)
 
 FORMATS = ("text", "md", "json")
 SAME = "no behavioural difference: the logs are the same event for event"
 # run.started fields that say nothing about behaviour (seq is the line number; version is reported apart).
 _HEADER_SKIP = {"seq", "version", "type"}
-
-
-def metric_rows(ra: dict[str, Any], rb: dict[str, Any], every: bool) -> list[dict[str, Any]]:
-    """One row per catalogue metric that is not experiment-only: the two values, B − A and (B − A) / A.
-    Only the rows that differ unless `every`."""
-    rows = []
-    for name, d in METRICS.items():
-        if d.section == "experiment":
-            continue
-        a, b = lookup(ra, name), lookup(rb, name)
-        diff = b - a if a is not None and b is not None else None
-        rel = diff / a if diff is not None and a else None
-        if every or a != b:
-            rows.append({"name": name, "kind": d.kind, "a": a, "b": b, "diff": diff, "relative": rel})
-    return rows
 
 
 def header_differences(a: RunFile, b: RunFile) -> list[str]:
@@ -63,29 +52,6 @@ def divergence(a: RunFile, b: RunFile, context: int, skip_header: bool) -> Diver
     if d is None or not skip:
         return d
     return d._replace(line_a=d.line_a + skip, line_b=d.line_b + skip)
-
-
-def signed(value: Any, kind: str, currency: str = "") -> str:
-    """B − A in the metric's unit: rates in percentage points."""
-    if value is None:
-        return "—"
-    if kind == "rate":
-        return f"{value * 100:+.2f} pp"
-    if kind == "money":
-        return f"{value:+,.2f}" + (f" {currency}" if currency else "")
-    if kind == "duration":
-        from shopsim.report.tables import signed_duration
-        return signed_duration(value)
-    if kind == "count":
-        return f"{int(value):+,}"
-    return f"{value:+,.4g}"
-
-
-def _value(value: Any, kind: str, currency: str) -> str:
-    if kind == "duration" and value is not None:
-        from shopsim.report.tables import human_duration
-        return human_duration(value)
-    return format_value(value, kind, currency if kind == "money" else "")
 
 
 def _run_line(run: RunFile, result: dict[str, Any]) -> str:
@@ -113,16 +79,6 @@ def _header_note(a: RunFile, b: RunFile, fields: list[str]) -> list[str]:
     return out
 
 
-def _table(rows: list[dict[str, Any]], cur_a: str, cur_b: str):
-    from shopsim.report.tables import Table
-
-    cur = cur_a if cur_a == cur_b else ""
-    body = [[r["name"], _value(r["a"], r["kind"], cur_a), _value(r["b"], r["kind"], cur_b),
-             signed(r["diff"], r["kind"], cur), "—" if r["relative"] is None else f"{r['relative']:+.1%}"]
-            for r in rows]
-    return Table("", ["metric", "A", "B", "B − A", "change"], body)
-
-
 def _json(a: RunFile, b: RunFile, ra: dict, rb: dict, rows: list, fields: list[str],
           d: Divergence | None) -> str:
     def text(line: bytes | None) -> str | None:
@@ -136,7 +92,8 @@ def _json(a: RunFile, b: RunFile, ra: dict, rb: dict, rows: list, fields: list[s
                "text": format_divergence(d, str(a.path), str(b.path))}
     out = {"a": {"path": str(a.path), "kind": a.kind, **ra["run"]},
            "b": {"path": str(b.path), "kind": b.kind, **rb["run"]},
-           "run_started_differs": fields, "metrics": rows, "divergence": div}
+           "run_started_differs": fields, "headline": headline_rows(ra, rb), "by_device": device_rows(ra, rb),
+           "metrics": rows, "divergence": div}
     return json.dumps(out, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -146,9 +103,14 @@ def _markdown(a, b, ra, rb, rows, fields, d, every) -> str:
     out = ["# shopsim diff", "", f"- **A** `{a.path}`: {md_text(_run_line(a, ra))}",
            f"- **B** `{b.path}`: {md_text(_run_line(b, rb))}", ""]
     out += [md_text(line) for line in _header_note(a, b, fields)]
-    out += ["", "## KPIs", ""]
+    cur_a, cur_b = _currency(ra), _currency(rb)
+    out += ["", "## Headline", "", markdown_table(headline_table(headline_rows(ra, rb), cur_a, cur_b)), ""]
+    devices = device_rows(ra, rb)
+    if devices:
+        out += ["## By device", "", markdown_table(device_table(devices)), ""]
+    out += ["## KPIs", ""]
     if rows:
-        out += [markdown_table(_table(rows, _currency(ra), _currency(rb))), ""]
+        out += [markdown_table(kpi_table(rows, cur_a, cur_b)), ""]
     if not every:
         out += [md_text(_kpi_summary(rows)), ""]
     out += ["## First behavioural difference", ""]
@@ -189,9 +151,18 @@ def _text(con, a, b, ra, rb, rows, fields, d, every) -> None:
     for line in _header_note(a, b, fields):
         con.print(Text(line, style="yellow"))
     con.print()
+    cur_a, cur_b = _currency(ra), _currency(rb)
+    con.print(Rule(Text("Headline", style="bold"), align="left", characters="─"))
+    print_table(con, headline_table(headline_rows(ra, rb), cur_a, cur_b))
+    devices = device_rows(ra, rb)
+    if devices:
+        con.print()
+        con.print(Rule(Text("By device", style="bold"), align="left", characters="─"))
+        print_table(con, device_table(devices))
+    con.print()
     con.print(Rule(Text("KPIs", style="bold"), align="left", characters="─"))
     if rows:
-        print_table(con, _table(rows, _currency(ra), _currency(rb)))
+        print_table(con, kpi_table(rows, cur_a, cur_b))
     if not every:
         con.print(_kpi_summary(rows))
     con.print()

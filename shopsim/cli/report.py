@@ -117,8 +117,10 @@ def metrics_listing(fmt: str) -> str:
 @click.option("--metrics", "list_metrics", is_flag=True,
               help="List every metric name with its kind and description (what expect: can check), then exit.")
 def report_cmd(run: str | None, fmt: str, out: str | None, list_metrics: bool) -> None:
-    """Every KPI of a finished run: the commerce funnel and cart recovery, time to recovery, messages per
-    channel and category, suppression reasons, ads and experiments.
+    """Every KPI of a finished run, in words: the shoppers, the cart funnel (created → reached checkout →
+    ordered) with abandonment and recovery, devices, why carts were abandoned (and what the exit survey says),
+    time to recovery, messages per channel and category (reported and human opens), suppression reasons, ads
+    and experiments (uplifts in percentage points, coupon return).
 
     RUN is an event log (.jsonl or .jsonl.gz) or a run database (.db) written by `shopsim replay`."""
     if list_metrics:

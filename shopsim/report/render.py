@@ -6,7 +6,7 @@ import html
 from typing import IO
 
 from shopsim.report.page import html_page
-from shopsim.report.tables import Chart, Lines, Report, Table
+from shopsim.report.model import Chart, Lines, Report, Table
 
 __all__ = ["WIDTH", "console", "plain", "print_text", "text_report", "print_table", "to_markdown", "markdown_table",
            "md_text", "to_html", "html_table"]
@@ -28,20 +28,29 @@ def console(file: IO[str] | None = None, width: int | None = None):
 # --- text ------------------------------------------------------------------------------------------------
 
 def print_table(con, t: Table) -> None:
-    """A rich table; one too wide for the console is split into several, each repeating the first column."""
-    rt = _rich_table(t)
-    if len(t.columns) > 2 and _needs(con, rt) > con.width:
-        for part in _split(con, t):
-            con.print(_rich_table(part))
-        return
-    con.print(rt)
+    """A rich table; one too wide for the console is split into several, each repeating the first column.
+    The title and the note are printed as lines of the console's width, not wrapped to the table's."""
+    from rich.text import Text
+
+    for part in _split(con, t) if len(t.columns) > 2 and _needs(t) > con.width else [t]:
+        if part.title:
+            con.print(Text(part.title, style="bold"))
+        con.print(_rich_table(part))
+        if part.note:
+            con.print(Text(part.note, style="dim"))
 
 
-def _needs(con, rt) -> int:
-    """The narrowest width the table fits in without cutting a cell (a console's measure stops at its width)."""
-    from rich.measure import Measurement
+def _needs(t: Table) -> int:
+    """The width the table takes without cutting a cell: the widest line of each column (the longest word of
+    a column that may wrap), plus three columns of padding between columns."""
+    from rich.cells import cell_len
 
-    return Measurement.get(con, con.options.update_width(10_000), rt).minimum
+    widths = []
+    for i, name in enumerate(t.columns):
+        texts = [name, *(row[i] for row in t.rows)]
+        pieces = [p for x in texts for p in (x.split() if i in t.wrap else x.split("\n"))]
+        widths.append(max((cell_len(p) for p in pieces), default=0))
+    return sum(widths) + 3 * (len(widths) - 1)
 
 
 def _split(con, t: Table) -> list[Table]:
@@ -50,7 +59,7 @@ def _split(con, t: Table) -> list[Table]:
         take = 1
         while take < len(cols):
             trial = _columns(t, [0, *cols[:take + 1]])
-            if _needs(con, _rich_table(trial)) > con.width:
+            if _needs(trial) > con.width:
                 break
             take += 1
         parts.append(_columns(t, [0, *cols[:take]]))
@@ -75,10 +84,8 @@ def _rich_table(t: Table):
     from rich.text import Text
 
     show_header = any(t.columns)
-    rt = RichTable(title=Text(t.title, style="bold") if t.title else None, title_justify="left",
-                   box=box.SIMPLE_HEAD, show_header=show_header, header_style="bold", pad_edge=False,
-                   padding=(0, 1), caption=Text(t.note, style="dim") if t.note else None,
-                   caption_justify="left", show_edge=False)
+    rt = RichTable(box=box.SIMPLE_HEAD, show_header=show_header, header_style="bold", pad_edge=False,
+                   padding=(0, 1), show_edge=False)
     for i, name in enumerate(t.columns):
         justify = "right" if t.alignment(i) == "r" else "left"
         # Headers carry their own line breaks ("open\nrate"); cells are never wrapped, so a table keeps its

@@ -12,7 +12,10 @@ import html
 import math
 import re
 
-__all__ = ["CHANNEL_COLORS", "bar_chart", "color_for", "interval_chart", "line_chart", "nice_ticks", "stacked_bars"]
+from shopsim.report.labels import signed
+
+__all__ = ["CHANNEL_COLORS", "FUNNEL_COLORS", "bar_chart", "color_for", "funnel_chart", "interval_chart", "line_chart",
+           "nice_ticks", "stacked_bars"]
 
 # One colour per channel everywhere in the report, so "push is orange" holds across charts.
 CHANNEL_COLORS = {"email": "#4e79a7", "push": "#f28e2b", "sms": "#59a14f", "in_app": "#b07aa1", "ads": "#8c8c8c"}
@@ -110,9 +113,10 @@ def _reads_back(label: str, value: float) -> bool:
     return abs(float(m.group().replace(",", "")) - value) <= 1e-9 * max(1.0, abs(value))
 
 
-def _tick_labels(ticks: list[float], *, percent: bool = False, fmt: str = "{:,.0f}") -> list[str]:
-    """Format ticks with ``fmt`` unless it would misstate them; else with just enough decimals."""
-    scale, suffix = (100.0, "%") if percent else (1.0, "")
+def _tick_labels(ticks: list[float], *, percent: bool = False, fmt: str = "{:,.0f}", unit: str = "%") -> list[str]:
+    """Format ticks with ``fmt`` unless it would misstate them; else with just enough decimals. Percent
+    ticks end in ``unit``: "%" for rates, " pp" for differences of rates."""
+    scale, suffix = (100.0, unit) if percent else (1.0, "")
     if not percent:
         labels = [fmt.format(t) for t in ticks]
         if len(set(labels)) == len(labels) and all(map(_reads_back, labels, ticks)):
@@ -204,6 +208,42 @@ def bar_chart(title: str, labels: list[str], values: list[float], *, unit: str =
     return _svg(y + 4, title, body, "bar")
 
 
+FUNNEL_COLORS = {"main": ACCENT, "abandoned": BAD, "recovered": GOOD, "lost": NEUTRAL}
+
+
+def funnel_chart(title: str, rows: list[tuple[str, float | None, str, str]]) -> str:
+    """The cart funnel: (label, value, text after the value, kind) per row, each label above its bar.
+    Main-path rows ("main") start flush left; branches ("abandoned", "recovered", "lost") are indented
+    under the step they leave, in their own colour, on the same scale. A row whose value is None is a
+    subheading."""
+    vals = [None if v is None else max(_num(v) or 0.0, 0.0) for _, v, _, _ in rows]
+    top = max((v for v in vals if v is not None), default=0.0)
+    if top <= 0:
+        return _no_data(title, "funnel")
+    indent = 18.0
+    texts = ["" if v is None else f"{_count(v)} · {note}" if note else _count(v)
+             for v, (_, _, note, _) in zip(vals, rows)]
+    room = W - indent - max(_width(t) for t in texts) - 12
+    bar_h, y = 16, 30.0
+    body = ['<g class="bars">']
+    for (label, _, _, kind), v, text in zip(rows, vals, texts):
+        x = 0.0 if kind == "main" else indent
+        if v is None:
+            body.append(f'<text x="0" y="{_n(y + 18)}" font-weight="600">{_esc(label)}</text>')
+            y += 26
+            continue
+        w = room * v / top
+        weight = ' font-weight="600"' if kind == "main" else ""
+        body.append(f'<g class="{_esc(kind)}"><title>{_esc(label)}: {_esc(text)}</title>')
+        body.append(f'<text x="{_n(x)}" y="{_n(y + 14)}"{weight}>{_esc(label)}</text>')
+        body.append(f'<rect x="{_n(x)}" y="{_n(y + 20)}" width="{_n(w)}" height="{bar_h}" rx="2" '
+                    f'fill="{FUNNEL_COLORS.get(kind, ACCENT)}"/>')
+        body.append(f'<text x="{_n(x + w + 6)}" y="{_n(y + 20 + bar_h / 2)}" dy="0.32em">{_esc(text)}</text></g>')
+        y += 42
+    body.append("</g>")
+    return _svg(y + 4, title, body, "funnel")
+
+
 def stacked_bars(
     title: str, x_labels: list[str], series: dict[str, list[float]], *, colors: dict[str, str] | None = None
 ) -> str:
@@ -285,19 +325,25 @@ def line_chart(
 
 
 def _signed(v: float, percent: bool) -> str:
-    return f"{v * 100:+.1f}%" if percent else f"{v:+,.2f}"
+    """A difference: of rates in percentage points ("+3.0 pp"); never "-0.0"."""
+    return signed(v * 100, ".1f", "pp") if percent else signed(v, ",.2f")
 
 
 def _interval_text(e: float | None, a: float | None, b: float | None, percent: bool) -> str:
+    """"+3.0 pp [+1.0, +5.0]": the estimate with its unit, then the interval in the same unit."""
     point = "" if e is None else _signed(e, percent)
-    ci = "" if a is None or b is None else f"[{_signed(a, percent)}, {_signed(b, percent)}]"
-    return f"{point} {ci}".strip() or "n/a"
+    scale, spec = (100, ".1f") if percent else (1, ",.2f")
+    ci = "" if a is None or b is None else f"[{signed(a * scale, spec)}, {signed(b * scale, spec)}]"
+    if point or not ci or not percent:
+        return f"{point} {ci}".strip() or "n/a"
+    return f"{ci} pp"
 
 
 def interval_chart(
     title: str, rows: list[tuple[str, float, float, float]], *, percent: bool = True, zero_line: bool = True
 ) -> str:
-    """Forest plot: per row an estimate and its 95% interval; green/red when the interval excludes 0."""
+    """Forest plot: per row an estimate and its 95% interval; green/red when the interval excludes 0.
+    With ``percent`` the values are differences of rates, written in percentage points."""
     clean = []
     for label, est, low, high in rows:
         e, a, b = _num(est), _num(low), _num(high)
@@ -310,7 +356,7 @@ def interval_chart(
     if not clean or not finite:
         return _no_data(title, "interval")
     ticks = nice_ticks(min(finite + [0.0] * zero_line), max(finite + [0.0] * zero_line))
-    tick_text = _tick_labels(ticks, percent=percent, fmt="{:,.2f}")
+    tick_text = _tick_labels(ticks, percent=percent, fmt="{:,.2f}", unit=" pp")
     names = [_clip(label, 30) for label, *_ in clean]
     texts = [_interval_text(e, a, b, percent) for _, e, a, b in clean]
     x0 = min(max(_width(s) for s in names) + 14, W * 0.35)
