@@ -47,7 +47,7 @@ def test_replay_writes_log_and_finished_database_at_default_location(run, tmp_pa
     assert stored == lines
     shoppers = con.execute("select count(*) from shoppers").fetchone()[0]
     assert shoppers == 20
-    assert "cart abandonments" in res.output and "event log: runs/minimal-seed1.jsonl" in res.output
+    assert "cart abandonment" in res.output and "event log: runs/minimal-seed1.jsonl" in res.output
 
 
 def test_replay_log_to_stdout_with_seed_and_until(run, tmp_path):

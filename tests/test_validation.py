@@ -253,3 +253,37 @@ def test_a_typo_inside_a_section_does_not_hide_its_cross_checks():
     paths = [p.path for p in exc.value.problems]
     assert paths == ["orders.carriers", "orders.carriers.a.trasit", "events[0].shopper", "events[1].at",
                      "events[2].at"]
+
+
+def _problems(text: str) -> list[Problem]:
+    with pytest.raises(ScenarioError) as err:
+        load_scenario_text(text, "s.yaml")
+    return err.value.problems
+
+
+MODEL_BASE = """schema_version: 1
+run: {name: m}
+population: {size: 5, locales: {en_US: {share: 1}}}
+"""
+
+
+def test_model_sections_are_checked_where_they_are_written() -> None:
+    """The shopper model's sections: located problems for web shares, a survey step with no survey model, an
+    unknown anchor, an unknown reason in the intent factors."""
+    (bad_reason,) = _problems(MODEL_BASE + "behaviour:\n  intent:\n    by_reason: {just_browse: 0.5}\n")
+    assert (bad_reason.line, bad_reason.path) == (6, "behaviour.intent.by_reason.just_browse")
+    assert "did you mean 'just_browsing'?" in bad_reason.message
+    text = MODEL_BASE + """behaviour:
+  devices:
+    web: {mobile_web: 0.5, desktop: 0.3}
+flows:
+  f:
+    trigger: cart.abandoned
+    steps:
+      - {after: 1h, channel: email, survey: true}
+calibration: [cart_abandonmnt]
+"""
+    got = {p.path: (p.line, p.message) for p in _problems(text)}
+    assert got["behaviour.devices.web"] == (6, "shares sum to 0.8, they must sum to 1")
+    assert got["flows.f.steps[0].survey"][1].startswith("a survey step needs behaviour.abandonment.survey")
+    assert got["calibration[0]"] == (12, "unknown anchor 'cart_abandonmnt'; did you mean 'cart_abandonment'?")

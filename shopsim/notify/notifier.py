@@ -244,10 +244,9 @@ class Notifier:
             self.caps.record(sh.index, note.channel, note.category, now)
         digest_of = tuple(i.id for i in note.items) if note.items is not None else ()
         rerouted = note.requested_channel if note.channel != note.requested_channel else None
-        more_fields = {"coupons": extra["coupons"]} if extra and extra.get("coupons") else {}
         self._emit(E.NOTIFICATION_DELIVERED, note, title=title, body=body, link=ctx["link"],
                    rerouted_from=rerouted, digest_of=list(digest_of) if note.items is not None else None,
-                   dropped=(extra or {}).get("dropped"), coupon=coupon, **more_fields)
+                   dropped=(extra or {}).get("dropped"), coupon=coupon, coupons=(extra or {}).get("coupons") or None)
         if self.keep:
             msg = Message(note.id, sh.id, now, note.channel, note.category, note.kind, title, body, ctx["link"],
                           digest_of)

@@ -126,7 +126,8 @@ class Devices(Model):
         description="how visits outside the app split between phone browsers and desktops")
     abandonment: dict[DeviceName, Factor] = Field(
         default_factory=lambda: {"app": 0.93, "mobile_web": 1.5, "desktop": 0.78},
-        description="multiplies the chance a cart decision on this device ends in abandonment")
+        description="multiplies the hazard of abandoning a cart on this device (the chance to keep it is raised "
+                    "to this power)")
     checkout_time: dict[DeviceName, Factor] = Field(
         default_factory=lambda: {"app": 0.7, "mobile_web": 1.4, "desktop": 1.0},
         description="multiplies the checkout time on this device")

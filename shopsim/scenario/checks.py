@@ -80,6 +80,7 @@ def check_scenario(scenario: Scenario, positions: Positions, filename: str) -> l
     _expectations(c, scenario)
     _narration(c, scenario)
     _calibration(c, scenario)
+    _behaviour(c, scenario)
     return c.problems
 
 
@@ -424,6 +425,16 @@ def _narration(c: _Checker, s: Scenario) -> None:
                 c.report(at + path, f"no shopper {who}: ids run from s000001 to s{s.population.size:06d}")
     for path, message in narration_problems(s.narration):  # placeholders such as {abandonment_rate}
         c.report(path, message)
+
+
+def _behaviour(c: _Checker, s: Scenario) -> None:
+    c.shares(("behaviour", "devices", "web"), s.behaviour.devices.web)
+    if s.behaviour.abandonment.survey is None:
+        for name, flow in s.flows.items():
+            for i, step in enumerate(flow.steps):
+                if step.survey:
+                    c.report(("flows", name, "steps", i, "survey"),
+                             "a survey step needs behaviour.abandonment.survey (its response rate and bias)")
 
 
 def _calibration(c: _Checker, s: Scenario) -> None:

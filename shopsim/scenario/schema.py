@@ -55,7 +55,8 @@ class Traits(Model):
     activity: Positive = Field(1.0, description="multiplies sessions per day")
     views: Positive = Field(1.0, description="multiplies product views per session")
     add_to_cart: Positive = Field(1.0, description="multiplies the add-to-cart probability")
-    abandonment: Positive = Field(1.0, description="multiplies the cart abandonment rate (capped at 1)")
+    abandonment: Positive = Field(
+        1.0, description="multiplies the hazard of abandoning a cart (the chance to keep it is raised to this power)")
     intent_half_life: Positive = Field(1.0, description="multiplies how long an abandoned cart's purchase intent lasts")
 
 
