@@ -105,3 +105,21 @@ def test_documented_types_are_the_schema_kinds():
 def test_the_time_series_recovered_cohort_is_documented():
     text = DOC.read_text(encoding="utf-8")
     assert "| `recovered_cohort` | int |" in text and "first abandoned" in text
+
+
+def test_the_row_counts_docs_exports_md_shows_are_a_fresh_runs(tmp_path, monkeypatch):
+    """The example output at the top of docs/exports.md is what its two commands print today."""
+    import re
+
+    from click.testing import CliRunner
+
+    from shopsim.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(main, ["replay", "cart_recovery", "-q"]).exit_code == 0
+    got = runner.invoke(main, ["export", "runs/cart_recovery-seed21.db", "--format", "parquet", "--out", "out"])
+    assert got.exit_code == 0, got.output
+    shown = re.search(r"```\n(run +1 row.*?)```", DOC.read_text(encoding="utf-8"), re.S).group(1)
+    assert [line.split() for line in got.output.splitlines() if "rows" in line or " row " in line] == \
+        [line.split() for line in shown.splitlines()]
