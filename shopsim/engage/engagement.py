@@ -146,6 +146,8 @@ class Engagement:
     def _leave(self, sh: Shopper, payload: tuple) -> None:
         nid, category, channel, method = payload
         if method == "complaint":
+            if not any(_on(sh, c, "email") for c in MARKETING_CATEGORIES):
+                return  # nothing left to stop: she no longer gets marketing email
             # A spam complaint: the sender stops all marketing email to her.
             self.sim.emit(E.NOTIFICATION_COMPLAINED, sh.id, {"id": nid, "category": category, "channel": channel})
             self.sim.apply_settings_change(
@@ -160,10 +162,12 @@ class Engagement:
             self._unsubscribe(sh, nid, category, channel, method)
 
     def _unsubscribe(self, sh: Shopper, nid: str, category: str, channel: str, method: str) -> None:
+        cats = MARKETING_CATEGORIES if category == "digest" else (category,)
+        if not any(_on(sh, c, channel) for c in cats):
+            return  # she already left this list (through another message meanwhile)
         self.sim.emit(E.NOTIFICATION_UNSUBSCRIBED, sh.id, {"id": nid, "category": category, "channel": channel,
                                                            "method": method})
         # The message's own footer link: this category on this channel (a digest's: all it can carry).
-        cats = MARKETING_CATEGORIES if category == "digest" else (category,)
         self.sim.apply_settings_change(sh.id, {"categories": {c: {channel: False} for c in cats}}, source="unsubscribe")
 
     def _click(self, sh: Shopper, payload: tuple) -> None:
@@ -188,3 +192,8 @@ class Engagement:
                 factor *= r.incentive_factor
             sh.boost = (factor, r.resume_cart)
         self.sim.commerce.start_visit(sh, f"click:{ref}", stream(self.cs.seed, ref, "visit"))
+
+
+def _on(sh: Shopper, category: str, channel: str) -> bool:
+    """Whether the category is switched on for the channel in her settings (not whether it can reach her)."""
+    return sh.settings["categories"][category][channel] is not False

@@ -29,14 +29,13 @@ BROWSE_MIN_VIEWS = 3  # what counts as browsing for ads when no flow sets its ow
 class FlowRun:
     """One flow started for one shopper about one thing (a cart, a visit)."""
 
-    __slots__ = ("name", "ref", "n", "exited", "last", "opened", "clicked", "value", "cart", "products", "step")
+    __slots__ = ("name", "ref", "n", "exited", "last", "opened", "clicked", "value", "cart", "products")
 
     def __init__(self, name: str, ref: str, n: int, value: float, cart: dict | None, products: list | None):
         self.name, self.ref, self.n, self.value, self.cart, self.products = name, ref, n, value, cart, products
         self.exited: str | None = None
         self.last: tuple[str, ...] = ()   # ids of the previous step's notifications
         self.opened = self.clicked = False
-        self.step = -1                    # the index of the step whose messages `last` holds
 
 
 class Flows:
@@ -47,6 +46,7 @@ class Flows:
         self.after = {n: [parse_duration(s.after) for s in f.steps] for n, f in self.defs.items()}
         self.k_step = sim.register(self._step)
         self.owner: dict[str, FlowRun] = {}  # notification id -> the run whose step it is (until engaged)
+        self.surveys: dict[str, FlowRun] = {}  # survey message id -> its run: she may read it after the next step
         self.browse = {n: f for n, f in self.defs.items() if f.trigger == E.BROWSE_ABANDONED}
         self.browse_for_ads = cs.model.ads.enabled  # ads retarget browsers even without a browse flow
         if not self.defs:
@@ -133,12 +133,14 @@ class Flows:
         if run is not None and ev.data["id"] in run.last:
             if ev.type == E.NOTIFICATION_OPENED:
                 run.opened = True
-                if ev.data.get("source") != "proxy" and self.defs[run.name].steps[run.step].survey:
-                    sh = self._shopper(ev)
-                    if sh.cart_id == run.ref and sh.cart_state == "abandoned":  # she reads the question
-                        self.sim.commerce.survey(sh, ev.data["channel"])
             else:
                 run.clicked = True
+        if ev.type == E.NOTIFICATION_OPENED and ev.data.get("source") != "proxy" and self.surveys:
+            asked = self.surveys.pop(ev.data["id"], None)
+            if asked is not None:
+                sh = self._shopper(ev)
+                if sh.cart_id == asked.ref and sh.cart_state == "abandoned":  # she reads the question
+                    self.sim.commerce.survey(sh, ev.data["channel"], ev.data["id"])
 
     # --- steps ------------------------------------------------------------------------------------
 
@@ -175,7 +177,9 @@ class Flows:
         for n in list(run.last):
             self.owner.pop(n, None)
         run.last = tuple(n.id for n in notes)
-        run.step = i
+        if step.survey:
+            for n in notes:
+                self.surveys[n.id] = run
         run.opened = run.clicked = False
         for n in notes:
             self.owner[n.id] = run

@@ -198,7 +198,7 @@ class Commerce:
     def _reset_cart(self, sh: Shopper) -> None:
         sh.cart, sh.cart_id, sh.cart_state = None, None, None
         sh.cart_device = sh.cart_reason1 = sh.cart_reason = None
-        sh.cart_left = sh.cart_hl = sh.cart_aband_n = 0
+        sh.cart_left = sh.cart_hl = sh.cart_aband_n = sh.cart_answered = 0
         sh.cart_token += 1
 
     def _decide(self, sh: Shopper) -> None:
@@ -259,19 +259,22 @@ class Commerce:
         if survey is not None and survey.on_site and stage in survey.stages:
             self.survey(sh, "on_site")
 
-    def survey(self, sh: Shopper, channel: str) -> None:
-        """Ask her why she left her cart: she may answer (response rate and bias), and not always truly."""
+    def survey(self, sh: Shopper, channel: str, asked_by: str = "on_site") -> None:
+        """Ask her why she left her cart (`asked_by`: the prompt, or the message that asks): she may answer,
+        once per abandonment (response rate and bias), and not always truly."""
         survey = self.cs.survey
-        if survey is None or sh.cart_reason is None:
+        if survey is None or sh.cart_reason is None or sh.cart_answered == sh.cart_aband_n:
             return
         real = sh.cart_reason
-        rng = stream(self.cs.seed, f"{sh.cart_id}-{sh.cart_aband_n}-{channel}", "survey")
+        # Each asking draws on its own: two survey emails about one abandonment are two chances to answer.
+        rng = stream(self.cs.seed, f"{sh.cart_id}-{sh.cart_aband_n}-{asked_by}", "survey")
         if rng.random() >= survey.response_rate * survey.response_bias.get(real, 1.0):
             return
         answer = real
         if rng.random() < survey.misreport and survey.misreport_to:
-            names = list(survey.misreport_to)
-            answer = names[min(len(names) - 1, bisect(cumulative(survey.misreport_to.values()), rng.random() * sum(survey.misreport_to.values())))]
+            names, weights = list(survey.misreport_to), cumulative(survey.misreport_to.values())
+            answer = names[min(len(names) - 1, bisect(weights, rng.random() * weights[-1]))]
+        sh.cart_answered = sh.cart_aband_n
         self.sim.emit(E.SURVEY_ANSWERED, sh.id, {"cart": sh.cart_id, "answer": answer, "channel": channel})
 
     def _place(self, sh: Shopper, token: int) -> None:

@@ -30,6 +30,7 @@ class Shopper:
         "cart", "cart_id", "cart_n", "cart_token", "cart_state", "session", "session_n", "order_n",
         "coupons", "coupon_n", "last_click", "boost", "flows", "fatigue", "fatigue_t", "viewed", "mail_proxy",
         "device", "cart_device", "cart_reason1", "cart_reason", "cart_left", "cart_hl", "cart_aband_n",
+        "cart_answered",
     )
 
     def __init__(self) -> None:
@@ -59,6 +60,7 @@ class Shopper:
         self.cart_left = 0                        # when she last left it (ms): its intent decays from then
         self.cart_hl = 0                          # the half-life of its intent (ms)
         self.cart_aband_n = 0                     # how many times it was abandoned
+        self.cart_answered = 0                    # the abandonment she answered a survey about (0: none)
 
     @property
     def reach(self) -> dict[str, bool]:
