@@ -6,6 +6,8 @@ harness apps. Pilot tests check behaviour; two snapshots check the look (160×48
 from __future__ import annotations
 
 import asyncio
+import re
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -21,8 +23,9 @@ from shopsim.sim.engine import Simulation
 from shopsim.sim.events import Event
 from shopsim.sim.population import shopper_index
 from shopsim.tui.messages import ExplainRequested, ShopperSelected
+from shopsim.report.labels import device_words
 from shopsim.tui.screens.kpis import KpiScreen, KpiTile
-from shopsim.tui.widgets.charts import BarsChart, SeriesChart, VariantsChart, blocks
+from shopsim.tui.widgets.charts import BarsChart, SeriesChart, TableChart, VariantsChart, blocks, uplift_text
 from shopsim.tui.widgets.feed import LiveFeed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,7 +125,10 @@ def test_feed_shows_deliveries_deferrals_and_suppressions_with_reasons():
         assert "suppressed" in line and sup.data["reason"] in line and f"rule {sup.data['rule']}" in line
         deferred = next(ev for ev in decided if ev.type == E.NOTIFICATION_DEFERRED)
         line = [feed.line_text(ln) for ln in feed.lines if ln[-1] == deferred.data["id"]][0]
-        assert "deferred" in line and "quiet_hours" in line and "until d2 07:00" in line  # 2026-03-03T07:00Z: day 2
+        until = datetime.fromisoformat(deferred.data["until"].replace("Z", "+00:00")).timestamp() * 1000
+        ms = int(until) - run.sim.scenario.start_epoch
+        clock = f"d{ms // DAY + 1} {ms % DAY // 3_600_000:02d}:{ms % 3_600_000 // 60_000:02d}"  # e.g. d2 07:00
+        assert "deferred" in line and deferred.data["reason"] in line and f"until {clock}" in line
         # The screen shows the newest lines: the last row on screen is the last decision.
         assert feed.following
         rows = [feed.render_line(y).text for y in range(feed.size.height)]
@@ -288,6 +294,19 @@ def test_blocks_and_charts_from_plain_data():
                        "b": {"shoppers": 10, "recovery_shoppers": 3, "recovery_of": 5}}, control="a")
     text = chart.plain
     assert "+5.0 pp [+1.0, +9.0]  higher" in text and "a (control)" in text and "●" in text and "├" in text
+    tiny = {"metric": "recovery", "diff": -0.0001, "low": -0.0004, "high": 0.0003}
+    assert uplift_text(tiny) == "0.0 pp [0.0, 0.0]"
+    table = TableChart()
+    table.update_data(["device", "visits", "conversion"], [["App", "1,200", "12.5%"], ["Desktop", "30", "3.0%"]],
+                      note="conversion: orders ÷ visits")
+    lines = table.plain.splitlines()
+    assert lines[0].split() == ["device", "visits", "conversion"] and lines[2].startswith("Desktop")
+    assert lines[1].endswith("12.5%") and lines[-1] == "conversion: orders ÷ visits"
+    narrow = TableChart()
+    narrow.update_data(["device", "visits", "conversion"], [["Mobile web", "1,200", "12.5%"]])
+    assert narrow.lines(20)[1].plain.strip() == "Mobile web   1,200"  # columns that do not fit are left out
+    heading = BarsChart([("what became of them:", None), ("never ordered", 5, "50.0% of abandoned")])
+    assert heading.plain.splitlines()[0] == "what became of them:"
 
 
 # --- the KPI screen --------------------------------------------------------------------------------------
@@ -302,24 +321,32 @@ def test_kpi_screen_shows_what_metrics_result_has_and_updates():
     async def body(pilot):
         screen = app.screen
         assert isinstance(screen, KpiScreen) and screen.live
-        tile = screen.query_one("#kpi-recovery-rate", KpiTile)
+        tile = screen.query_one("#kpi-recovery", KpiTile)
         res = metrics.result()
-        assert tile.value == rate(res["commerce"]["recovery_rate"])
-        assert tile.note == f"attributed {rate(res['commerce']['attributed_recovery_rate'])}"
+        assert tile.label == "attributed recovery"
+        assert tile.value == rate(res["commerce"]["attributed_recovery_rate"])
+        assert tile.note.startswith(f"organic {rate(res['commerce']['organic_recovery_rate'])}")
+        abandonment = screen.query_one("#kpi-abandonment-rate", KpiTile)
+        assert abandonment.value == rate(res["commerce"]["abandonment_rate"]) and "Baymard" in abandonment.note
         funnel = screen.query_one("#kpi-funnel", BarsChart).plain
-        assert f"{res['commerce']['carts_abandoned']:,}" in funnel and "by a notification" in funnel
+        assert f"{res['commerce']['carts_abandoned']:,} carts abandoned" in funnel
+        assert "reminder click (attributed)" in funnel and "on their own (organic)" in funnel
         metrics(run.events[half:])
         screen.refresh_kpis()  # what the timer does twice a second
         await pilot.pause()
         full = run.metrics.result()
-        assert tile.value == rate(full["commerce"]["recovery_rate"])
+        assert tile.value == rate(full["commerce"]["attributed_recovery_rate"])
         assert screen.query_one("#kpi-delivered", KpiTile).value == f"{full['messages']['delivered']:,}"
         reasons = screen.query_one("#kpi-reasons", BarsChart).plain
         top_reason = next(iter(full["messages"]["suppressed_by_reason"]))
-        assert top_reason in reasons
+        assert top_reason.replace("_", " ") in reasons
+        devices = screen.query_one("#kpi-devices", TableChart).plain
+        for device, kpi in full["commerce"]["by_device"].items():
+            assert re.search(rf"^{device_words(device)}\s+{kpi['visits']:,}\s+{kpi['carts']:,}", devices, re.M)
         hourly = screen.query_one("#kpi-hourly", SeriesChart)
         assert list(hourly.series) == ["email", "push", "sms", "in_app"] and len(hourly.series["email"]) == 48
         assert hourly.series["push"] == full["series"]["hour"]["delivered_push"][-48:]
+        assert "In-app" in hourly.plain and "in_app" not in hourly.plain
         # Another screen on top pauses the refresh; Escape (or k) goes back.
         app.push_screen(Screen())
         await pilot.pause()

@@ -31,6 +31,9 @@ from shopsim.tui.commands import ShopsimCommands
 from shopsim.tui.messages import ShopperSelected
 from shopsim.tui.screens.errors import ErrorsScreen, OpenPicker
 from shopsim.tui.screens.help import HelpScreen, binding_groups
+from shopsim.tui.screens.narration import NarrationScreen
+from shopsim.tui.narrator import Hit
+from shopsim.scenario.teaching import NarrationStep
 from shopsim.tui.screens.picker import PickerScreen, ScenarioChosen, scenario_entries
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -166,7 +169,7 @@ def test_picker_lists_filters_and_chooses() -> None:
             assert {"default", "quiet_hours", "flash_sale"} <= set(names)
             text = "\n".join(str(screen.option_list.get_option_at_index(i).prompt)
                              for i in range(screen.option_list.option_count))
-            assert "One week of a 300-shopper cross-border marketplace" in text
+            assert "One week of a 2,000-shopper cross-border marketplace" in text
             assert screen.highlighted_entry.name == "default"  # the default is highlighted first
 
             await pilot.press(*"quiet_")
@@ -204,6 +207,62 @@ def test_picker_arrow_keys_move_and_an_invalid_file_can_be_chosen(tmp_path) -> N
 def test_picker_snapshot(snap_compare, monkeypatch) -> None:
     monkeypatch.chdir(ROOT)  # files are shown relative to the current folder
     assert snap_compare(PickerApp([SCENARIOS]), terminal_size=SIZE, run_before=settle)
+
+
+# --- the narration callout -----------------------------------------------------------------------------
+
+
+class CalloutApp(App):
+    """A long narration step over an empty screen, as the main screen pushes it."""
+
+    def __init__(self, words: int = 237) -> None:  # 237 words: 1,193 characters, about the longest text allowed
+        super().__init__()
+        self.step = NarrationStep(at="1h", title="{carts} carts", text=" ".join(["word"] * words) + " THE END.")
+        self.dismissed: list[bool | None] = []
+
+    def on_mount(self) -> None:
+        hit = Hit(0, self.step, 3_600_000, None, None)
+        self.push_screen(NarrationScreen(hit, 1, 3, "Mon 2 Mar, 01:00 · someone", title="1,405 carts",
+                                         text=self.step.text), self.dismissed.append)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30), (160, 48)])
+def test_a_long_narration_step_fits_the_terminal_and_scrolls(size) -> None:
+    async def body() -> None:
+        app = CalloutApp()
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause()
+            screen = app.screen
+            assert isinstance(screen, NarrationScreen)
+            callout, hint = screen.query_one("#callout"), screen.query_one("#hint", Static)
+            # The filled-in title is shown, not the step as written; the hint and the footer row stay in sight.
+            assert plain(screen.query_one("#title", Static)) == "1,405 carts"
+            assert callout.region.y >= 3 and callout.region.bottom <= size[1] - 1
+            assert hint.region.bottom <= callout.region.bottom and hint.region.height > 0
+            assert plain(hint).startswith("step 1 of 3")
+            if size[1] < 48:  # the longest text does not fit: it scrolls under the hint
+                assert callout.max_scroll_y > 0
+                await pilot.press("end")
+                await pilot.pause()
+                assert callout.scroll_y == callout.max_scroll_y
+            else:
+                assert callout.max_scroll_y == 0
+            await pilot.press("space")  # space still carries on
+            assert app.dismissed == [True]
+    run(body())
+
+
+def test_q_quits_from_the_narration_callout() -> None:
+    async def body() -> None:
+        app = CalloutApp(words=5)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            assert isinstance(app.screen, NarrationScreen)
+            assert app.screen.query_one("#callout").max_scroll_y == 0  # a short step does not scroll
+            await pilot.press("q")
+            await pilot.pause()
+            assert not app.is_running
+    run(body())
 
 
 # --- the errors screen ---------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from shopsim.tui.widgets.preview import MessagePreview
 from shopsim.tui.widgets.shoppers import ShopperList, ShopperSearch, ShopperTable, parse_query
 
 SIZE = (160, 48)
-TARA = 50  # s000051: two orders, emails, pushes and in-app messages by day 2
+ARNAUDE = 241  # s000242, Arnaude Devaux in Paris: an order, emails, in-app messages and a coupon push by day 2
 
 
 @lru_cache(maxsize=1)
@@ -132,7 +132,7 @@ def test_cursor_moves_and_enter_or_click_posts_shopper_selected() -> None:
         assert table.row_strip(2, width, table.view).text.startswith("▶ " + app.sim.shoppers[2].name[:10])
         header = table.header_strip(width, table.view).text
         assert header.split()[0] == "Shopper" and "Cart" in header and "Unread" in header
-        assert "300 shoppers (300 shown)" in table.footer_strip(width, table.view).text
+        assert "2,000 shoppers (2,000 shown)" in table.footer_strip(width, table.view).text
 
     run(test)
 
@@ -141,19 +141,19 @@ def test_search_narrows_the_rows_and_enter_selects() -> None:
     async def test(app: Harness, pilot) -> None:
         table = app.table
         table.focus_search()
-        await pilot.press(*"s00005")
-        assert [app.sim.shoppers[i].id for i in table.rows] == [f"s00005{d}" for d in range(10)]
-        await pilot.press("1")  # one more letter narrows: only s000051 is left
-        assert list(table.rows) == [TARA]
+        await pilot.press(*"s00024")
+        assert [app.sim.shoppers[i].id for i in table.rows] == [f"s00024{d}" for d in range(10)]
+        await pilot.press("2")  # one more letter narrows: only s000242 is left
+        assert list(table.rows) == [ARNAUDE]
         width = table.view.scrollable_content_region.width
-        assert "300 shoppers (1 shown)" in table.footer_strip(width, table.view).text
+        assert "2,000 shoppers (1 shown)" in table.footer_strip(width, table.view).text
         await pilot.press("enter")
         await pilot.pause()
-        assert app.posted[-1].index == TARA and app.focused is table.view
+        assert app.posted[-1].index == ARNAUDE and app.focused is table.view
         # By name (any case), by country, and with facets.
-        name = app.sim.shoppers[TARA].name
+        name = app.sim.shoppers[ARNAUDE].name
         table.set_filter(name.upper())
-        assert TARA in table.rows and table.query_one(ShopperSearch).value == name.upper()
+        assert ARNAUDE in table.rows and table.query_one(ShopperSearch).value == name.upper()
         table.set_filter("fr")
         assert {i for i, sh in enumerate(app.sim.shoppers) if sh.country == "FR"} <= set(table.rows)
         table.set_filter("", segment="loyal")
@@ -165,10 +165,10 @@ def test_search_narrows_the_rows_and_enter_selects() -> None:
         assert all(app.sim.shoppers[i].cart_state == "abandoned" for i in table.rows)
         here = table.current_shopper
         table.set_filter()
-        assert len(table.rows) == 300 and table.current_shopper == here  # the cursor stays on its shopper
+        assert len(table.rows) == len(app.sim.shoppers) and table.current_shopper == here  # the cursor stays on its shopper
         assert table.set_filter("no such shopper") == 0 and table.current_shopper is None
         table.set_filter()
-        assert table.current_shopper == TARA  # … or goes back to the selected one
+        assert table.current_shopper == ARNAUDE  # … or goes back to the selected one
 
     run(test)
 
@@ -198,9 +198,9 @@ def test_unread_counts_match_the_inboxes() -> None:
 
 def test_inbox_shows_the_shoppers_messages_newest_first_and_tabs_filter_them() -> None:
     async def test(app: Harness, pilot) -> None:
-        await select_shopper(app, pilot, TARA)
+        await select_shopper(app, pilot, ARNAUDE)
         inbox, sim = app.inbox, app.sim
-        msgs = sim.inbox(TARA)
+        msgs = sim.inbox(ARNAUDE)
         assert [e.id for e in inbox.entries] == [m.id for m in sorted(reversed(msgs), key=lambda m: -m.t)]
         assert len(inbox.option_list.options) == len(msgs)
         assert inbox.preview.entry is inbox.entries[0]  # the newest is previewed
@@ -208,7 +208,7 @@ def test_inbox_shows_the_shoppers_messages_newest_first_and_tabs_filter_them() -
         await pilot.press("right")  # All -> Email
         assert inbox.channel == "email"
         assert inbox.entries and all(e.channel == "email" for e in inbox.entries)
-        assert len(inbox.entries) == len(sim.inbox(TARA, "email"))
+        assert len(inbox.entries) == len(sim.inbox(ARNAUDE, "email"))
         await pilot.press("right")
         assert inbox.channel == "push" and all(e.channel == "push" for e in inbox.entries)
         inbox.set_channel("ads")
@@ -221,9 +221,9 @@ def test_inbox_shows_the_shoppers_messages_newest_first_and_tabs_filter_them() -
 
 def test_selecting_a_message_marks_it_read_and_the_unread_count_drops() -> None:
     async def test(app: Harness, pilot) -> None:
-        await select_shopper(app, pilot, TARA)
+        await select_shopper(app, pilot, ARNAUDE)
         inbox, table = app.inbox, app.table
-        before = table.unread_count(TARA)
+        before = table.unread_count(ARNAUDE)
         row = next(i for i, e in enumerate(inbox.entries) if not e.read)
         target = inbox.entries[row]
         inbox.option_list.focus()
@@ -235,9 +235,9 @@ def test_selecting_a_message_marks_it_read_and_the_unread_count_drops() -> None:
         batch = app.pump()  # the next slice hands the `notification.opened` to every widget
         assert [(e.type, e.data["id"], e.data["source"]) for e in batch] == [(E.NOTIFICATION_OPENED, target.id,
                                                                              "user")]
-        assert table.unread_count(TARA) == before - 1
+        assert table.unread_count(ARNAUDE) == before - 1
         table.on_sim_events(batch)  # the same event twice changes nothing
-        assert table.unread_count(TARA) == before - 1
+        assert table.unread_count(ARNAUDE) == before - 1
         assert not str(inbox.option_list.get_option_at_index(row).prompt).startswith("●")
         await pilot.press("enter")  # opening it again: nothing new
         assert app.pump() == []
@@ -247,7 +247,7 @@ def test_selecting_a_message_marks_it_read_and_the_unread_count_drops() -> None:
 
 def test_w_and_the_why_button_post_explain_requested() -> None:
     async def test(app: Harness, pilot) -> None:
-        await select_shopper(app, pilot, TARA)
+        await select_shopper(app, pilot, ARNAUDE)
         inbox = app.inbox
         inbox.option_list.focus()
         await pilot.press("down", "w")
@@ -263,41 +263,41 @@ def test_w_and_the_why_button_post_explain_requested() -> None:
 
 def test_new_deliveries_appear_live_and_focus_message() -> None:
     async def test(app: Harness, pilot) -> None:
-        await select_shopper(app, pilot, TARA)
+        await select_shopper(app, pilot, ARNAUDE)
         inbox, table, sim = app.inbox, app.table, app.sim
         shown = len(inbox.entries)
         sim.run_until(4 * DAY)
         batch = app.pump()
-        mine = [e for e in batch if e.type == E.NOTIFICATION_DELIVERED and e.shopper == "s000051"]
+        mine = [e for e in batch if e.type == E.NOTIFICATION_DELIVERED and e.shopper == "s000242"]
         assert mine, "she gets more messages by day 4"
         assert len(inbox.entries) == shown  # coalesced: nothing moves until the next tick
         inbox.flush_updates()
-        assert len(inbox.entries) == len(sim.inbox(TARA)) > shown
+        assert len(inbox.entries) == len(sim.inbox(ARNAUDE)) > shown
         assert inbox.entries[0].t >= mine[-1].t
-        assert table.unread_count(TARA) == sum(not m.read for m in sim.inbox(TARA))
+        assert table.unread_count(ARNAUDE) == sum(not m.read for m in sim.inbox(ARNAUDE))
         # The narration jumps to one message: it is highlighted and previewed.
-        first = sim.inbox(TARA)[0].id
+        first = sim.inbox(ARNAUDE)[0].id
         inbox.set_channel("push")
         assert inbox.focus_message(first) and inbox.channel == "all"
         assert inbox.highlighted_entry.id == first and inbox.preview.entry.id == first
-        assert not inbox.focus_message("s000051-n999")
+        assert not inbox.focus_message("s000242-n999")
 
     run(test)
 
 
 def test_ads_come_from_events_and_show_as_a_banner() -> None:
     async def test(app: Harness, pilot) -> None:
-        await select_shopper(app, pilot, TARA)
+        await select_shopper(app, pilot, ARNAUDE)
         inbox, sim = app.inbox, app.sim
         seq, now = sim.emitted, sim.now
-        ads = [Event(seq + 1, now, E.AD_IMPRESSION, "s000051",
-                     {"ad": "s000051-a1", "reason": "cart", "ref": "s000051-c3", "products": ["p00001", "p00002"]}),
-               Event(seq + 2, now, E.AD_CLICKED, "s000051", {"ad": "s000051-a1", "reason": "cart",
-                                                             "ref": "s000051-c3"})]
+        ads = [Event(seq + 1, now, E.AD_IMPRESSION, "s000242",
+                     {"ad": "s000242-a1", "reason": "cart", "ref": "s000242-c3", "products": ["p00001", "p00002"]}),
+               Event(seq + 2, now, E.AD_CLICKED, "s000242", {"ad": "s000242-a1", "reason": "cart",
+                                                             "ref": "s000242-c3"})]
         inbox.on_sim_events(ads)
         inbox.on_sim_events(ads)  # a batch seen twice is counted once
         inbox.set_channel("ads")
-        assert [(a.id, a.clicked) for a in inbox.entries] == [("s000051-a1", True)]
+        assert [(a.id, a.clicked) for a in inbox.entries] == [("s000242-a1", True)]
         preview = inbox.preview
         assert preview.has_class("-ad")
         await pilot.pause()
@@ -358,7 +358,7 @@ def _selected(channel: str):
     async def before(pilot) -> None:
         app = pilot.app
         await pilot.pause()
-        await select_shopper(app, pilot, TARA)
+        await select_shopper(app, pilot, ARNAUDE)
         app.inbox.set_channel(channel)
         app.inbox.option_list.focus()
         await pilot.pause()
@@ -376,10 +376,10 @@ def test_snapshot_push_preview(snap_compare) -> None:
 
 def test_preview_classes_follow_the_channel() -> None:
     async def test(app: Harness, pilot) -> None:
-        await select_shopper(app, pilot, TARA)
+        await select_shopper(app, pilot, ARNAUDE)
         preview = app.query_one(MessagePreview)
         kinds = {}
-        for m in app.sim.inbox(TARA):
+        for m in app.sim.inbox(ARNAUDE):
             preview.show(m)
             kinds[m.channel] = next(c for c in ("-email", "-push", "-sms", "-in-app") if preview.has_class(c))
         assert kinds == {"email": "-email", "push": "-push", "in_app": "-in-app"}

@@ -29,3 +29,103 @@ class NarrationStep(Model):
         if self.when is not None and not self.when:
             raise ValueError("when needs at least one field to match, e.g. {type: cart.abandoned}")
         return self
+
+
+# --- placeholders: numbers from the run ---------------------------------------------------------------------
+#
+# A step's title and text may quote the run through placeholders: `{abandonment_rate}` is replaced, when the
+# step shows, by that KPI of shopsim/metrics/catalog.py as the run stands; `{shoppers}` by the run's shopper
+# count. `{{` and `}}` are literal braces. Parsing and checking live here (the scenario side); filling them in
+# from a `Metrics.result()` is shopsim/metrics/narration.py.
+
+SHOPPERS = "shoppers"  # the one placeholder that is not a KPI name
+
+
+class Placeholder(str):
+    """A `{name}` in a narration text (the name, without its braces)."""
+
+
+def _excerpt(text: str, i: int) -> str:
+    start, end = max(0, i - 20), min(len(text), i + 21)
+    return ("…" if start else "") + text[start:end] + ("…" if end < len(text) else "")
+
+
+def split_text(text: str) -> list[str]:
+    """`text` as pieces: literal strings (braces unescaped) and `Placeholder`s, in order.
+
+    Raises ValueError, saying where, for a `{` never closed, a `}` never opened, or an empty `{}`."""
+    pieces: list[str] = []
+    literal: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch in "{}" and text.startswith(ch * 2, i):
+            literal.append(ch)
+            i += 2
+        elif ch == "{":
+            close = text.find("}", i + 1)
+            inner = text.find("{", i + 1)
+            if close < 0 or 0 <= inner < close:
+                raise ValueError(f"unbalanced braces: the {{ at character {i + 1} (near {_excerpt(text, i)!r}) is "
+                                 "never closed; write {{ for a literal brace")
+            name = text[i + 1:close]
+            if not name.strip():
+                raise ValueError(f"empty placeholder {{}} at character {i + 1}; write a KPI name inside the braces "
+                                 "(e.g. {abandonment_rate}), or {{ and }} for literal braces")
+            if literal:
+                pieces.append("".join(literal))
+                literal = []
+            pieces.append(Placeholder(name))
+            i = close + 1
+        elif ch == "}":
+            raise ValueError(f"unbalanced braces: the }} at character {i + 1} (near {_excerpt(text, i)!r}) closes "
+                             "nothing; write }} for a literal brace")
+        else:
+            literal.append(ch)
+            i += 1
+    if literal:
+        pieces.append("".join(literal))
+    return pieces
+
+
+def placeholders(text: str) -> list[str]:
+    """The placeholder names in `text`, in order (ValueError as `split_text`)."""
+    return [p for p in split_text(text) if isinstance(p, Placeholder)]
+
+
+def placeholder_problem(name: str) -> str | None:
+    """Why `{name}` cannot be filled in, or None when it can: a run-wide KPI of the catalogue, or shoppers."""
+    from difflib import get_close_matches
+
+    from shopsim.metrics.catalog import METRICS
+
+    d = METRICS.get(name)
+    if name == SHOPPERS or (d is not None and d.section != "experiment"):
+        return None
+    if d is not None:
+        return (f"{{{name}}} compares an experiment's arm with its control; a narration quotes run-wide KPIs "
+                "(e.g. {recovery_rate})")
+    names = [SHOPPERS, *(k for k, v in METRICS.items() if v.section != "experiment")]
+    close = get_close_matches(name.strip(), names, n=1, cutoff=0.6)
+    hint = (f"; did you mean {{{close[0]}}}?" if close else
+            "; a placeholder is a KPI name (`shopsim report --metrics` lists them) or shoppers; "
+            "write {{ and }} for literal braces")
+    return f"unknown placeholder {{{name}}}" + hint
+
+
+def narration_problems(steps: list[NarrationStep]) -> list[tuple[tuple, str]]:
+    """(path, message) for every placeholder of `narration:` that cannot be filled in, and unbalanced braces."""
+    out: list[tuple[tuple, str]] = []
+    for i, step in enumerate(steps):
+        for field in ("title", "text"):
+            path = ("narration", i, field)
+            try:
+                names = placeholders(getattr(step, field))
+            except ValueError as err:
+                out.append((path, str(err)))
+                continue
+            for name in dict.fromkeys(names):
+                problem = placeholder_problem(name)
+                if problem is not None:
+                    out.append((path, problem))
+    return out

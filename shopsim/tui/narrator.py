@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Sequence
+from typing import Any, Mapping, NamedTuple, Sequence
 
+from shopsim.metrics.narration import render
 from shopsim.scenario.compiled import at_ms
 from shopsim.scenario.teaching import NarrationStep
 from shopsim.sim.events import Event
@@ -75,6 +76,16 @@ class Narrator:
         step = self.steps[i]
         return Hit(i, step, t, ev, step.shopper or (ev.shopper if ev is not None else None))
 
-    def describe(self, hit: Hit) -> dict[str, Any]:
-        return {"title": hit.step.title, "text": hit.step.text, "shopper": hit.shopper,
+    def describe(self, hit: Hit, result: Mapping[str, Any] | None = None, currency: str = "") -> dict[str, Any]:
+        """The step as shown: with `result` (a `Metrics.result()` taken now), its placeholders filled in."""
+        title, text = step_texts(hit.step, result, currency)
+        return {"title": title, "text": text, "shopper": hit.shopper,
                 "notification": (hit.event.data.get("id") if hit.event is not None else None)}
+
+
+def step_texts(step: NarrationStep, result: Mapping[str, Any] | None, currency: str = "") -> tuple[str, str]:
+    """A step's title and text with its placeholders (`{abandonment_rate}`, `{shoppers}`) filled in from
+    `result`, a `Metrics.result()` of the run as it stands; the text as written when there is no result."""
+    if result is None:
+        return step.title, step.text.strip()
+    return render(step.title, result, currency), render(step.text, result, currency).strip()

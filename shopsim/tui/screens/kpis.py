@@ -1,8 +1,11 @@
-"""The KPI screen: the run's headline numbers, the recovery funnel, messages per hour by channel, the
-suppression reasons and, for a scenario with experiments, the arms side by side with their verdicts.
+"""The KPI screen: the run's headline numbers (Baymard cart abandonment, recovery after a reminder click with
+organic and incremental recovery beside it), the cart funnel with its abandonment and recovery branches, the
+devices, messages per hour by channel, the suppression reasons and, for a scenario with experiments, the
+arms side by side with their verdicts. Every label is in words; differences of rates are in pp.
 
 Everything comes from the app's one `Metrics` (`metrics.result()`, docs/metrics.md), at most twice a second
-and only while this screen is the active one."""
+and only while this screen is the active one. The layout follows the terminal's width: tiles wrap to fewer
+columns and the side-by-side boxes stack below 110 columns."""
 
 from __future__ import annotations
 
@@ -16,22 +19,37 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from shopsim.metrics.kpis import Metrics
-from shopsim.report.svg import CHANNEL_COLORS
+from shopsim.report.experiments import clean_zero
+from shopsim.report.funnel import MAIN, cart_funnel, recovery_split
+from shopsim.report.labels import channel_words, device_words, pp
+from shopsim.report.svg import CHANNEL_COLORS, FUNNEL_COLORS
 from shopsim.report.tables import count, metric_words, money, number, rate
 from shopsim.sim.engine import Simulation
-from shopsim.tui.widgets.charts import BarsChart, SeriesChart, VariantsChart, uplift_text, verdict_word
+from shopsim.tui.widgets.charts import BarsChart, SeriesChart, TableChart, VariantsChart, uplift_text, verdict_word
 
-__all__ = ["KpiScreen", "HEADLINES"]
+__all__ = ["KpiScreen", "HEADLINES", "headline_values", "funnel_bars", "device_rows", "suppression_bars"]
 
 SERIES_HOURS = 48
-# (tile id, label, how to read it from result() and format it)
+NARROW = 110  # below this many columns the boxes stack instead of standing side by side
+# (tile id, label): how headline_values names its tiles, in order. WIDE tiles take two columns when there are
+# four or more; MINOR ones are left out on a small terminal (under 100 columns or 40 rows).
 HEADLINES: tuple[tuple[str, str], ...] = (
-    ("visits", "visits"), ("carts", "carts"), ("abandonment_rate", "abandonment rate"),
-    ("recovery_rate", "recovery rate"), ("orders", "orders"), ("revenue", "revenue"),
+    ("recovery", "attributed recovery"), ("abandonment_rate", "cart abandonment"),
+    ("orders", "orders"), ("revenue", "revenue"), ("carts", "carts created"),
     ("recovered_revenue", "recovered revenue"), ("discount_cost", "discount cost"),
-    ("delivered", "messages delivered"), ("suppressed", "messages suppressed"), ("open_rate", "open rate"),
-    ("click_rate", "click rate"), ("per_shopper_per_day", "messages / shopper"),
+    ("delivered", "messages delivered"), ("suppressed", "messages suppressed"),
+    ("human_open_rate", "open rate, people"), ("click_rate", "click rate"), ("complaint_rate", "spam complaints"),
 )
+WIDE = ("recovery", "abandonment_rate")
+MINOR = ("recovered_revenue", "discount_cost", "suppressed", "complaint_rate")
+
+
+def _recovery_note(c: dict[str, Any]) -> str:
+    """Organic and (with a holdout) incremental recovery, beside the attributed headline."""
+    note = f"organic {rate(c.get('organic_recovery_rate'))}"
+    if c.get("incremental_recovery_rate") is not None:
+        note += f" · incremental {pp(c['incremental_recovery_rate'])}"
+    return note
 
 
 def headline_values(result: dict[str, Any]) -> dict[str, tuple[str, str]]:
@@ -39,43 +57,59 @@ def headline_values(result: dict[str, Any]) -> dict[str, tuple[str, str]]:
     c, m, cur = result["commerce"], result["messages"], result["commerce"].get("currency")
     share = lambda a, b: rate(a / b) if b else "—"  # noqa: E731
     return {
-        "visits": (count(c["visits"]), f"{count(c['product_views'])} views"),
-        "carts": (count(c["carts"]), f"{count(c['checkouts'])} to checkout"),
-        "abandonment_rate": (rate(c["abandonment_rate"]), f"{count(c['carts_abandoned'])} abandoned"),
-        "recovery_rate": (rate(c["recovery_rate"]), f"attributed {rate(c['attributed_recovery_rate'])}"),
-        "orders": (count(c["orders"]), f"{count(c['paid_orders'])} paid"),
+        "abandonment_rate": (rate(c.get("abandonment_rate")), "Baymard: 1 − orders ÷ carts created"),
+        "recovery": (rate(c.get("attributed_recovery_rate")), _recovery_note(c)),
+        "orders": (count(c["orders"]), f"conversion {rate(c['conversion_rate'])}"),
         "revenue": (money(c["revenue"], cur), f"refunded {money(c['refunded'], cur)}"),
+        "carts": (count(c["carts"]), f"of {count(c['visits'])} visits"),
         "recovered_revenue": (money(c["recovered_revenue"], cur),
                               f"{share(c['recovered_revenue'], c['revenue'])} of revenue"),
         "discount_cost": (money(c["discount_cost"], cur), f"{count(c['coupons_redeemed'])} coupons redeemed"),
-        "delivered": (count(m["delivered"]), f"of {count(m['requested'])} requested"),
+        "delivered": (count(m["delivered"]), f"{number(m['per_shopper_per_day'], 3)} /shopper/day"),
         "suppressed": (count(m["suppressed"]), f"{rate(m['suppression_rate'])} of requests"),
-        "open_rate": (rate(m["open_rate"]), f"{count(m['opened'])} opened"),
+        "human_open_rate": (rate(m.get("human_open_rate")), f"reported {rate(m['open_rate'])}"),
         "click_rate": (rate(m["click_rate"]), f"{count(m['clicked'])} clicked"),
-        "per_shopper_per_day": (number(m["per_shopper_per_day"], 3), "per day"),
+        "complaint_rate": (rate(m.get("complaint_rate")), f"{count(m.get('complained'))} marked as spam"),
     }
 
 
-def funnel_bars(result: dict[str, Any]) -> list[tuple[str, float, str]]:
-    """The abandonment → recovery funnel as bars (label, carts, share). "by an ad" shows when ads ran."""
+_TUI_WORDS = {"carts": "carts created", "abandoned_before_checkout": "↳ abandoned before checkout",
+              "checkouts": "reached checkout", "abandoned_at_checkout": "↳ abandoned at checkout",
+              "carts_ordered": "ordered", "recovered_attributed": "↳ reminder click (attributed)",
+              "recovered_organic": "↳ on their own (organic)", "recovered_other": "↳ other message or ad",
+              "never_ordered": "↳ never ordered"}
+
+
+def funnel_bars(result: dict[str, Any]) -> list[tuple[str, float, str, str | None]]:
+    """The cart funnel as bars (label, carts, share, colour): created → reached checkout → ordered, the
+    abandonment branches under the step they leave, then what became of the abandoned carts."""
     c = result["commerce"]
-    ab = c["carts_abandoned"]
-    of = lambda x: f"{x / ab:.1%} of abandoned" if ab else ""  # noqa: E731
-    bars = [("carts", c["carts"], ""), ("reached checkout", c["checkouts"], ""),
-            ("abandoned", ab, f"{rate(c['abandonment_rate'])} of carts"),
-            ("recovered", c["carts_recovered"], of(c["carts_recovered"])),
-            ("  by a notification", c["recovered_by_notification"], of(c["recovered_by_notification"]))]
-    if c["recovered_by_ad"] or result["ads"]["impressions"]:
-        bars.append(("  by an ad", c["recovered_by_ad"], of(c["recovered_by_ad"])))
-    bars.append(("  on their own", c["recovered_unattributed"], of(c["recovered_unattributed"])))
+    bars: list[tuple[str, float, str, str | None]] = []
+    for r in cart_funnel(c):
+        note = "" if r.key == "carts" else f"{rate(r.share)} {r.of.replace('carts that ', '')}"
+        bars.append((_TUI_WORDS[r.key], r.value or 0, note, None if r.kind == MAIN else FUNNEL_COLORS[r.kind]))
+    bars.append((f"what became of the {count(c.get('carts_abandoned'))} carts abandoned:", None, "", None))
+    for r in recovery_split(c):
+        bars.append((_TUI_WORDS[r.key], r.value or 0, f"{rate(r.share)} of abandoned", FUNNEL_COLORS[r.kind]))
     return bars
+
+
+def device_rows(result: dict[str, Any]) -> list[list[str]]:
+    """Per device: visits, carts, carts ordered, cart abandonment, conversion."""
+    return [[device_words(d), count(v.get("visits")), count(v.get("carts")), count(v.get("orders")),
+             rate(v.get("abandonment_rate")), rate(v.get("conversion_rate"))]
+            for d, v in (result["commerce"].get("by_device") or {}).items()]
+
+
+DEVICE_HEADERS = ["device", "visits", "carts", "ordered", "abandonment", "conversion"]
+DEVICE_NOTE = "abandonment: 1 − ordered ÷ carts · conversion: orders ÷ visits"
 
 
 def suppression_bars(result: dict[str, Any], top: int = 7) -> list[tuple[str, float, str]]:
     reasons = result["messages"]["suppressed_by_reason"]
     total = sum(reasons.values())
     items = list(reasons.items())
-    bars = [(r, n, f"{n / total:.0%}") for r, n in items[:top]]
+    bars = [(r.replace("_", " "), n, f"{n / total:.0%}") for r, n in items[:top]]
     if len(items) > top:
         rest = sum(n for _, n in items[top:])
         bars.append((f"{len(items) - top} other reasons", rest, f"{rest / total:.0%}"))
@@ -103,8 +137,8 @@ class KpiTile(Static):
     KpiTile { height: 3; padding: 0 1; background: $boost; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
-    def __init__(self, label: str, *, id: str) -> None:
-        super().__init__(id=id)
+    def __init__(self, label: str, *, id: str, classes: str = "") -> None:
+        super().__init__(id=id, classes=classes)
         self.label = label
         self.value = "—"
         self.note = ""
@@ -131,9 +165,16 @@ class KpiScreen(Screen):
     KpiScreen #kpi-title { height: 1; padding: 0 1; background: $panel; color: $text; text-style: bold; }
     KpiScreen #kpi-body { padding: 0 1; }
     KpiScreen #kpi-tiles { grid-size: 7; grid-gutter: 1 1; height: auto; grid-rows: 3; margin: 1 0 0 0; }
+    KpiScreen #kpi-tiles > KpiTile.wide { column-span: 2; }
+    KpiScreen #kpi-tiles.small { grid-gutter: 0 1; margin: 0; }
+    KpiScreen #kpi-tiles.small > KpiTile.minor { display: none; }
+    KpiScreen #kpi-tiles.three > #kpi-abandonment-rate { column-span: 1; }
     KpiScreen .kpi-box { border: round $border-blurred; border-title-color: $text-accent; padding: 0 1; height: auto; }
     KpiScreen #kpi-row { height: auto; }
-    KpiScreen #kpi-row > .kpi-box { width: 1fr; }
+    KpiScreen #kpi-row > .kpi-box, KpiScreen #kpi-row > #kpi-side { width: 1fr; }
+    KpiScreen #kpi-row.narrow { layout: vertical; }
+    KpiScreen #kpi-row.narrow > .kpi-box, KpiScreen #kpi-row.narrow > #kpi-side { width: 100%; }
+    KpiScreen #kpi-side { height: auto; }
     KpiScreen #kpi-experiments { height: auto; }
     KpiScreen .kpi-experiment { height: auto; }
     KpiScreen .kpi-experiment > VariantsChart { width: auto; max-width: 60%; }
@@ -156,21 +197,42 @@ class KpiScreen(Screen):
         with VerticalScroll(id="kpi-body"):
             with Grid(id="kpi-tiles"):
                 for key, label in HEADLINES:
-                    yield KpiTile(label, id=f"kpi-{key.replace('_', '-')}")
+                    kind = "wide" if key in WIDE else "minor" if key in MINOR else ""
+                    yield KpiTile(label, id=f"kpi-{key.replace('_', '-')}", classes=kind)
             with Horizontal(id="kpi-row"):
                 with Vertical(classes="kpi-box", id="kpi-funnel-box") as box:
-                    box.border_title = "Abandonment → recovery (carts)"
-                    yield BarsChart(id="kpi-funnel")
-                with Vertical(classes="kpi-box", id="kpi-reasons-box") as box:
-                    box.border_title = "Suppressed, by reason"
-                    yield BarsChart(id="kpi-reasons")
+                    box.border_title = "Cart funnel: created → checkout → ordered"
+                    yield BarsChart(id="kpi-funnel", max_label=30)
+                with Vertical(id="kpi-side"):
+                    with Vertical(classes="kpi-box", id="kpi-devices-box") as box:
+                        box.border_title = "By device"
+                        yield TableChart(id="kpi-devices")
+                    with Vertical(classes="kpi-box", id="kpi-reasons-box") as box:
+                        box.border_title = "Suppressed, by reason"
+                        yield BarsChart(id="kpi-reasons")
             with Vertical(classes="kpi-box", id="kpi-hourly-box") as box:
                 box.border_title = "Messages per hour by channel"
                 yield SeriesChart(id="kpi-hourly")
             yield Vertical(id="kpi-experiments")
         yield Footer()
 
+    def on_resize(self) -> None:
+        self._fit(self.size.width, self.size.height)
+
+    def _fit(self, width: int, height: int) -> None:
+        """Tiles in as many columns as fit (at least 21 cells each), the minor ones left out on a small
+        terminal; the boxes side by side from NARROW columns, stacked below."""
+        if not width:
+            return
+        tiles = self.query_one("#kpi-tiles", Grid)
+        columns = max(2, min(7, (width - 2) // 21))
+        tiles.styles.grid_size_columns = columns
+        tiles.set_class(width < 100 or height < 40, "small")
+        tiles.set_class(columns == 3, "three")
+        self.query_one("#kpi-row", Horizontal).set_class(width < NARROW, "narrow")
+
     def on_mount(self) -> None:
+        self._fit(self.app.size.width, self.app.size.height)
         self.live = self.is_active
         self._timer = self.set_interval(self.refresh_every, self.refresh_kpis, pause=not self.live)
         self.refresh_kpis()
@@ -207,11 +269,15 @@ class KpiScreen(Screen):
         self.query_one("#kpi-title", Static).update(Content(title))
         for key, (value, note) in headline_values(result).items():
             self.query_one(f"#kpi-{key.replace('_', '-')}", KpiTile).set_value(value, note)
-        self.query_one("#kpi-funnel", BarsChart).update_data(funnel_bars(result), empty="no carts yet")
+        funnel = funnel_bars(result) if result["commerce"]["carts"] else []
+        self.query_one("#kpi-funnel", BarsChart).update_data(funnel, empty="no carts yet")
+        self.query_one("#kpi-devices", TableChart).update_data(DEVICE_HEADERS, device_rows(result), note=DEVICE_NOTE,
+                                                               empty="no visits yet")
         self.query_one("#kpi-reasons", BarsChart).update_data(suppression_bars(result), empty="nothing suppressed yet")
         series, first = hourly_by_channel(result)
         self.query_one("#kpi-hourly", SeriesChart).update_data(series, first_hour=first,
-                                                                start_ms=self.sim.scenario.start_epoch)
+                                                                start_ms=self.sim.scenario.start_epoch,
+                                                                labels={k: channel_words(k) for k in series})
         self._show_experiments(result)
 
     def _show_experiments(self, result: dict[str, Any]) -> None:
@@ -241,7 +307,7 @@ def verdicts_text(exp: dict[str, Any], currency: str | None = None) -> Content:
     for c in (c for c in exp["comparisons"] if c.get("primary")):
         mark = (("✓ ", "$text-success bold") if c.get("significant") and c["diff"] > 0 else
                 ("✗ ", "$text-error bold") if c.get("significant") else ("· ", "bold"))
-        parts += [mark, c["verdict"], "\n\n"]
+        parts += [mark, clean_zero(c["verdict"]), "\n\n"]
     others = [c for c in exp["comparisons"] if not c.get("primary")]
     if others:
         parts.append((f"Other metrics, against {exp['control']} (95% interval)", "bold"))

@@ -51,7 +51,7 @@ class MainScreen(Screen):
                 with TabPane("Inbox", id="tab-inbox"):
                     yield InboxPane(self.sim, id="inbox")
                 with TabPane("Settings", id="tab-settings"):
-                    yield SettingsPane(self.sim, id="settings")
+                    yield SettingsPane(self.sim, lazy=True, id="settings")  # built when first shown
         yield LiveFeed(self.sim, id="feed")
         yield Footer()
 
@@ -92,6 +92,7 @@ class MainScreen(Screen):
         self.app.push_screen(ExplainScreen(self.sim, message.notification_id))
 
     def on_narration_reached(self, message: NarrationReached) -> None:
+        from shopsim.tui.narrator import step_texts
         from shopsim.tui.screens.narration import NarrationScreen, describe
 
         hit = message.hit
@@ -107,8 +108,10 @@ class MainScreen(Screen):
                 self.app.action_toggle_play()
 
         narrator = self.driver.narrator
-        self.app.push_screen(NarrationScreen(hit, len(narrator.fired), len(narrator.steps), describe(hit, self.sim)),
-                             carry_on)
+        # The numbers the step quotes are this run's, now: the live Metrics has seen every event emitted so far.
+        title, text = step_texts(hit.step, self.metrics.result(), self.sim.scenario.model.catalogue.currency)
+        self.app.push_screen(NarrationScreen(hit, len(narrator.fired), len(narrator.steps), describe(hit, self.sim),
+                                             title=title, text=text), carry_on)
 
     def action_why(self) -> None:
         """"Why?" about the message highlighted in the inbox, wherever the focus is."""

@@ -1,43 +1,66 @@
-"""The narration callout: a step of the scenario's `narration:` explaining what just happened. The run is
-paused behind it; enter or space carries on playing, escape stays paused."""
+"""The narration callout: a step of the scenario's `narration:` explaining what just happened, its placeholders
+filled in with the run's numbers of that instant (narrator.step_texts). The run is paused behind it; enter or
+space carries on playing, escape stays paused, q quits. A step longer than the terminal scrolls."""
 
 from __future__ import annotations
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from shopsim.tui.narrator import Hit
 
+_TOP = 4  # the callout's top margin (as in DEFAULT_CSS): the transport bar stays in sight
+
 
 class NarrationScreen(ModalScreen[bool]):
+    # The callout fits any terminal: it grows with its text up to the screen's height (below the transport bar,
+    # above the footer), then scrolls, and the hint stays docked at its bottom.
     DEFAULT_CSS = """
     NarrationScreen { align: right top; background: $background 30%; }
     NarrationScreen #callout {
-        width: 64; height: auto; max-height: 80%; margin: 4 2 0 0; padding: 1 2;
-        border: thick $accent; background: $surface;
+        width: 64; height: auto; margin: 4 2 0 0; padding: 1 2 0 2;
+        border: thick $accent; background: $surface; scrollbar-size-vertical: 1;
     }
     NarrationScreen #title { text-style: bold; color: $accent; margin-bottom: 1; }
-    NarrationScreen #hint { color: $text-muted; margin-top: 1; }
+    NarrationScreen #hint { dock: bottom; height: 3; padding: 1 0; color: $text-muted; background: $surface; }
     NarrationScreen #context { color: $text-muted; margin-bottom: 1; }
     """
-    BINDINGS = [Binding("enter,space", "go_on", "Continue"), Binding("escape", "stay", "Stay paused")]
+    BINDINGS = [Binding("enter,space", "go_on", "Continue"), Binding("escape", "stay", "Stay paused"),
+                Binding("q", "app.quit", "Quit", show=False)]  # a modal screen cuts the app's bindings off
 
-    def __init__(self, hit: Hit, number: int, total: int, context: str = "") -> None:
+    def __init__(self, hit: Hit, number: int, total: int, context: str = "", *, title: str | None = None,
+                 text: str | None = None) -> None:
+        """`title` and `text` are the step's with its placeholders filled in (narrator.step_texts); without
+        them the callout shows the step as written."""
         super().__init__()
         self.hit = hit
         self.number, self.total = number, total
         self.context = context
+        self.step_title = hit.step.title if title is None else title
+        self.step_text = hit.step.text.strip() if text is None else text
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="callout"):
-            yield Static(f"{self.hit.step.title}", id="title")
+        with VerticalScroll(id="callout"):
+            yield Static(self.step_title, id="title", markup=False)
             if self.context:
                 yield Static(self.context, id="context", markup=False)
-            yield Static(self.hit.step.text.strip(), id="text")
+            yield Static(self.step_text, id="text", markup=False)
             yield Static(f"step {self.number} of {self.total} · enter: continue · esc: stay paused", id="hint")
+
+    def on_mount(self) -> None:
+        self._fit(self.app.size.height)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit(event.size.height)
+
+    def _fit(self, height: int) -> None:
+        """At most the screen's height below the transport bar and above the footer (percentages of the screen
+        would not leave those out): a longer step scrolls inside."""
+        self.query_one("#callout").styles.max_height = max(6, height - _TOP - 1)
 
     def action_go_on(self) -> None:
         self.dismiss(True)

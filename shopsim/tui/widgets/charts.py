@@ -12,119 +12,28 @@ from typing import Any, Mapping, Sequence
 
 from rich.style import Style
 from rich.text import Text
-from textual.widget import Widget
 
-from shopsim.report.svg import color_for, nice_ticks
-from shopsim.report.tables import arm_value, count, metric_words, money, number, rate
-from shopsim.metrics.variants import OUTCOMES
+from shopsim.report.svg import color_for
 from shopsim.sim.clock import HOUR
+from shopsim.tui.widgets.chart_base import EIGHTHS, LEVELS, Chart, blocks, clip as _clip, fmt as _fmt
+from shopsim.tui.widgets.variants_chart import VariantsChart, uplift_text, verdict_word
 
-__all__ = ["Chart", "BarsChart", "SeriesChart", "VariantsChart", "blocks", "uplift_text", "verdict_word"]
-
-EIGHTHS = " ▏▎▍▌▋▊▉█"     # horizontal: 0/8 .. 8/8 of a cell
-LEVELS = " ▁▂▃▄▅▆▇█"      # vertical: 0/8 .. 8/8 of a cell
-
-
-def blocks(value: float, top: float, cells: int) -> str:
-    """A horizontal bar of `value` out of `top` over `cells` cells, to an eighth of a cell."""
-    if top <= 0 or value <= 0 or cells <= 0:
-        return ""
-    eighths = max(1, round(min(value, top) / top * cells * 8))  # anything above 0 shows
-    full, part = divmod(eighths, 8)
-    return "█" * full + (EIGHTHS[part] if part else "")
-
-
-def _fmt(v: float | int | None) -> str:
-    if v is None:
-        return "—"
-    if isinstance(v, int) or float(v).is_integer():
-        return f"{int(v):,}"
-    return f"{v:,.2f}"
-
-
-def _clip(text: str, n: int) -> str:
-    return text if len(text) <= n else text[: max(0, n - 1)] + "…"
-
-
-class Chart(Widget):
-    """Renders `_lines(width)` (rich Texts), cached by width until `update_data` changes the data."""
-
-    COMPONENT_CLASSES = {"chart--muted", "chart--bar", "chart--good", "chart--bad", "chart--title"}
-    DEFAULT_CSS = """
-    Chart {
-        height: auto;
-        text-wrap: nowrap;
-        text-overflow: ellipsis;
-        & > .chart--muted { color: $text-muted; }
-        & > .chart--bar { color: $accent; }
-        & > .chart--good { color: $text-success; }
-        & > .chart--bad { color: $text-error; }
-        & > .chart--title { color: $text; text-style: bold; }
-    }
-    """
-
-    def __init__(self, *, title: str = "", name: str | None = None, id: str | None = None,
-                 classes: str | None = None) -> None:
-        super().__init__(name=name, id=id, classes=classes)
-        self.title = title
-        self._cache: tuple[int, list[Text]] | None = None
-
-    def _changed(self) -> None:
-        self._cache = None
-        if self.is_mounted:
-            self.refresh(layout=True)
-
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self._cache = None
-
-    def on_mount(self) -> None:
-        self._cache = None  # drawn before the styles were known
-
-    def style_of(self, name: str) -> Style:
-        try:
-            return self.get_component_rich_style(f"chart--{name}")
-        except KeyError:  # not mounted yet: no theme to read
-            return Style()
-
-    def lines(self, width: int) -> list[Text]:
-        """The chart as lines of text for this width."""
-        if self._cache is None or self._cache[0] != width:
-            out = [Text(self.title, style=self.style_of("title"))] if self.title else []
-            out.extend(self._lines(max(20, width)))
-            self._cache = (width, out)
-        return self._cache[1]
-
-    def _lines(self, width: int) -> list[Text]:
-        raise NotImplementedError
-
-    def get_content_height(self, container, viewport, width: int) -> int:
-        return max(1, len(self.lines(width)))
-
-    def render(self) -> Text:
-        lines = self.lines(self.size.width)
-        text = Text("\n").join(lines) if lines else Text("")
-        text.no_wrap = True
-        text.overflow = "ellipsis"
-        return text
-
-    @property
-    def plain(self) -> str:
-        """What the chart says, as plain text (at its current width, or 100 columns before layout)."""
-        return "\n".join(t.plain for t in self.lines(self.size.width or 100))
+__all__ = ["Chart", "BarsChart", "SeriesChart", "TableChart", "VariantsChart", "blocks", "uplift_text",
+           "verdict_word", "EIGHTHS", "LEVELS"]
 
 
 class BarsChart(Chart):
-    """Horizontal labelled bars, e.g. the abandonment → recovery funnel.
+    """Horizontal labelled bars, e.g. the cart funnel.
 
     `update_data(bars)`: each bar is `(label, value)`, `(label, value, note)` or `(label, value, note, color)`;
-    the value prints after the bar, then the note (a share, say). Bars scale to the largest value (or `top`)."""
+    the value prints after the bar, then the note (a share, say). A bar whose value is None is a subheading.
+    Bars scale to the largest value (or `top`). When the width is short, notes go first, then label room."""
 
     def __init__(self, bars: Sequence[Sequence[Any]] = (), *, title: str = "", max_label: int = 26,
                  name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(title=title, name=name, id=id, classes=classes)
         self.max_label = max_label
-        self.bars: list[tuple[str, float, str, str | None]] = []
+        self.bars: list[tuple[str, float | None, str, str | None]] = []
         self.top: float | None = None
         self.empty = "nothing yet"
         self.update_data(bars)
@@ -132,7 +41,7 @@ class BarsChart(Chart):
     def update_data(self, bars: Sequence[Sequence[Any]], *, top: float | None = None, empty: str | None = None) -> None:
         rows = []
         for bar in bars:
-            label, value = str(bar[0]), bar[1] or 0
+            label, value = str(bar[0]), (None if bar[1] is None else bar[1] or 0)
             note = str(bar[2]) if len(bar) > 2 and bar[2] is not None else ""
             color = bar[3] if len(bar) > 3 else None
             rows.append((label, value, note, color))
@@ -147,19 +56,28 @@ class BarsChart(Chart):
         if not self.bars:
             return [Text(self.empty, style=self.style_of("muted"))]
         muted, accent = self.style_of("muted"), self.style_of("bar")
-        lw = min(self.max_label, max(len(b[0]) for b in self.bars))
-        values = [_fmt(b[1]) for b in self.bars]
+        lw = min(self.max_label, max(len(b[0]) for b in self.bars if b[1] is not None))
+        values = ["" if b[1] is None else _fmt(b[1]) for b in self.bars]
         vw = max(len(v) for v in values)
         nw = max(len(b[2]) for b in self.bars)
-        cells = max(4, width - lw - vw - (nw + 2 if nw else 0) - 4)
-        top = self.top if self.top is not None else max((b[1] for b in self.bars), default=0)
+        cells = width - lw - vw - (nw + 2 if nw else 0) - 2
+        if cells < 8 and nw:  # too narrow for the notes: the bars keep their room
+            nw, cells = 0, width - lw - vw - 2
+        if cells < 6:
+            lw = max(8, lw - (6 - cells))
+            cells = width - lw - vw - 2
+        cells = max(2, cells)
+        top = self.top if self.top is not None else max((b[1] for b in self.bars if b[1] is not None), default=0)
         out = []
         for (label, value, note, color), shown in zip(self.bars, values):
+            if value is None:
+                out.append(Text(_clip(label, width), style=self.style_of("title")))
+                continue
             line = Text(_clip(label, lw).ljust(lw) + " ")
             bar = blocks(value, top, cells)
             line.append(bar, style=Style(color=color) if color else accent)
             line.append(" " * (cells - len(bar) + 1) + shown.rjust(vw))
-            if note:
+            if note and nw:
                 line.append("  " + note, style=muted)
             out.append(line)
         return out
@@ -168,9 +86,10 @@ class BarsChart(Chart):
 class SeriesChart(Chart):
     """Counts per hour, one row of ▁▂▃▄▅▆▇█ per series on one shared scale, with an hour axis (UTC).
 
-    `update_data(series, first_hour=0, start_ms=0)`: `series` maps a name (a channel name takes its
-    colour) to counts per hour; `first_hour` is the run hour of the first value and `start_ms` the epoch
-    ms of the run's start (for the clock labels)."""
+    `update_data(series, first_hour=0, start_ms=0, labels=None)`: `series` maps a name (a channel name takes
+    its colour) to counts per hour; `labels` gives the words shown for a name ("In-app" for in_app);
+    `first_hour` is the run hour of the first value and `start_ms` the epoch ms of the run's start (for the
+    clock labels)."""
 
     def __init__(self, *, title: str = "", unit: str = "messages", height_per_series: int = 1,
                  name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
@@ -178,14 +97,17 @@ class SeriesChart(Chart):
         self.unit = unit
         self.height_per_series = max(1, height_per_series)
         self.series: dict[str, list[float]] = {}
+        self.labels: dict[str, str] = {}
         self.first_hour = 0
         self.start_ms = 0
 
-    def update_data(self, series: Mapping[str, Sequence[float]], *, first_hour: int = 0, start_ms: int = 0) -> None:
+    def update_data(self, series: Mapping[str, Sequence[float]], *, first_hour: int = 0, start_ms: int = 0,
+                    labels: Mapping[str, str] | None = None) -> None:
         data = {k: list(v) for k, v in series.items()}
-        if data == self.series and first_hour == self.first_hour and start_ms == self.start_ms:
+        words = dict(labels or {})
+        if (data, first_hour, start_ms, words) == (self.series, self.first_hour, self.start_ms, self.labels):
             return
-        self.series, self.first_hour, self.start_ms = data, first_hour, start_ms
+        self.series, self.first_hour, self.start_ms, self.labels = data, first_hour, start_ms, words
         self._changed()
 
     def _lines(self, width: int) -> list[Text]:
@@ -194,7 +116,8 @@ class SeriesChart(Chart):
         if not hours:
             return [Text("nothing yet", style=muted)]
         top = max((max(v, default=0) for v in self.series.values()), default=0)
-        lw = max(6, max(len(k) for k in self.series))
+        names = {k: self.labels.get(k, k) for k in self.series}
+        lw = max(6, max(len(n) for n in names.values()))
         stats = {k: f"{_fmt(sum(v))} · peak {_fmt(max(v, default=0))}" for k, v in self.series.items()}
         sw = max(len(s) for s in stats.values())
         room = max(hours, width - lw - sw - 4)
@@ -207,7 +130,7 @@ class SeriesChart(Chart):
             vals = vals[skip:] + [0] * (shown - len(vals[skip:]))
             colour = Style(color=color_for(name, i))
             for r in range(h):  # rows top to bottom
-                line = Text((name if r == h - 1 else "").ljust(lw) + " ")
+                line = Text((names[name] if r == h - 1 else "").ljust(lw) + " ")
                 cells = []
                 for v in vals:
                     level = 0 if top <= 0 or v <= 0 else max(1, math.ceil(v / top * 8 * h))
@@ -244,162 +167,46 @@ class SeriesChart(Chart):
                 Text(pad + caption, style=muted)]
 
 
-class VariantsChart(Chart):
-    """An experiment: each arm's uplift on one metric against the control, with its 95% interval on a
-    shared axis (a forest plot), then the arms side by side.
+class TableChart(Chart):
+    """A small table: a header row and rows of cells, the first column left-aligned, the others right-aligned.
+    Columns that do not fit the width are left out from the right, so the first ones always show.
 
-    `update_data(comparisons, variants, metric=..., control=..., currency=...)` takes the `comparisons`
-    rows and `variants` table of `Metrics.result()["experiments"][name]`."""
-
-    # (experiment metric the row shows or None, label, cell): the experiment's own metric is starred.
-    ARM_ROWS = ((None, "shoppers", lambda a, c: count(a.get("shoppers", 0))),
-                ("recovery", "recovery (shoppers)", lambda a, c: _outcome(a, "recovery")),
-                ("conversion", "conversion (shoppers)", lambda a, c: _outcome(a, "conversion")),
-                ("unsubscribe", "unsubscribe (shoppers)", lambda a, c: _outcome(a, "unsubscribe")),
-                ("revenue_per_shopper", "revenue per shopper", lambda a, c: money(a.get("revenue_per_shopper"), c)),
-                (None, "recovery rate (carts)", lambda a, c: rate(a.get("recovery_rate"))),
-                (None, "discount cost", lambda a, c: money(a.get("discount_cost"), c)),
-                (None, "messages / shopper / day", lambda a, c: number(a.get("messages_per_shopper_per_day"), 3)))
+    `update_data(headers, rows, note="")`; `note` is a muted line under the table."""
 
     def __init__(self, *, title: str = "", name: str | None = None, id: str | None = None,
                  classes: str | None = None) -> None:
         super().__init__(title=title, name=name, id=id, classes=classes)
-        self.comparisons: list[dict[str, Any]] = []
-        self.variants: dict[str, dict[str, Any]] = {}
-        self.metric: str | None = None
-        self.control: str | None = None
-        self.currency: str | None = None
+        self.headers: list[str] = []
+        self.rows: list[list[str]] = []
+        self.note = ""
+        self.empty = "nothing yet"
 
-    def update_data(self, comparisons: Sequence[Mapping[str, Any]],
-                    variants: Mapping[str, Mapping[str, Any]] | None = None, *, metric: str | None = None, control: str | None = None, currency: str | None = None) -> None:
-        rows = [dict(c) for c in comparisons]
-        metric = metric or next((c["metric"] for c in rows if c.get("primary")), rows[0]["metric"] if rows else None)
-        control = control or next((c.get("control_name") for c in rows), None)
-        arms = {k: dict(v) for k, v in (variants or {}).items()}
-        new = (rows, arms, metric, control, currency)
-        if new == (self.comparisons, self.variants, self.metric, self.control, self.currency):
+    def update_data(self, headers: Sequence[str], rows: Sequence[Sequence[str]], *, note: str = "",
+                    empty: str | None = None) -> None:
+        new = (list(headers), [list(map(str, r)) for r in rows], note)
+        if new == (self.headers, self.rows, self.note) and (empty is None or empty == self.empty):
             return
-        self.comparisons, self.variants, self.metric, self.control, self.currency = new
+        self.headers, self.rows, self.note = new
+        if empty is not None:
+            self.empty = empty
         self._changed()
-
-    @classmethod
-    def from_experiment(cls, experiment: Mapping[str, Any], currency: str | None = None, **kw) -> "VariantsChart":
-        chart = cls(**kw)
-        chart.update_data(experiment["comparisons"], experiment["variants"], metric=experiment.get("metric"),
-                          control=experiment.get("control"), currency=currency)
-        return chart
-
-    def get_content_width(self, container, viewport) -> int:
-        """Wide enough for the arms table (the forest plot takes any width)."""
-        return max(60, *(len(t.plain) for t in self._arms(60)), 0)
 
     def _lines(self, width: int) -> list[Text]:
         muted = self.style_of("muted")
-        if not self.comparisons and not self.variants:
-            return [Text("no experiment data yet", style=muted)]
-        return self._forest(width) + [Text("")] + self._arms(width)
+        if not self.rows:
+            return [Text(self.empty, style=muted)]
+        widths = [max(len(h), *(len(r[i]) for r in self.rows)) for i, h in enumerate(self.headers)]
+        keep, used = 0, -2
+        while keep < len(widths) and used + 2 + widths[keep] <= width:
+            used += 2 + widths[keep]
+            keep += 1
+        keep = max(1, keep)
 
-    # --- the forest plot ---------------------------------------------------------------------------
+        def line(cells: Sequence[str]) -> str:
+            return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths[:keep])))
 
-    def _forest(self, width: int) -> list[Text]:
-        muted, good, bad = self.style_of("muted"), self.style_of("good"), self.style_of("bad")
-        key = self.metric or "recovery"
-        pct = key in OUTCOMES
-        scale = 100 if pct else 1
-        rows = [c for c in self.comparisons if c.get("metric") == key]
-        unit = " pp" if pct else (f" {self.currency}" if self.currency else "")
-        heading = (f"uplift in {metric_words(key)} vs {self.control}" + (" (percentage points)" if pct else "")
-                   + ", 95% intervals")
-        labels = [f"{self.control} (control)"] + [c["variant"] for c in rows]
-        texts = ["reference"] + [f"{uplift_text(c, self.currency)}  {verdict_word(c)}" for c in rows]
-        lw = min(28, max(len(s) for s in labels))
-        tw = max(len(s) for s in texts)
-        cells = max(12, width - lw - tw - 4)
-        finite = [v * scale for c in rows for v in (c.get("diff"), c.get("low"), c.get("high")) if v is not None]
-        ticks = nice_ticks(min(finite + [0.0]), max(finite + [0.0]), count=max(2, min(7, cells // 8)))
-        lo, hi = ticks[0], ticks[-1]
-        x_of = lambda v: round((v - lo) / (hi - lo) * (cells - 1)) if hi > lo else 0  # noqa: E731
-        zero = x_of(0.0)
-        out = [Text(heading, style=muted)]
-        for label, text, cmp in zip(labels, texts, [None] + rows):
-            track = [" "] * cells
-            track[zero] = "│"
-            style = muted
-            if cmp is None:
-                track[zero] = "●"
-            elif cmp.get("diff") is not None:
-                d, a, b = (cmp[k] * scale if cmp.get(k) is not None else None for k in ("diff", "low", "high"))
-                if a is not None and b is not None:
-                    xa, xb = sorted((x_of(a), x_of(b)))
-                    for x in range(xa, xb + 1):
-                        track[x] = "─"
-                    track[xa], track[xb] = ("├", "┤") if xb > xa else ("┼", "┼")
-                track[x_of(d)] = "●"
-                style = good if cmp.get("significant") and d > 0 else bad if cmp.get("significant") else Style()
-            line = Text(_clip(label, lw).ljust(lw) + " ")
-            line.append("".join(track), style=style if cmp is not None else muted)
-            line.append("  " + text, style=style if cmp is not None else muted)
-            out.append(line)
-        axis = ["─"] * cells
-        marks = [" "] * (cells + 8)
-        for t in ticks:
-            x = x_of(t)
-            axis[x] = "┼" if t == 0 else "┬"
-            s = f"{t:+g}" if t else "0"
-            start = max(0, min(cells - len(s), x - len(s) // 2))
-            if all(c == " " for c in marks[max(0, start - 1): start + len(s) + 1]):
-                marks[start: start + len(s)] = s
-        pad = " " * (lw + 1)
-        out += [Text(pad + "".join(axis), style=muted), Text(pad + "".join(marks).rstrip() + unit, style=muted)]
+        out = [Text(line(self.headers), style=self.style_of("title"))]
+        out += [Text(line(r)) for r in self.rows]
+        if self.note:
+            out.append(Text(_clip(self.note, width), style=muted))
         return out
-
-    # --- the arms side by side ---------------------------------------------------------------------
-
-    def _arms(self, width: int) -> list[Text]:
-        muted = self.style_of("muted")
-        arms = list(self.variants)
-        if not arms:
-            return []
-        key = self.metric or "recovery"
-        heads = [f"{a} (control)" if a == self.control else f"{a} (holdout)" if self.variants[a].get("holdout")
-                 else a for a in arms]
-        rows = [(label + (" ★" if metric == key else ""), metric == key,
-                 [fn(self.variants[a], self.currency) if self.variants[a].get("shoppers") else "—" for a in arms])
-                for metric, label, fn in self.ARM_ROWS]
-        lw = max(len(r[0]) for r in rows)
-        cw = [max(len(h), *(len(r[2][i]) for r in rows)) for i, h in enumerate(heads)]
-        out = [Text(" " * lw + "".join("  " + h.rjust(w) for h, w in zip(heads, cw)), style=self.style_of("title"))]
-        for label, starred, cells in rows:
-            line = Text(label.ljust(lw), style=self.style_of("title") if starred else muted)
-            line.append("".join("  " + c.rjust(w) for c, w in zip(cells, cw)),
-                        style=self.style_of("title") if starred else Style())
-            out.append(line)
-        return out
-
-
-def verdict_word(cmp: Mapping[str, Any]) -> str:
-    """One word for a comparison row: higher, lower, no difference or too few."""
-    if cmp.get("diff") is None or not cmp.get("enough"):
-        return "too few"
-    if cmp.get("significant"):
-        return "higher" if cmp["diff"] > 0 else "lower"
-    return "no difference"
-
-
-def uplift_text(cmp: Mapping[str, Any], currency: str | None = None) -> str:
-    """'+7.6 pp [+3.9, +11.3]' for a proportion, '+0.99 USD [-0.44, +2.43]' for revenue per shopper."""
-    d = cmp.get("diff")
-    if d is None:
-        return "—"
-    pct = cmp.get("metric") in OUTCOMES
-    scale, digits = (100, 1) if pct else (1, 2)
-    unit = " pp" if pct else (f" {currency}" if currency else "")
-    low, high = cmp.get("low"), cmp.get("high")
-    interval = "" if low is None or high is None else f" [{low * scale:+,.{digits}f}, {high * scale:+,.{digits}f}]"
-    return f"{d * scale:+,.{digits}f}{unit}{interval}"
-
-
-def _outcome(arm: Mapping[str, Any], key: str) -> str:
-    n = arm.get(f"{key}_of") or 0
-    return f"{count(arm.get(f'{key}_shoppers', 0))} / {count(n)} ({rate(arm_value(dict(arm), key))})"
-

@@ -116,13 +116,15 @@ class SettingsPane(VerticalScroll):
     }
     """
 
-    def __init__(self, sim: Simulation, index: int = 0, *, name: str | None = None, id: str | None = None,
-                 classes: str | None = None) -> None:
+    def __init__(self, sim: Simulation, index: int = 0, *, lazy: bool = False, name: str | None = None,
+                 id: str | None = None, classes: str | None = None) -> None:
+        """`lazy`: build the controls when the pane is first shown rather than when it is mounted."""
         super().__init__(name=name, id=id, classes=classes)
         self.sim = sim
         self.index = index
         self._qh_draft = {"start": "22:00", "end": "08:00"}  # the window shown while quiet hours are off
-        self._ready = False
+        self._built = not lazy  # whether compose() yields the controls
+        self._ready = False     # built and mounted: sync() may draw them
 
     # --- public API -----------------------------------------------------------------------------------
 
@@ -183,8 +185,26 @@ class SettingsPane(VerticalScroll):
             self.query_one("#digest-weekday", Select).value = digest.get("weekday", "mon")
 
     # --- building --------------------------------------------------------------------------------------
+    #
+    # A lazy pane (the main screen's) builds its sixty-odd controls the first time it is shown: built with the
+    # main screen they took about a third of its first frame, for a tab that opens behind the inbox.
+
+    def on_mount(self) -> None:
+        if self._built:
+            self._ready = True
+            self.sync(force_inputs=True)
+
+    async def on_show(self) -> None:
+        if self._built:
+            return
+        self._built = True
+        await self.recompose()
+        self._ready = True
+        self.sync(force_inputs=True)
 
     def compose(self) -> ComposeResult:
+        if not self._built:
+            return
         yield Static(id="settings-title")
         yield Static(id="settings-reach")
         with Grid(id="settings-grid"):
@@ -229,10 +249,6 @@ class SettingsPane(VerticalScroll):
             yield Label("weekly on")
             yield Select([(d.capitalize(), d) for d in WEEKDAYS], id="digest-weekday", allow_blank=False,
                          compact=True, value="mon")
-
-    def on_mount(self) -> None:
-        self._ready = True
-        self.sync(force_inputs=True)
 
     def _reach_text(self) -> str:
         sh = self.shopper
