@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from conftest import tiny_scenario
 from shopsim.calibrate import anchors as A
 from shopsim.calibrate import runner, table
-from shopsim.calibrate.stats import T975, spread, t975
+from shopsim.calibrate.stats import T975, ratio_spread, spread, t975
 from shopsim.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -152,7 +152,7 @@ def test_rates_ratios_and_pp_format():
     assert table.value("rate", 0.7034) == "70.3%"
     assert table.value("pp", 0.1258) == "12.6 pp"
     assert table.value("ratio", 3.84) == "3.8×"
-    assert table.spread_of("rate", 0.011) == "1.1 pp" and table.spread_of("ratio", 0.41) == "0.4"
+    assert table.spread_of("rate", 0.011) == "1.1 pp" and table.spread_of("ratio", 1.41) == "1.41"
     assert table.interval("rate", 0.698, 0.708) == "69.8%–70.8%"
     assert table.interval("ratio", 3.4, 4.2) == "3.4×–4.2×"
     assert table.interval("pp", -0.02, 0.01) == "-2.0 to 1.0 pp"
@@ -176,8 +176,8 @@ def test_published_values_and_bands_as_published():
 
 
 def _calibration(values_by_id: dict[str, list[float | None]], seeds=(7, 8, 9)) -> runner.Calibration:
-    rows = tuple(runner.Row(A.BY_ID[i], tuple(v), spread([x for x in v if x is not None]))
-                 for i, v in values_by_id.items())
+    rows = tuple(runner.Row(A.BY_ID[i], tuple(v), (ratio_spread if A.BY_ID[i].unit == "ratio" else spread)(
+        [x for x in v if x is not None])) for i, v in values_by_id.items())
     return runner.Calibration("tiny", "tiny.yaml", tuple(seeds), rows, (A.BY_ID["reminder_timing"],))
 
 
@@ -186,7 +186,8 @@ def test_rows_markdown_and_json_of_a_calibration():
     rows = table.cells(cal)
     assert rows[0][:3] == ["✓", "cart abandonment rate", "71.0% ± 1.0 pp"]
     assert rows[0][4:6] == ["70.19%", "67.19%–73.19%"]
-    assert rows[1][0] == "✗" and rows[1][2] == "6.5× ± 0.7 (2 of 3 seeds)"
+    # A ratio: the geometric mean of 6 and 7 (6.48) and its spread as a factor, on logarithms.
+    assert rows[1][0] == "✗" and rows[1][2] == "6.5× ×/÷ 1.12 (2 of 3 seeds)"
     assert not cal.inside
     md = table.markdown(cal)
     assert "| in band | anchor | measured (mean ± sd) |" in md and "| ✗ | first reminder at 1 h vs 24 h" in md
@@ -364,3 +365,14 @@ def test_ctrl_c_stops_the_workers_and_exits_130(tmp_path):
     assert "interrupted (Ctrl-C)" in err and "Traceback" not in err and out == ""
     for pid in workers:
         assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+
+
+def test_a_ratio_is_summarised_on_logarithms():
+    """Per-seed ratios of two noisy rates are skewed: the geometric mean is not pulled up by a seed whose
+    denominator came out small, and its interval is symmetric on a log scale."""
+    from shopsim.calibrate.stats import ratio_spread
+
+    s = ratio_spread([2.0, 8.0])
+    assert s.mean == pytest.approx(4.0) and s.sd == pytest.approx(math.exp(math.log(4) / math.sqrt(2)))
+    assert s.ci_low * s.ci_high == pytest.approx(16.0)
+    assert ratio_spread([0.0, 3.0]).mean == pytest.approx(1.5)  # a zero cannot be logged: the plain mean

@@ -186,6 +186,36 @@ def test_generated_scenarios_keep_reasons_fit_the_cart(sc: Scenario):
     _check_reasons(events, sim.scenario.shipping_fee, sim.scenario.free_shipping_over, coupons=True)
 
 
+def test_a_cart_no_reason_fits_any_more_is_left_only_for_faded_intent():
+    """Every reason is an extra cost, and a free-shipping code takes the shipping away: when she comes back
+    through the reminder, no reason fits her cart, yet her faded intent may still make her leave it. She then
+    leaves it before checkout, as someone who no longer wants it (just browsing). Found by the property above
+    (the draw of a reason from an empty table crashed the run)."""
+    sc = tiny_scenario(
+        size=60, duration="2d", seed=0,
+        population={"reach": {"email_verified": 1.0}, "consent": {"marketing_consent": 1.0},
+                    "platforms": {"web": 1.0}},
+        catalogue={"products": 30, "free_shipping_over": 1000, "shipping_fee": 4.99},
+        behaviour={"sessions": {"per_day": 2.0, "views": 3, "view_time": "40s"}, "add_to_cart": 0.5,
+                   "resume_cart": 0.0, "checkout_time": "4m",
+                   "abandonment": {"rate": 1.0, "reasons": {"extra_costs": 2.0}, "detect_after": "5m"},
+                   "devices": {"app_share": 0.0}, "intent": {"half_life": "10m", "spread": 0}},
+        engagement={"open": {"email": 1.0}, "click": {"email": 1.0}},
+        flows={"fs": {"trigger": "cart.abandoned", "steps": [
+            {"after": "2h", "channel": "email", "incentive": {"type": "free_shipping", "valid": "48h"}}]}},
+        policies={"caps": []})
+    sim = Simulation(sc)
+    events: list = []
+    checker = InvariantChecker(sim, ["reasons_fit_the_cart"])
+    sim.subscribe(checker)
+    sim.subscribe(events.extend)
+    sim.run()
+    assert checker.ok, checker.finish()
+    left = Counter(e.data["reason"] for e in events if e.type == E.CART_ABANDONED)
+    assert left["extra_costs"] > 0 and left["just_browsing"] > 0, left
+    assert set(left) == {"extra_costs", "just_browsing"}
+
+
 def test_only_baymard_reasons_exist():
     assert set(ABANDON_REASONS) == set(CHECKOUT_REASONS) | BROWSE_STAGE_REASONS
     assert EXTRA_COST_REASONS == {"extra_costs", "total_cost_unclear"}

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from shopsim.calibrate.anchors import BY_ID, Anchor
-from shopsim.calibrate.stats import Spread, spread
+from shopsim.calibrate.stats import Spread, ratio_spread, spread
 from shopsim.metrics.kpis import Metrics
 from shopsim.scenario.compiled import compile_scenario
 from shopsim.scenario.loader import load_scenario
@@ -216,5 +216,6 @@ def calibrate(path: str | os.PathLike[str], model: Scenario, n_seeds: int, ancho
         if values[0] is None:
             not_applicable.append(anchor)
             continue
-        rows.append(Row(anchor, values, spread([x for x in values if x is not None])))
+        measured = [x for x in values if x is not None]
+        rows.append(Row(anchor, values, ratio_spread(measured) if anchor.unit == "ratio" else spread(measured)))
     return Calibration(model.run.name, os.fspath(Path(path)), seeds, tuple(rows), tuple(not_applicable))

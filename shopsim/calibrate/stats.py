@@ -1,7 +1,8 @@
 """The mean over seeds, its spread and its 95% confidence interval (Student's t), without scipy.
 
 Seeds are independent replications of the same scenario, so the mean of N per-seed values has the usual
-t interval: mean ± t(0.975, N − 1) · sd / √N, sd being the sample standard deviation (divisor N − 1)."""
+t interval: mean ± t(0.975, N − 1) · sd / √N, sd being the sample standard deviation (divisor N − 1).
+Ratios are summarised on logarithms (`ratio_spread`): a geometric mean, and a spread that is a factor."""
 
 from __future__ import annotations
 
@@ -51,3 +52,15 @@ def spread(values: Sequence[float]) -> Spread:
     sd = math.sqrt(math.fsum((x - mean) ** 2 for x in values) / (n - 1))
     half = t975(n - 1) * sd / math.sqrt(n)
     return Spread(n, mean, sd, mean - half, mean + half)
+
+
+def ratio_spread(values: Sequence[float]) -> Spread:
+    """For a ratio (orders at 1 h ÷ at 24 h): the geometric mean, the spread as a factor (×/÷) and the 95%
+    interval, all computed on logarithms. A ratio of two noisy rates is skewed: an arithmetic mean is pulled
+    up by the seeds whose denominator came out small, while its logarithm is symmetric. Falls back to the
+    arithmetic `spread` when a value is not positive."""
+    if any(x <= 0 for x in values):
+        return spread(values)
+    logs = spread([math.log(x) for x in values])
+    exp = lambda v: None if v is None else math.exp(v)  # noqa: E731
+    return Spread(logs.n, math.exp(logs.mean), exp(logs.sd), exp(logs.ci_low), exp(logs.ci_high))

@@ -1,7 +1,8 @@
 """A calibration as text: table cells, Markdown, the JSON document; and the anchors' own table for the docs.
 
 Rates print as percentages and their spread in percentage points ("70.3% ± 1.1 pp"); differences of
-rates in percentage points ("12.6 pp ± 1.1 pp"); ratios with a × ("3.8× ± 0.4"). Nothing prints as -0.0."""
+rates in percentage points ("12.6 pp ± 1.1 pp"); ratios with a × and their spread as a factor
+("3.8× ×/÷ 1.40", a geometric mean). Nothing prints as -0.0."""
 
 from __future__ import annotations
 
@@ -44,8 +45,8 @@ def value(unit: str, x: float, digits: int = 1) -> str:
 
 
 def spread_of(unit: str, sd: float) -> str:
-    """A spread: percentage points for rates and pp, a plain number for ratios."""
-    v = fixed(_scaled(unit, sd), 1)
+    """A spread: percentage points for rates and pp; for a ratio, the factor it is multiplied or divided by."""
+    v = fixed(_scaled(unit, sd), 1 if unit != "ratio" else 2)
     return v if unit == "ratio" else f"{v} pp"
 
 
@@ -88,8 +89,8 @@ def tolerance(anchor: Anchor) -> str:
 def measured(row: Row, seeds: int) -> str:
     s, unit = row.spread, row.anchor.unit
     text = value(unit, s.mean)
-    if s.sd is not None:
-        text += f" ± {spread_of(unit, s.sd)}"
+    if s.sd is not None:  # a ratio's spread is a factor: 3.6× ×/÷ 1.45 spans 2.5× to 5.2×
+        text += (" ×/÷ " if unit == "ratio" else " ± ") + spread_of(unit, s.sd)
     if s.n < seeds:
         text += f" ({s.n} of {seeds} seeds)"
     return text

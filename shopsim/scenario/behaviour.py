@@ -139,7 +139,7 @@ class Devices(Model):
 class Intent(Model):
     """An abandoned cart's purchase intent falls with time: 2^(-elapsed / half-life)."""
 
-    half_life: Duration = Field("12h", description="time for an abandoned cart's purchase intent to halve")
+    half_life: Duration = Field("9h", description="time for an abandoned cart's purchase intent to halve")
     by_reason: dict[str, Factor] = Field(
         default_factory=lambda: {"just_browsing": 0.5, "comparison_shopping": 0.6, "card_declined": 2.0,
                                  "site_error": 2.0, "payment_methods": 1.5},

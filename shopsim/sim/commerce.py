@@ -218,7 +218,10 @@ class Commerce:
         sh.cart_token += 1
         token = sh.cart_token
         if rng.random() < abandon_p:
-            reason = table.reasons[min(len(table.reasons) - 1, bisect(table.cum, rng.random() * table.cum[-1]))]
+            if table.reasons:
+                reason = table.reasons[min(len(table.reasons) - 1, bisect(table.cum, rng.random() * table.cum[-1]))]
+            else:  # no reason fits (all were extra costs, now shipped free): only a faded intent leaves it, and
+                reason = "just_browsing"  # she leaves before checkout because she no longer wants the cart
             if reason in cs.browse_reasons:
                 sh.cart_state = "open"
                 sim.schedule(sim.now + cs.detect_after, self.k_abandon, sh.index, (token, reason, "cart", sh.device, shipping))
