@@ -95,6 +95,9 @@ def test_abandonment_rate_is_baymards(carts) -> None:
     assert c["abandoned_at_least_once_rate"] == pytest.approx(0.5)    # 5/10
     assert (c["checkouts"], c["checkout_abandonment_rate"]) == (7, pytest.approx(4 / 7))  # c1 c2 c3 c4 c5 c6 c8
     assert (c["carts_recovered"], c["recovery_rate"]) == (1, pytest.approx(1 / 5))
+    # Neither ordered nor abandoned: c3 (in checkout), c9 and c10 (being filled). c6, abandoned then ordered,
+    # is not open; Baymard's rate counts the three open carts as not ordered.
+    assert c["carts_open"] == 3
 
 
 def test_reasons_first_checkout_and_every(carts) -> None:

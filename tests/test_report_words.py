@@ -16,7 +16,7 @@ from conftest import tiny_scenario
 from shopsim.cli import main
 from shopsim.metrics.kpis import Metrics
 from shopsim.metrics.runfile import open_run
-from shopsim.report.funnel import MAIN, cart_funnel, recovery_split
+from shopsim.report.funnel import ABANDONED, MAIN, cart_funnel, recovery_split
 from shopsim.report.labels import device_words, pp, reason_words
 from shopsim.report.render import to_html, to_markdown
 from shopsim.report.tables import build_report, rate
@@ -87,8 +87,10 @@ def test_the_funnel_never_grows_along_its_main_path_and_its_branches_add_up(run)
     main = [r.value for r in rows if r.kind == MAIN]
     assert [r.key for r in rows if r.kind == MAIN] == ["carts", "checkouts", "carts_ordered"]
     assert main == sorted(main, reverse=True) and main[-1] < main[0]
-    before, at = (r.value for r in rows if r.kind != MAIN)
+    before, at = (r.value for r in rows if r.kind == ABANDONED)
     assert before + at == c["carts_abandoned"]
+    # Every cart created is ordered, abandoned or still open (a cart abandoned and then ordered is in both).
+    assert c["carts"] == c["carts_ordered"] + c["carts_abandoned"] - c["carts_recovered"] + c["carts_open"]
     assert sum(r.value for r in recovery_split(c)) == c["carts_abandoned"]
     assert [r.key for r in recovery_split(c)][:3] == ["recovered_attributed", "recovered_organic", "recovered_other"]
     # ... and so does the printed one: created ≥ reached checkout ≥ ordered, each share of what it is a share of
@@ -98,6 +100,20 @@ def test_the_funnel_never_grows_along_its_main_path_and_its_branches_add_up(run)
     assert numbers == main
     assert printed["↳ abandoned at checkout"].endswith("carts that reached checkout")
     assert printed["Ordered"].endswith(f"{rate(1 - c['abandonment_rate'])}   carts created")
+
+
+def test_carts_still_open_show_only_when_there_are_some():
+    """A finished run rarely ends with a cart undecided; when it does, the funnel says so apart from the path
+    (not as a branch of 'Ordered'), since Baymard's rate counts those carts as not ordered."""
+    from shopsim.report.commerce import funnel_table
+    c = {"carts": 100, "checkouts": 70, "carts_ordered": 30, "carts_abandoned": 72, "carts_recovered": 4,
+         "carts_open": 2, "checkout_reasons": {"extra_costs": 40}}
+    rows = {r[0]: r for r in funnel_table(c).rows}
+    assert rows["Still open (no decision yet)"][1:3] == ["2", "2.0%"]
+    assert "when the log ends" in funnel_table(c).note
+    c["carts_open"] = 0
+    assert not any("open" in r[0].lower() for r in funnel_table(c).rows)
+    assert "Still open" not in funnel_table(c).note
 
 
 def test_the_headline_is_attributed_recovery_with_organic_and_incremental_beside_it(run):

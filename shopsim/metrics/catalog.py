@@ -31,6 +31,7 @@ _DEFS: dict[str, tuple[str, str, str, str | None]] = {
     "carts_abandoned": _m("commerce", "count", "carts abandoned at least once"),
     "abandonments": _m("commerce", "count", "abandonments (a cart can be abandoned more than once)"),
     "carts_ordered": _m("commerce", "count", "carts (that had an item added) later ordered"),
+    "carts_open": _m("commerce", "count", "carts neither ordered nor abandoned yet (being filled or in checkout)"),
     "abandonment_rate": _m("commerce", "rate", "1 − carts ordered / carts created (Baymard's cart abandonment rate)"),
     "abandoned_at_least_once_rate": _m("commerce", "rate", "carts abandoned at least once / carts"),
     "checkout_abandonment_rate": _m("commerce", "rate", "1 − carts ordered / carts that reached checkout"),

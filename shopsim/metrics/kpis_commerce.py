@@ -23,6 +23,7 @@ class CommerceKPIs:
         self.checkout: set[str] = set()
         self.ordered_carts: set[str] = set()       # distinct cart of order.placed
         self.carts_ordered = 0                      # ... of those, carts that had an item added
+        self.ordered_unabandoned = 0                # ... of those, carts never abandoned before the order
         self.checkouts_ordered = 0                  # ... of those, carts that reached checkout
         self.abandoned_at: dict[str, int] = {}     # cart -> first abandonment (ms)
         self.last_reason: dict[str, str] = {}      # cart -> reason of its latest abandonment
@@ -100,6 +101,7 @@ class CommerceKPIs:
         if cart not in self.ordered_carts:
             self.ordered_carts.add(cart)
             self.carts_ordered += cart in self.cart_seen
+            self.ordered_unabandoned += cart in self.cart_seen and cart not in self.abandoned_at
             self.checkouts_ordered += cart in self.checkout
             device = self.cart_device.get(cart)
             if device is not None:
@@ -165,6 +167,9 @@ class CommerceKPIs:
             "visits": visits, "product_views": c[E.PRODUCT_VIEWED], "carts": carts,
             "checkouts": len(self.checkout), "carts_ordered": self.carts_ordered,
             "carts_abandoned": abandoned, "abandonments": c[E.CART_ABANDONED],
+            # Neither ordered nor abandoned yet: still being filled, or in checkout. Baymard's rate counts them
+            # as not ordered, so early in a run (and in the last minutes of one) they are worth showing.
+            "carts_open": carts - self.ordered_unabandoned - abandoned,
             "abandonment_rate": share_left(self.carts_ordered, carts),
             "abandoned_at_least_once_rate": ratio(abandoned, carts),
             "checkout_abandonment_rate": share_left(self.checkouts_ordered, len(self.checkout)),

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from shopsim.report import svg
-from shopsim.report.funnel import MAIN, carts_abandoned_at_checkout, cart_funnel, headline_recovery, recovery_split
+from shopsim.report.funnel import (MAIN, OPEN, carts_abandoned_at_checkout, cart_funnel, headline_recovery,
+                                    recovery_split)
 from shopsim.report.labels import LABELS, PLATFORMS, REASONS, SURVEY_CHANNELS, device_words, pp, pp_range, reason_words
 from shopsim.report.model import (Block, Chart, Lines, Section, Table, count, day_labels,
                                   human_duration, money, rate, run_period, share)
@@ -89,14 +90,21 @@ def _headline(c: dict[str, Any]) -> Table:
                       "carts abandoned. Incremental: in percentage points (pp).")
 
 
+def _funnel_rows(c: dict[str, Any]) -> list:
+    """The funnel as a finished run's report shows it: carts still open only when there are some."""
+    return [r for r in cart_funnel(c) if r.kind != OPEN or r.value]
+
+
 def funnel_table(c: dict[str, Any]) -> Table:
     rows = []
-    for r in cart_funnel(c):
-        label = r.label if r.kind == MAIN else f"  ↳ {r.label}"
+    for r in _funnel_rows(c):
+        label = r.label if r.kind == MAIN else r.label.capitalize() if r.kind == OPEN else f"  ↳ {r.label}"
         rows.append([label, count(r.value), rate(r.share), r.of.removeprefix("of ")])
     return Table("Cart funnel", ["", "carts", "share", "of"], rows, align="lrrl",
                  note="The path only narrows: created → reached checkout → ordered (recovered carts included). "
-                      "A cart abandoned both before and at checkout counts at checkout.")
+                      "A cart abandoned both before and at checkout counts at checkout; one abandoned before "
+                      "checkout may reach it later." + (" Still open: neither ordered nor abandoned when the log "
+                                                         "ends." if c.get("carts_open") else ""))
 
 
 def split_table(c: dict[str, Any]) -> Table:
@@ -110,8 +118,8 @@ def funnel_section(result: dict[str, Any], charts: bool) -> Section:
     cur = c.get("currency")
     blocks: list[Block] = [_headline(c)]
     if charts:
-        rows = [(r.label.capitalize() if r.kind == MAIN else r.label, r.value,
-                 f"{rate(r.share)} {r.of}" if r.key != "carts" else "", r.kind) for r in cart_funnel(c)]
+        rows = [(r.label.capitalize() if r.kind in (MAIN, OPEN) else r.label, r.value,
+                 f"{rate(r.share)} {r.of}" if r.key != "carts" else "", r.kind) for r in _funnel_rows(c)]
         rows.append((f"What became of the {count(c.get('carts_abandoned'))} carts abandoned", None, "", ""))
         rows += [(r.label, r.value, f"{rate(r.share)} {r.of}", r.kind) for r in recovery_split(c)]
         blocks.append(Chart(svg.funnel_chart("Cart funnel: created → reached checkout → ordered", rows)))

@@ -208,7 +208,7 @@ def bar_chart(title: str, labels: list[str], values: list[float], *, unit: str =
     return _svg(y + 4, title, body, "bar")
 
 
-FUNNEL_COLORS = {"main": ACCENT, "abandoned": BAD, "recovered": GOOD, "lost": NEUTRAL}
+FUNNEL_COLORS = {"main": ACCENT, "abandoned": BAD, "recovered": GOOD, "lost": NEUTRAL, "open": NEUTRAL}
 
 
 def funnel_chart(title: str, rows: list[tuple[str, float | None, str, str]]) -> str:

@@ -77,7 +77,7 @@ _TUI_WORDS = {"carts": "carts created", "abandoned_before_checkout": "↳ abando
               "checkouts": "reached checkout", "abandoned_at_checkout": "↳ abandoned at checkout",
               "carts_ordered": "ordered", "recovered_attributed": "↳ reminder click (attributed)",
               "recovered_organic": "↳ on their own (organic)", "recovered_other": "↳ other message or ad",
-              "never_ordered": "↳ never ordered"}
+              "never_ordered": "↳ never ordered", "carts_open": "still open (no decision yet)"}
 
 
 def funnel_bars(result: dict[str, Any]) -> list[tuple[str, float, str, str | None]]:
