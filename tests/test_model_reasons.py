@@ -172,9 +172,8 @@ def reason_scenarios(draw) -> dict:
         flows=flows, policies={"caps": []})
 
 
-@PROPS
-@given(reason_scenarios())
-def test_generated_scenarios_keep_reasons_fit_the_cart(sc: Scenario):
+def _play_fitting(sc: Scenario) -> tuple[Simulation, list]:
+    """Play `sc` with the reasons_fit_the_cart invariant watching; fails the test on a violation."""
     sim = Simulation(sc)
     events: list = []
     checker = InvariantChecker(sim, ["reasons_fit_the_cart"])
@@ -182,6 +181,13 @@ def test_generated_scenarios_keep_reasons_fit_the_cart(sc: Scenario):
     sim.subscribe(events.extend)
     sim.run()
     assert checker.ok, checker.finish()
+    return sim, events
+
+
+@PROPS
+@given(reason_scenarios())
+def test_generated_scenarios_keep_reasons_fit_the_cart(sc: Scenario):
+    sim, events = _play_fitting(sc)
     # And the same rules read straight from the log (free-shipping codes may zero a cart's shipping).
     _check_reasons(events, sim.scenario.shipping_fee, sim.scenario.free_shipping_over, coupons=True)
 
@@ -204,13 +210,7 @@ def test_a_cart_no_reason_fits_any_more_is_left_only_for_faded_intent():
         flows={"fs": {"trigger": "cart.abandoned", "steps": [
             {"after": "2h", "channel": "email", "incentive": {"type": "free_shipping", "valid": "48h"}}]}},
         policies={"caps": []})
-    sim = Simulation(sc)
-    events: list = []
-    checker = InvariantChecker(sim, ["reasons_fit_the_cart"])
-    sim.subscribe(checker)
-    sim.subscribe(events.extend)
-    sim.run()
-    assert checker.ok, checker.finish()
+    _, events = _play_fitting(sc)
     left = Counter(e.data["reason"] for e in events if e.type == E.CART_ABANDONED)
     assert left["extra_costs"] > 0 and left["just_browsing"] > 0, left
     assert set(left) == {"extra_costs", "just_browsing"}

@@ -60,3 +60,40 @@ def test_bare_shopsim_opens_the_app_and_quits_cleanly(tmp_path) -> None:
         except (ProcessLookupError, ChildProcessError):
             pass
         os.close(fd)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+def test_the_app_leaves_when_its_terminal_is_gone_even_without_a_hangup_signal(tmp_path) -> None:
+    """`make run` in a tmux pane that is killed: make takes the SIGHUP and the app never sees it. Its
+    terminal is gone all the same, and the app must leave rather than spin on end-of-input for ever (a
+    stray process burning a core). The child ignores SIGHUP to play that case."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.chdir(tmp_path)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)  # inherited through exec, as when make takes the signal
+        env = dict(os.environ, TERM="xterm-256color", PYTHONPATH=str(ROOT), COLUMNS="100", LINES="30")
+        os.execvpe(sys.executable, [sys.executable, "-m", "shopsim"], env)
+    try:
+        ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+        shown = _read_until(fd, b"default", 60)
+        assert b"default" in shown, shown[-2000:]
+        os.close(fd)  # the terminal window closes
+        fd = -1
+        end = time.monotonic() + 30
+        status = None
+        while time.monotonic() < end and status is None:
+            done, st = os.waitpid(pid, os.WNOHANG)
+            if done:
+                status = st
+            else:
+                select.select([], [], [], 0.2)
+        assert status is not None, "the app outlived its terminal"
+        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 129, status  # 128 + SIGHUP
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        if fd >= 0:
+            os.close(fd)

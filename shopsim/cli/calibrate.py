@@ -12,9 +12,8 @@ import time
 import click
 
 from shopsim.calibrate.anchors import ANCHORS, Anchor
-from shopsim.cli.common import EXIT_BAD_INPUT, EXIT_EXPECTATIONS, fail, find_scenario, report_problems
-from shopsim.scenario.loader import load_scenario
-from shopsim.scenario.problems import ScenarioError, did_you_mean
+from shopsim.cli.common import EXIT_EXPECTATIONS, fail, load_or_exit
+from shopsim.scenario.problems import did_you_mean
 
 FORMATS = ("table", "json", "md")
 
@@ -71,12 +70,7 @@ def calibrate_cmd(scenario: str, n_seeds: int, workers: int | None, fmt: str,
     every anchor is inside its band, 1 when any is outside, 2 for bad input, 130 when interrupted."""
     from shopsim.calibrate.runner import ScenarioChanged, calibrate, default_workers, seeds_of
 
-    path = find_scenario(scenario)
-    try:
-        model = load_scenario(path)
-    except ScenarioError as err:
-        report_problems(err)
-        sys.exit(EXIT_BAD_INPUT)
+    path, model = load_or_exit(scenario)
     try:
         seeds_of(model, n_seeds)
     except ValueError as e:

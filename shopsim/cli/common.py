@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
 from shopsim.scenario.problems import ScenarioError
+
+if TYPE_CHECKING:
+    from shopsim.scenario.schema import Scenario
 
 EXIT_OK, EXIT_EXPECTATIONS, EXIT_BAD_INPUT = 0, 1, 2
 # In a checkout the shipped scenarios sit beside the package; an installed shopsim has them as data files.
@@ -26,6 +29,18 @@ def report_problems(err: ScenarioError) -> None:
         click.echo(str(problem), err=True)
     n = len(err.problems)
     click.echo(f"{n} problem{'s' if n != 1 else ''} found; nothing was written.", err=True)
+
+
+def load_or_exit(name: str) -> tuple[Path, Scenario]:
+    """A scenario by path or shipped name, validated; every problem printed and exit 2 if it is bad."""
+    from shopsim.scenario.loader import load_scenario  # the commands that never read a scenario skip pydantic
+
+    path = find_scenario(name)
+    try:
+        return path, load_scenario(path)
+    except ScenarioError as err:
+        report_problems(err)
+        sys.exit(EXIT_BAD_INPUT)
 
 
 def scenario_dirs() -> list[Path]:

@@ -11,12 +11,10 @@ from typing import IO
 
 import click
 
-from shopsim.cli.common import EXIT_BAD_INPUT, EXIT_EXPECTATIONS, fail, find_scenario, report_problems
+from shopsim.cli.common import EXIT_BAD_INPUT, EXIT_EXPECTATIONS, fail, load_or_exit
 from shopsim.cli.golden import Golden
 from shopsim.cli.summary import Tally, print_summary
 from shopsim.scenario.compiled import compile_scenario
-from shopsim.scenario.loader import load_scenario
-from shopsim.scenario.problems import ScenarioError
 from shopsim.scenario.units import parse_duration
 from shopsim.sim.clock import HOUR
 from shopsim.sim.engine import Simulation
@@ -82,12 +80,7 @@ def replay_cmd(scenario: str, seed: int | None, until_ms: int | None, db: str | 
                log: str | None, quiet: bool, golden: str | None = None, update_golden: bool = False,
                check: bool = False, junit: str | None = None) -> None:
     """Play SCENARIO (a file, or a shipped scenario's name) headless and record every event."""
-    path = find_scenario(scenario)
-    try:
-        model = load_scenario(path)
-    except ScenarioError as err:
-        report_problems(err)
-        sys.exit(EXIT_BAD_INPUT)
+    path, model = load_or_exit(scenario)
     for value, option in ((log, "--log"), (db, "--db")):
         if value is not None and not value.strip():
             fail(f"{option} needs a path (or leave it out for the default)")

@@ -13,9 +13,7 @@ import sys
 
 import click
 
-from shopsim.cli.common import EXIT_BAD_INPUT, fail, find_scenario, report_problems
-from shopsim.scenario.loader import load_scenario
-from shopsim.scenario.problems import ScenarioError
+from shopsim.cli.common import fail, load_or_exit
 
 ALL_INTERFACES = ("0.0.0.0", "::", "")
 
@@ -42,12 +40,7 @@ def serve_cmd(scenario: str, host: str, port: int, public_url: str | None, seed:
 
     Every browser that opens the page gets its own copy of the app. Listens on localhost unless --host
     says otherwise; stop the server with Ctrl-C."""
-    path = find_scenario(scenario)
-    try:
-        load_scenario(path)  # a bad file fails here, with every problem, before anything is served
-    except ScenarioError as err:
-        report_problems(err)
-        sys.exit(EXIT_BAD_INPUT)
+    path, _ = load_or_exit(scenario)  # a bad file fails here, with every problem, before anything is served
     if public_url is None and host in ALL_INTERFACES:
         public_url = f"http://{socket.gethostname()}:{port}"
     if public_url is not None and not public_url.startswith(("http://", "https://")):

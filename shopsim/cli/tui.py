@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
+import time
 
 import click
 
@@ -19,7 +21,30 @@ def open_app(scenario: str | None, seed: int | None = None, play: bool = False, 
     from shopsim.tui.app import make_app  # Textual is imported only when the app opens
 
     path = find_scenario(scenario) if scenario is not None else None
+    if not served:
+        _leave_when_the_terminal_goes(sys.stdin.fileno())
     make_app(path, seed, autoplay=play, presenter=presenter).run()
+
+
+def _leave_when_the_terminal_goes(fd: int) -> None:
+    """Exit (129, as for SIGHUP) once `fd` is no longer a terminal.
+
+    A closed terminal does not always deliver SIGHUP: `make run` in a tmux pane that is killed leaves make to
+    take it. Textual then spins on end-of-input in its input thread, and once a write to the dead terminal
+    has failed its main loop blocks on a full output queue: a stray process burning a core for ever. So a
+    watcher thread checks the terminal once a second. It exits at once: the app writes no files, and there
+    is no terminal left to restore."""
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            try:
+                alive = os.isatty(fd)
+            except OSError:
+                alive = False
+            if not alive:
+                os._exit(129)
+
+    threading.Thread(target=watch, name="terminal-watch", daemon=True).start()
 
 
 @click.command("run")
