@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 from shopsim.scenario.problems import ScenarioError
+from shopsim.textsafe import visible
 
 if TYPE_CHECKING:
     from shopsim.scenario.schema import Scenario
@@ -20,13 +21,13 @@ SHIPPED = (Path(__file__).resolve().parent.parent.parent / "scenarios",
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
-    click.echo(f"shopsim: {message}", err=True)
+    click.echo(f"shopsim: {visible(message)}", err=True)
     sys.exit(code)
 
 
 def report_problems(err: ScenarioError) -> None:
     for problem in err.problems:
-        click.echo(str(problem), err=True)
+        click.echo(visible(str(problem)), err=True)  # a key or a path may hold control characters
     n = len(err.problems)
     click.echo(f"{n} problem{'s' if n != 1 else ''} found; nothing was written.", err=True)
 

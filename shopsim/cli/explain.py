@@ -17,6 +17,7 @@ from shopsim.metrics.runfile import RunFile
 from shopsim.notify.explain import _SKIPPED, explain, logged_note
 from shopsim.sim import events as E
 from shopsim.sim.events import Event
+from shopsim.textsafe import visible
 
 
 def shopper_story(run: RunFile, sid: str) -> tuple[dict[str, Any] | None, list[Event]]:
@@ -74,14 +75,14 @@ def _print_text(ex: dict[str, Any], created: dict[str, Any], story: list[Event],
     requested = {ev.data["id"]: ev for ev in story if ev.type == E.NOTIFICATION_REQUESTED}
     bold = lambda s: click.style(s, bold=True)  # noqa: E731
 
-    def row(key: str, value: str) -> None:
-        click.echo(f"  {key:<10} {value}")
+    def row(key: str, value: str) -> None:  # names, sources and rules come from the scenario: shown, not obeyed
+        click.echo(f"  {key:<10} {visible(value)}")
 
     def when(t_iso: str) -> str:
         epoch = parse_iso(t_iso)
         return f"{utc_label(epoch)} ({local_label(epoch, tz)})"
 
-    click.echo(bold(f"Notification {ex['id']}"))
+    click.echo(bold(f"Notification {visible(ex['id'])}"))
     row("shopper", f"{ex['shopper']} {created.get('name', '')} ({tz})")
     row("category", f"{ex['category']} ({ex['class']})")
     channel = ex["channel"]
@@ -110,7 +111,7 @@ def _print_text(ex: dict[str, Any], created: dict[str, Any], story: list[Event],
     for n, p in enumerate(ex["passes"], 1):
         click.echo("\n" + bold(f"Pass {n}") + f" at {when(p['t'])}")
         for _ in p["steps"]:
-            click.echo(f"  - {next(sentences)}")
+            click.echo(f"  - {visible(next(sentences))}")
     if not ex["passes"]:
         click.echo("\n  no pass through the pipeline before the run ended")
-    click.echo("\n" + bold("Summary: ") + ex["summary"])
+    click.echo("\n" + bold("Summary: ") + visible(ex["summary"]))

@@ -16,6 +16,7 @@ import click
 from shopsim.cli.common import fail
 from shopsim.cli.runarg import SHOPPER_ID, local_dt, local_iso, parse_iso, reading, run_argument
 from shopsim.metrics.runfile import RunFile
+from shopsim.textsafe import visible
 from shopsim.scenario.taxonomy import CHANNELS
 from shopsim.sim import events as E
 from shopsim.sim.clock import iso
@@ -143,6 +144,9 @@ def _print_text(me: _Shopper, entries: list[dict], rf: RunFile, sid: str, channe
     from rich.text import Text
 
     console = Console(highlight=False)
+    # Titles, bodies and links come from the scenario: a control character in them must not drive the terminal.
+    me.created = _shown(me.created)
+    entries = [_shown(e) for e in entries]
     c, tz, start = me.created, me.created["tz"], rf.start_epoch
     where = ", ".join(x for x in (c.get("city"), c.get("country")) if x)
     head = Text()
@@ -178,6 +182,10 @@ def _print_text(me: _Shopper, entries: list[dict], rf: RunFile, sid: str, channe
             continue
         console.print(line)
         console.print(_card(e, me, tz, Text, Group, Panel, box, _notes(e, me, tz, start)))
+
+
+def _shown(d: dict) -> dict:
+    return {k: visible(v) if isinstance(v, str) else v for k, v in d.items()}
 
 
 def _not_arrived(e: dict, tz: str) -> str:

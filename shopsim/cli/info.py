@@ -12,6 +12,7 @@ from shopsim.cli.common import EXIT_BAD_INPUT, scenario_dirs
 from shopsim.scenario.loader import load_scenario
 from shopsim.scenario.problems import ScenarioError
 from shopsim.scenario.schema import json_schema
+from shopsim.textsafe import visible
 
 
 @click.command("validate")
@@ -25,7 +26,7 @@ def validate_cmd(files: tuple[Path, ...]) -> None:
         except ScenarioError as err:
             bad += 1
             for problem in err.problems:
-                click.echo(str(problem), err=True)
+                click.echo(visible(str(problem)), err=True)
             continue
         click.echo(f"{f}: ok ({sc.run.name}: {sc.population.size} shoppers, {sc.run.duration})")
     if bad:
@@ -55,13 +56,15 @@ def scenarios_cmd() -> None:
         from rich.console import Console
         from rich.table import Table
 
+        from rich.text import Text
+
         table = Table("name", "shoppers", "duration", "description", "file", box=None, header_style="bold")
-        for name, size, dur, desc, f in rows:
-            table.add_row(name, size, dur, desc, str(f))
+        for name, size, dur, desc, f in rows:  # as Text: a description is shown as written, never read as markup
+            table.add_row(*(Text(visible(str(x))) for x in (name, size, dur, desc, f)))
         Console().print(table)
     else:
         for name, size, dur, desc, f in rows:
-            click.echo(f"{name}\t{size}\t{dur}\t{desc}\t{f}")
+            click.echo(visible(f"{name}\t{size}\t{dur}\t{desc}\t{f}"))
 
 
 @click.command("schema")

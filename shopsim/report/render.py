@@ -7,11 +7,20 @@ from typing import IO
 
 from shopsim.report.page import html_page
 from shopsim.report.model import Chart, Lines, Report, Table
+from shopsim.textsafe import visible
 
 __all__ = ["WIDTH", "console", "plain", "print_text", "text_report", "print_table", "to_markdown", "markdown_table",
            "md_text", "to_html", "html_table"]
 
 WIDTH = 100  # text reports are laid out for 100 columns
+
+
+def _text(text: str = "", style: str = ""):
+    """A rich Text of report text, control characters made visible: names, titles and descriptions come
+    from the scenario and must not drive the terminal (shopsim.textsafe)."""
+    from rich.text import Text
+
+    return Text(visible(text), style=style)
 
 
 def console(file: IO[str] | None = None, width: int | None = None):
@@ -30,14 +39,13 @@ def console(file: IO[str] | None = None, width: int | None = None):
 def print_table(con, t: Table) -> None:
     """A rich table; one too wide for the console is split into several, each repeating the first column.
     The title and the note are printed as lines of the console's width, not wrapped to the table's."""
-    from rich.text import Text
 
     for part in _split(con, t) if len(t.columns) > 2 and _needs(t) > con.width else [t]:
         if part.title:
-            con.print(Text(part.title, style="bold"))
+            con.print(_text(part.title, style="bold"))
         con.print(_rich_table(part))
         if part.note:
-            con.print(Text(part.note, style="dim"))
+            con.print(_text(part.note, style="dim"))
 
 
 def _needs(t: Table) -> int:
@@ -81,7 +89,6 @@ def _columns(t: Table, keep: list[int]) -> Table:
 def _rich_table(t: Table):
     from rich import box
     from rich.table import Table as RichTable
-    from rich.text import Text
 
     show_header = any(t.columns)
     rt = RichTable(box=box.SIMPLE_HEAD, show_header=show_header, header_style="bold", pad_edge=False,
@@ -91,43 +98,41 @@ def _rich_table(t: Table):
         # Headers carry their own line breaks ("open\nrate"); cells are never wrapped, so a table keeps its
         # shape (it is laid out to fit WIDTH columns).
         wraps = i in t.wrap
-        rt.add_column(Text(name), justify=justify, no_wrap=not wraps, overflow="fold" if wraps else "ellipsis")
+        rt.add_column(_text(name), justify=justify, no_wrap=not wraps, overflow="fold" if wraps else "ellipsis")
     for j, row in enumerate(t.rows):
         last = t.total_last and j == len(t.rows) - 2
-        rt.add_row(*(Text(cell) for cell in row), end_section=last,
+        rt.add_row(*(_text(cell) for cell in row), end_section=last,
                    style="bold" if t.total_last and j == len(t.rows) - 1 else None)
     return rt
 
 
 def _print_lines(con, block: Lines) -> None:
     from rich.table import Table as RichTable
-    from rich.text import Text
 
     style = "yellow" if block.style == "warn" else None
     if not block.bullets:
         for item in block.items:
-            con.print(Text(item, style=style))
+            con.print(_text(item, style=style))
         return
     grid = RichTable.grid(padding=(0, 1))  # a hanging indent for the wrapped sentences
     grid.add_column(no_wrap=True)
     grid.add_column()
     for item in block.items:
-        grid.add_row("•", Text(item, style=style))
+        grid.add_row("•", _text(item, style=style))
     con.print(grid)
 
 
 def print_text(report: Report, con) -> None:
     from rich.rule import Rule
-    from rich.text import Text
 
-    con.print(Text(report.title, style="bold"))
+    con.print(_text(report.title, style="bold"))
     if report.subtitle:
-        con.print(Text(report.subtitle))
+        con.print(_text(report.subtitle))
     for w in report.warnings:
-        con.print(Text(f"warning: {w}", style="bold yellow"))
+        con.print(_text(f"warning: {w}", style="bold yellow"))
     con.print()
     for section in report.sections:
-        con.print(Rule(Text(section.heading, style="bold"), align="left", characters="─"))
+        con.print(Rule(_text(section.heading, style="bold"), align="left", characters="─"))
         for block in section.blocks:
             if isinstance(block, Table):
                 print_table(con, block)
@@ -159,7 +164,7 @@ def plain(text: str) -> str:
 # --- Markdown --------------------------------------------------------------------------------------------
 
 def _md_cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ") or " "
+    return visible(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ") or " "
 
 
 def markdown_table(t: Table) -> str:
@@ -180,6 +185,7 @@ def markdown_table(t: Table) -> str:
 
 def md_text(text: str) -> str:
     """Sentences as Markdown text: characters Markdown would read as markup are escaped."""
+    text = visible(text)
     for ch in "\\`*_[]<>#|":
         text = text.replace(ch, "\\" + ch)
     return text

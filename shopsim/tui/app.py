@@ -25,6 +25,9 @@ from shopsim.sim.engine import Simulation
 from shopsim.tui.commands import ShopsimCommands
 from shopsim.tui.driver import FRAME_S, SimDriver
 from shopsim.tui.messages import NarrationReached, SimAdvanced
+from shopsim.tui.safe_text import neutralise_control_characters
+
+neutralise_control_characters()  # before any widget draws scenario text
 
 
 class LoadingScreen(Screen):
