@@ -111,3 +111,26 @@ def test_the_terminal_app_draws_a_hostile_title_as_visible_text():
     svg = asyncio.run(go())
     assert "Hi ␛]0;PWNED␇␛[2J" in svg.replace("&#160;", " ").replace("\xa0", " ")
     _clean(svg)
+
+
+def test_a_file_name_or_a_filter_that_looks_like_markup_is_shown_as_typed(tmp_path):
+    """Read as Textual markup, '[/nothing]' would raise (a closing tag with nothing open) and '[b]' restyle."""
+    from textual.widgets import Input, Static
+
+    from shopsim.tui.app import make_app
+    from shopsim.tui.screens.picker import PickerScreen
+
+    path = tmp_path / "[b]x [@click=app.quit].yaml"
+    path.write_text(SCENARIO, encoding="utf-8")
+
+    async def go():
+        app = make_app(path, None)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            app.push_screen(PickerScreen())
+            await pilot.pause()
+            app.screen.query_one(Input).value = "[/nothing]"
+            await pilot.pause()
+            return str(app.screen.query_one("#picker-status", Static).render())
+
+    assert "[/nothing]" in asyncio.run(go())

@@ -36,7 +36,7 @@ class LoadingScreen(Screen):
         self.path = path
 
     def compose(self):
-        yield Static(f"Loading {self.path} …", id="loading-text")
+        yield Static(f"Loading {self.path} …", id="loading-text", markup=False)  # a file name is not markup
         yield LoadingIndicator()
         yield Footer()
 

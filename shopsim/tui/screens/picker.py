@@ -163,7 +163,7 @@ class PickerScreen(Screen):
         option_list = OptionList(id="picker-list")
         option_list.can_focus = False  # the filter keeps the focus; up/down/enter act on the list
         yield option_list
-        yield Static("Reading the scenario files…", id="picker-status")
+        yield Static("Reading the scenario files…", id="picker-status", markup=False)  # it echoes the filter
         yield Footer()
 
     def on_mount(self) -> None:
