@@ -287,3 +287,18 @@ calibration: [cart_abandonmnt]
     assert got["behaviour.devices.web"] == (6, "shares sum to 0.8, they must sum to 1")
     assert got["flows.f.steps[0].survey"][1].startswith("a survey step needs behaviour.abandonment.survey")
     assert got["calibration[0]"] == (12, "unknown anchor 'cart_abandonmnt'; did you mean 'cart_abandonment'?")
+
+
+def test_frequency_off_needs_no_quotes_but_yes_is_still_a_boolean():
+    """docs/scenario-format.md: `frequency: off` is read as the word; `frequency: yes` is rejected."""
+    base = ("schema_version: 1\nrun: {{name: x, seed: 1, duration: 1d}}\n"
+            "population: {{size: 2, locales: {{en_US: {{share: 1.0}}}}, "
+            "settings: {{categories: {{promotions: {{frequency: {}}}}}}}}}\ncatalogue: {{products: 10, stores: 2}}\n")
+    for word in ("off", '"off"'):
+        sc = load_scenario_text(base.format(word))
+        assert sc.population.settings.categories["promotions"].frequency == "off"
+    with pytest.raises(ScenarioError) as err:
+        load_scenario_text(base.format("yes"))
+    assert "got True" in err.value.problems[0].message
+    doc = (Path(__file__).parent.parent / "docs" / "scenario-format.md").read_text(encoding="utf-8")
+    assert "The one exception is `frequency: off`" in doc
