@@ -1,4 +1,4 @@
-"""Read a run's database: a shopper's inbox, one notification with its decision trace.
+"""Read a run's database: how the run ended, a shopper's inbox, one notification with its decision trace.
 
 `db` is a SQLAlchemy URL or a path to a SQLite file. A path is opened read-only, so asking about a file that
 is not there never creates one. `run_id` defaults to the latest run in the database. Unknown shoppers and
@@ -21,6 +21,14 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 from shopsim.scenario.taxonomy import CHANNELS
 
 _TABLES = ("runs", "shoppers", "notifications", "inbox")
+
+
+def run(db: str | os.PathLike, run_id: int | None = None) -> dict[str, Any]:
+    """The runs row: scenario, seed, version, start, duration_ms, `status` (running, finished, interrupted
+    or failed), until_ms (the virtual time the run reached) and events (the events it holds)."""
+    with _connect(db) as (conn, name):
+        run_id = _run(conn, name, run_id)
+        return dict(conn.execute(text("SELECT * FROM runs WHERE id = :r"), {"r": run_id}).mappings().one())
 
 
 def inbox(db: str | os.PathLike, shopper: str, channel: str | None = None,
