@@ -13,7 +13,9 @@ and the `events` table has no run column. (Should a `runs` table ever hold sever
 still those of the one run written last.)
 
 Every problem raises `RunFileError`, whose message is one line naming the file (and the line, for a bad
-line): the commands print it as is. A database is opened read-only, so a wrong path never creates a file.
+line): the commands print it as is. A gap in `seq` (a line missing) or a line repeated is such a problem: the
+figures of a run with a line missing would be silently wrong, so it is refused rather than read. A database
+is opened read-only, so a wrong path never creates a file.
 
     run = open_run("runs/default-seed27.db")
     run.header["seed"], run.complete
@@ -147,7 +149,8 @@ class RunFile:
     # --- records and events --------------------------------------------------------------------------
 
     def records(self) -> Iterator[dict]:
-        """Each line parsed (orjson). A line that is not a JSON object raises RunFileError("FILE:LINE: ...")."""
+        """Each line parsed (orjson). A line that is not a JSON object, or whose `seq` is not its line number
+        (a line missing or repeated: the contract says line n has seq n), raises RunFileError("FILE:LINE: ...")."""
         loads, decode_error = orjson.loads, orjson.JSONDecodeError
         cut: list = []
         for n, line in enumerate(self._lines(cut), 1):
@@ -157,7 +160,19 @@ class RunFile:
                 rec = None
             if type(rec) is not dict:
                 raise self._bad_line(n, bool(cut))
+            if rec.get("seq") != n:
+                raise self._bad_seq(n, rec.get("seq"))
             yield rec
+
+    def _bad_seq(self, n: int, seq) -> RunFileError:
+        where = f"{self.path}:{n}: seq {seq!r} where {n} was expected"
+        if type(seq) is int and seq > n:
+            missing = f"line {n} is missing" if seq == n + 1 else f"lines {n} to {seq - 1} are missing"
+            return RunFileError(f"{where}: {missing} (the log was edited or damaged); refusing to read it")
+        if type(seq) is int and 0 < seq < n:
+            return RunFileError(f"{where}: seq {seq} appears twice (the log was edited or damaged); refusing to "
+                                "read it")
+        return RunFileError(f"{where}: not a shopsim event log line")
 
     def _bad_line(self, n: int, cut: bool) -> RunFileError:
         if cut:
