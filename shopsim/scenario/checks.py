@@ -26,11 +26,20 @@ _NAME = re.compile(r"^[a-z0-9_]+$")
 _SHOPPER = re.compile(r"^s(\d{6,})$")
 
 
+# Faker locales that cannot make a shopper, and why. Every Faker locale was tried for real (its identity
+# pools, then one shopper with a name, city, email and phone, played for a day); tests/test_locales.py tries
+# them all again, so this table stays exact when Faker changes.
+_NO_PHONES = ("Faker's {0} has no phone numbers; for shoppers in the Philippines use locale en with "
+              "time_zones: {{Asia/Manila: 1}}")
+UNSUPPORTED_LOCALES: dict[str, str] = {loc: _NO_PHONES.format(loc) for loc in ("en_PH", "fil_PH", "tl_PH")}
+
+
 @lru_cache(maxsize=1)
 def _faker_locales() -> frozenset[str]:
+    """The Faker locales a scenario may use: all Faker knows, but those that cannot make a shopper."""
     from faker.config import AVAILABLE_LOCALES  # importing Faker is slow; only pay for it when checking
 
-    return frozenset(AVAILABLE_LOCALES)
+    return frozenset(AVAILABLE_LOCALES) - set(UNSUPPORTED_LOCALES)
 
 
 @lru_cache(maxsize=1)
@@ -139,7 +148,9 @@ def _population(c: _Checker, s: Scenario) -> None:
     for name, locale in pop.locales.items():
         path = ("population", "locales", name)
         known = name in _faker_locales()
-        if not known:
+        if name in UNSUPPORTED_LOCALES:
+            c.report(path, f"locale {name!r} cannot make shoppers: {UNSUPPORTED_LOCALES[name]}")
+        elif not known:
             c.report(path, f"unknown locale {name!r}" + did_you_mean(name, _faker_locales()))
         if locale.time_zones is None:
             if known:
