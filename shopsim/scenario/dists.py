@@ -12,10 +12,14 @@ from typing import Any, Callable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shopsim.scenario.units import parse_duration
+from shopsim.scenario.units import MAX_DURATION_MS, parse_duration, shown
 
 Sampler = Callable[[Any], float]
 _N = 4096
+# A lognormal's top table entry is its median times e^(3.7 sigma): 1.2e8 times the median at sigma 5, the widest
+# spread any real quantity here has, and far from overflowing e^x.
+MAX_SIGMA = 5.0
+MAX_NUMBER = 1e12  # the largest number a number dist takes or draws
 _STD_NORMAL = NormalDist()
 
 
@@ -45,7 +49,8 @@ class _DistBase(BaseModel):
     dist: Literal["fixed", "uniform", "exponential", "lognormal", "normal"] = Field(
         description="fixed (value), uniform (low, high), exponential (mean), lognormal (median, sigma), normal (mean, sd)"
     )
-    sigma: float | None = Field(None, gt=0, description="lognormal: spread of log values (0.3 narrow, 1.0 wide)")
+    sigma: float | None = Field(None, gt=0, le=MAX_SIGMA,
+                                description="lognormal: spread of log values (0.3 narrow, 1.0 wide; at most 5)")
     sd: Any = Field(None, description="normal: standard deviation")
     value: Any = None
     low: Any = None
@@ -111,6 +116,16 @@ class _DistBase(BaseModel):
         mean, sd = n("mean"), n("sd")
         return lambda u: max(0.0, (mean + sd * inv(u)) * scale)  # noqa: E731
 
+    def highest(self, scale: float = 1.0) -> float:
+        """The largest value sampler(scale) can draw (its top table entry, after the clamps)."""
+        lo, hi = self.num("min"), self.num("max")
+        q = self._quantile_fn(scale)(0.5 if self.dist == "fixed" else (_N - 0.5) / _N)
+        q = q if lo is None else max(lo, q)
+        return min(q, self._ceiling(), math.inf if hi is None else hi)
+
+    def _ceiling(self) -> float:
+        return math.inf
+
     def sampler(self, scale: float = 1.0) -> Sampler:
         """A function rng -> value; `scale` multiplies the result (used for segment traits).
 
@@ -119,7 +134,7 @@ class _DistBase(BaseModel):
         """
         lo, hi = self.num("min"), self.num("max")
         lo = -math.inf if lo is None else lo
-        hi = math.inf if hi is None else hi
+        hi = min(self._ceiling(), math.inf if hi is None else hi)
         q = self._quantile_fn(scale)
         if self.dist == "fixed":
             v = min(hi, max(lo, q(0.5)))
@@ -133,10 +148,13 @@ class NumberDist(_DistBase):
 
     def _convert(self, v: Any, name: str) -> float:
         if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise ValueError(f"{name} must be a number, got {v!r}")
-        if not math.isfinite(v) or abs(v) > 1e12:
-            raise ValueError(f"{name} must be a finite number no larger than 1e12, got {v!r}")
+            raise ValueError(f"{name} must be a number, got {shown(v)}")
+        if not math.isfinite(v) or abs(v) > MAX_NUMBER:
+            raise ValueError(f"{name} must be a finite number no larger than 1e12, got {shown(v)}")
         return float(v)
+
+    def _ceiling(self) -> float:
+        return MAX_NUMBER
 
 
 class DurationDist(_DistBase):
@@ -144,8 +162,13 @@ class DurationDist(_DistBase):
 
     def _convert(self, v: Any, name: str) -> float:
         if isinstance(v, bool) or isinstance(v, (int, float)):
-            raise ValueError(f"{name} must be a duration with a unit, e.g. {v}s or {v}m, got {v!r}")
+            ex = v if abs(v) < 1e6 else 90
+            raise ValueError(f"{name} must be a duration with a unit, e.g. {ex}s or {ex}m, got {shown(v)}")
         return float(parse_duration(v))
+
+    def _ceiling(self) -> float:
+        # Longer draws are cut to the longest duration: they fall after the end of any run all the same.
+        return float(MAX_DURATION_MS)
 
     def sampler_ms(self, scale: float = 1.0) -> Callable[[Any], int]:
         """Like sampler(), in whole milliseconds, at least 1 (one closure: this is on the hot path)."""

@@ -146,6 +146,9 @@ class _Builder:
             return self.loader.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError as e:
             raise self.fatal(node, path, f"invalid YAML: {e.problem}") from None
+        except ValueError:  # Python reads no int of more than 4300 digits
+            raise self.fatal(node, path, f"a number of {len(node.value)} digits; no value in a scenario needs "
+                                         "more than a few") from None
 
     def mapping(self, node: MappingNode, path: Path) -> dict[Any, Any]:
         # Duplicates are checked among the keys written here; keys brought in by a merge (<<) may be overridden.

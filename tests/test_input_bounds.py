@@ -1,0 +1,128 @@
+"""Input that validates but then crashes, hangs or explodes (issue 12): every such value is refused by
+`shopsim validate` with a located message (file:line:col: field: message), exit 2, nothing written."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import tiny_scenario
+from shopsim.cli import main
+from shopsim.scenario.loader import load_scenario_text
+from shopsim.scenario.problems import ScenarioError
+from shopsim.scenario import units
+from shopsim.scenario.units import parse_duration
+
+BASE = """\
+schema_version: 1
+run: {name: bounds, seed: 1, duration: 2d}
+population:
+  size: 20
+  locales: {en_US: {share: 1.0}}
+catalogue: {products: 20, stores: 3}
+behaviour: {sessions: {per_day: 1.0}}
+"""
+LOCATED = re.compile(r"^(?P<file>[^:]+\.yaml):(?P<line>\d+):(?P<col>\d+): (?P<path>\S+): (?P<message>.+)$")
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+
+    def invoke(*args):
+        # catch_exceptions=False: a traceback is a test failure, not an exit code
+        return runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+    return invoke
+
+
+def _write(tmp_path: Path, text: str, name: str = "s.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _problems(res) -> list[re.Match]:
+    return [m for m in map(LOCATED.match, res.stderr.splitlines()) if m]
+
+
+def refused(cli, tmp_path: Path, text: str, field: str, fragment: str = "") -> re.Match:
+    """`validate` and `replay` both refuse `text` at `field` (exit 2, a located message, nothing written)."""
+    path = _write(tmp_path, text)
+    res = cli("validate", path)
+    assert res.exit_code == 2, res.output
+    found = [m for m in _problems(res) if m["path"] == field]
+    assert found, f"no problem at {field}:\n{res.stderr}"
+    assert int(found[0]["line"]) >= 1 and found[0]["file"] == str(path)
+    assert fragment in found[0]["message"], found[0]["message"]
+    res = cli("replay", path, "--quiet")
+    assert res.exit_code == 2, res.output
+    assert any(m["path"] == field for m in _problems(res)), res.stderr
+    assert not (tmp_path / "runs").exists()
+    return found[0]
+
+
+def accepted(text: str):
+    return load_scenario_text(text, "s.yaml")
+
+
+# --- durations and instants ---------------------------------------------------------------------------------
+
+def test_parse_duration_is_bounded_and_never_overflows():
+    assert parse_duration("1h30m") == 5_400_000
+    assert parse_duration("1.5h") == 5_400_000
+    assert parse_duration(units.MAX_DURATION) == units.MAX_DURATION_MS
+    for text in ("9" * 400 + "d", "9" * 5000 + "ms", "1" + "0" * 30 + "s", "1097d", "0.000001d" + "9" * 20 + "w"):
+        with pytest.raises(ValueError, match="longest duration") as err:
+            parse_duration(text)
+        assert len(str(err.value)) < 300  # the text is not echoed in full
+    assert parse_duration("0." + "9" * 400 + "s") == 1000  # long fractions are fine
+
+
+def test_duration_with_hundreds_of_digits_is_a_located_problem(cli, tmp_path):
+    text = BASE + "engagement: {fatigue: {half_life: " + "9" * 400 + "d}}\n"
+    m = refused(cli, tmp_path, text, "engagement.fatigue.half_life", "longest duration")
+    assert int(m["line"]) == 8
+
+
+def test_number_with_thousands_of_digits_is_a_located_problem(cli, tmp_path):
+    refused(cli, tmp_path, BASE.replace("size: 20", "size: " + "9" * 5000), "population.size", "digits")
+
+
+@pytest.mark.parametrize("section, field", [
+    ("flows: {f: {trigger: cart.abandoned, steps: [{after: 1h, channel: email, "
+     "incentive: {type: percent, value: 10, valid: 9999999d}}]}}", "flows.f.steps[0].incentive.valid"),
+    ("campaigns: {fs: {kind: flash_sale, at: 1h, channels: [email], title: Sale, ends: 9999999999d, "
+     "incentive: {type: percent, value: 10}}}", "campaigns.fs.ends"),
+    ("engagement: {recovery: {attribution_window: 5000d}}", "engagement.recovery.attribution_window"),
+    ("behaviour: {sessions: {per_day: 1.0, view_time: {dist: lognormal, median: 2000d, sigma: 2}}}",
+     "behaviour.sessions.view_time"),
+    ("orders: {processing: {dist: lognormal, median: 1h, sigma: 1.0e+300}}", "orders.processing.sigma"),
+    ("events: [{at: '9999-12-31T23:59:59Z', shopper: s000001, session: true}]", "events[0].at"),
+])
+def test_far_durations_and_instants_are_refused(cli, tmp_path, section, field):
+    text = BASE.replace("behaviour: {sessions: {per_day: 1.0}}\n", "") + section + "\n"
+    refused(cli, tmp_path, text, field)
+
+
+def test_duration_draws_stop_at_the_longest_duration():
+    from shopsim.scenario.dists import DurationDist
+
+    sample = DurationDist(dist="exponential", mean="500d").sampler_ms()
+    assert max(_draws(sample)) <= units.MAX_DURATION_MS
+    # ... and a scenario whose waits can pass any run's end still plays
+    sim_text = tiny_scenario(size=5, duration="1d", as_text=True,
+                             orders={"handling": {"dist": "lognormal", "median": "900d", "sigma": 5}})
+    from conftest import replay_lines
+    assert replay_lines(sim_text).splitlines()[-1].startswith(b'{"')
+
+
+def _draws(sample, n: int = 2000) -> list[int]:
+    import random
+
+    rng = random.Random(1)
+    return [sample(rng) for _ in range(n)] + [sample(type("Top", (), {"random": lambda self: 0.999999999})())]
