@@ -112,3 +112,14 @@ policies: {{caps: []}}
 engagement: {{enabled: false}}
 events:
 {extra_events}{events}"""
+
+
+# Terminal-app tests: no animations. A smooth scroll or a tab underline that glides is a race between the
+# animation and the assertion after `pilot.pause()`, lost on a busy machine. Every App reads this constant
+# when it is made (App.__init__), so setting it here reaches every test's app, the snapshot plugin's too.
+try:
+    from textual import constants as _textual_constants
+
+    _textual_constants.TEXTUAL_ANIMATIONS = "none"
+except ImportError:  # pragma: no cover - textual is a dependency
+    pass

@@ -113,12 +113,19 @@ def test_the_terminal_app_draws_a_hostile_title_as_visible_text():
     _clean(svg)
 
 
-def test_a_file_name_or_a_filter_that_looks_like_markup_is_shown_as_typed(tmp_path):
-    """Read as Textual markup, '[/nothing]' would raise (a closing tag with nothing open) and '[b]' restyle."""
-    from textual.widgets import Input, Static
+async def _until(pilot, ready, limit: int = 400) -> None:
+    """Let the app run until `ready()` holds (a bound on waiting, not a timing assertion)."""
+    for _ in range(limit):
+        if ready():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("the app never got there")
 
+
+def test_a_file_name_that_looks_like_markup_loads_and_is_shown_as_typed(tmp_path):
+    """'[b]' or '[@click=...]' read as Textual markup would restyle the loading line or make it a button."""
     from shopsim.tui.app import make_app
-    from shopsim.tui.screens.picker import PickerScreen
+    from shopsim.tui.screens.main import MainScreen
 
     path = tmp_path / "[b]x [@click=app.quit].yaml"
     path.write_text(SCENARIO, encoding="utf-8")
@@ -126,11 +133,28 @@ def test_a_file_name_or_a_filter_that_looks_like_markup_is_shown_as_typed(tmp_pa
     async def go():
         app = make_app(path, None)
         async with app.run_test(size=(100, 30)) as pilot:
-            await pilot.pause()
-            app.push_screen(PickerScreen())
-            await pilot.pause()
-            app.screen.query_one(Input).value = "[/nothing]"
-            await pilot.pause()
-            return str(app.screen.query_one("#picker-status", Static).render())
+            await _until(pilot, lambda: isinstance(app.screen, MainScreen))
+            return app.sim.scenario.name
 
-    assert "[/nothing]" in asyncio.run(go())
+    assert asyncio.run(go()) == "esc"
+
+
+def test_a_filter_that_looks_like_markup_is_shown_as_typed(tmp_path, monkeypatch):
+    """Read as Textual markup, '[/nothing]' would raise: a closing tag with nothing open."""
+    from textual.widgets import Input, Static
+
+    from shopsim.tui.app import make_app
+    from shopsim.tui.screens.picker import PickerScreen
+
+    monkeypatch.chdir(tmp_path)
+
+    async def go():
+        app = make_app(None, None)  # no scenario: the picker opens
+        async with app.run_test(size=(100, 30)) as pilot:
+            await _until(pilot, lambda: isinstance(app.screen, PickerScreen) and app.screen.query(Input))
+            app.screen.query_one(Input).value = "[/nothing]"
+            status = app.screen.query_one("#picker-status", Static)
+            await _until(pilot, lambda: "[/nothing]" in str(status.render()))
+            return str(status.render())
+
+    assert "No scenario matches" in asyncio.run(go())

@@ -399,7 +399,8 @@ def test_why_from_the_feed_and_from_the_inbox_opens_the_explanation(tmp_path) ->
 
             # The inbox: w on the highlighted message.
             inbox = main.query_one(InboxPane)
-            await wait_until(pilot, lambda: inbox.entries, "a message in her inbox")
+            # ... and its list mounted: on a busy machine the entries can arrive before the list is composed
+            await wait_until(pilot, lambda: inbox.entries and inbox.query("#inbox-list"), "a message in her inbox")
             inbox.query_one("#inbox-list", OptionList).focus()
             await pilot.press("w")
             await wait_until(pilot, lambda: isinstance(app.screen, ExplainScreen), "the explain screen")
