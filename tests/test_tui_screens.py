@@ -409,7 +409,7 @@ def test_serve_serves_the_app_page_on_localhost() -> None:
     proc = subprocess.Popen([sys.executable, "-m", "shopsim", "serve", "quiet_hours", "--port", str(port)],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 120  # a bound on waiting (a busy machine starts it slowly), not a timing test
         while True:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:
@@ -417,7 +417,7 @@ def test_serve_serves_the_app_page_on_localhost() -> None:
                 break
             except (urllib.error.URLError, ConnectionError):
                 assert proc.poll() is None, proc.stdout.read().decode()
-                assert time.monotonic() < deadline, "the server did not answer within 10 s"
+                assert time.monotonic() < deadline, "the server never answered"
                 time.sleep(0.1)
         assert status == 200
         assert "<html" in page.lower() and f"ws://127.0.0.1:{port}/ws" in page
