@@ -126,3 +126,77 @@ def _draws(sample, n: int = 2000) -> list[int]:
 
     rng = random.Random(1)
     return [sample(rng) for _ in range(n)] + [sample(type("Top", (), {"random": lambda self: 0.999999999})())]
+
+
+# --- rates, counts and sizes ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("change, field", [
+    ("behaviour: {sessions: {per_day: 1.0e+12}}", "behaviour.sessions.per_day"),
+    ("population: {size: 20, locales: {en_US: {share: 1.0}}, segments: {a: {share: 1.0, traits: {activity: 1.0e+9}}}}",
+     "population.segments.a.traits.activity"),
+    ("population: {size: 5000000, locales: {en_US: {share: 1.0}}}", "population.size"),
+    ("account: {new_signin_per_30d: 1.0e+9}", "account.new_signin_per_30d"),
+    ("behaviour: {sessions: {per_day: 1.0, views: {dist: lognormal, median: 1.0e+9, sigma: 1}}}",
+     "behaviour.sessions.views"),
+    ("behaviour: {sessions: {per_day: 1.0, by_local_hour: [1.0e+300, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, "
+     "0, 0, 0, 0, 0, 0, 0, 0]}}", "behaviour.sessions.by_local_hour[0]"),
+    ("catalogue: {products: 20, stores: 3, price: {dist: lognormal, median: 500000, sigma: 2}}", "catalogue.price"),
+    ("catalogue: {products: 20, stores: 3, items: [{id: x, name: X, category: toys, price: 1.0e+15}]}",
+     "catalogue.items[0].price"),
+    ("orders: {disputes: {reasons: {damaged: 1.0e+300}}}", "orders.disputes.reasons.damaged"),
+    ("campaigns: {fs: {kind: flash_sale, at: 1h, channels: [email], title: Sale, stock: 100000000000000000000}}",
+     "campaigns.fs.stock"),
+    ("run: {name: " + "n" * 300 + ", duration: 2d}", "run.name"),
+])
+def test_every_rate_and_count_is_bounded(cli, tmp_path, change, field):
+    key = change.split(":", 1)[0]
+    lines = [line for line in BASE.splitlines() if not line.startswith(key + ":")
+             and not (key == "population" and line.startswith("  "))]
+    refused(cli, tmp_path, "\n".join(lines) + "\n" + change + "\n", field)
+
+
+def test_a_run_too_large_to_play_is_refused_with_its_estimate(cli, tmp_path):
+    text = BASE.replace("size: 20", "size: 1000000").replace("duration: 2d", "duration: 1000d").replace(
+        "per_day: 1.0", "per_day: 50")
+    m = refused(cli, tmp_path, text, "population.size", "events")
+    assert "would play about" in m["message"] and "1,000,000,000" in m["message"]
+    # one local-time campaign per shopper is queued at the start: a million shoppers and many campaigns do not fit
+    camps = "".join(f"  c{i}: {{kind: promotion, at: {i}d, local_time: '10:00', channels: [email], title: T}}\n"
+                    for i in range(1, 13))
+    text = BASE.replace("size: 20", "size: 1000000").replace("duration: 2d", "duration: 20d").replace(
+        "per_day: 1.0", "per_day: 0.01") + "account: {new_signin_per_30d: 0, password_change_per_30d: 0}\n" \
+        + "campaigns:\n" + camps
+    refused(cli, tmp_path, text, "population.size", "queue")
+
+
+def test_the_shipped_scenarios_and_the_benchmark_are_well_inside_the_budget():
+    from shopsim.scenario.checks import MAX_EVENTS, MAX_QUEUED, volume
+    from shopsim.scenario.loader import load_scenario
+
+    root = Path(__file__).resolve().parent.parent
+    for f in [*sorted((root / "scenarios").glob("*.yaml")), root / "benchmarks" / "large.yaml"]:
+        events, queued = volume(load_scenario(f))
+        assert events < MAX_EVENTS / 20 and queued < MAX_QUEUED / 10, f
+
+
+# --- campaigns outside the run -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("camp, fragment", [
+    ("{kind: promotion, at: 3d, channels: [email], title: Late}", "after the end of the run"),
+    ("{kind: promotion, at: '2026-03-01T00:00:00Z', channels: [email], title: Early}", "before the run starts"),
+    ("{kind: price_drop, at: 2d1ms, channels: [email], title: Late, products: [p00001], discount: 10}",
+     "after the end of the run"),
+    # the UTC date of `at` is the day after the run: 10:00 there is after the end in every zone of en_US
+    ("{kind: promotion, at: 2d, local_time: '10:00', channels: [email], title: Late}", "after the run ends"),
+    ("{kind: promotion, at: '2026-03-01T12:00:00Z', local_time: '10:00', channels: [email], title: Early}",
+     "before the run starts"),
+])
+def test_a_campaign_outside_the_run_is_refused(cli, tmp_path, camp, fragment):
+    refused(cli, tmp_path, BASE + f"campaigns:\n  c: {camp}\n", "campaigns.c.at", fragment)
+
+
+def test_a_local_time_campaign_that_some_zone_still_sees_is_accepted():
+    # 2d is Wednesday 00:00 UTC, the end of a 2-day run: Wednesday 10:00 in Kiritimati (UTC+14) is Tuesday 20:00 UTC
+    text = BASE.replace("{en_US: {share: 1.0}}", "{en_US: {share: 0.5}, en: {share: 0.5, time_zones: "
+                                                "{Pacific/Kiritimati: 1.0}}}")
+    accepted(text + "campaigns:\n  c: {kind: promotion, at: 2d, local_time: '10:00', channels: [email], title: T}\n")

@@ -21,8 +21,9 @@ def _flat_day() -> list[float]:
 
 
 class Sessions(Model):
-    per_day: Positive = Field(0.15, description="mean visits per shopper per day (before the activity trait); ~4.5 a month")
-    by_local_hour: list[Annotated[float, Field(ge=0)]] = Field(
+    per_day: float = Field(0.15, gt=0, le=100,
+                           description="mean visits per shopper per day (before the activity trait); ~4.5 a month")
+    by_local_hour: list[Annotated[float, Field(ge=0, le=1_000_000)]] = Field(
         default_factory=_flat_day, min_length=24, max_length=24, description="24 relative weights, hour 0 first")
     views: NumberDist = Field(default_factory=lambda: NumberDist(dist="lognormal", median=4, sigma=0.7, min=1, max=60))
     view_time: DurationDist = Field(

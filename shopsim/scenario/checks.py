@@ -17,7 +17,7 @@ from shopsim.scenario.problems import Path, Positions, Problem, did_you_mean, fo
 from shopsim.scenario.schema import (
     Behaviour, Catalogue, Orders, Policies, Population, Run, Scenario, ScriptedEvent,
 )
-from shopsim.scenario.units import format_duration, parse_duration, parse_instant
+from shopsim.scenario.units import format_duration, parse_clock, parse_duration, parse_instant
 from shopsim.scenario.zones import country_of, default_time_zones, zone_in_country, zones_of
 
 SHARE_TOLERANCE = 1e-6
@@ -90,6 +90,10 @@ def check_scenario(scenario: Scenario, positions: Positions, filename: str) -> l
     _narration(c, scenario)
     _calibration(c, scenario)
     _behaviour(c, scenario)
+    _campaign_times(c, scenario)
+    _limits(c, scenario)
+    if not c.problems:  # the estimate needs sound shares and distributions
+        _volume(c, scenario)
     return c.problems
 
 
@@ -446,6 +450,125 @@ def _behaviour(c: _Checker, s: Scenario) -> None:
                 if step.survey:
                     c.report(("flows", name, "steps", i, "survey"),
                              "a survey step needs behaviour.abandonment.survey (its response rate and bias)")
+
+
+def _campaign_times(c: _Checker, s: Scenario) -> None:
+    """A campaign is sent inside the run, as scripted events and narration steps are: one outside it would
+    silently never go out (and one before the start cannot even be scheduled)."""
+    from datetime import datetime, timedelta, timezone
+    from zoneinfo import ZoneInfo
+
+    from shopsim.scenario.compiled import at_ms
+    from shopsim.sim.clock import HOUR, epoch_ms
+
+    start = epoch_ms(parse_instant(s.run.start))
+    run_ms = parse_duration(s.run.duration)
+    lasts = f"the run lasts {s.run.duration} from {s.run.start}"
+    zones: set[str] = set()
+    for loc, spec in s.population.locales.items():
+        try:
+            zones.update(spec.time_zones or default_time_zones(loc))
+        except LookupError:
+            pass  # reported with the locale
+    for name, camp in s.campaigns.items():
+        path = ("campaigns", name, "at")
+        t = at_ms(camp.at, start)
+        if camp.local_time is None:
+            if t < 0:
+                c.report(path, f"{camp.at} is {format_duration(-t)} before the run starts ({s.run.start}); the "
+                               "campaign would never be sent")
+            elif t > run_ms:
+                c.report(path, f"{camp.at} is after the end of the run, so the campaign would never be sent; {lasts}")
+            continue
+        # As shopsim/marketing/campaigns.py sends it: local_time on the UTC date of `at`, in each shopper's zone.
+        day = datetime.fromtimestamp((start + t) / 1000, timezone.utc).date()
+        naive = datetime(day.year, day.month, day.day) + timedelta(minutes=parse_clock(camp.local_time))
+        sends = [epoch_ms(naive.replace(tzinfo=ZoneInfo(z))) - start for z in sorted(zones) if z in _zones()]
+        # An hour of slack: on a day the clocks change, a local time in the gap is sent up to an hour off.
+        if sends and not any(-HOUR <= w <= run_ms + HOUR for w in sends):
+            side = "before the run starts" if max(sends) < 0 else "after the run ends"
+            c.report(path, f"{camp.at} at {camp.local_time} local time ({day.isoformat()}) falls {side} in every "
+                           f"shopper's time zone, so the campaign would never be sent; {lasts}")
+
+
+MAX_VIEWS = 1000           # product views in one visit
+MAX_EVENTS = 1_000_000_000  # events a run may be estimated to play: hours of running, a log of hundreds of GB
+MAX_QUEUED = 10_000_000     # work queued when the run begins (about 2 GB of memory)
+# Events a visit brings besides its product views (start, carts, checkout, an order and its journey, the
+# messages about them), and each of its views (the view, an add to cart, the ads it leads to): generous
+# estimates, measured on the shipped scenarios.
+_PER_VISIT, _PER_VIEW, _PER_MESSAGE = 10, 2, 4
+
+
+def _limits(c: _Checker, s: Scenario) -> None:
+    """Bounds no single field's range can express: the most views a visit can draw, the highest price."""
+    from shopsim.scenario.types import MAX_PRICE
+
+    views = s.behaviour.sessions.views
+    worst = max(s.population.segments.items(), key=lambda kv: kv[1].traits.views)
+    most = views.highest(worst[1].traits.views)
+    if most > MAX_VIEWS:
+        trait = f" (times segment {worst[0]}'s views trait {worst[1].traits.views:g})" if worst[1].traits.views != 1 else ""
+        c.report(("behaviour", "sessions", "views"), f"a visit could view {most:,.0f} products{trait}; at most "
+                 f"{MAX_VIEWS:,} a visit: lower the distribution or give it a max")
+    prices = [(("catalogue", "price"), s.catalogue.price)] + [
+        (("catalogue", "categories", n, "price"), cat.price) for n, cat in s.catalogue.categories.items()
+        if cat.price is not None]
+    for path, dist in prices:
+        most = dist.highest()
+        if most > MAX_PRICE:
+            c.report(path, f"could draw prices up to {most:,.0f}; a product costs at most {MAX_PRICE:,}: lower the "
+                           "distribution or give it a max")
+
+
+def _about(n: float) -> str:
+    for size, word in ((1e12, "trillion"), (1e9, "billion"), (1e6, "million")):
+        if n >= size:
+            return f"about {n / size:,.1f} {word}"
+    return f"about {n:,.0f}"
+
+
+def volume(s: Scenario) -> tuple[float, float]:
+    """(events, queued): an upper estimate of the events a run of `s` plays, and of the work queued when it
+    begins. Visits, views and ad opportunities come from the rates; each message is counted with what follows
+    it (delivery, open, click)."""
+    from shopsim.sim.clock import DAY
+
+    size, days = s.population.size, parse_duration(s.run.duration) / DAY
+    sessions = s.behaviour.sessions
+    hours = sessions.by_local_hour
+    peak = max(hours) / (sum(hours) / 24)  # visits are drawn as candidates at the busiest hour's rate
+    visits = views = 0.0
+    for seg in s.population.segments.values():
+        rate = sessions.per_day * seg.traits.activity * seg.share
+        visits += rate
+        views += rate * sessions.views.average(seg.traits.views)
+    steps = sum(len(f.steps) for f in s.flows.values())
+    account = (s.account.new_signin_per_30d + s.account.password_change_per_30d) / 30
+    per_day = (visits * (peak + _PER_VISIT + steps * _PER_MESSAGE) + views * _PER_VIEW + account * _PER_MESSAGE
+               + (s.ads.per_day * 2 if s.ads.enabled else 0))
+    broadcasts = sum(len(camp.channels) for camp in s.campaigns.values()) + sum(
+        len(ev.notify.channels) for ev in s.events if ev.shopper == "all" and ev.notify is not None)
+    events = size * (1 + days * per_day + broadcasts * _PER_MESSAGE) + len(s.events)
+    local = sum(1 for camp in s.campaigns.values() if camp.local_time is not None)
+    queued = size * (2 + days * account + local) + len(s.events) + len(s.campaigns)
+    return events, queued
+
+
+def _volume(c: _Checker, s: Scenario) -> None:
+    events, queued = volume(s)
+    if events > MAX_EVENTS:
+        c.report(("population", "size"),
+                 f"this run would play {_about(events)} events ({s.population.size:,} shoppers over "
+                 f"{s.run.duration}, at {s.behaviour.sessions.per_day:g} visits a day with their views, messages "
+                 f"and ads), more than the {MAX_EVENTS:,} a run may have: lower population.size, run.duration, "
+                 "behaviour.sessions.per_day or ads.per_day, or split the run")
+    if queued > MAX_QUEUED:
+        c.report(("population", "size"),
+                 f"this run would queue {_about(queued)} pieces of work when it begins (each shopper's sign-ins "
+                 f"and password changes for the whole run, and one send per shopper for each campaign at a "
+                 f"local time), more than the {MAX_QUEUED:,} that fit in memory: lower population.size, "
+                 "run.duration, the account rates or the local-time campaigns")
 
 
 def _calibration(c: _Checker, s: Scenario) -> None:

@@ -123,6 +123,16 @@ class _DistBase(BaseModel):
         q = q if lo is None else max(lo, q)
         return min(q, self._ceiling(), math.inf if hi is None else hi)
 
+    def average(self, scale: float = 1.0, points: int = 256) -> float:
+        """About the mean of sampler(scale)'s draws, from a coarser table (for estimates, not for runs)."""
+        lo, hi = self.num("min"), self.num("max")
+        lo = -math.inf if lo is None else lo
+        hi = min(self._ceiling(), math.inf if hi is None else hi)
+        q = self._quantile_fn(scale)
+        if self.dist == "fixed":
+            return min(hi, max(lo, q(0.5)))
+        return sum(min(hi, max(lo, q((i + 0.5) / points))) for i in range(points)) / points
+
     def _ceiling(self) -> float:
         return math.inf
 

@@ -11,7 +11,7 @@ from pydantic import Field, model_validator
 
 from shopsim.scenario.dists import DurationDist
 from shopsim.scenario.taxonomy import CHANNELS, MARKETING_CATEGORIES
-from shopsim.scenario.types import At, Channel, Channels, Clock, Duration, Model, Probability
+from shopsim.scenario.types import At, Channel, Channels, Clock, Duration, Model, Name, Probability, Subtotal
 
 MarketingCategory = Literal[MARKETING_CATEGORIES]  # type: ignore[valid-type]
 Multiplier = Annotated[float, Field(ge=0, le=100)]
@@ -23,7 +23,7 @@ class Incentive(Model):
     type: Literal["percent", "fixed", "free_shipping"]
     value: float = Field(0, ge=0, le=100_000, description="percent off (0-100) or an amount off; unused for free_shipping")
     valid: Duration = Field("48h", description="how long the code works after it is issued")
-    min_order: float = Field(0, ge=0, description="smallest subtotal the code applies to")
+    min_order: Subtotal = Field(0, description="smallest subtotal the code applies to")
     prefix: str = Field("SAVE", pattern=r"^[A-Z0-9]{1,10}$", description="the code's first letters")
     auto_apply: bool = Field(
         False, description="the platform applies the coupon at checkout by itself; otherwise it works only once the "
@@ -43,9 +43,9 @@ class Condition(Model):
 
     opened: bool | None = Field(None, description="the previous step's message was (true) / was not (false) opened")
     clicked: bool | None = Field(None, description="the previous step's message was (not) clicked")
-    segments: list[str] | None = Field(None, min_length=1, description="only shoppers in these segments")
-    min_value: float | None = Field(None, ge=0, description="only carts worth at least this much")
-    max_value: float | None = Field(None, ge=0, description="only carts worth at most this much")
+    segments: list[Name] | None = Field(None, min_length=1, max_length=100, description="only shoppers in these segments")
+    min_value: Subtotal | None = Field(None, description="only carts worth at least this much")
+    max_value: Subtotal | None = Field(None, description="only carts worth at most this much")
 
 
 class Window(Model):
@@ -161,7 +161,8 @@ class Engagement(Model):
     click_delay: DurationDist = Field(default_factory=lambda: DurationDist(dist="lognormal", median="30s", sigma=0.8, max="10m"))
     by_local_hour: list[Annotated[float, Field(ge=0, le=10)]] = Field(
         default_factory=_hour_factor, min_length=24, max_length=24, description="open factor by local hour of delivery")
-    segments: dict[str, Multiplier] = Field(default_factory=dict, description="open and click factor per segment")
+    segments: dict[Name, Multiplier] = Field(default_factory=dict, max_length=100,
+                                             description="open and click factor per segment")
     incentive_factor: Multiplier = Field(1.3, description="clicks are multiplied by this when the message offers a coupon")
     fatigue: Fatigue = Fatigue()
     recovery: Recovery = Recovery()
@@ -189,8 +190,10 @@ CAMPAIGN_CATEGORY = {
 
 
 class Audience(Model):
-    segments: list[str] | None = Field(None, min_length=1, description="only these segments (default: everyone)")
-    countries: list[str] | None = Field(None, min_length=1, description="only shoppers in these countries (US, DE, ...)")
+    segments: list[Name] | None = Field(None, min_length=1, max_length=100,
+                                        description="only these segments (default: everyone)")
+    countries: list[Annotated[str, Field(max_length=2)]] | None = Field(
+        None, min_length=1, max_length=300, description="only shoppers in these countries (US, DE, ...)")
     viewed: bool = Field(False, description="only shoppers who viewed one of the campaign's products (any product, "
                                             "when it names none)")
 
@@ -208,8 +211,9 @@ class Campaign(Model):
     audience: Audience = Audience()
     incentive: Incentive | None = None
     ends: Duration | None = Field(None, description="flash sales: how long the offer lasts (its coupons expire then)")
-    stock: int | None = Field(None, ge=1, description="flash sales: how many orders the offer can serve")
-    products: list[str] | None = Field(None, min_length=1, description="products it is about (price drops, back in stock)")
+    stock: int | None = Field(None, ge=1, le=1_000_000_000, description="flash sales: how many orders the offer can serve")
+    products: list[Annotated[str, Field(max_length=64)]] | None = Field(
+        None, min_length=1, max_length=1000, description="products it is about (price drops, back in stock)")
     discount: float | None = Field(None, gt=0, le=90, description="price drop: percent off the products")
 
 

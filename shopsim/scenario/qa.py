@@ -8,10 +8,12 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, model_validator
 
-from shopsim.scenario.types import At, Channel, Model
+from shopsim.scenario.types import At, Channel, Model, Name
 
 ExperimentMetric = Literal["recovery", "conversion", "unsubscribe", "revenue_per_shopper"]
 Scalar = Union[str, int, float, bool, None]
+# Fields an event must match, as `expect: count` and `narration: when` write them.
+Match = Annotated[dict[Name, Union[Scalar, Annotated[list[Scalar], Field(max_length=100)]]], Field(max_length=20)]
 
 
 class Variant(Model):
@@ -19,8 +21,8 @@ class Variant(Model):
     flow and campaign any arm lists); a holdout gets none of them."""
     weight: float = Field(1.0, gt=0, le=1_000_000, description="relative share of shoppers")
     holdout: bool = Field(False, description="receives none of the experiment's flows, campaigns or ads")
-    flows: list[str] = Field(default_factory=list, description="flows this arm receives")
-    campaigns: list[str] = Field(default_factory=list, description="campaigns this arm receives")
+    flows: list[Name] = Field(default_factory=list, max_length=50, description="flows this arm receives")
+    campaigns: list[Name] = Field(default_factory=list, max_length=100, description="campaigns this arm receives")
     ads: bool | None = Field(None, description="whether this arm sees retargeting ads (set it on any arm to put "
                                                "ads under the experiment)")
 
@@ -36,7 +38,7 @@ class Experiment(Model):
     always in the same arm, whatever the seed or the other shoppers."""
     description: str = Field("", max_length=500)
     metric: ExperimentMetric = Field("recovery", description="the shopper-level outcome the arms are compared on")
-    control: str | None = Field(None, description="the arm the others are compared with (default: the first "
+    control: Name | None = Field(None, description="the arm the others are compared with (default: the first "
                                                   "that is not a holdout)")
     variants: dict[str, Variant] = Field(min_length=2, max_length=20)
 
@@ -45,26 +47,26 @@ Bound = Union[float, int, str]  # a number, a percentage ("5%") or a duration ("
 
 
 class Receives(Model):
-    shopper: str = Field(pattern=r"^s\d{6,}$", description="shopper id, e.g. s000001")
+    shopper: str = Field(max_length=20, pattern=r"^s\d{6,}$", description="shopper id, e.g. s000001")
     channel: Channel | None = None
-    category: str | None = None
+    category: Name | None = None
     between: Annotated[list[At], Field(min_length=2, max_length=2)] | None = Field(
         None, description="[from, to): durations after the start or UTC instants; `to` itself is outside")
-    title_contains: str | None = None
+    title_contains: str | None = Field(None, max_length=200)
 
 
 class Expectation(Model):
     """One check. Exactly one of `metric`, `count`, `invariant` or `receives`."""
     name: str | None = Field(None, max_length=120, description="what the check is about, for the report")
-    metric: str | None = Field(None, description="a KPI name (docs/metrics.md)")
+    metric: Name | None = Field(None, description="a KPI name (docs/metrics.md)")
     channel: Channel | Literal["ads"] | None = None
-    category: str | None = None
-    experiment: str | None = None
-    variant: str | None = None
-    count: dict[str, Union[Scalar, list[Scalar]]] | None = Field(
+    category: Name | None = None
+    experiment: Name | None = None
+    variant: Name | None = None
+    count: Match | None = Field(
         None, description="events whose fields equal these values (a list: any of them), e.g. "
                           "{type: notification.suppressed, reason: quiet_hours}")
-    invariant: str | None = None
+    invariant: Name | None = None
     receives: Receives | None = None
     min: Bound | None = None
     max: Bound | None = None

@@ -17,18 +17,21 @@ from shopsim.scenario.teaching import NarrationStep
 from shopsim.scenario.settings import SettingsPatch
 from shopsim.scenario.taxonomy import MARKETING_CATEGORIES
 from shopsim.scenario.types import (  # noqa: F401 (re-exported: the schema's building blocks)
-    MAX_RUN, At, Channel, Channels, Clock, Duration, Model, Positive, Probability, Share, _duration, _run_duration,
+    MAX_PRICE, MAX_RUN, At, Channel, Channels, Clock, Duration, Model, Name, Positive, Price, Probability, Share,
+    Subtotal, Trait, _duration, _run_duration,
 )
 from shopsim.scenario.units import parse_instant
 
 SCHEMA_VERSION = 1
+MAX_SHOPPERS = 1_000_000  # about 1 GB of shoppers in memory
 
 
 # --- run ---------------------------------------------------------------------------------------------
 
 class Run(Model):
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$", description="short name, used in file names")
-    description: str = ""
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$",
+                      description="short name, used in file names")
+    description: str = Field("", max_length=1000)
     seed: int = Field(0, ge=0, lt=2**63, description="root seed; same scenario + seed gives a byte-identical event log")
     start: str = Field("2026-03-02T00:00:00Z", description="UTC instant at which virtual time 0 falls")
     duration: Duration = "7d"
@@ -52,12 +55,12 @@ class Locale(Model):
 
 
 class Traits(Model):
-    activity: Positive = Field(1.0, description="multiplies sessions per day")
-    views: Positive = Field(1.0, description="multiplies product views per session")
-    add_to_cart: Positive = Field(1.0, description="multiplies the add-to-cart probability")
-    abandonment: Positive = Field(
+    activity: Trait = Field(1.0, description="multiplies sessions per day")
+    views: Trait = Field(1.0, description="multiplies product views per session")
+    add_to_cart: Trait = Field(1.0, description="multiplies the add-to-cart probability")
+    abandonment: Trait = Field(
         1.0, description="multiplies the hazard of abandoning a cart (the chance to keep it is raised to this power)")
-    intent_half_life: Positive = Field(1.0, description="multiplies how long an abandoned cart's purchase intent lasts")
+    intent_half_life: Trait = Field(1.0, description="multiplies how long an abandoned cart's purchase intent lasts")
 
 
 class Consent(Model):
@@ -76,7 +79,7 @@ CONSENT_DEFAULTS = {"marketing_consent": 0.7, "personalization": 0.8, "sms_opt_i
 
 class Segment(Model):
     share: Share
-    description: str = ""
+    description: str = Field("", max_length=1000)
     traits: Traits = Traits()
     consent: Consent = Consent()
     settings: SettingsPatch = Field(
@@ -89,10 +92,11 @@ class Reach(Model):
 
 
 class Population(Model):
-    size: int = Field(gt=0, le=5_000_000)
+    size: int = Field(gt=0, le=MAX_SHOPPERS, description="number of shoppers (each takes about 1 KB of memory)")
     locales: dict[str, Locale] = Field(description="Faker locales (en_US, de_DE, ...) with their shares")
-    segments: dict[str, Segment] = Field(
-        default_factory=lambda: {"regular": Segment(share=1.0)}, description="named segments with shares and traits")
+    segments: dict[Name, Segment] = Field(
+        default_factory=lambda: {"regular": Segment(share=1.0)}, max_length=100,
+        description="named segments with shares and traits")
     platforms: dict[Literal["ios", "android", "web"], Share] = Field(
         default_factory=lambda: {"android": 0.45, "ios": 0.3, "web": 0.25},
         description="device the shopper mostly uses; ios and android shoppers have the app")
@@ -114,27 +118,28 @@ class Category(Model):
 
 
 class Product(Model):
-    id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    name: str
-    category: str
-    price: Positive
-    store: str | None = None
+    id: str = Field(max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(max_length=200)
+    category: Name
+    price: Price
+    store: str | None = Field(None, max_length=200)
 
 
 class Catalogue(Model):
     currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
     products: int = Field(500, ge=0, le=1_000_000, description="how many products to generate")
     stores: int = Field(40, gt=0, le=100_000, description="how many stores to generate")
-    categories: dict[str, Category] = Field(default_factory=lambda: {
+    categories: dict[Name, Category] = Field(max_length=1000, default_factory=lambda: {
         "electronics": Category(share=0.2), "phone_accessories": Category(share=0.15),
         "fashion": Category(share=0.2), "home_garden": Category(share=0.15), "beauty": Category(share=0.1),
         "toys": Category(share=0.08), "sports": Category(share=0.07), "tools": Category(share=0.05)})
     price: NumberDist = Field(
         default_factory=lambda: NumberDist(dist="lognormal", median=12, sigma=0.9, min=0.5, max=900))
     popularity: Annotated[float, Field(ge=0, le=10)] = Field(1.0, description="Zipf exponent of product popularity (0 = all equal)")
-    items: list[Product] = Field(default_factory=list, description="hand-written products, added to the generated ones")
-    shipping_fee: float = Field(2.99, ge=0, le=1_000_000, description="charged when the subtotal is under free_shipping_over")
-    free_shipping_over: float = Field(10.0, ge=0, le=1_000_000)
+    items: list[Product] = Field(default_factory=list, max_length=100_000,
+                                 description="hand-written products, added to the generated ones")
+    shipping_fee: float = Field(2.99, ge=0, le=MAX_PRICE, description="charged when the subtotal is under free_shipping_over")
+    free_shipping_over: float = Field(10.0, ge=0, le=MAX_PRICE)
 
 
 # --- orders ------------------------------------------------------------------------------------------
@@ -149,7 +154,7 @@ class Payment(Model):
 
 class Carrier(Model):
     share: Share
-    name: str
+    name: str = Field(max_length=200)
     tracking_prefix: str = Field("LP", pattern=r"^[A-Z]{1,4}$")
     in_transit_after: DurationDist = Field(
         default_factory=lambda: DurationDist(dist="lognormal", median="14h", sigma=0.5))
@@ -172,8 +177,9 @@ def _carriers() -> dict[str, Carrier]:
 class Disputes(Model):
     rate: Probability = Field(0.03, description="chance a delivered order is disputed")
     after: DurationDist = Field(default_factory=lambda: DurationDist(dist="lognormal", median="3d", sigma=0.6))
-    reasons: dict[str, Annotated[float, Field(ge=0)]] = Field(
-        default_factory=lambda: {"not_as_described": 0.45, "damaged": 0.25, "wrong_item": 0.15, "missing_parts": 0.15})
+    reasons: dict[Name, Annotated[float, Field(ge=0, le=1_000_000)]] = Field(
+        default_factory=lambda: {"not_as_described": 0.45, "damaged": 0.25, "wrong_item": 0.15, "missing_parts": 0.15},
+        max_length=100)
     refund: Probability = Field(0.75, description="chance a dispute ends in a refund")
 
     @field_validator("reasons")
@@ -192,13 +198,13 @@ class Orders(Model):
     handling: DurationDist = Field(
         default_factory=lambda: DurationDist(dist="lognormal", median="2d", sigma=0.5),
         description="from processing to shipped")
-    carriers: dict[str, Carrier] = Field(default_factory=_carriers)
+    carriers: dict[Name, Carrier] = Field(default_factory=_carriers, max_length=100)
     disputes: Disputes = Disputes()
 
 
 class Account(Model):
-    new_signin_per_30d: Annotated[float, Field(ge=0)] = Field(0.4, description="new-device sign-ins per shopper per 30 days")
-    password_change_per_30d: Annotated[float, Field(ge=0)] = Field(0.05)
+    new_signin_per_30d: float = Field(0.4, ge=0, le=300, description="new-device sign-ins per shopper per 30 days")
+    password_change_per_30d: float = Field(0.05, ge=0, le=300)
 
 
 # --- notification policies --------------------------------------------------------------------------
@@ -209,7 +215,8 @@ class Cap(Model):
     per: Duration = Field(description="... in any rolling window this long")
     category: Literal[MARKETING_CATEGORIES] | None = Field(  # type: ignore[valid-type]
         None, description="count only this marketing category (default: all marketing on the channel)")
-    name: str | None = Field(None, description="how traces and suppressions name the rule (default: caps[i])")
+    name: str | None = Field(None, max_length=80,
+                             description="how traces and suppressions name the rule (default: caps[i])")
 
 
 class SendWindow(Model):
@@ -229,10 +236,10 @@ def _default_caps() -> list[Cap]:
 class Policies(Model):
     """The platform's rules: what the pipeline enforces on top of each shopper's settings."""
 
-    caps: list[Cap] = Field(default_factory=_default_caps,
+    caps: list[Cap] = Field(default_factory=_default_caps, max_length=100,
                             description="frequency caps on marketing messages; every rule must hold")
     send_windows: list[SendWindow] = Field(
-        default_factory=lambda: [SendWindow(channel="sms", start="08:00", end="21:00")],
+        default_factory=lambda: [SendWindow(channel="sms", start="08:00", end="21:00")], max_length=20,
         description="local hours in which a channel may interrupt; push and SMS only")
     transactional: dict[str, Channels] = Field(
         default_factory=dict,
@@ -251,12 +258,12 @@ class Message(Model):
     channels: Channels = Field(min_length=1)
     title: str = Field(min_length=1, max_length=200)
     text: str = Field("", max_length=2000)
-    code: str | None = Field(None, description="a coupon code the message mentions")
+    code: str | None = Field(None, max_length=40, description="a coupon code the message mentions")
 
 
 class ScriptedEvent(Model):
     at: At
-    shopper: str = Field(description="shopper id, e.g. s000001, or all (only with notify)")
+    shopper: str = Field(max_length=20, description="shopper id, e.g. s000001, or all (only with notify)")
     settings: SettingsPatch | None = Field(None, description="a settings change (source: scenario)")
     session: bool = Field(False, description="the shopper starts a visit")
     signin: bool = Field(False, description="a sign-in from a new device")
@@ -275,18 +282,23 @@ class Scenario(Model):
     orders: Orders = Orders()
     account: Account = Account()
     policies: Policies = Policies()
-    flows: dict[str, Flow] = Field(default_factory=dict, description="message sequences started by a shopper's action")
-    campaigns: dict[str, Campaign] = Field(default_factory=dict, description="scheduled broadcasts")
+    flows: dict[Name, Flow] = Field(default_factory=dict, max_length=50,
+                                    description="message sequences started by a shopper's action")
+    campaigns: dict[Name, Campaign] = Field(default_factory=dict, max_length=100, description="scheduled broadcasts")
     engagement: Engagement = Engagement()
     ads: Ads = Ads()
-    events: list[ScriptedEvent] = Field(default_factory=list, description="scripted events at given times")
-    experiments: dict[str, Experiment] = Field(default_factory=dict, description="arms of shoppers that differ only "
-                                                                                 "in the flows, campaigns and ads they get")
-    expect: list[Expectation] = Field(default_factory=list, description="what `shopsim replay --check` verifies")
-    narration: list[NarrationStep] = Field(default_factory=list, description="steps that pause the terminal app "
-                                                                             "and explain what just happened")
+    events: list[ScriptedEvent] = Field(default_factory=list, max_length=100_000,
+                                        description="scripted events at given times")
+    experiments: dict[Name, Experiment] = Field(default_factory=dict, max_length=20,
+                                                description="arms of shoppers that differ only in the flows, campaigns "
+                                                            "and ads they get")
+    expect: list[Expectation] = Field(default_factory=list, max_length=1000,
+                                      description="what `shopsim replay --check` verifies")
+    narration: list[NarrationStep] = Field(default_factory=list, max_length=200,
+                                           description="steps that pause the terminal app and explain what just "
+                                                       "happened")
     calibration: list[Annotated[str, Field(min_length=1, max_length=80)]] | None = Field(
-        None, min_length=1, description="the published figures this scenario is built to reproduce: anchor ids or "
+        None, min_length=1, max_length=100, description="the published figures this scenario is built to reproduce: anchor ids or "
                                         "patterns (reason_*) that `shopsim calibrate` compares by default "
                                         "(default: every anchor that applies)")
 

@@ -7,11 +7,21 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from shopsim.scenario.taxonomy import CHANNELS
-from shopsim.scenario.units import parse_clock, parse_duration, parse_instant
+from shopsim.scenario.units import MAX_DURATION, parse_clock, parse_duration, parse_instant, shown
 
 Probability = Annotated[float, Field(ge=0, le=1)]
 Share = Annotated[float, Field(ge=0, le=1)]
 Positive = Annotated[float, Field(gt=0)]
+# A trait multiplies a rate or a time: a hundredfold is past any real difference between segments.
+Trait = Annotated[float, Field(gt=0, le=100)]
+# Money: one product's price, a fee or an amount off (in the catalogue's currency); and a threshold on a cart or
+# an order, which may add up many products.
+MAX_PRICE = 1_000_000
+MAX_SUBTOTAL = 1_000_000_000
+Price = Annotated[float, Field(gt=0, le=MAX_PRICE)]
+Subtotal = Annotated[float, Field(ge=0, le=MAX_SUBTOTAL)]
+# Names a scenario gives (segments, carriers, flows, campaigns, ...) and references to them.
+Name = Annotated[str, Field(max_length=80)]
 
 
 class Model(BaseModel):
@@ -19,12 +29,13 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
 
 
-MAX_RUN = "1096d"  # three years: longer runs are almost certainly a typo, and would run for hours
+MAX_RUN = MAX_DURATION  # three years: longer runs are almost certainly a typo, and would run for hours
+LATEST_YEAR = 2204  # the last year a run can reach: it starts in 2200 at the latest and lasts at most MAX_RUN
 
 
 def _duration(v: Any) -> str:
     if isinstance(v, bool) or not isinstance(v, str):
-        raise ValueError(f"must be a duration with a unit, e.g. 7d or 90m, got {v!r}")
+        raise ValueError(f"must be a duration with a unit, e.g. 7d or 90m, got {shown(v)}")
     if parse_duration(v) <= 0:
         raise ValueError("must be a positive duration")
     return v
@@ -45,7 +56,7 @@ Channel = Literal[CHANNELS]  # type: ignore[valid-type]
 
 def _clock(v: Any) -> str:
     if not isinstance(v, str):
-        raise ValueError(f"must be a local time HH:MM in quotes, e.g. \"22:00\", got {v!r}")
+        raise ValueError(f"must be a local time HH:MM in quotes, e.g. \"22:00\", got {shown(v)}")
     parse_clock(v)
     return v
 
@@ -67,14 +78,16 @@ Channels = Annotated[list[Channel], AfterValidator(_unique)]
 
 def _at(v: Any) -> str:
     if not isinstance(v, str):
-        raise ValueError(f"must be a duration after the start or an ISO instant, got {v!r}")
+        raise ValueError(f"must be a duration after the start or an ISO instant, got {shown(v)}")
     try:
         parse_duration(v)
     except ValueError:
         try:
-            parse_instant(v)
+            when = parse_instant(v)
         except ValueError:
-            raise ValueError(f"{v!r} is neither a duration (36h) nor an ISO instant (2026-03-03T12:00:00Z)") from None
+            raise ValueError(f"{shown(v)} is neither a duration (36h) nor an ISO instant (2026-03-03T12:00:00Z)") from None
+        if not 1970 <= when.year <= LATEST_YEAR:
+            raise ValueError(f"{v} is outside the years shopsim plays (1970 to {LATEST_YEAR})")
     return v
 
 
