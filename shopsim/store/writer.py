@@ -4,7 +4,9 @@ The writer observes events: it appends events, order events and settings history
 carts and orders in memory as they change, and writes those at the end. A notification is held in memory
 from its request to its final outcome (usually the next line; hours for a deferred one), then written with
 its inbox row if it was delivered; one still waiting at the end is written as `deferred`. The `runs` row says
-`running` until `close()` marks it `finished` (or `interrupted`), so a killed run never looks complete.
+`running` until `close()` marks it `finished` (or `interrupted`, or `failed`), so a killed run never looks
+complete. A write that fails (a full disk) raises StoreError once the writer has tried to mark the run
+`failed`; whether it could is `StoreError.marked`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Index, and_, bindparam, create_engine, event, insert, update
+from sqlalchemy import Index, and_, bindparam, create_engine, event, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
@@ -50,6 +52,22 @@ _INBOX_COLS = ("run_id", "id", "shopper", "t_ms", "seq", "channel", "category", 
 assert tuple(c.name for c in _T[NotificationRow].columns) == _NOTIFICATION_COLS
 assert tuple(c.name for c in _T[InboxRow].columns) == _INBOX_COLS
 _NOTIFICATIONS, _INBOX = _T[NotificationRow], _T[InboxRow]
+
+
+class StoreError(Exception):
+    """Writing the database failed (a full disk, a lost server). `str(e)` is one line: the reason. `marked`
+    says whether the run could still be marked `failed` (False: the database still says `running`)."""
+
+    def __init__(self, reason: str, marked: bool = False):
+        super().__init__(reason)
+        self.marked = marked
+
+
+def reason(e: BaseException) -> str:
+    """One line for a database error: the driver's own message, without SQLAlchemy's wrapping."""
+    orig = getattr(e, "orig", None) or e
+    lines = str(orig).splitlines()
+    return lines[0] if lines and lines[0] else orig.__class__.__name__
 
 
 def open_engine(url: str) -> Engine:
@@ -101,6 +119,7 @@ class StoreWriter:
         self._queue: queue.Queue | None = None
         self._thread: threading.Thread | None = None
         self._error: Exception | None = None
+        self.failed: StoreError | None = None  # set once a write has failed; nothing more is written
         self._add(RunRow, {"id": 1, "scenario": cs.name, "seed": cs.seed, "version": __version__,
                            "start": iso(cs.start_epoch), "duration_ms": cs.duration, "status": "running",
                            "events": 0})
@@ -118,6 +137,8 @@ class StoreWriter:
         """Take a chunk of event-log lines. `meta` gives each line's (seq, t_ms, type, shopper) when the
         caller has them; without it they are parsed from the lines (so a log file can rebuild a database).
         Only the lines of types that feed the derived tables are parsed in full."""
+        if self.failed is not None:
+            raise self.failed
         events = self._pending[_T[EventRow]]
         derive, loads = self._derive, orjson.loads
         lines = chunk.splitlines()
@@ -272,13 +293,18 @@ class StoreWriter:
 
     def flush(self) -> None:
         """Commit the buffered rows in one transaction (on the writer thread, when there is one)."""
+        if self.failed is not None:
+            raise self.failed
         if not self._n_pending:
             return
         batch = [(table, rows) for table, rows in self._pending.items() if rows]
         self._pending = {t: [] for t in _T.values()}
         self._n_pending = 0
         if self._queue is None:
-            self._write(batch)
+            try:
+                self._write(batch)
+            except Exception as e:
+                self._give_up(e)
         else:
             self._raise_writer_error()
             self._queue.put(batch)
@@ -299,7 +325,39 @@ class StoreWriter:
 
     def _raise_writer_error(self) -> None:
         if self._error is not None:
-            raise RuntimeError(f"writing the database failed: {self._error}") from self._error
+            self._give_up(self._error)
+
+    def _give_up(self, e: BaseException) -> None:
+        raise self.give_up(e) from e
+
+    def give_up(self, e: BaseException) -> StoreError:
+        """After a failed write (or any error while writing): write nothing more, try to mark the run
+        `failed`, and return the StoreError saying why and whether it could be marked."""
+        if self.failed is None:
+            self.failed = e if isinstance(e, StoreError) else StoreError(reason(e), self._mark_failed())
+        return self.failed
+
+    def _mark_failed(self) -> bool:
+        """Best effort, once a write has failed: stop the writer thread, then mark the run `failed`, with
+        the virtual time and the number of the events actually stored. The failed transaction was rolled
+        back, so a full disk usually still takes this one small update. False when even that fails."""
+        if self._queue is not None:
+            self._queue.put(None)  # the thread skips the batches queued after the error, then stops
+            self._thread.join()
+            self._queue = None
+        self._pending = {t: [] for t in _T.values()}
+        self._n_pending = 0
+        events, runs = _T[EventRow], _T[RunRow]
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(update(runs).where(runs.c.id == RUN_ID).values(
+                    status="failed", until_ms=select(func.max(events.c.t_ms)).scalar_subquery(),
+                    events=select(func.count()).select_from(events).scalar_subquery()))
+            return True
+        except Exception:
+            return False
+        finally:
+            self.engine.dispose()
 
     def _writer(self) -> None:
         while True:
@@ -333,7 +391,18 @@ class StoreWriter:
 
     def close(self, status: str, until_ms: int) -> int:
         """Write carts, orders and undecided notifications as they stand, mark opened messages read, then mark
-        the run `status` (finished or interrupted)."""
+        the run `status` (finished, interrupted or failed). Raises StoreError when that cannot be written;
+        after an earlier StoreError it does nothing."""
+        if self.failed is not None:
+            return self.rows_written
+        try:
+            return self._close(status, until_ms)
+        except StoreError:
+            raise
+        except Exception as e:
+            self._give_up(e)
+
+    def _close(self, status: str, until_ms: int) -> int:
         self._undecided_notes()
         for cart in self._carts.values():
             self._add(CartRow, cart)
