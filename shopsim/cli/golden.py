@@ -116,7 +116,7 @@ class Golden:
             f = self._copy.file
             f.seek(0)
             return f
-        return open(log_path, "rb")
+        return gzip.open(log_path, "rb") if open_run(log_path).gzip else open(log_path, "rb")  # --log x.jsonl.gz
 
     def _new_lines(self, log_path: Path | None) -> Iterator[bytes]:
         if self._copy is None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import errno
+import gzip
 import os
 import signal
 import sys
 import time
 from pathlib import Path
-from typing import IO
+from typing import IO, NoReturn
 
 import click
 
@@ -18,13 +20,18 @@ from shopsim.scenario.compiled import compile_scenario
 from shopsim.scenario.units import parse_duration
 from shopsim.sim.clock import HOUR
 from shopsim.sim.engine import Simulation
+from shopsim.store.outputs import Claim, OutputError, probe_new_file
 from shopsim.store.recorder import Recorder
+from shopsim.store.writer import StoreError
 
 RUNS_DIR = Path("runs")
+# Exit codes of a run stopped by a signal: 128 + the signal's number, as shells report a process killed by it.
+EXIT_SIGINT, EXIT_SIGTERM, EXIT_BROKEN_PIPE = 130, 143, 141
 
 
-class _Terminated(Exception):
-    pass
+class _Terminated(BaseException):
+    """SIGTERM, raised in the main thread as KeyboardInterrupt is for SIGINT (a BaseException, so that no
+    `except Exception` on the way can take it for an error)."""
 
 
 def _duration_arg(_ctx, _param, value):
@@ -39,24 +46,53 @@ def _duration_arg(_ctx, _param, value):
     return ms
 
 
-def _writable_file(path: Path, what: str) -> None:
-    """Fail before anything is written if `path` cannot be created."""
-    parent = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        fail(f"{what} {path} is a directory; give a file name")
-    probe = parent
-    while not probe.exists():
-        probe = probe.parent
-    if not probe.is_dir() or not os.access(probe, os.W_OK):
-        fail(f"cannot write {what} {path}: {probe} is not a writable directory")
-    if path.exists() and not os.access(path, os.W_OK):
-        fail(f"cannot write {what} {path}: permission denied")
+def _writable_file(path: Path, what: str, default_name: bool = False) -> None:
+    """Fail before anything is written if `path` cannot be created (the friendlier messages; Claim.take
+    then tries for real)."""
+    try:
+        parent = path.parent if str(path.parent) else Path(".")
+        if path.is_dir():
+            fail(f"{what} {path} is a directory; give a file name")
+        probe = parent
+        while not probe.exists():
+            probe = probe.parent
+        if not probe.is_dir() or not os.access(probe, os.W_OK):
+            fail(f"cannot write {what} {path}: {probe} is not a writable directory")
+        if path.exists() and not os.access(path, os.W_OK):
+            fail(f"cannot write {what} {path}: permission denied")
+    except OSError as e:
+        _fail_output(OutputError(f"cannot write {what} {path}: {e.strerror or e}", e.errno), default_name)
+
+
+def _fail_output(e: OutputError, default_names: bool = False) -> NoReturn:
+    hint = ""
+    if e.errno == errno.ENAMETOOLONG:
+        hint = " (a file name has at most 255 bytes on most systems"
+        hint += ("; the default names come from the scenario's run.name: shorten it, or give --log and --db)"
+                 if default_names else ")")
+    fail(f"{e}{hint}; nothing was written")
 
 
 def _db_url(db: str) -> tuple[str, Path | None]:
     if "://" in db:
         return db, None
     return f"sqlite:///{Path(db)}", Path(db)
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file of a sqlite:/// URL, to claim it like a --db path."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        u = make_url(url)
+    except Exception:
+        return None
+    if u.get_backend_name() != "sqlite" or u.database in (None, "", ":memory:") or u.database.startswith("file:"):
+        return None
+    return Path(u.database)
+
+
+_SIGNALS = {signal.SIGINT: (EXIT_SIGINT, "interrupted (Ctrl-C)"), signal.SIGTERM: (EXIT_SIGTERM, "terminated")}
 
 
 @click.command("replay")
@@ -66,7 +102,8 @@ def _db_url(db: str) -> tuple[str, Path | None]:
               help="stop after this much virtual time, e.g. 3d (default: the scenario's duration)")
 @click.option("--db", metavar="PATH|URL", help="SQLite file or SQLAlchemy URL (default: runs/NAME-seedN.db)")
 @click.option("--no-db", is_flag=True, help="do not write a database")
-@click.option("--log", "log", metavar="PATH|-", help="event log, '-' for stdout (default: runs/NAME-seedN.jsonl)")
+@click.option("--log", "log", metavar="PATH|-",
+              help="event log, '-' for stdout, gzip if PATH ends in .gz (default: runs/NAME-seedN.jsonl)")
 @click.option("--quiet", "-q", is_flag=True, help="no progress bar and no summary")
 @click.option("--golden", metavar="FILE",
               help="after the run, compare its event log with FILE (.jsonl or .jsonl.gz; run.started's version "
@@ -80,45 +117,115 @@ def replay_cmd(scenario: str, seed: int | None, until_ms: int | None, db: str | 
                log: str | None, quiet: bool, golden: str | None = None, update_golden: bool = False,
                check: bool = False, junit: str | None = None) -> None:
     """Play SCENARIO (a file, or a shipped scenario's name) headless and record every event."""
-    path, model = load_or_exit(scenario)
-    for value, option in ((log, "--log"), (db, "--db")):
-        if value is not None and not value.strip():
-            fail(f"{option} needs a path (or leave it out for the default)")
-    cs = compile_scenario(model, seed)
-    stem = f"{cs.name}-seed{cs.seed}"
-    log_path = None if log == "-" else Path(log) if log else RUNS_DIR / f"{stem}.jsonl"
-    db_url, db_path = (None, None) if no_db else _db_url(db or str(RUNS_DIR / f"{stem}.db"))
-    _distinct_outputs(path, log_path, db_path)
-    if log_path is not None:
-        _writable_file(log_path, "event log")
-    if db_path is not None:
-        _writable_file(db_path, "database")
-    gold = Golden.prepare(golden, update_golden, path, log_path, db_path)  # exits 2 before the run
-    check = check or junit is not None
-    if junit is not None:
-        if not junit.strip():
-            fail("--junit needs a file name")
-        _writable_file(Path(junit), "JUnit file")
-    until = cs.duration if until_ms is None else min(until_ms, cs.duration)
-    if until_ms is not None and until_ms > cs.duration and not quiet:
-        click.echo(f"shopsim: --until is past the scenario's end; the run stops at {cs.model.run.duration}.",
-                   err=True)
-
-    wall = time.perf_counter()
+    # From here to the end, SIGINT raises KeyboardInterrupt and SIGTERM _Terminated, whatever is running:
+    # before the run nothing is written, during it the files are closed and marked, after it they are whole.
     previous = {sig: signal.signal(sig, _raise_terminated if sig == signal.SIGTERM else signal.default_int_handler)
-                for sig in (signal.SIGTERM, signal.SIGINT)}
+                for sig in _SIGNALS}
+    claim = Claim()
+    stage = "before"
+    try:
+        path, model = load_or_exit(scenario)
+        for value, option in ((log, "--log"), (db, "--db"), (junit, "--junit"), (golden, "--golden")):
+            if value is not None and not value.strip() and option in ("--log", "--db"):
+                fail(f"{option} needs a path (or leave it out for the default)")
+            if value is not None and value.endswith(os.sep) and "://" not in value:
+                fail(f"{option} {value} names a folder; give a file name")
+        cs = compile_scenario(model, seed)
+        stem = f"{cs.name}-seed{cs.seed}"
+        log_path = None if log == "-" else Path(log) if log else RUNS_DIR / f"{stem}.jsonl"
+        db_url, db_path = (None, None) if no_db else _db_url(db or str(RUNS_DIR / f"{stem}.db"))
+        _distinct_outputs(path, log_path, db_path)
+        if log_path is not None:
+            _writable_file(log_path, "event log", default_name=not log)
+        if db_path is not None:
+            _writable_file(db_path, "database", default_name=not db)
+        if golden is not None and golden.strip():
+            _readable_golden(Path(golden), update_golden)
+        gold = Golden.prepare(golden, update_golden, path, log_path, db_path)  # exits 2 before the run
+        check = check or junit is not None
+        if junit is not None:
+            if not junit.strip():
+                fail("--junit needs a file name")
+            _writable_file(Path(junit), "JUnit file")
+        until = cs.duration if until_ms is None else min(until_ms, cs.duration)
+        try:
+            if gold is not None and gold.update:
+                probe_new_file(gold.path, "the golden log")
+            if junit is not None:
+                probe_new_file(Path(junit), "JUnit file")
+            # Lock the outputs and make sure each can be created; nothing is written yet.
+            if log_path is not None:
+                claim.take(log_path, "event log")
+            db_file = db_path if db_path is not None else _sqlite_file(db_url) if db_url is not None else None
+            if db_file is not None:
+                claim.take(db_file, "database")
+        except OutputError as e:
+            claim.abandon()
+            _fail_output(e, default_names=not log or (not no_db and not db))
+        if until_ms is not None and until_ms > cs.duration and not quiet:
+            click.echo(f"shopsim: --until is past the scenario's end; the run stops at {cs.model.run.duration}.",
+                       err=True)
+
+        stage = "run"
+        wall = time.perf_counter()
+        sim, tally, expectations = _run(cs, until, claim, db_url, db, db_path, log_path, gold, check, quiet)
+        stage = "after"
+        if not quiet:
+            print_summary(sim, tally, log_path, db_url and db, db_path, time.perf_counter() - wall,
+                          to_stderr=log_path is None)
+        failed = False
+        if check:
+            from shopsim.cli.check import junit_xml, print_outcomes, write_junit
+            outcomes = expectations.finish()
+            print_outcomes(outcomes, cs.name, to_stderr=log_path is None)
+            if junit is not None:
+                try:
+                    write_junit(Path(junit), junit_xml(outcomes, cs.name, cs.seed))
+                except OSError as e:
+                    fail(f"cannot write JUnit file {junit}: {e.strerror or e} (the run itself is complete)")
+            failed = any(not o.passed for o in outcomes)
+        if gold is not None:
+            failed = not gold.conclude(log_path, quiet) or failed
+        if failed:
+            sys.exit(EXIT_EXPECTATIONS)
+    except (KeyboardInterrupt, _Terminated) as e:
+        code, what = _SIGNALS[signal.SIGTERM if isinstance(e, _Terminated) else signal.SIGINT]
+        if stage == "before":
+            claim.abandon()
+            click.echo(f"\nshopsim: {what} before the run started; nothing was written.", err=True)
+        else:  # "after": the run's own handler covers the run
+            click.echo(f"\nshopsim: {what} after the run finished (its outputs are complete); the summary and "
+                       "checks were cut short.", err=True)
+        sys.exit(code)
+    except BrokenPipeError:  # the reader of the summary (or of the checks' table) went away
+        _quiet_stdout()
+        sys.exit(EXIT_BROKEN_PIPE)
+    finally:
+        claim.release()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _run(cs, until: int, claim: Claim, db_url: str | None, db: str | None, db_path: Path | None,
+         log_path: Path | None, gold: Golden | None, check: bool, quiet: bool):
+    """Play the run, writing its log and database; on any way it ends but success, say how and exit."""
     sim = store = out = None
-    status, exit_code = "failed", 0
+    expectations = None
+    status, exit_code, why = "failed", 0, None
     tally = Tally()
+    store_error: StoreError | None = None
+    opening = False
     try:
         sim = Simulation(cs, keep_messages=False)  # the log and the store keep every message
         if db_url is not None:
-            store = _open_store(db_url, db, db_path, cs)
+            opening = True  # from here the database may be changed, even if opening it is cut short
+            store = _open_store(db_url, db, cs, claim)
         # Only now is an earlier log at that path replaced: a replay that cannot start leaves it alone.
-        out = _open_log(log_path)
+        out = _open_log(log_path, claim)
+        claim.keep()
         if gold is not None:
             out = gold.capture(out)  # a log on stdout is also copied, for the comparison
-        sim.subscribe(Recorder(cs.start_epoch, out, store))
+        sim.subscribe(Recorder(cs.start_epoch, _LogStream(out), store))
         sim.subscribe(tally)
         if check:
             from shopsim.metrics.expect import Expectations
@@ -128,53 +235,86 @@ def replay_cmd(scenario: str, seed: int | None, until_ms: int | None, db: str | 
         sim.finish()
         status = "finished"
     except (KeyboardInterrupt, _Terminated) as e:
-        status, exit_code = "interrupted", 130
-        what = "interrupted (Ctrl-C)" if isinstance(e, KeyboardInterrupt) else "terminated"
-        marked = " and the database is marked 'interrupted'" if store is not None else ""
-        when = f"at virtual time {sim.iso()}" if sim is not None else "before the run started"
-        click.echo(f"\nshopsim: {what} {when}; the event log has no run.finished line{marked}.", err=True)
-    except BrokenPipeError:
-        # The reader of `--log -` went away (e.g. `| head`): stop quietly, as command-line tools do.
-        status, exit_code = "interrupted", 141
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    except OSError as e:
+        exit_code, what = _SIGNALS[signal.SIGTERM if isinstance(e, _Terminated) else signal.SIGINT]
+        status = "interrupted"
+        if store is None and out is None and not opening:
+            claim.abandon()
+            why = f"{what} before the run started; nothing was written."
+        elif store is None and out is None:
+            claim.keep()
+            why = (f"{what} while the database was being opened, before the run started; the event log was not "
+                   f"written and the database {db or db_url} holds no complete run.")
+        else:
+            why = f"{what} {_at(sim)}"
+    except _LogError as e:
+        if isinstance(e.error, BrokenPipeError) and log_path is None:
+            # The reader of `--log -` went away (e.g. `| head`): stop quietly, as command-line tools do.
+            status, exit_code = "interrupted", EXIT_BROKEN_PIPE
+            _quiet_stdout()
+        else:
+            status, exit_code = "failed", EXIT_BAD_INPUT
+            why = f"{_log_problem(log_path, e.error)}; the run stopped {_at(sim)}"
+    except StoreError as e:
+        status, exit_code, store_error = "failed", EXIT_BAD_INPUT, e
+        why = f"the run stopped {_at(sim)}"
+    except OSError as e:  # neither the log nor the database: say what the system said
         status, exit_code = "failed", EXIT_BAD_INPUT
-        click.echo(f"shopsim: cannot write the event log {log_path or 'to stdout'}: {e.strerror or e}; "
-                   "the run stopped and the database is marked 'failed'.", err=True)
+        why = f"the run stopped {_at(sim)}: {e.strerror or e}" + (f" ({e.filename})" if e.filename else "")
     finally:
         # Finishing must not be cut in half by a second Ctrl-C: the files would disagree.
-        for sig in previous:
+        for sig in _SIGNALS:
             signal.signal(sig, signal.SIG_IGN)
         try:
-            if out is not None and out is not sys.stdout.buffer:
+            if out is not None and exit_code != EXIT_BROKEN_PIPE:
                 try:
-                    out.close()  # the last buffered lines are written here: a full disk shows up now
+                    # The last buffered lines are written here: a full disk shows up now. stdout stays open.
+                    if out is not sys.stdout.buffer:
+                        out.close()
+                    if log_path is None:
+                        sys.stdout.buffer.flush()
                 except OSError as e:
-                    status, exit_code = "failed", EXIT_BAD_INPUT
-                    click.echo(f"shopsim: cannot write the event log {log_path}: {e.strerror or e}; "
-                               "the database is marked 'failed'.", err=True)
-            if store is not None:
-                store.close(status, sim.now if sim is not None else 0)
+                    if isinstance(e, BrokenPipeError) and log_path is None:
+                        status, exit_code = "interrupted", EXIT_BROKEN_PIPE
+                        _quiet_stdout()
+                    else:
+                        problem = _log_problem(log_path, e)
+                        why = problem if why is None else f"{why}; {problem}"
+                        status, exit_code = "failed", EXIT_BAD_INPUT
+            if store is not None and store_error is None:
+                try:
+                    store.close(status, sim.now)
+                except StoreError as e:
+                    store_error, exit_code = e, EXIT_BAD_INPUT
         finally:
-            for sig, handler in previous.items():
+            for sig, handler in ((signal.SIGINT, signal.default_int_handler), (signal.SIGTERM, _raise_terminated)):
                 signal.signal(sig, handler)
-    if exit_code:
+    if exit_code == EXIT_BROKEN_PIPE:
         sys.exit(exit_code)
-    if not quiet:
-        print_summary(sim, tally, log_path, db_url and db, db_path, time.perf_counter() - wall,
-                      to_stderr=log_path is None)
-    failed = False
-    if check:
-        from shopsim.cli.check import junit_xml, print_outcomes, write_junit
-        outcomes = expectations.finish()
-        print_outcomes(outcomes, cs.name, to_stderr=log_path is None)
-        if junit is not None:
-            write_junit(Path(junit), junit_xml(outcomes, cs.name, cs.seed))
-        failed = any(not o.passed for o in outcomes)
-    if gold is not None:
-        failed = not gold.conclude(log_path, quiet) or failed
-    if failed:
-        sys.exit(EXIT_EXPECTATIONS)
+    if exit_code:
+        click.echo(("\n" if status == "interrupted" else "") + "shopsim: "
+                   + _ending(status, why, store, store_error, str(db_path) if db_path is not None else db or db_url),
+                   err=True)
+        sys.exit(exit_code)
+    return sim, tally, expectations
+
+
+def _ending(status: str, why: str | None, store, store_error: StoreError | None, db: str | None) -> str:
+    """How a run that did not succeed ended, in one message: why, then what the log and the database say."""
+    if why is not None and why.endswith(("nothing was written.", "holds no complete run.")):
+        return why
+    head = [f"cannot write the database {db}: {store_error}"] if store_error is not None else []
+    if why is not None:
+        head.append(why)
+    log = "the event log is complete" if status == "finished" else "the event log has no run.finished line"
+    if store is None:
+        tail = log
+    elif store_error is None:
+        tail = f"{log} and the database is marked '{status}'"
+    elif store_error.marked:
+        tail = f"{log}{', but' if status == 'finished' else ' and'} the database is marked 'failed'"
+    else:
+        tail = f"{log}; the database could not even be marked 'failed', so it still says 'running' (never 'finished')"
+    return "; ".join([*head, tail]) + "."
 
 
 def _distinct_outputs(scenario: Path, log: Path | None, db: Path | None) -> None:
@@ -189,25 +329,112 @@ def _distinct_outputs(scenario: Path, log: Path | None, db: Path | None) -> None
         fail(f"the event log and the database are the same file ({log}); give them different paths")
 
 
-def _open_store(url: str, db: str | None, db_path: Path | None, cs):
+def _open_store(url: str, db: str | None, cs, claim: Claim):
     from shopsim.store.process import open_store
 
-    if db_path is not None:
-        db_path.parent.mkdir(parents=True, exist_ok=True)
     try:
         return open_store(url, cs)
     except Exception as e:  # a bad URL, a missing driver, a file that is not a database: user input
+        claim.abandon()
         fail(f"cannot open database {db or url}: {_one_line(e)}")
 
 
-def _open_log(log_path: Path | None) -> IO[bytes]:
+def _open_log(log_path: Path | None, claim: Claim) -> IO[bytes]:
     if log_path is None:
         return sys.stdout.buffer
     try:
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        return open(log_path, "wb", buffering=1 << 20)
+        f = open(log_path, "wb", buffering=1 << 20)
     except OSError as e:  # the caller's finally marks the database 'failed'
         fail(f"cannot write event log {log_path}: {e.strerror or e}")
+    return GzipLog(f) if log_path.name.endswith(".gz") else f
+
+
+class _LogError(Exception):
+    """Writing the event log failed; `error` is the OSError (told apart from the other OSErrors of a run)."""
+
+    def __init__(self, error: OSError):
+        super().__init__(str(error))
+        self.error = error
+
+
+class _LogStream:
+    """What the Recorder writes the log to: the log's stream, its errors raised as _LogError."""
+
+    __slots__ = ("f",)
+
+    def __init__(self, f: IO[bytes]):
+        self.f = f
+
+    def write(self, chunk: bytes) -> int:
+        try:
+            return self.f.write(chunk)
+        except OSError as e:
+            raise _LogError(e) from e
+
+
+def _log_problem(log_path: Path | None, e: OSError) -> str:
+    where = log_path if log_path is not None else "to stdout"
+    return f"cannot write the event log {where}: {e.strerror or e}"
+
+
+class GzipLog:
+    """A gzip event log that is the same bytes for the same run: no file name and no time stamp in its
+    header, and the compressor always fed the same 1 MiB blocks, however the run was batched."""
+
+    BLOCK = 1 << 20
+
+    def __init__(self, raw: IO[bytes]):
+        self.raw = raw
+        self._gz = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6)
+        self._buf = bytearray()
+
+    def write(self, chunk: bytes) -> int:
+        buf = self._buf
+        buf += chunk
+        if len(buf) >= self.BLOCK:
+            view, n, at = memoryview(buf), len(buf), 0
+            while n - at >= self.BLOCK:
+                self._gz.write(view[at:at + self.BLOCK])
+                at += self.BLOCK
+            view.release()
+            del buf[:at]
+        return len(chunk)
+
+    def flush(self) -> None:
+        pass  # a gzip flush would change the bytes; close() writes everything
+
+    def close(self) -> None:
+        try:
+            if self._buf:
+                self._gz.write(bytes(self._buf))
+                self._buf.clear()
+            self._gz.close()
+        finally:
+            self.raw.close()
+
+
+def _readable_golden(path: Path, update: bool) -> None:
+    """A golden path the system refuses outright (a name too long, a folder that is a file) is a located
+    message, before Golden.prepare looks at it."""
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError) as e:
+        if isinstance(e, NotADirectoryError) and update:
+            fail(f"cannot write the golden log {path}: {e.strerror}")
+    except OSError as e:
+        fail(f"cannot {'write' if update else 'read'} the golden log {path}: {e.strerror or e}")
+
+
+def _at(sim: Simulation | None) -> str:
+    return f"at virtual time {sim.iso()}" if sim is not None else "before the run started"
+
+
+def _quiet_stdout() -> None:
+    """The reader of stdout is gone: point stdout at /dev/null so the interpreter's last flush stays silent."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def _one_line(e: Exception) -> str:
