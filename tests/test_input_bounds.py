@@ -200,3 +200,62 @@ def test_a_local_time_campaign_that_some_zone_still_sees_is_accepted():
     text = BASE.replace("{en_US: {share: 1.0}}", "{en_US: {share: 0.5}, en: {share: 0.5, time_zones: "
                                                 "{Pacific/Kiritimati: 1.0}}}")
     accepted(text + "campaigns:\n  c: {kind: promotion, at: 2d, local_time: '10:00', channels: [email], title: T}\n")
+
+
+# --- a file of junk -----------------------------------------------------------------------------------------------
+
+def _junk_events(n: int) -> str:
+    return BASE + "events:\n" + "".join(
+        f"  - {{at: {'x' if i % 2 else '5q'}, shopper: s{i + 1:06d}, sesion: yes, foo: [1, 2]}}\n" for i in range(n))
+
+
+def test_problems_are_capped_with_a_count_of_the_rest(cli, tmp_path):
+    from shopsim.scenario.problems import MAX_PROBLEMS
+
+    path = _write(tmp_path, _junk_events(400))  # 1,200 problems: at, sesion and foo of each event
+    res = cli("validate", path)
+    assert res.exit_code == 2
+    lines = res.stderr.splitlines()
+    located = _problems(res)
+    assert len(located) == MAX_PROBLEMS + 1
+    # the first ones in file order, then one line saying how many more
+    assert [int(m["line"]) for m in located[:-1]] == sorted(int(m["line"]) for m in located[:-1])
+    assert int(located[0]["line"]) == 9 and located[-1]["line"] == "0"
+    assert re.search(r"and 1,0\d\d more problems", located[-1]["message"]), located[-1]["message"]
+    assert lines[-1] == "1 of 1 file invalid."
+    res = cli("replay", path)
+    assert res.exit_code == 2 and re.search(r"1,2\d\d problems found; nothing was written", res.stderr)
+
+
+def test_a_large_file_of_junk_is_refused_fast(tmp_path):
+    import time
+
+    from shopsim.scenario.loader import MAX_FILE_BYTES, load_scenario
+
+    big = _write(tmp_path, "# " + "x" * (MAX_FILE_BYTES + 10) + "\n" + BASE)
+    with pytest.raises(ScenarioError, match="larger than") as err:
+        load_scenario(big)
+    assert (err.value.problems[0].line, err.value.problems[0].col) == (0, 0)
+    # junk just under the limit: refused in a few seconds at most, with the first problems
+    junk = _junk_events(1)
+    junk += "".join(f"  - {{at: {i}q, shopper: s{i:06d}}}\n" for i in range(1, (MAX_FILE_BYTES - len(junk)) // 40))
+    path = _write(tmp_path, junk[:MAX_FILE_BYTES])
+    started = time.process_time()
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(path)
+    assert time.process_time() - started < 30  # was a minute for 5 MB; the YAML parser alone takes a few seconds
+    assert len(err.value.problems) <= 201
+
+
+def test_long_values_and_keys_are_quoted_short():
+    text = BASE + "campaigns:\n  c: {kind: promotion, at: 1h, channels: [email], title: T, audience: {segments: [" \
+        + "y" * 100_000 + "]}}\n" + "? " + "z" * 50_000 + "\n: 1\n"  # an explicit key may be that long
+    with pytest.raises(ScenarioError) as err:
+        load_scenario_text(text, "s.yaml")
+    assert err.value.problems and all(len(str(p)) < 1000 for p in err.value.problems)
+    assert "unknown key 'zzz" in str(err.value)
+    # and the segment, once the key is gone
+    with pytest.raises(ScenarioError) as err:
+        load_scenario_text(text.rsplit("? ", 1)[0], "s.yaml")
+    assert "segments[0]: should have at most 80 characters" in str(err.value)
+    assert all(len(str(p)) < 1000 for p in err.value.problems)

@@ -28,8 +28,8 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
 def report_problems(err: ScenarioError) -> None:
     for problem in err.problems:
         click.echo(visible(str(problem)), err=True)  # a key or a path may hold control characters
-    n = len(err.problems)
-    click.echo(f"{n} problem{'s' if n != 1 else ''} found; nothing was written.", err=True)
+    n = err.total  # the list stops at MAX_PROBLEMS
+    click.echo(f"{n:,} problem{'s' if n != 1 else ''} found; nothing was written.", err=True)
 
 
 def load_or_exit(name: str) -> tuple[Path, Scenario]:

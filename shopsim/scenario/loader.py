@@ -10,11 +10,16 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from shopsim.scenario.checks import check_scenario, check_sections
-from shopsim.scenario.problems import Path, Positions, Problem, ScenarioError, did_you_mean, problem_at
+from shopsim.scenario.problems import MAX_PROBLEMS, Path, Positions, Problem, ScenarioError, did_you_mean, problem_at
 from shopsim.scenario.schema import Scenario
 from shopsim.scenario.yamlpos import load_yaml
 
 _MISSING = object()
+# Fifty times the largest shipped scenario. Reading YAML takes seconds a megabyte: a larger file is refused
+# before it is read (a catalogue that large is better generated, with catalogue.products).
+MAX_FILE_BYTES = 1 << 20
+# pydantic's errors turned into problems; past them only the count matters (there are MAX_PROBLEMS listed).
+_CONVERTED = 2 * MAX_PROBLEMS
 
 
 def load_scenario(path: str | os.PathLike[str]) -> Scenario:
@@ -27,7 +32,9 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
 
     try:
         with open(name, "rb") as f:
-            raw = f.read()
+            raw = f.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            raise fail(_too_large(os.path.getsize(name)))
     except FileNotFoundError:
         raise fail("no such file") from None
     except IsADirectoryError:
@@ -44,8 +51,15 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
     return load_scenario_text(text, name)
 
 
+def _too_large(size: int) -> str:
+    return (f"the file is larger than {MAX_FILE_BYTES >> 20} MiB ({size / (1 << 20):.1f} MiB), the most a scenario "
+            "may be; generate a large catalogue with catalogue.products rather than listing it")
+
+
 def load_scenario_text(text: str, filename: str = "<string>") -> Scenario:
     """Validate scenario YAML given as text; `filename` is only used in problem reports."""
+    if len(text) > MAX_FILE_BYTES and len(text.encode("utf-8")) > MAX_FILE_BYTES:
+        raise ScenarioError([Problem(filename, 0, 0, "-", _too_large(len(text.encode("utf-8"))))])
     doc = load_yaml(text, filename)
     if doc.data is None:
         raise ScenarioError(doc.problems)
@@ -53,9 +67,11 @@ def load_scenario_text(text: str, filename: str = "<string>") -> Scenario:
     try:
         scenario = Scenario.model_validate(doc.data)
     except ValidationError as e:
-        problems += validation_problems(e, doc.data, doc.positions, filename)
+        problems += validation_problems(e, doc.data, doc.positions, filename, limit=_CONVERTED)
+        skipped = max(0, e.error_count() - _CONVERTED)
         # Sections that are well-formed on their own still get their cross-field checks.
-        raise ScenarioError(problems + check_sections(doc.data, doc.positions, filename)) from None
+        problems += check_sections(doc.data, doc.positions, filename)
+        raise ScenarioError(problems, total=len(problems) + skipped) from None
     problems += check_scenario(scenario, doc.positions, filename)
     if problems:
         raise ScenarioError(problems)
@@ -63,10 +79,12 @@ def load_scenario_text(text: str, filename: str = "<string>") -> Scenario:
 
 
 def validation_problems(error: ValidationError, data: Any, positions: Positions, filename: str,
-                        root: type[BaseModel] = Scenario) -> list[Problem]:
-    """Turn pydantic's errors for `data` (validated as `root`) into Problems with clean messages."""
+                        root: type[BaseModel] = Scenario, limit: int | None = None) -> list[Problem]:
+    """Turn pydantic's errors for `data` (validated as `root`) into Problems with clean messages (the first
+    `limit` errors only, when given)."""
     out = []
-    for err in error.errors(include_url=False):
+    errors = error.errors(include_url=False, include_context=True, include_input=True)
+    for err in errors if limit is None else errors[:limit]:
         path, is_key = _data_path(err["loc"], data)
         message = _message(err, path, is_key, root)
         if err["type"] == "value_error":

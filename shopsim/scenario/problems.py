@@ -9,6 +9,11 @@ from typing import Any, Mapping
 Path = tuple[Any, ...]
 Positions = Mapping[Path, tuple[int, int]]
 
+# A file of junk can hold a million problems: the first ones (in file order) are listed, then how many more.
+MAX_PROBLEMS = 200
+_MAX_MESSAGE = 600  # characters of a message; a value quoted in it may be megabytes long
+_MAX_KEY = 60       # characters of a key in a path
+
 
 @dataclass(frozen=True, order=True)
 class Problem:
@@ -23,11 +28,19 @@ class Problem:
 
 
 class ScenarioError(Exception):
-    """A scenario file is unusable; `.problems` holds every problem found, in file order."""
+    """A scenario file is unusable; `.problems` holds the problems found, in file order: the first
+    MAX_PROBLEMS of them, then one more line (at 0:0) saying how many were left out. `.total` counts them all
+    (`total` may say there were more than the list given: those left out before they were made)."""
 
-    def __init__(self, problems: list[Problem]):
+    def __init__(self, problems: list[Problem], total: int | None = None):
         # Sorted by position only: problems on one spot keep the order they were found in.
-        self.problems = sorted(problems, key=lambda p: (p.line, p.col))
+        ordered = sorted(problems, key=lambda p: (p.line, p.col))
+        self.total = max(len(ordered), total or 0)
+        self.problems = ordered[:MAX_PROBLEMS]
+        if self.total > len(self.problems):
+            file = ordered[0].file if ordered else "-"
+            self.problems.append(Problem(file, 0, 0, "-", f"and {self.total - len(self.problems):,} more problems, "
+                                                           f"not listed: shopsim lists the first {MAX_PROBLEMS}"))
         super().__init__(self.problems)
 
     def __str__(self) -> str:
@@ -41,7 +54,9 @@ def format_path(path: Path) -> str:
         if isinstance(part, int) and not isinstance(part, bool):
             out += f"[{part}]"
         else:
-            out += f".{part}" if out else str(part)
+            text = str(part)
+            text = text if len(text) <= _MAX_KEY else text[:_MAX_KEY - 3] + "..."
+            out += f".{text}" if out else text
     return out or "-"
 
 
@@ -56,6 +71,8 @@ def locate(positions: Positions, path: Path) -> tuple[int, int]:
 
 def problem_at(file: str, positions: Positions, path: Path, message: str) -> Problem:
     line, col = locate(positions, path)
+    if len(message) > _MAX_MESSAGE:
+        message = message[:_MAX_MESSAGE - 3] + "..."
     return Problem(file, line, col, format_path(path), message)
 
 
@@ -66,7 +83,9 @@ def did_you_mean(word: Any, choices: Any, *, list_all: bool = True, limit: int =
     choices = [str(c) for c in choices]
     # Compare case-insensitively so america/new_york finds America/New_York.
     lowered = {c.lower(): c for c in choices}
-    near = get_close_matches(str(word).lower(), list(lowered), n=1)
+    word = str(word)
+    # Nothing valid is that long, and comparing a long text with every choice is slow.
+    near = get_close_matches(word.lower(), list(lowered), n=1) if len(word) <= 2 * _MAX_KEY else []
     if near:
         return f"; did you mean {lowered[near[0]]!r}?"
     if not list_all or not choices:

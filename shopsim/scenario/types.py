@@ -42,10 +42,12 @@ def _duration(v: Any) -> str:
 
 
 def _run_duration(v: Any) -> str:
-    v = _duration(v)
-    if parse_duration(v) > parse_duration(MAX_RUN):
-        raise ValueError(f"{v} is longer than the longest run shopsim plays ({MAX_RUN})")
-    return v
+    try:
+        return _duration(v)
+    except ValueError as e:
+        if "longest duration" in str(e):  # parse_duration's bound is the longest run
+            raise ValueError(f"{shown(v)} is longer than the longest run shopsim plays ({MAX_RUN})") from None
+        raise
 
 
 Duration = Annotated[str, BeforeValidator(_duration), Field(description="a duration: 90s, 45m, 4h, 7d, 1h30m")]

@@ -43,8 +43,7 @@ def load_yaml(text: str, filename: str = "<string>") -> YamlDoc:
     loader = None
     try:
         try:
-            loader = yaml.SafeLoader(text)  # checks for unprintable characters already
-            root = loader.get_single_node()
+            loader, root = _compose(text)
             if root is None:
                 return YamlDoc(None, problems=[Problem(filename, 1, 1, "-", "the file is empty; a scenario needs "
                                                        "at least schema_version, run and population")])
@@ -70,6 +69,27 @@ def load_yaml(text: str, filename: str = "<string>") -> YamlDoc:
     finally:
         if loader is not None:
             loader.dispose()
+
+
+_FAST = getattr(yaml, "CSafeLoader", None)  # libyaml, when PyYAML was built with it
+
+
+def _compose(text: str) -> tuple[Any, Any]:
+    """(loader, root node). libyaml reads a file five times as fast as PyYAML's own parser, with the same nodes
+    and positions; a file it refuses is read again by PyYAML, whose messages are the ones users see (and which
+    checks for unprintable characters itself)."""
+    if _FAST is not None:
+        fast = _FAST(text)
+        try:
+            return fast, fast.get_single_node()
+        except yaml.YAMLError:
+            fast.dispose()
+    loader = yaml.SafeLoader(text)
+    try:
+        return loader, loader.get_single_node()
+    except BaseException:
+        loader.dispose()
+        raise
 
 
 def _kind(node: Any) -> str:
