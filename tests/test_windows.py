@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -73,22 +73,67 @@ def test_southern_hemisphere_dst_end():
 
 ZONES = [NY, BERLIN, SYDNEY, KOLKATA, ZoneInfo("America/Sao_Paulo"), ZoneInfo("Asia/Tokyo"),
          ZoneInfo("Australia/Lord_Howe"), ZoneInfo("America/St_Johns")]
+HOUR_MS = 3_600_000
+
+
+def _reached(zone: ZoneInfo, day, minute: int) -> int:
+    """The instant the local clock first reaches `minute` on `day`, found without fold or bisection: each
+    UTC offset the zone has near that day reads the wall time as an instant; the earliest reading the zone
+    agrees with is the first time it shows; when none does (a DST gap), the first minute after it."""
+    naive = datetime(day.year, day.month, day.day, minute // 60, minute % 60, tzinfo=timezone.utc)
+    offsets = {datetime.fromtimestamp((naive.timestamp() + h * 3600), zone).utcoffset() for h in range(-48, 49, 6)}
+    readings = sorted(naive - o for o in offsets)
+    shown = [r for r in readings if r.astimezone(zone).replace(tzinfo=None) == naive.replace(tzinfo=None)]
+    if shown:
+        return int(shown[0].timestamp() * 1000)
+    u = int(readings[0].timestamp() * 1000)
+    while datetime.fromtimestamp(u / 1000, zone).replace(tzinfo=None) < naive.replace(tzinfo=None):
+        u += 60_000
+    return u
+
+
+def _windows(zone: ZoneInfo, t: int, start: int, end: int) -> list[tuple[int, int]]:
+    """The window's occurrences around t, [begin, end) as instants, one per local day, as the docs define
+    them: it begins the first time the clock reaches `start` that day and ends the first time it then
+    reaches `end` (the next day when the window crosses midnight)."""
+    if start == end:
+        return []
+    day = datetime.fromtimestamp(t / 1000, zone).date()
+    out = []
+    for k in range(-2, 3):
+        d = day + timedelta(days=k)
+        out.append((_reached(zone, d, start), _reached(zone, d + timedelta(days=1) if end < start else d, end)))
+    return out
+
+
+def _in(t: int, occurrences) -> bool:
+    return any(b <= t < e for b, e in occurrences)
+
+
+def _check_next_outside(zone: ZoneInfo, t: int, start: int, end: int) -> None:
+    out = next_outside(zone, t, start, end)
+    occ = _windows(zone, t, start, end)
+    # At most a day, or two when both times fall in a gap that day (02:58-02:31 in St John's on 8 March 2026:
+    # the window ends at the jump and begins again at once).
+    assert t <= out <= t + 50 * HOUR_MS
+    assert not _in(out, occ), "the answer is itself inside the window"
+    # Nothing earlier qualifies: t and every minute boundary in (t, out) is inside an occurrence.
+    assert out == t or _in(t, occ)
+    probe = t - t % 60_000 + 60_000
+    while probe < out:
+        assert _in(probe, occ)
+        probe += 60_000
+    # Away from clock changes this is the plain wall-clock reading.
+    if len({datetime.fromtimestamp((t + h * HOUR_MS) / 1000, zone).utcoffset() for h in (-30, 0, 30)}) == 1:
+        assert not inside(local_minute(zone, out), start, end)
+        assert out == t or inside(local_minute(zone, t), start, end)
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.sampled_from(ZONES), st.integers(ms("2026-01-01T00:00:00+00:00"), ms("2027-01-01T00:00:00+00:00")),
        st.integers(0, 1439), st.integers(0, 1439))
 def test_next_outside_is_the_earliest_instant_outside(zone, t, start, end):
-    out = next_outside(zone, t, start, end)
-    assert out >= t
-    assert not inside(local_minute(zone, out), start, end)
-    assert out - t <= 26 * 3_600_000
-    # Nothing earlier qualifies: every minute boundary in [t, out) is still inside the window.
-    step = 60_000
-    probe = t
-    while probe < out:
-        assert inside(local_minute(zone, probe), start, end)
-        probe += step
+    _check_next_outside(zone, t, start, end)
 
 
 # Instants of real 2026 clock changes; the property below concentrates on the hours around them.
@@ -96,7 +141,11 @@ TRANSITIONS = [(NY, "2026-03-08T07:00:00+00:00"), (NY, "2026-11-01T06:00:00+00:0
                (BERLIN, "2026-03-29T01:00:00+00:00"), (BERLIN, "2026-10-25T01:00:00+00:00"),
                (SYDNEY, "2026-04-04T16:00:00+00:00"), (SYDNEY, "2026-10-03T16:00:00+00:00"),
                (ZoneInfo("Australia/Lord_Howe"), "2026-04-04T15:00:00+00:00"),
-               (ZoneInfo("America/St_Johns"), "2026-03-08T05:30:00+00:00")]
+               (ZoneInfo("America/St_Johns"), "2026-03-08T05:30:00+00:00"),
+               # Clocks that change at midnight: Santiago falls back from 24:00 to 23:00, Havana springs
+               # from 00:00 to 01:00.
+               (ZoneInfo("America/Santiago"), "2026-04-05T03:00:00+00:00"),
+               (ZoneInfo("America/Havana"), "2026-03-08T05:00:00+00:00")]
 
 
 @settings(max_examples=400, deadline=None)
@@ -104,13 +153,7 @@ TRANSITIONS = [(NY, "2026-03-08T07:00:00+00:00"), (NY, "2026-11-01T06:00:00+00:0
        st.integers(0, 1439))
 def test_next_outside_around_clock_changes(transition, offset, start, end):
     zone, instant = transition
-    t = ms(instant) + offset
-    out = next_outside(zone, t, start, end)
-    assert out >= t and not inside(local_minute(zone, out), start, end)
-    probe = t
-    while probe < out:
-        assert inside(local_minute(zone, probe), start, end)
-        probe += 60_000
+    _check_next_outside(zone, ms(instant) + offset, start, end)
 
 
 def test_next_daily_digest_time():
@@ -151,7 +194,9 @@ def test_next_local_time_is_the_first_time_the_clock_reaches_it(transition, offs
     assert t < out <= t + 8 * 24 * 3_600_000
     local = datetime.fromtimestamp(out / 1000, zone)
     reached = local.hour * 60 + local.minute
-    # At `out` the local clock shows the time, or has just jumped past it (a DST gap).
-    assert reached == minute or (reached > minute and local_minute(zone, out - 1) < minute)
+    # At `out` the local clock shows the time, or has just jumped past it (a DST gap, maybe across midnight).
+    before = datetime.fromtimestamp((out - 1) / 1000, zone)
+    assert reached == minute or (reached > minute
+                                 and (before.date(), before.hour * 60 + before.minute) < (local.date(), minute))
     if weekday:
         assert WEEKDAYS[local.weekday()] == weekday

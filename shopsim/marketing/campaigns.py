@@ -9,15 +9,16 @@ Every message goes through the policy pipeline like any other.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from shopsim.notify.windows import reach
 from shopsim.scenario.marketing import CAMPAIGN_CATEGORY
 from shopsim.scenario.compiled import at_ms
 from shopsim.scenario.units import parse_clock, parse_duration
 from shopsim.sim import events as E
-from shopsim.sim.clock import epoch_ms, local_label
+from shopsim.sim.clock import local_label
 from shopsim.sim.commerce import money
 from shopsim.sim.engine import PRIO_SCRIPT
 from shopsim.sim.rng import stream
@@ -54,11 +55,14 @@ class Campaigns:
                 continue
             minute = parse_clock(c.local_time)
             # `at` names the day (its UTC date): "1d at 12:00" is Tuesday noon in every zone, even where
-            # Tuesday 00:00 UTC is still Monday evening.
+            # Tuesday 00:00 UTC is still Monday evening. The local time is reached as a digest time is: in a
+            # DST gap at the jump (02:30 on a spring-forward night goes at 03:00), in a fold the first time.
             local_day = datetime.fromtimestamp((epoch + t) / 1000, timezone.utc).date()
+            by_zone: dict[str, int] = {}
             for sh in sim.shoppers:
-                naive = datetime(local_day.year, local_day.month, local_day.day) + timedelta(minutes=minute)
-                when = epoch_ms(naive.replace(tzinfo=ZoneInfo(sh.tz))) - epoch
+                when = by_zone.get(sh.tz)
+                if when is None:
+                    when = by_zone[sh.tz] = reach(ZoneInfo(sh.tz), local_day, minute) - epoch
                 if when >= 0:
                     sim.schedule(when, self.k_send, sh.index, (name, t))
 

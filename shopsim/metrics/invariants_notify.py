@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from shopsim.metrics.invariants_base import DIGEST, Check, IdSet, RunState, clock, hhmm, inside
+from shopsim.metrics.invariants_base import DIGEST, Check, IdSet, RunState, clock, hhmm
+from shopsim.notify.windows import next_outside, window_end
 from shopsim.scenario.taxonomy import CATEGORY_CLASS, CHANNELS, CRITICAL, MARKETING
 from shopsim.scenario.units import format_duration
 from shopsim.sim import events as E
@@ -99,9 +100,12 @@ class Notifications(Check):
         SETTINGS: "every decision follows the settings in effect at its instant: reachable channel, channel and "
                   "category switches, frequency off, marketing and personalization consent; a suppression's "
                   "reason is true of them",
-        QUIET: "no push or SMS (critical alerts aside) is delivered inside the shopper's quiet hours, in her "
-               "local time",
-        WINDOWS: "no push or SMS is delivered outside a platform send window for its class, in local time",
+        QUIET: "no push or SMS (critical alerts aside) is delivered inside the shopper's quiet hours, and none "
+               "is held by them when they do not apply or past their end; judged on instants in her local time: "
+               "they begin the first time their start comes each day and end the first time their end comes "
+               "after it (on the day clocks fall back, the repeated hour after the end is outside)",
+        WINDOWS: "no push or SMS is delivered outside a platform send window for its class, nor held for one while "
+                 "every window is open; judged on instants in local time, like quiet hours",
         CAPS: "marketing deliveries stay within every frequency cap in every rolling window, and a message "
               "suppressed by a cap met a full one",
         DIGESTS: "daily and weekly categories join digests due at the shopper's digest time; each digest goes "
@@ -196,6 +200,7 @@ class Notifications(Check):
             self.report(ONE, ev.seq, f"{nid} deferred on {note.channel}; only push and SMS wait")
         if note.category != DIGEST and CATEGORY_CLASS[note.category] == CRITICAL:
             self.report(CRIT, ev.seq, f"{nid} ({note.category}) deferred; security alerts never wait")
+        self.check_held(ev, note, until)
         note.until = until
 
     def delivered(self, ev: Event, note: _Note, s: dict[str, Any]) -> None:
@@ -307,17 +312,51 @@ class Notifications(Check):
     def check_windows(self, ev: Event, channel: str, cls: str, s: dict[str, Any]) -> None:
         if channel not in INTERRUPTIVE:
             return
+        zone, epoch = self.state.zone[ev.shopper], self.state.start + ev.t
         local = self.state.local(ev.t, ev.shopper)
         minute = local.hour * 60 + local.minute
-        nid, zone = ev.data["id"], self.state.zone[ev.shopper].key
+        nid = ev.data["id"]
         q = s["quiet_hours"]
-        if q and inside(minute, clock(q["start"]), clock(q["end"])):
+        if q and window_end(zone, epoch, clock(q["start"]), clock(q["end"])) is not None:
             self.report(QUIET, ev.seq, f"{nid}: {channel} delivered at {hhmm(minute)} local, inside quiet hours "
-                                       f"{q['start']}–{q['end']} ({zone})")
+                                       f"{q['start']}–{q['end']} ({zone.key})")
         for ch, start, end, classes, rule in self.windows:
-            if ch == channel and cls in classes and not inside(minute, start, end):
+            # Outside a send window [start, end) is inside [end, start).
+            if ch == channel and cls in classes and window_end(zone, epoch, end, start) is not None:
                 self.report(WINDOWS, ev.seq, f"{nid} ({cls}): {channel} delivered at {hhmm(minute)} local, outside "
-                                             f"the send window {hhmm(start)}–{hhmm(end)} ({rule}, {zone})")
+                                             f"the send window {hhmm(start)}–{hhmm(end)} ({rule}, {zone.key})")
+
+    def check_held(self, ev: Event, note: _Note, until: int) -> None:
+        """A deferral by quiet hours or a send window happened while it applied, and quiet hours hold a message
+        until the instant they end, not until their end time comes round again."""
+        reason, s = ev.data.get("reason"), self.state.settings.get(ev.shopper)
+        if s is None or note.channel not in INTERRUPTIVE:
+            return
+        zone, epoch = self.state.zone[ev.shopper], self.state.start + ev.t
+        local = self.state.local(ev.t, ev.shopper)
+        at = f"at {local:%H:%M} local ({self.state.iso(ev.t)}, {zone.key})"
+        nid = ev.data["id"]
+        if reason == "quiet_hours":
+            q = s["quiet_hours"]
+            if not q:
+                return self.report(QUIET, ev.seq, f"{nid}: {note.channel} held by quiet hours {at}, but "
+                                                  f"{ev.shopper} has none")
+            start, end = clock(q["start"]), clock(q["end"])
+            if window_end(zone, epoch, start, end) is None:
+                return self.report(QUIET, ev.seq, f"{nid}: {note.channel} held by quiet hours {at}, outside quiet "
+                                                  f"hours {q['start']}–{q['end']}: they end the first time "
+                                                  f"{q['end']} comes")
+            ends = next_outside(zone, epoch, start, end) - self.state.start
+            if until != ends:
+                self.report(QUIET, ev.seq, f"{nid}: {note.channel} held by quiet hours {q['start']}–{q['end']} "
+                                           f"until {self.state.iso(until)}, but they end at {self.state.iso(ends)} "
+                                           f"({zone.key})")
+        elif reason == "send_window":
+            cls = MARKETING if note.category == DIGEST else CATEGORY_CLASS[note.category]
+            if not any(ch == note.channel and cls in classes and window_end(zone, epoch, end, start) is not None
+                       for ch, start, end, classes, _ in self.windows):
+                self.report(WINDOWS, ev.seq, f"{nid} ({cls}): {note.channel} held for a send window {at}, while "
+                                             "every send window for it was open")
 
     def check_due(self, ev: Event, did: str, period: str, at: int, s: dict[str, Any]) -> None:
         """Due at the shopper's local digest time (on her weekday, weekly), within a period of joining."""
