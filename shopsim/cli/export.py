@@ -128,8 +128,11 @@ def export_cmd(run: str, fmt: str, out: str) -> None:
     dest = Path(out)
     if not out.strip():
         fail("--out needs a folder")
-    if dest.exists() and not dest.is_dir():
-        fail(f"--out {dest} is a file; give a folder")
+    try:  # a name too long makes even this question fail
+        if dest.exists() and not dest.is_dir():
+            fail(f"--out {dest} is a file; give a folder")
+    except OSError as e:
+        fail(f"cannot write to {dest}: {e.strerror or e}")
     with reading(run) as rf:
         tables = build_tables(rf)
     try:

@@ -61,11 +61,14 @@ def write_output(out: str | None, text: str, default: Path | None) -> Path | Non
         return None
     path = Path(out) if out is not None else default
     assert path is not None
-    if path.is_dir():
-        fail(f"cannot write {path}: it is a directory; give a file name")
     parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        fail(f"cannot write {path}: no folder {parent}")
+    try:  # a name too long makes even these questions fail
+        if path.is_dir():
+            fail(f"cannot write {path}: it is a directory; give a file name")
+        if not parent.is_dir():
+            fail(f"cannot write {path}: no folder {parent}")
+    except OSError as e:
+        fail(f"cannot write {path}: {e.strerror or e}")
     try:
         fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
