@@ -388,3 +388,19 @@ def test_log_and_database_may_not_be_one_file_even_through_a_sqlite_url(cli, tmp
     res = cli("replay", s, "--log", tmp_path / "x", "--db", f"sqlite:///{tmp_path / 'x'}")
     assert res.exit_code == 2 and "also another output of this replay" in res.output, res.output
     assert sorted(p.name for p in tmp_path.iterdir()) == [s.name]
+
+
+def test_an_output_named_like_a_lock_file_is_refused(cli, tmp_path):
+    res = cli("replay", scenario(tmp_path), "--no-db", "--log", tmp_path / "x.lock")
+    assert res.exit_code == 2 and "ends in .lock" in res.output and not (tmp_path / "x.lock").exists()
+
+
+@pytest.mark.parametrize("command", [("report", "--out", "y" * 260 + ".txt"),
+                                     ("report", "--format", "html", "--out", "y" * 260 + ".html"),
+                                     ("export", "--out", "y" * 260)])
+def test_report_and_export_outputs_with_a_name_too_long_are_a_clear_exit_2(cli, tmp_path, command):
+    """The same class of fault in the other commands that write files."""
+    assert cli("replay", scenario(tmp_path), "--no-db", "-q", "--log", "r.jsonl").exit_code == 0
+    res = cli(command[0], "r.jsonl", *command[1:])
+    assert res.exit_code == 2 and "File name too long" in res.output, res.output
+    assert "Traceback" not in res.output
