@@ -302,3 +302,35 @@ def test_frequency_off_needs_no_quotes_but_yes_is_still_a_boolean():
     assert "got True" in err.value.problems[0].message
     doc = (Path(__file__).parent.parent / "docs" / "scenario-format.md").read_text(encoding="utf-8")
     assert "The one exception is `frequency: off`" in doc
+
+
+@pytest.mark.parametrize(("typed", "meant"), [("en_UK", "en_GB"), ("en-gb", "en_GB"), ("jp_JP", "ja_JP"),
+                                              ("cz_CZ", "cs_CZ"), ("gr_GR", "el_GR"), ("en_USA", "en_US")])
+def test_an_unknown_locale_suggests_its_real_neighbour_not_the_nearest_spelling(typed, meant):
+    text = (f"schema_version: 1\nrun: {{name: x, seed: 1, duration: 1d}}\n"
+            f"population: {{size: 2, locales: {{{typed}: {{share: 1.0}}}}}}\ncatalogue: {{products: 10, stores: 2}}\n")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario_text(text)
+    assert err.value.problems[0].message.endswith(f"did you mean {meant!r}?")
+
+
+def test_an_unknown_country_lists_the_languages_own_locales():
+    text = ("schema_version: 1\nrun: {name: x, seed: 1, duration: 1d}\n"
+            "population: {size: 2, locales: {de_XX: {share: 1.0}}}\ncatalogue: {products: 10, stores: 2}\n")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario_text(text)
+    assert "locales for 'de': de, de_AT, de_CH, de_DE" in err.value.problems[0].message
+
+
+@pytest.mark.parametrize(("typed", "hint"), [("5e-1", "write 5.0e-1"), ("1E3", "write 1.0e+3"),
+                                             ("2.5e2", "write 2.5e+2")])
+def test_a_number_yaml_reads_as_text_says_how_to_write_it(typed, hint):
+    text = ("schema_version: 1\nrun: {name: x, seed: 1, duration: 1d}\n"
+            "population: {size: 2, locales: {en_GB: {share: 1.0}}}\ncatalogue: {products: 10, stores: 2}\n"
+            f"behaviour: {{add_to_cart: {typed}}}\n")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario_text(text)
+    assert hint in err.value.problems[0].message
+    fixed = text.replace(typed, hint.removeprefix("write "))
+    if float(hint.removeprefix("write ")) <= 1:
+        assert load_scenario_text(fixed).behaviour.add_to_cart == float(typed)

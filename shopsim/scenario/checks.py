@@ -42,6 +42,37 @@ def _faker_locales() -> frozenset[str]:
     return frozenset(AVAILABLE_LOCALES) - set(UNSUPPORTED_LOCALES)
 
 
+# Codes people write for a country or a language that Faker spells otherwise: en_UK is en_GB, jp_JP ja_JP.
+_COUNTRY_ALIASES = {"UK": "GB", "EN": "GB"}
+_LANGUAGE_ALIASES = {"jp": "ja", "cz": "cs", "gr": "el", "dk": "da", "se": "sv", "ua": "uk", "kr": "ko",
+                     "cn": "zh", "br": "pt", "at": "de", "ch": "de", "mx": "es", "ar": "es", "il": "he"}
+
+
+def locale_suggestion(name: str, locales: frozenset[str]) -> str:
+    """"; did you mean 'en_GB'?" for a locale that is not Faker's, preferring real neighbours (same
+    language, or the country or language written another way) to the nearest spelling."""
+    lang, _, country = name.replace("-", "_").partition("_")
+    lang, country = lang.lower(), country.upper()
+    candidates = [f"{lang}_{country}", f"{lang}_{_COUNTRY_ALIASES.get(country, country)}",
+                  f"{_LANGUAGE_ALIASES.get(lang, lang)}_{_COUNTRY_ALIASES.get(country, country)}"]
+    for cand in candidates:
+        if cand in locales and cand != name:
+            return f"; did you mean {cand!r}?"
+    same_language = sorted(x for x in locales if x.partition("_")[0] == _LANGUAGE_ALIASES.get(lang, lang))
+    if same_language:  # the nearest country among the language's own locales, not another language's
+        from difflib import get_close_matches
+
+        by_country = {x.partition("_")[2]: x for x in same_language}
+        near = get_close_matches(country.strip(), list(by_country), n=1)
+        if near:
+            return f"; did you mean {by_country[near[0]]!r}?"
+        return f"; locales for {lang!r}: {', '.join(same_language[:8])}" + (", ..." if len(same_language) > 8 else "")
+    in_country = sorted(x for x in locales if x.partition("_")[2] == country)
+    if len(in_country) == 1:
+        return f"; did you mean {in_country[0]!r}?"
+    return did_you_mean(name, locales)
+
+
 @lru_cache(maxsize=1)
 def _zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
@@ -155,7 +186,7 @@ def _population(c: _Checker, s: Scenario) -> None:
         if name in UNSUPPORTED_LOCALES:
             c.report(path, f"locale {name!r} cannot make shoppers: {UNSUPPORTED_LOCALES[name]}")
         elif not known:
-            c.report(path, f"unknown locale {name!r}" + did_you_mean(name, _faker_locales()))
+            c.report(path, f"unknown locale {name!r}" + locale_suggestion(name, _faker_locales()))
         if locale.time_zones is None:
             if known:
                 try:

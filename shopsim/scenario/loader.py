@@ -179,6 +179,18 @@ _PLAIN = {
 }
 
 
+_E_NUMBER = re.compile(r"[-+]?(\d+)(\.\d*)?[eE]([-+]?\d+)")
+
+
+def _yaml11_number(value: Any) -> str:
+    """YAML 1.1 reads 5e-1 and 1e3 as text (a float there needs a dot and a signed exponent): say so."""
+    m = _E_NUMBER.fullmatch(value) if isinstance(value, str) else None
+    if m is None:
+        return ""
+    sign = "" if m.group(3)[0] in "+-" else "+"
+    return f" (YAML reads it as text: write {m.group(1)}{m.group(2) or '.0'}e{sign}{m.group(3)}, or a plain decimal)"
+
+
 def _message(err: dict[str, Any], path: Path, is_key: bool, root: type[BaseModel]) -> str:
     kind, value = err["type"], err.get("input")
     if kind == "missing":
@@ -208,6 +220,6 @@ def _message(err: dict[str, Any], path: Path, is_key: bool, root: type[BaseModel
         bound = f"at least {ctx.get('min_length')}" if kind == "too_short" else f"at most {ctx.get('max_length')}"
         return f"should have {bound} items, got {ctx.get('actual_length')}"
     if kind in _PLAIN:
-        return f"{_PLAIN[kind]}, got {_got(value)}"
+        return f"{_PLAIN[kind]}, got {_got(value)}" + _yaml11_number(value)
     msg = re.sub(r"^(Input|String|List|Dictionary|Value) should", "should", err["msg"])
     return f"{msg}, got {_got(value)}"
