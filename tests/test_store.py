@@ -94,3 +94,27 @@ def test_a_second_replay_to_the_same_database_replaces_the_first(tmp_path):
         sim.run()
         store.close("finished", sim.now)
     assert sqlite3.connect(tmp_path / "again.db").execute("select count(*) from shoppers").fetchone() == (3,)
+
+
+@pytest.mark.parametrize(("url", "install"), [
+    ("mysql://u:p@localhost/shop", "pip install mysqlclient (or write mysql+pymysql:// and install pymysql)"),
+    ("mysql+pymysql://u@localhost/shop", "pip install pymysql"),
+    ("postgresql://u@localhost/shop", "pip install 'psycopg[binary]'"),
+])
+def test_a_database_url_whose_driver_is_missing_says_what_to_install(tmp_path, monkeypatch, url, install):
+    """Every dialect's missing driver gets the hint, mysql's included; the run writes nothing."""
+    import importlib.util
+
+    module = {"mysql": "MySQLdb", "mysql+pymysql": "pymysql", "postgresql": "psycopg"}[url.split(":")[0]]
+    if importlib.util.find_spec(module) is not None:
+        pytest.skip(f"{module} is installed here")
+    from click.testing import CliRunner
+
+    from shopsim.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s.yaml").write_text(tiny_scenario(size=3, duration="1d", as_text=True))
+    res = CliRunner().invoke(main, ["replay", "s.yaml", "--db", url, "--log", "out.jsonl", "-q"])
+    assert res.exit_code == 2, res.output
+    assert f"No module named '{module}'" in res.output and install in res.output
+    assert not (tmp_path / "out.jsonl").exists()

@@ -440,8 +440,6 @@ def _quiet_stdout() -> None:
 def _one_line(e: Exception) -> str:
     text = str(e).splitlines()[0] if str(e) else e.__class__.__name__
     text = text.replace("(sqlite3.OperationalError) ", "").replace("(sqlite3.DatabaseError) ", "")
-    if isinstance(e, ModuleNotFoundError):
-        return f"{text}; install the database's driver (e.g. pip install psycopg) into shopsim's environment"
     return text
 
 

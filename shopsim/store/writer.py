@@ -70,8 +70,19 @@ def reason(e: BaseException) -> str:
     return lines[0] if lines and lines[0] else orig.__class__.__name__
 
 
+# What to install when a URL's driver is missing: module -> pip requirement (with a word on the choice).
+DRIVERS = {"psycopg": "'psycopg[binary]'", "psycopg2": "psycopg2-binary",
+           "MySQLdb": "mysqlclient (or write mysql+pymysql:// and install pymysql)", "pymysql": "pymysql",
+           "mysql": "mysql-connector-python", "cx_Oracle": "cx_Oracle", "oracledb": "oracledb",
+           "pyodbc": "pyodbc", "pymssql": "pymssql", "asyncpg": "asyncpg", "pg8000": "pg8000"}
+
+
 def open_engine(url: str) -> Engine:
-    engine = create_engine(url)
+    try:
+        engine = create_engine(url)
+    except ModuleNotFoundError as e:  # the URL is fine; its driver is not installed where shopsim runs
+        need = DRIVERS.get((e.name or "").split(".")[0], e.name or "the database's driver")
+        raise StoreError(f"{reason(e)}; install its driver into shopsim's environment: pip install {need}") from e
     if engine.dialect.name == "sqlite":
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record):  # a crash of this process is safe with these; a power cut is not
