@@ -92,7 +92,7 @@ def calibrate_cmd(scenario: str, n_seeds: int, workers: int | None, fmt: str,
     except (KeyboardInterrupt, _Terminated) as e:
         what = "interrupted (Ctrl-C)" if isinstance(e, KeyboardInterrupt) else "terminated"
         click.echo(f"\nshopsim: {what} after {done[0]} of {n_seeds} seeds; nothing was printed.", err=True)
-        sys.exit(130)
+        sys.exit(130 if isinstance(e, KeyboardInterrupt) else 143)  # 128 + the signal, as replay exits
     except ScenarioChanged as e:  # a worker could not read the file the calibration began with
         fail(f"{e}; nothing was printed. Run the calibration again.")
     finally:
