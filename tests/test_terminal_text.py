@@ -158,3 +158,18 @@ def test_a_filter_that_looks_like_markup_is_shown_as_typed(tmp_path, monkeypatch
             return str(status.render())
 
     assert "No scenario matches" in asyncio.run(go())
+
+
+def test_an_expectation_name_is_shown_as_written_and_its_junit_file_stays_xml(tmp_path):
+    """`--check` prints the names (not as markup: '[b]' stays) and `--junit` writes XML a CI can parse."""
+    import xml.dom.minidom
+
+    text = SCENARIO.replace("events:", 'expect:\n  - {name: "bad \\e]0;T\\a [b]x", metric: orders, min: 0}\nevents:')
+    (tmp_path / "s.yaml").write_text(text, encoding="utf-8")
+    res = CliRunner().invoke(main, ["replay", str(tmp_path / "s.yaml"), "--no-db", "-q", "--check",
+                                    "--log", str(tmp_path / "s.jsonl"), "--junit", str(tmp_path / "j.xml")])
+    assert res.exit_code == 0, res.output
+    _clean(res.output)
+    assert "bad ␛]0;T␇ [b]x" in res.output
+    case = xml.dom.minidom.parse(str(tmp_path / "j.xml")).getElementsByTagName("testcase")[0]
+    assert case.getAttribute("name") == "bad ␛]0;T␇ [b]x"

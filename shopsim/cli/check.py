@@ -10,11 +10,13 @@ from pathlib import Path
 import click
 
 from shopsim.metrics.expect import Outcome
+from shopsim.textsafe import visible
 
 
 def print_outcomes(outcomes: list[Outcome], scenario: str, to_stderr: bool) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = Console(stderr=to_stderr, highlight=False, soft_wrap=False)
     if not outcomes:
@@ -27,11 +29,13 @@ def print_outcomes(outcomes: list[Outcome], scenario: str, to_stderr: bool) -> N
     table.add_column("actual", no_wrap=True, justify="right")
     for o in outcomes:
         mark = "[green]PASS[/]" if o.passed else "[bold red]FAIL[/]"
-        table.add_row(mark, o.label, o.expected, o.actual)
+        # An expectation's name is the scenario's text: shown as written (not markup), controls made visible.
+        table.add_row(mark, Text(visible(o.label)), Text(visible(o.expected)), Text(visible(o.actual)))
     console.print(table)
     for o in outcomes:
         if not o.passed:
-            console.print(f"[bold red]FAIL[/] {o.label}: {o.detail}", markup=True, highlight=False)
+            console.print(Text.assemble(("FAIL", "bold red"), f" {visible(o.label)}: {visible(o.detail)}"),
+                          highlight=False)
     failed = sum(not o.passed for o in outcomes)
     console.print(f"{len(outcomes) - failed} passed, {failed} failed")
 
@@ -45,10 +49,12 @@ def junit_xml(outcomes: list[Outcome], scenario: str, seed: int, extra: list[Out
     suite = ET.SubElement(suites, "testsuite", name=f"{scenario} (seed {seed})", tests=str(len(cases)),
                           failures=str(failures), errors="0", skipped="0")
     for o in cases:
-        case = ET.SubElement(suite, "testcase", classname=f"shopsim.{scenario}.{o.kind}", name=o.label)
+        # XML 1.0 forbids most control characters: a name that holds one would make the file unreadable.
+        case = ET.SubElement(suite, "testcase", classname=f"shopsim.{scenario}.{o.kind}", name=visible(o.label))
         if not o.passed:
-            fail = ET.SubElement(case, "failure", message=f"expected {o.expected}, got {o.actual}", type=o.kind)
-            fail.text = o.detail
+            fail = ET.SubElement(case, "failure", message=visible(f"expected {o.expected}, got {o.actual}"),
+                                 type=o.kind)
+            fail.text = visible(o.detail)
     ET.indent(suites)
     return ET.tostring(suites, encoding="utf-8", xml_declaration=True) + b"\n"
 
