@@ -10,7 +10,9 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from shopsim.scenario.checks import check_scenario, check_sections
-from shopsim.scenario.problems import MAX_PROBLEMS, Path, Positions, Problem, ScenarioError, did_you_mean, problem_at
+from shopsim.scenario.problems import (
+    MAX_PROBLEMS, Path, Positions, Problem, ScenarioError, did_you_mean, format_path, problem_at,
+)
 from shopsim.scenario.schema import Scenario
 from shopsim.scenario.yamlpos import load_yaml
 
@@ -223,3 +225,15 @@ def _message(err: dict[str, Any], path: Path, is_key: bool, root: type[BaseModel
         return f"{_PLAIN[kind]}, got {_got(value)}" + _yaml11_number(value)
     msg = re.sub(r"^(Input|String|List|Dictionary|Value) should", "should", err["msg"])
     return f"{msg}, got {_got(value)}"
+
+
+def problem_in_file(filename: str | os.PathLike[str], path: Path, message: str) -> Problem:
+    """A problem found after validation (a template past a limit on a real message, at run time), placed at
+    `path` in the scenario file as validation would place it; at 0:0 if the file can no longer be read."""
+    name = os.fspath(filename)
+    try:
+        with open(name, "rb") as f:
+            text = f.read(MAX_FILE_BYTES + 1).decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return Problem(name, 0, 0, format_path(path), message)
+    return problem_at(name, load_yaml(text, name).positions, path, message)
