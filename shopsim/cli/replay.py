@@ -16,13 +16,16 @@ import click
 from shopsim.cli.common import EXIT_BAD_INPUT, EXIT_EXPECTATIONS, fail, load_or_exit
 from shopsim.cli.golden import Golden
 from shopsim.cli.summary import Tally, print_summary
+from shopsim.notify.templates import TemplateLimitError
 from shopsim.scenario.compiled import compile_scenario
+from shopsim.scenario.loader import problem_in_file
 from shopsim.scenario.units import parse_duration
 from shopsim.sim.clock import HOUR
 from shopsim.sim.engine import Simulation
 from shopsim.store.outputs import Claim, OutputError, probe_new_file
 from shopsim.store.recorder import Recorder
 from shopsim.store.writer import StoreError
+from shopsim.textsafe import visible
 
 RUNS_DIR = Path("runs")
 # Exit codes of a run stopped by a signal: 128 + the signal's number, as shells report a process killed by it.
@@ -168,7 +171,7 @@ def replay_cmd(scenario: str, seed: int | None, until_ms: int | None, db: str | 
 
         stage = "run"
         wall = time.perf_counter()
-        sim, tally, expectations = _run(cs, until, claim, db_url, db, db_path, log_path, gold, check, quiet)
+        sim, tally, expectations = _run(cs, until, claim, db_url, db, db_path, log_path, gold, check, quiet, path)
         stage = "after"
         if not quiet:
             print_summary(sim, tally, log_path, db_url and db, db_path, time.perf_counter() - wall,
@@ -207,7 +210,7 @@ def replay_cmd(scenario: str, seed: int | None, until_ms: int | None, db: str | 
 
 
 def _run(cs, until: int, claim: Claim, db_url: str | None, db: str | None, db_path: Path | None,
-         log_path: Path | None, gold: Golden | None, check: bool, quiet: bool):
+         log_path: Path | None, gold: Golden | None, check: bool, quiet: bool, scenario_path: Path):
     """Play the run, writing its log and database; on any way it ends but success, say how and exit."""
     sim = store = out = None
     expectations = None
@@ -257,6 +260,9 @@ def _run(cs, until: int, claim: Claim, db_url: str | None, db: str | None, db_pa
     except StoreError as e:
         status, exit_code, store_error = "failed", EXIT_BAD_INPUT, e
         why = f"the run stopped {_at(sim)}"
+    except TemplateLimitError as e:  # the scenario's own template, on a real message: its input, located
+        status, exit_code = "failed", EXIT_BAD_INPUT
+        why = f"{visible(str(problem_in_file(scenario_path, e.path, e.message)))}; the run stopped {_at(sim)}"
     except OSError as e:  # neither the log nor the database: say what the system said
         status, exit_code = "failed", EXIT_BAD_INPUT
         why = f"the run stopped {_at(sim)}: {e.strerror or e}" + (f" ({e.filename})" if e.filename else "")
