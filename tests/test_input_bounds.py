@@ -363,8 +363,6 @@ def test_a_template_over_a_limit_at_run_time_stops_the_run():
     assert "renders more than 100,000 characters" in str(err.value) or "steps" in str(err.value)
 
 
-@pytest.mark.xfail(strict=True, reason="shopsim/cli/replay.py must catch TemplateLimitError (see the report of "
-                                       "issue 12): until then the run ends with a traceback")
 def test_a_replay_stopped_by_a_template_fails_cleanly(tmp_path, monkeypatch):
     import sqlite3
 
@@ -389,3 +387,22 @@ def test_a_problem_found_at_run_time_is_placed_in_the_file(tmp_path):
     p = problem_in_file(path, ("policies", "templates", "order_updates", "email", "body"), "too long")
     assert str(p) == f"{path}:13:9: policies.templates.order_updates.email.body: too long"
     assert problem_in_file(tmp_path / "gone.yaml", ("run",), "x").line == 0
+
+
+def test_a_vanishing_ad_rate_does_not_crash():
+    # found by tests/test_input_fuzz.py: the gap to the next ad opportunity was int(inf)
+    from conftest import replay_events
+
+    sc = tiny_scenario(size=5, duration="12h", ads={"enabled": True, "per_day": 1e-300},
+                       behaviour={"sessions": {"per_day": 5.0}, "add_to_cart": 0.5})
+    events = replay_events(sc)
+    assert events[-1].type == "run.finished" and not any(e.type.startswith("ad.") for e in events)
+
+
+def test_a_visit_rate_that_rounds_to_nothing_does_not_crash():
+    # found by tests/test_input_fuzz.py: per_day 5e-324 made an arrival rate of 0.0, and expovariate(0) divides by it
+    from conftest import replay_events
+
+    sc = tiny_scenario(size=3, duration="12h", behaviour={"sessions": {"per_day": 5e-324}})
+    events = replay_events(sc)
+    assert events[-1].type == "run.finished" and not any(e.type == "session.started" for e in events)

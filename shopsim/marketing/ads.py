@@ -71,6 +71,8 @@ class Ads:
         gap = rng.expovariate(self.rate)
         clicked = rng.random() < self.m.click
         comes_back = clicked and rng.random() < self.sim.engagement.m.recovery.visit
+        if gap > self.sim.end:  # past the run's end whenever it starts; may be inf for a vanishing rate
+            return
         self.sim.schedule(t + int(gap) + 1, self.k_chance, sh.index, (clicked, comes_back))
 
     def _chance(self, sh: Shopper, drawn: tuple[bool, bool]) -> None:

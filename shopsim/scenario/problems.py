@@ -13,6 +13,9 @@ Positions = Mapping[Path, tuple[int, int]]
 MAX_PROBLEMS = 200
 _MAX_MESSAGE = 600  # characters of a message; a value quoted in it may be megabytes long
 _MAX_KEY = 60       # characters of a key in a path
+_ONE_LINE = str.maketrans({"\n": "\\n", "\r": "\\r", "\u2028": "\\u2028", "\u2029": "\\u2029",
+                           "\x0b": "\\v", "\x0c": "\\f", "\x1c": "\\x1c", "\x1d": "\\x1d", "\x1e": "\\x1e",
+                           "\x85": "\\x85"})
 
 
 @dataclass(frozen=True, order=True)
@@ -24,7 +27,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.col}: {self.path}: {self.message}"
+        # One problem, one line, whatever a key or a quoted template holds.
+        return f"{self.file}:{self.line}:{self.col}: {self.path}: {self.message}".translate(_ONE_LINE)
 
 
 class ScenarioError(Exception):

@@ -56,6 +56,8 @@ class Commerce:
     def _next_arrival(self, sh: Shopper, rng, t: int) -> int | None:
         # Thinning: a Poisson process at the busiest hour's rate, kept with probability weight/max weight.
         rate, end = sh.segment.arrival_rate, self.sim.end
+        if rate <= 0:  # a rate so small that it rounded to nothing (per_day times activity under 1e-308)
+            return None
         weights, wmax, hour = self.cs.hour_weights, self.cs.hour_max, sh.clock.hour
         while True:
             gap = rng.expovariate(rate)  # may be inf for a vanishing rate: compare before int()
