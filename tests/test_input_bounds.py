@@ -406,3 +406,23 @@ def test_a_visit_rate_that_rounds_to_nothing_does_not_crash():
     sc = tiny_scenario(size=3, duration="12h", behaviour={"sessions": {"per_day": 5e-324}})
     events = replay_events(sc)
     assert events[-1].type == "run.finished" and not any(e.type == "session.started" for e in events)
+
+
+def test_the_size_limit_example_in_the_scenario_format_is_what_validate_prints(cli, tmp_path):
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "scenario-format.md").read_text(encoding="utf-8")
+    section = doc[doc.index("## Limits"):doc.index("## Validation and error messages")]
+    scenario = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    shown = section.split("$ shopsim validate big.yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "big.yaml").write_text(scenario, encoding="utf-8")
+    res = cli("validate", "big.yaml")
+    assert res.exit_code == 2 and res.stderr == shown
+
+
+def test_the_rendering_limits_example_in_the_notification_rules_is_what_validate_prints(cli, tmp_path):
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "notifications.md").read_text(encoding="utf-8")
+    section = doc[doc.index("**Limits.**"):doc.index("## Asking the simulation")]
+    scenario = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    shown = section.split("$ shopsim validate loops.yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "loops.yaml").write_text(scenario, encoding="utf-8")
+    res = cli("validate", "loops.yaml")
+    assert res.exit_code == 2 and res.stderr == shown
