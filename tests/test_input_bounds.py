@@ -426,3 +426,9 @@ def test_the_rendering_limits_example_in_the_notification_rules_is_what_validate
     (tmp_path / "loops.yaml").write_text(scenario, encoding="utf-8")
     res = cli("validate", "loops.yaml")
     assert res.exit_code == 2 and res.stderr == shown
+
+
+def test_an_endless_file_is_refused_not_read_forever(cli):
+    res = cli("validate", "/dev/zero")
+    assert res.exit_code == 2
+    assert res.stderr.startswith("/dev/zero:0:0: -: the file is larger than 1 MiB, the most a scenario may be")

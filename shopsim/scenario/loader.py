@@ -35,7 +35,7 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
     try:
         with open(name, "rb") as f:
             raw = f.read(MAX_FILE_BYTES + 1)
-        if len(raw) > MAX_FILE_BYTES:
+        if len(raw) > MAX_FILE_BYTES:  # (also what stops a read of /dev/zero or an endless pipe)
             raise fail(_too_large(os.path.getsize(name)))
     except FileNotFoundError:
         raise fail("no such file") from None
@@ -54,8 +54,9 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
 
 
 def _too_large(size: int) -> str:
-    return (f"the file is larger than {MAX_FILE_BYTES >> 20} MiB ({size / (1 << 20):.1f} MiB), the most a scenario "
-            "may be; generate a large catalogue with catalogue.products rather than listing it")
+    size_ = f" ({size / (1 << 20):.1f} MiB)" if size > MAX_FILE_BYTES else ""  # a device or a pipe has no size
+    return (f"the file is larger than {MAX_FILE_BYTES >> 20} MiB{size_}, the most a scenario may be; generate a "
+            "large catalogue with catalogue.products rather than listing it")
 
 
 def load_scenario_text(text: str, filename: str = "<string>") -> Scenario:
