@@ -432,3 +432,37 @@ def test_an_endless_file_is_refused_not_read_forever(cli):
     res = cli("validate", "/dev/zero")
     assert res.exit_code == 2
     assert res.stderr.startswith("/dev/zero:0:0: -: the file is larger than 1 MiB, the most a scenario may be")
+
+
+def test_the_terminal_app_shows_a_template_that_stops_the_run_as_a_located_problem(tmp_path):
+    """Playing the same scenario in the app: the run stops there and the errors screen says where (before,
+    the play worker died with the exception)."""
+    import asyncio
+
+    from textual.widgets import Static
+
+    from shopsim.tui.app import make_app
+    from shopsim.tui.screens.errors import ErrorsScreen
+    from shopsim.tui.screens.main import MainScreen
+
+    text = BASE.replace("catalogue: {products: 20, stores: 3}\nbehaviour: {sessions: {per_day: 1.0}}\n", "") \
+        + RUNTIME_ONLY
+    path = _write(tmp_path, text)
+
+    async def go():
+        app = make_app(path, None)
+        async with app.run_test(size=(120, 40)) as pilot:
+            for _ in range(400):  # a bound on waiting for the build, not a timing assertion
+                if isinstance(app.screen, MainScreen):
+                    break
+                await pilot.pause(0.05)
+            for _ in range(10):
+                if isinstance(app.screen, ErrorsScreen):
+                    break
+                app.action_jump_day()
+                await pilot.pause()
+            assert isinstance(app.screen, ErrorsScreen) and app.driver is None
+            return "\n".join(str(s.render()) for s in app.screen.query(Static))
+
+    shown = asyncio.run(go())
+    assert "policies.templates.order_updates.email.body" in shown and "at run time" in shown

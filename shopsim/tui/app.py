@@ -19,7 +19,8 @@ from textual.widgets import Footer, LoadingIndicator, Static
 
 from shopsim.metrics.kpis import Metrics
 from shopsim.scenario.compiled import compile_scenario
-from shopsim.scenario.loader import load_scenario
+from shopsim.notify.templates import TemplateLimitError
+from shopsim.scenario.loader import load_scenario, problem_in_file
 from shopsim.scenario.problems import ScenarioError
 from shopsim.sim.engine import Simulation
 from shopsim.tui.commands import ShopsimCommands
@@ -143,7 +144,11 @@ class ShopsimApp(App):
         last = time.perf_counter()
         while driver is self.driver:
             now = time.perf_counter()
-            was_busy, events = driver.busy, driver.slice(now - last)  # a jump's last slice may emit nothing
+            try:
+                was_busy, events = driver.busy, driver.slice(now - last)  # a jump's last slice may emit nothing
+            except TemplateLimitError as e:
+                self._stopped_by(e)
+                return
             last = now
             main = self.main_screen
             if main is not None and (events or was_busy):
@@ -154,6 +159,15 @@ class ShopsimApp(App):
             # Sleep the rest of the frame: the interface keeps the loop between slices.
             await asyncio.sleep(max(0.0, FRAME_S - (time.perf_counter() - now)))
 
+    def _stopped_by(self, e: TemplateLimitError) -> None:
+        """The scenario's own template went past a rendering limit on a real message: the run cannot go on
+        as written. Show where, as a scenario that does not load is shown (r loads it again once fixed)."""
+        from shopsim.tui.screens.errors import ErrorsScreen
+
+        sim, self.driver = self.sim, None  # ends the play loop
+        where = problem_in_file(self.scenario_path, e.path, f"{e.message} (at {sim.iso()})")
+        self.switch_to(ErrorsScreen(ScenarioError([where]), self.scenario_path))
+
     def pause_play(self) -> None:
         if self.driver is not None:
             self.driver.pause()
@@ -163,7 +177,11 @@ class ShopsimApp(App):
     def _transport(self, command: str) -> None:
         if self.driver is None:
             return
-        getattr(self.driver, command)()
+        try:
+            getattr(self.driver, command)()
+        except TemplateLimitError as e:
+            self._stopped_by(e)
+            return
         refresh = getattr(self.screen, "refresh_transport", None)
         if refresh is not None:
             refresh()

@@ -21,7 +21,7 @@ class OpenPicker(Message):
 
 
 def problems_title(err: ScenarioError) -> str:
-    n = len(err.problems)
+    n = err.total  # the list stops at 200 problems and a line counting the rest
     return f"This scenario has {n} problem{'s' if n != 1 else ''}"
 
 

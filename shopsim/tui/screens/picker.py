@@ -71,7 +71,7 @@ def read_entry(path: Path) -> ScenarioEntry:
         first = err.problems[0] if err.problems else None
         text = f"{first.path}: {first.message}" if first is not None and first.path != "-" else (
             first.message if first is not None else "cannot be loaded")
-        return ScenarioEntry(path, path.stem, problems=max(1, len(err.problems)), first_problem=text)
+        return ScenarioEntry(path, path.stem, problems=max(1, err.total), first_problem=text)
     return ScenarioEntry(path, sc.run.name, sc.population.size, str(sc.run.duration),
                          " ".join((sc.run.description or "").split()))
 
