@@ -32,17 +32,26 @@ def _read_until(fd: int, needle: bytes, limit_s: float) -> bytes:
     return out
 
 
+def _open_app(tmp_path, rows: int, cols: int, ignore_hangup: bool = False) -> tuple[int, int]:
+    """`shopsim` (bare, as a user starts it) in a new pseudo-terminal of rows × cols, once it has drawn the
+    default scenario: (child pid, the terminal's master fd)."""
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the terminal app
+        os.chdir(tmp_path)
+        if ignore_hangup:  # inherited through exec, as when make takes the signal
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        env = dict(os.environ, TERM="xterm-256color", PYTHONPATH=str(ROOT), COLUMNS=str(cols), LINES=str(rows))
+        os.execvpe(sys.executable, [sys.executable, "-m", "shopsim"], env)
+    ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    shown = _read_until(fd, b"default", 60)
+    assert b"default" in shown, shown[-2000:]
+    return pid, fd
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
 def test_bare_shopsim_opens_the_app_and_quits_cleanly(tmp_path) -> None:
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: the terminal app, as a user starts it
-        os.chdir(tmp_path)
-        env = dict(os.environ, TERM="xterm-256color", PYTHONPATH=str(ROOT), COLUMNS="160", LINES="48")
-        os.execvpe(sys.executable, [sys.executable, "-m", "shopsim"], env)
+    pid, fd = _open_app(tmp_path, 48, 160)
     try:
-        ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 48, 160, 0, 0))
-        shown = _read_until(fd, b"default", 60)
-        assert b"default" in shown, shown[-2000:]
         os.write(fd, b"q")
         _read_until(fd, b"\x00never", 3)  # drain while it restores the terminal
         end = time.monotonic() + 30
@@ -67,16 +76,8 @@ def test_the_app_leaves_when_its_terminal_is_gone_even_without_a_hangup_signal(t
     """`make run` in a tmux pane that is killed: make takes the SIGHUP and the app never sees it. Its
     terminal is gone all the same, and the app must leave rather than spin on end-of-input for ever (a
     stray process burning a core). The child ignores SIGHUP to play that case."""
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.chdir(tmp_path)
-        signal.signal(signal.SIGHUP, signal.SIG_IGN)  # inherited through exec, as when make takes the signal
-        env = dict(os.environ, TERM="xterm-256color", PYTHONPATH=str(ROOT), COLUMNS="100", LINES="30")
-        os.execvpe(sys.executable, [sys.executable, "-m", "shopsim"], env)
+    pid, fd = _open_app(tmp_path, 30, 100, ignore_hangup=True)
     try:
-        ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
-        shown = _read_until(fd, b"default", 60)
-        assert b"default" in shown, shown[-2000:]
         os.close(fd)  # the terminal window closes
         fd = -1
         end = time.monotonic() + 30
