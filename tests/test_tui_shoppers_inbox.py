@@ -387,3 +387,19 @@ def test_preview_classes_follow_the_channel() -> None:
         assert preview.has_class("-empty") and preview.entry is None
 
     run(test)
+
+
+def test_the_inbox_and_the_preview_ignore_updates_while_their_children_are_gone() -> None:
+    """A busy machine can deliver an update to a pane whose screen is being removed (its children already
+    gone) or not yet composed: it must wait, not crash the app with NoMatches."""
+    async def test(app: Harness, pilot) -> None:
+        await select_shopper(app, pilot, ARNAUDE)
+        inbox = app.inbox
+        preview = inbox.preview
+        await preview.remove_children()
+        preview.show(None)                    # nothing to draw on: no error
+        await inbox.remove_children()
+        inbox.show_shopper(ARNAUDE - 1)       # a reload without its list: no error, done at a later tick
+        assert inbox.highlighted_entry is None and inbox._dirty
+
+    run(test)

@@ -92,7 +92,7 @@ class InboxPane(Vertical):
 
     @property
     def highlighted_entry(self) -> Entry | None:
-        i = self.option_list.highlighted if self.is_mounted else None
+        i = self.option_list.highlighted if self.is_mounted and self.query("#inbox-list") else None
         return self.entries[i] if i is not None and i < len(self.entries) else None
 
     def ads_of(self, shopper_id: str) -> list[AdImpression]:
@@ -189,7 +189,8 @@ class InboxPane(Vertical):
 
     def _reload(self, keep: str | None | bool = True) -> None:
         """Rebuild the rows, keeping the highlighted one (`keep=True`), another id, or none (the newest)."""
-        if not self.is_mounted:
+        if not self.is_mounted or not self.query("#inbox-list"):  # children not composed yet, or being removed
+            self._dirty = True  # the next tick rebuilds it, once there is something to rebuild
             return
         ol = self.option_list
         if self.shopper_index is None:

@@ -142,7 +142,9 @@ class MessagePreview(VerticalScroll):
     # --- rendering ----------------------------------------------------------------------------------
 
     def _render_entry(self, scroll_home: bool) -> None:
-        if not self.is_mounted:
+        # Mounted but without its children: being composed, or being removed with its screen (a busy
+        # machine can deliver a message in between). Nothing to draw on; on_mount draws it when it comes.
+        if not self.is_mounted or not self.query("#preview-empty"):
             return
         e = self.entry
         if e is None:

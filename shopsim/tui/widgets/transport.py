@@ -60,6 +60,8 @@ class TransportBar(Horizontal):
         self.update_clock()
 
     def update_clock(self) -> None:
+        if not self.query(Clock):  # asked before its children are composed (a busy machine): on_mount draws it
+            return
         d, sim = self.driver, self.driver.sim
         epoch = sim.scenario.start_epoch + sim.now
         utc = datetime.fromtimestamp(epoch / 1000, timezone.utc)
