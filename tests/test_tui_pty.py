@@ -48,27 +48,41 @@ def _open_app(tmp_path, rows: int, cols: int, ignore_hangup: bool = False) -> tu
     return pid, fd
 
 
+def _exit_status(pid: int, fd: int, limit_s: float = 30) -> int | None:
+    """The child's wait status once it exits (None if it is still running after `limit_s`, a bound on
+    waiting), draining its terminal meanwhile when there still is one (fd >= 0)."""
+    end = time.monotonic() + limit_s
+    while time.monotonic() < end:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        if fd >= 0:
+            _read_until(fd, b"\x00never", 0.2)
+        else:
+            select.select([], [], [], 0.2)
+    return None
+
+
+def _end(pid: int, fd: int) -> None:
+    """Whatever happened: no child left behind, no terminal left open."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass
+    if fd >= 0:
+        os.close(fd)
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
 def test_bare_shopsim_opens_the_app_and_quits_cleanly(tmp_path) -> None:
     pid, fd = _open_app(tmp_path, 48, 160)
     try:
         os.write(fd, b"q")
-        _read_until(fd, b"\x00never", 3)  # drain while it restores the terminal
-        end = time.monotonic() + 30
-        status = None
-        while time.monotonic() < end:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                break
-            _read_until(fd, b"\x00never", 0.2)
+        status = _exit_status(pid, fd)
         assert status is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
     finally:
-        try:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
-        os.close(fd)
+        _end(pid, fd)
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
@@ -80,21 +94,8 @@ def test_the_app_leaves_when_its_terminal_is_gone_even_without_a_hangup_signal(t
     try:
         os.close(fd)  # the terminal window closes
         fd = -1
-        end = time.monotonic() + 30
-        status = None
-        while time.monotonic() < end and status is None:
-            done, st = os.waitpid(pid, os.WNOHANG)
-            if done:
-                status = st
-            else:
-                select.select([], [], [], 0.2)
+        status = _exit_status(pid, fd)
         assert status is not None, "the app outlived its terminal"
         assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 129, status  # 128 + SIGHUP
     finally:
-        try:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
-        if fd >= 0:
-            os.close(fd)
+        _end(pid, fd)

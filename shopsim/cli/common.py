@@ -1,4 +1,4 @@
-"""Helpers shared by the commands: error output, exit codes, finding scenarios."""
+"""Helpers shared by the commands: error output, exit codes, loading a scenario or exiting."""
 
 from __future__ import annotations
 
@@ -9,15 +9,13 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 from shopsim.scenario.problems import ScenarioError
+from shopsim.scenario.shipped import find_scenario
 from shopsim.textsafe import visible
 
 if TYPE_CHECKING:
     from shopsim.scenario.schema import Scenario
 
 EXIT_OK, EXIT_EXPECTATIONS, EXIT_BAD_INPUT = 0, 1, 2
-# In a checkout the shipped scenarios sit beside the package; an installed shopsim has them as data files.
-SHIPPED = (Path(__file__).resolve().parent.parent.parent / "scenarios",
-           Path(sys.prefix) / "share" / "shopsim" / "scenarios")
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
@@ -44,22 +42,3 @@ def load_or_exit(name: str) -> tuple[Path, Scenario]:
         sys.exit(EXIT_BAD_INPUT)
 
 
-def scenario_dirs() -> list[Path]:
-    """Where `shopsim scenarios` looks: ./scenarios, then the scenarios shipped beside the package."""
-    out: list[Path] = []
-    for d in (Path.cwd() / "scenarios", *SHIPPED):
-        if d.is_dir() and d.resolve() not in [o.resolve() for o in out]:
-            out.append(d)
-    return out
-
-
-def find_scenario(name: str) -> Path:
-    """A scenario path as typed, or a shipped scenario's name ('default')."""
-    p = Path(name)
-    if p.exists() or p.suffix in (".yaml", ".yml") or "/" in name:
-        return p
-    for d in scenario_dirs():
-        for cand in (d / f"{name}.yaml", d / f"{name}.yml"):
-            if cand.exists():
-                return cand
-    return p

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import click
 
-from shopsim.cli.common import EXIT_BAD_INPUT, scenario_dirs
+from shopsim.cli.common import EXIT_BAD_INPUT
 from shopsim.scenario.loader import load_scenario
 from shopsim.scenario.problems import ScenarioError
 from shopsim.scenario.schema import json_schema
+from shopsim.scenario.shipped import scenario_dirs
 from shopsim.textsafe import visible
 
 

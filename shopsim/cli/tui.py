@@ -9,7 +9,7 @@ import time
 
 import click
 
-from shopsim.cli.common import find_scenario
+from shopsim.scenario.shipped import find_scenario
 
 
 def open_app(scenario: str | None, seed: int | None = None, play: bool = False, presenter: bool = False) -> None:

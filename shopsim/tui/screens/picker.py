@@ -20,7 +20,7 @@ from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
-from shopsim.cli.common import scenario_dirs
+from shopsim.scenario.shipped import scenario_dirs
 from shopsim.scenario.loader import load_scenario
 from shopsim.scenario.problems import ScenarioError
 
