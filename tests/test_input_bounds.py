@@ -170,7 +170,7 @@ def test_a_run_too_large_to_play_is_refused_with_its_estimate(cli, tmp_path):
 
 
 def test_the_shipped_scenarios_and_the_benchmark_are_well_inside_the_budget():
-    from shopsim.scenario.checks import MAX_EVENTS, MAX_QUEUED, volume
+    from shopsim.scenario.volume import MAX_EVENTS, MAX_QUEUED, volume
     from shopsim.scenario.loader import load_scenario
 
     root = Path(__file__).resolve().parent.parent

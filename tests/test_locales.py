@@ -19,7 +19,7 @@ import orjson
 import pytest
 import yaml
 
-from shopsim.scenario.checks import UNSUPPORTED_LOCALES
+from shopsim.scenario.locales import UNSUPPORTED_LOCALES
 from shopsim.scenario.loader import load_scenario_text
 from shopsim.scenario.problems import ScenarioError
 from shopsim.sim import identity

@@ -13,64 +13,19 @@ from typing import Any, Mapping
 
 from pydantic import ValidationError
 
+from shopsim.scenario.locales import UNSUPPORTED_LOCALES, faker_locales, locale_suggestion
 from shopsim.scenario.problems import Path, Positions, Problem, did_you_mean, format_path, problem_at
 from shopsim.scenario.schema import (
     Behaviour, Catalogue, Orders, Policies, Population, Run, Scenario, ScriptedEvent,
 )
 from shopsim.scenario.units import format_duration, parse_clock, parse_duration, parse_instant
+from shopsim.scenario.volume import MAX_EVENTS, MAX_QUEUED, MAX_VIEWS, about, volume
 from shopsim.scenario.zones import country_of, default_time_zones, zone_in_country, zones_of
 
 SHARE_TOLERANCE = 1e-6
 _NAME = re.compile(r"^[a-z0-9_]+$")
 # Ids are "s" + the 1-based shopper number, zero-padded to six digits (wider past 999999).
 _SHOPPER = re.compile(r"^s(\d{6,})$")
-
-
-# Faker locales that cannot make a shopper, and why. Every Faker locale was tried for real (its identity
-# pools, then one shopper with a name, city, email and phone, played for a day); tests/test_locales.py tries
-# them all again, so this table stays exact when Faker changes.
-_NO_PHONES = ("Faker's {0} has no phone numbers; for shoppers in the Philippines use locale en with "
-              "time_zones: {{Asia/Manila: 1}}")
-UNSUPPORTED_LOCALES: dict[str, str] = {loc: _NO_PHONES.format(loc) for loc in ("en_PH", "fil_PH", "tl_PH")}
-
-
-@lru_cache(maxsize=1)
-def _faker_locales() -> frozenset[str]:
-    """The Faker locales a scenario may use: all Faker knows, but those that cannot make a shopper."""
-    from faker.config import AVAILABLE_LOCALES  # importing Faker is slow; only pay for it when checking
-
-    return frozenset(AVAILABLE_LOCALES) - set(UNSUPPORTED_LOCALES)
-
-
-# Codes people write for a country or a language that Faker spells otherwise: en_UK is en_GB, jp_JP ja_JP.
-_COUNTRY_ALIASES = {"UK": "GB", "EN": "GB"}
-_LANGUAGE_ALIASES = {"jp": "ja", "cz": "cs", "gr": "el", "dk": "da", "se": "sv", "ua": "uk", "kr": "ko",
-                     "cn": "zh", "br": "pt", "at": "de", "ch": "de", "mx": "es", "ar": "es", "il": "he"}
-
-
-def locale_suggestion(name: str, locales: frozenset[str]) -> str:
-    """"; did you mean 'en_GB'?" for a locale that is not Faker's, preferring real neighbours (same
-    language, or the country or language written another way) to the nearest spelling."""
-    lang, _, country = name.replace("-", "_").partition("_")
-    lang, country = lang.lower(), country.upper()
-    candidates = [f"{lang}_{country}", f"{lang}_{_COUNTRY_ALIASES.get(country, country)}",
-                  f"{_LANGUAGE_ALIASES.get(lang, lang)}_{_COUNTRY_ALIASES.get(country, country)}"]
-    for cand in candidates:
-        if cand in locales and cand != name:
-            return f"; did you mean {cand!r}?"
-    same_language = sorted(x for x in locales if x.partition("_")[0] == _LANGUAGE_ALIASES.get(lang, lang))
-    if same_language:  # the nearest country among the language's own locales, not another language's
-        from difflib import get_close_matches
-
-        by_country = {x.partition("_")[2]: x for x in same_language}
-        near = get_close_matches(country.strip(), list(by_country), n=1)
-        if near:
-            return f"; did you mean {by_country[near[0]]!r}?"
-        return f"; locales for {lang!r}: {', '.join(same_language[:8])}" + (", ..." if len(same_language) > 8 else "")
-    in_country = sorted(x for x in locales if x.partition("_")[2] == country)
-    if len(in_country) == 1:
-        return f"; did you mean {in_country[0]!r}?"
-    return did_you_mean(name, locales)
 
 
 @lru_cache(maxsize=1)
@@ -182,11 +137,11 @@ def _population(c: _Checker, s: Scenario) -> None:
     c.names(("population", "segments"), list(pop.segments), "segment")
     for name, locale in pop.locales.items():
         path = ("population", "locales", name)
-        known = name in _faker_locales()
+        known = name in faker_locales()
         if name in UNSUPPORTED_LOCALES:
             c.report(path, f"locale {name!r} cannot make shoppers: {UNSUPPORTED_LOCALES[name]}")
         elif not known:
-            c.report(path, f"unknown locale {name!r}" + locale_suggestion(name, _faker_locales()))
+            c.report(path, f"unknown locale {name!r}" + locale_suggestion(name, faker_locales()))
         if locale.time_zones is None:
             if known:
                 try:
@@ -522,15 +477,6 @@ def _campaign_times(c: _Checker, s: Scenario) -> None:
                            f"shopper's time zone, so the campaign would never be sent; {lasts}")
 
 
-MAX_VIEWS = 1000           # product views in one visit
-MAX_EVENTS = 1_000_000_000  # events a run may be estimated to play: hours of running, a log of hundreds of GB
-MAX_QUEUED = 10_000_000     # work queued when the run begins (about 2 GB of memory)
-# Events a visit brings besides its product views (start, carts, checkout, an order and its journey, the
-# messages about them), and each of its views (the view, an add to cart, the ads it leads to): generous
-# estimates, measured on the shipped scenarios.
-_PER_VISIT, _PER_VIEW, _PER_MESSAGE = 10, 2, 4
-
-
 def _limits(c: _Checker, s: Scenario) -> None:
     """Bounds no single field's range can express: the most views a visit can draw, the highest price."""
     from shopsim.scenario.types import MAX_PRICE
@@ -552,51 +498,17 @@ def _limits(c: _Checker, s: Scenario) -> None:
                            "distribution or give it a max")
 
 
-def _about(n: float) -> str:
-    for size, word in ((1e12, "trillion"), (1e9, "billion"), (1e6, "million")):
-        if n >= size:
-            return f"about {n / size:,.1f} {word}"
-    return f"about {n:,.0f}"
-
-
-def volume(s: Scenario) -> tuple[float, float]:
-    """(events, queued): an upper estimate of the events a run of `s` plays, and of the work queued when it
-    begins. Visits, views and ad opportunities come from the rates; each message is counted with what follows
-    it (delivery, open, click)."""
-    from shopsim.sim.clock import DAY
-
-    size, days = s.population.size, parse_duration(s.run.duration) / DAY
-    sessions = s.behaviour.sessions
-    hours = sessions.by_local_hour
-    peak = max(hours) / (sum(hours) / 24)  # visits are drawn as candidates at the busiest hour's rate
-    visits = views = 0.0
-    for seg in s.population.segments.values():
-        rate = sessions.per_day * seg.traits.activity * seg.share
-        visits += rate
-        views += rate * sessions.views.average(seg.traits.views)
-    steps = sum(len(f.steps) for f in s.flows.values())
-    account = (s.account.new_signin_per_30d + s.account.password_change_per_30d) / 30
-    per_day = (visits * (peak + _PER_VISIT + steps * _PER_MESSAGE) + views * _PER_VIEW + account * _PER_MESSAGE
-               + (s.ads.per_day * 2 if s.ads.enabled else 0))
-    broadcasts = sum(len(camp.channels) for camp in s.campaigns.values()) + sum(
-        len(ev.notify.channels) for ev in s.events if ev.shopper == "all" and ev.notify is not None)
-    events = size * (1 + days * per_day + broadcasts * _PER_MESSAGE) + len(s.events)
-    local = sum(1 for camp in s.campaigns.values() if camp.local_time is not None)
-    queued = size * (2 + days * account + local) + len(s.events) + len(s.campaigns)
-    return events, queued
-
-
 def _volume(c: _Checker, s: Scenario) -> None:
     events, queued = volume(s)
     if events > MAX_EVENTS:
         c.report(("population", "size"),
-                 f"this run would play {_about(events)} events ({s.population.size:,} shoppers over "
+                 f"this run would play {about(events)} events ({s.population.size:,} shoppers over "
                  f"{s.run.duration}, at {s.behaviour.sessions.per_day:g} visits a day with their views, messages "
                  f"and ads), more than the {MAX_EVENTS:,} a run may have: lower population.size, run.duration, "
                  "behaviour.sessions.per_day or ads.per_day, or split the run")
     if queued > MAX_QUEUED:
         c.report(("population", "size"),
-                 f"this run would queue {_about(queued)} pieces of work when it begins (each shopper's sign-ins "
+                 f"this run would queue {about(queued)} pieces of work when it begins (each shopper's sign-ins "
                  f"and password changes for the whole run, and one send per shopper for each campaign at a "
                  f"local time), more than the {MAX_QUEUED:,} that fit in memory: lower population.size, "
                  "run.duration, the account rates or the local-time campaigns")
