@@ -40,6 +40,9 @@ class Engagement(Check):
         # can still do with it (a front end cannot reopen a message once it is read).
         self.delivered: dict[str, list] = {}
         self.done = IdSet()
+        # Left unread when she unsubscribed without opening it (the mail app's button, the phone's settings):
+        # the message is still in her inbox, and a front end may open it later for her.
+        self.left_unread: set[str] = set()
         self.unsub: Event | None = None     # waiting for the settings.changed it causes, on the next line
         self.impression: dict[str, tuple[str, int]] = {}   # shopper -> (last ad shown, when)
 
@@ -63,6 +66,9 @@ class Engagement(Check):
         rec = self.delivered.get(nid)
         if rec is None and d.get("source") == "proxy" and nid in self.done:
             return  # a proxy fetching a message she already answered is not an answer of hers
+        if rec is None and ev.type == E.NOTIFICATION_OPENED and d.get("source") == "user" and nid in self.left_unread:
+            self.left_unread.discard(nid)
+            return
         if rec is None:
             why = "after she had clicked it or unsubscribed through it" if nid in self.done else "never delivered"
             return self.bad(ev, f"{nid} {word}, {why}")
@@ -102,6 +108,8 @@ class Engagement(Check):
                 self.expect_unsubscribe(ev)
             del self.delivered[nid]
             self.done.add(nid)
+            if unopened and not bits & OPENED:
+                self.left_unread.add(nid)
             return
         rec[3] = bits
 
