@@ -403,3 +403,29 @@ def test_the_inbox_and_the_preview_ignore_updates_while_their_children_are_gone(
         assert inbox.highlighted_entry is None and inbox._dirty
 
     run(test)
+
+
+def test_the_main_screen_ignores_batches_and_keys_while_its_panes_are_gone(tmp_path) -> None:
+    """The main screen being removed (a run stopped by a template, another scenario chosen) can still get a
+    batch, a narration step or a transport refresh on a busy machine: it must not crash the app."""
+    from shopsim.tui.app import make_app
+    from shopsim.tui.messages import SimAdvanced
+    from shopsim.tui.screens.main import MainScreen
+
+    path = Path(__file__).parent.parent / "scenarios" / "opt_out.yaml"
+
+    async def go():
+        app = make_app(path, None)
+        async with app.run_test(size=(100, 30)) as pilot:
+            for _ in range(400):  # a bound on waiting for the build, not a timing assertion
+                if isinstance(app.screen, MainScreen):
+                    break
+                await pilot.pause(0.05)
+            main = app.screen
+            await main.remove_children()
+            main.on_sim_advanced(SimAdvanced([], app.sim.now, False))
+            main.select(0)
+            main.refresh_transport()
+            return main
+
+    assert isinstance(asyncio.run(go()), MainScreen)

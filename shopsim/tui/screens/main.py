@@ -61,7 +61,14 @@ class MainScreen(Screen):
 
     # --- the simulation's batches -------------------------------------------------------------------
 
+    def _composed(self) -> bool:
+        """Whether its panes are there: not while it is being composed, nor while it is removed (a run stopped
+        by a template, a new scenario), when a busy machine may still deliver a batch or a key to it."""
+        return all(self.query(kind) for kind in (ShopperTable, InboxPane, SettingsPane, LiveFeed, TransportBar))
+
     def on_sim_advanced(self, message: SimAdvanced) -> None:
+        if not self._composed():
+            return
         events = message.events
         for widget in (self.query_one(ShopperTable), self.query_one(InboxPane), self.query_one(SettingsPane),
                        self.query_one(LiveFeed)):
@@ -77,7 +84,7 @@ class MainScreen(Screen):
         self.select(message.index)
 
     def select(self, index: int) -> None:
-        if not self.sim.shoppers:
+        if not self.sim.shoppers or not self._composed():
             return
         self.selected = index
         sh = self.sim.shoppers[index]
@@ -96,6 +103,8 @@ class MainScreen(Screen):
         from shopsim.tui.screens.narration import NarrationScreen, describe
 
         hit = message.hit
+        if not self._composed():
+            return
         if hit.shopper is not None:
             self.select(int(hit.shopper[1:]) - 1)
             note = hit.event.data.get("id") if hit.event is not None else None
@@ -125,4 +134,5 @@ class MainScreen(Screen):
         self.query_one(ShopperTable).focus_search()
 
     def refresh_transport(self) -> None:
-        self.query_one(TransportBar).update_clock()
+        if self._composed():
+            self.query_one(TransportBar).update_clock()
