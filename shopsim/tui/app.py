@@ -27,6 +27,7 @@ from shopsim.tui.commands import ShopsimCommands
 from shopsim.tui.driver import FRAME_S, SimDriver
 from shopsim.tui.messages import NarrationReached, SimAdvanced
 from shopsim.tui.safe_text import neutralise_control_characters
+from shopsim.tui.themes import PROJECTOR
 
 neutralise_control_characters()  # before any widget draws scenario text
 
@@ -84,8 +85,11 @@ class ShopsimApp(App):
     # --- loading ----------------------------------------------------------------------------------
 
     def on_mount(self) -> None:
+        self.register_theme(PROJECTOR)
+        self._theme_before_presenter = self.theme
         if self.presenter:
-            self.add_class("presenter")
+            self.presenter = False
+            self.action_toggle_presenter()
         if self.scenario_path is None:
             self.action_open_picker()
         else:
@@ -229,8 +233,14 @@ class ShopsimApp(App):
                     else "Narration off: the run plays through its steps.")
 
     def action_toggle_presenter(self) -> None:
+        """A projector's layout (app.tcss `.presenter`) in a high-contrast theme; off, the theme before it."""
         self.presenter = not self.presenter
         self.set_class(self.presenter, "presenter")
+        if self.presenter:
+            self._theme_before_presenter = self.theme
+            self.theme = PROJECTOR.name
+        elif self.theme == PROJECTOR.name:
+            self.theme = self._theme_before_presenter
 
     def action_help(self) -> None:
         from shopsim.tui.screens.help import HelpScreen
