@@ -10,7 +10,7 @@ import re
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
@@ -94,7 +94,11 @@ def binding_groups(screen: Screen, app: App) -> list[tuple[str, list[tuple[str, 
 
 
 class HelpScreen(ModalScreen[None]):
-    """The keys of the screen underneath and of the app, and what the screen shows; escape or ? closes."""
+    """The keys of the screen underneath and of the app, and what the screen shows; escape or ? closes.
+
+    The dialog has a fixed height with the keys in a scrolling area between the title and the closing line,
+    so nothing is ever cut off: on a wide terminal the groups stand in two columns (everything fits at
+    160×48), on a small one the area scrolls (arrows, page keys, the wheel) and says so."""
 
     DEFAULT_CSS = """
     HelpScreen {
@@ -103,22 +107,31 @@ class HelpScreen(ModalScreen[None]):
     HelpScreen #help-dialog {
         width: 90;
         max-width: 100%;
-        height: auto;
-        max-height: 90%;
+        height: 90%;
         border: round $primary;
         background: $surface;
         padding: 0 1;
     }
+    HelpScreen.-two-columns #help-dialog {
+        width: 150;
+    }
     HelpScreen #help-title {
         text-style: bold;
-        margin-bottom: 1;
+        height: 1;
+    }
+    HelpScreen #help-keys {
+        height: 1fr;
+        scrollbar-size-vertical: 1;
     }
     HelpScreen #help-about {
         margin-bottom: 1;
     }
-    HelpScreen #help-keys {
+    HelpScreen #help-columns {
         height: auto;
-        max-height: 1fr;
+    }
+    HelpScreen .help-column {
+        width: 1fr;
+        height: auto;
     }
     HelpScreen .help-group {
         text-style: bold;
@@ -128,6 +141,7 @@ class HelpScreen(ModalScreen[None]):
         margin-bottom: 1;
     }
     HelpScreen #help-close {
+        height: 1;
         color: $text-muted;
     }
     """
@@ -136,6 +150,7 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape", "close", "Close"),
         Binding("question_mark", "close", "Close", key_display="?", show=False),
     ]
+    TWO_COLUMNS = 130  # from this many columns the key groups stand side by side
 
     def __init__(self, about: str | None = None) -> None:
         super().__init__()
@@ -153,16 +168,55 @@ class HelpScreen(ModalScreen[None]):
         about = self.about or (getattr(below, "HELP", None) if below is not None else None) or ABOUT
         groups = binding_groups(below, self.app) if below is not None else []
         self.groups = groups
+        two = self.app.size.width >= self.TWO_COLUMNS and len(groups) > 1
+        self.set_class(two, "-two-columns")
+        width = max((len(k) for _, rows in groups for k, _ in rows), default=4)
+        blocks = [(title, Content("\n").join(
+            Content.assemble((f"  {k:<{width}}", "bold"), "  ", text) for k, text in rows), len(rows))
+            for title, rows in groups]
+        columns = _balance(blocks, 2 if two else 1)
         with Vertical(id="help-dialog"):
             yield Static("Help", id="help-title")
-            yield Static(Content(" ".join(str(about).split())), id="help-about")
             with VerticalScroll(id="help-keys"):
-                width = max((len(k) for _, rows in groups for k, _ in rows), default=4)
-                for title, rows in groups:
-                    yield Static(title, classes="help-group")
-                    lines = [Content.assemble((f"  {k:<{width}}", "bold"), "  ", text) for k, text in rows]
-                    yield Static(Content("\n").join(lines), classes="help-rows")
+                yield Static(Content(" ".join(str(about).split())), id="help-about")
+                with Horizontal(id="help-columns"):
+                    for column in columns:
+                        with Vertical(classes="help-column"):
+                            for title, rows, _ in column:
+                                yield Static(title, classes="help-group")
+                                yield Static(rows, classes="help-rows")
             yield Static("escape or ? closes", id="help-close")
+
+    def on_mount(self) -> None:
+        self.query_one("#help-keys").focus()  # arrows and page keys scroll it from the start
+        self.call_after_refresh(self._say_if_it_scrolls)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._say_if_it_scrolls)
+
+    def _say_if_it_scrolls(self) -> None:
+        if not self.is_attached or not self.query("#help-keys"):
+            return
+        keys = self.query_one("#help-keys", VerticalScroll)
+        more = keys.max_scroll_y > 0
+        self.query_one("#help-close", Static).update(
+            "↑/↓, page keys or the wheel scroll · escape or ? closes" if more else "escape or ? closes")
 
     def action_close(self) -> None:
         self.dismiss()
+
+
+def _balance(blocks: list, n: int) -> list[list]:
+    """Split the groups, in order, into `n` columns of about equal height (a group is never split)."""
+    if n <= 1 or not blocks:
+        return [blocks]
+    total = sum(rows + 2 for _, _, rows in blocks)
+    columns: list[list] = [[]]
+    height = 0
+    for block in blocks:
+        if columns[-1] and len(columns) < n and height + (block[2] + 2) / 2 > total / n:
+            columns.append([])
+            height = 0
+        columns[-1].append(block)
+        height += block[2] + 2
+    return columns

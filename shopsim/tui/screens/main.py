@@ -15,6 +15,7 @@ from shopsim.metrics.kpis import Metrics
 from shopsim.sim.engine import Simulation
 from shopsim.tui.driver import SimDriver
 from shopsim.tui.messages import ExplainRequested, NarrationReached, ShopperSelected, SimAdvanced
+from shopsim.tui.widgets.bigclock import BigClock
 from shopsim.tui.widgets.feed import LiveFeed
 from shopsim.tui.widgets.inbox import InboxPane
 from shopsim.tui.widgets.settings import SettingsPane
@@ -22,7 +23,15 @@ from shopsim.tui.widgets.shoppers import ShopperTable
 from shopsim.tui.widgets.transport import TransportBar
 
 
+# Feed heights the `v` key cycles through: the size the layout gives it, a tall one, hidden.
+FEED_SIZES = ("", "-feed-tall", "-feed-hidden")
+PANES = {"shoppers": "#shoppers", "inbox": "#shopper-tabs", "feed": "#feed"}
+
+
 class MainScreen(Screen):
+    # The layout follows the terminal: classes on the screen that app.tcss keys the panes' sizes to.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-medium"), (140, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-mid"), (40, "-tall")]
     BINDINGS = [
         Binding("space", "app.toggle_play", "Play/pause"),
         Binding("n", "app.step_event", "Next event"),
@@ -36,15 +45,23 @@ class MainScreen(Screen):
         Binding("w", "why", "Why?"),
         Binding("i", "show_tab('tab-inbox')", "Inbox"),
         Binding("e", "show_tab('tab-settings')", "Settings"),
+        Binding("1", "focus_pane('shoppers')", "Shoppers", show=False),
+        Binding("2", "focus_pane('inbox')", "Inbox or settings", show=False),
+        Binding("3", "focus_pane('feed')", "Feed", show=False),
+        Binding("z", "zoom", "Zoom", tooltip="the focused pane fills the screen; z again brings the others back"),
+        Binding("v", "feed_size", "Feed size", tooltip="the feed: its usual size, tall, hidden"),
     ]
 
     def __init__(self, sim: Simulation, driver: SimDriver, metrics: Metrics) -> None:
         super().__init__()
         self.sim, self.driver, self.metrics = sim, driver, metrics
         self.selected: int | None = None
+        self.zoomed: str | None = None   # the pane filling the screen (z), if any
+        self.feed_size = 0               # index into FEED_SIZES
 
     def compose(self) -> ComposeResult:
         yield TransportBar(self.driver, id="transport")
+        yield BigClock(self.driver, id="big-clock")
         with Horizontal(id="panes"):
             yield ShopperTable(self.sim, id="shoppers")
             with TabbedContent(id="shopper-tabs"):
@@ -74,6 +91,7 @@ class MainScreen(Screen):
                        self.query_one(LiveFeed)):
             widget.on_sim_events(events)
         self.query_one(TransportBar).update_clock()
+        self.query_one(BigClock).update_clock()
         top = self.app.screen
         if top is not self and hasattr(top, "on_sim_events"):  # an open "why?" or KPI screen follows too
             top.on_sim_events(events)
@@ -128,7 +146,71 @@ class MainScreen(Screen):
         self.query_one(InboxPane).action_why()
 
     def action_show_tab(self, tab: str) -> None:
-        self.query_one("#shopper-tabs", TabbedContent).active = tab
+        """Show the inbox or the settings and move the focus into it, so the keys act there at once and the
+        tab stays shown when a palette, help or KPI screen closes (Textual gives the focus back to the widget
+        that had it, and a tabbed content shows the pane that holds the focus)."""
+        if not self._composed():
+            return
+        tabs = self.query_one("#shopper-tabs", TabbedContent)
+        if self.zoomed not in (None, "inbox"):
+            self._unzoom()
+        tabs.active = tab
+        if tab == "tab-settings":
+            self.query_one(SettingsPane).focus()  # the pane scrolls; tab moves into its controls
+        else:
+            self.query_one(InboxPane).option_list.focus()
+
+    def action_focus_pane(self, pane: str) -> None:
+        if not self._composed():
+            return
+        if self.zoomed not in (None, pane):
+            self._unzoom()
+        if pane == "shoppers":
+            self.query_one(ShopperTable).view.focus()
+        elif pane == "feed":
+            if self.feed_size == FEED_SIZES.index("-feed-hidden"):
+                self._set_feed_size(0)
+            self.query_one(LiveFeed).focus()
+        else:
+            tabs = self.query_one("#shopper-tabs", TabbedContent)
+            self.action_show_tab(tabs.active or "tab-inbox")
+
+    def _focused_pane(self) -> str:
+        focused = self.focused
+        for pane, selector in PANES.items():
+            node = self.query_one(selector)
+            if focused is not None and (focused is node or node in focused.ancestors):
+                return pane
+        return "shoppers"
+
+    def action_zoom(self) -> None:
+        if not self._composed():
+            return
+        if self.zoomed is not None:
+            self._unzoom()
+            return
+        self.zoomed = self._focused_pane()
+        self.add_class(f"-zoom-{self.zoomed}")
+        self.notify("z brings the other panes back", timeout=2)
+
+    def _unzoom(self) -> None:
+        if self.zoomed is not None:
+            self.remove_class(f"-zoom-{self.zoomed}")
+            self.zoomed = None
+
+    def action_feed_size(self) -> None:
+        self._set_feed_size((self.feed_size + 1) % len(FEED_SIZES))
+
+    def _set_feed_size(self, size: int) -> None:
+        for cls in FEED_SIZES:
+            if cls:
+                self.remove_class(cls)
+        self.feed_size = size
+        if FEED_SIZES[size]:
+            self.add_class(FEED_SIZES[size])
+        feed = self.query_one(LiveFeed)
+        if size == FEED_SIZES.index("-feed-hidden") and (self.focused is feed):
+            self.query_one(ShopperTable).view.focus()
 
     def action_search(self) -> None:
         self.query_one(ShopperTable).focus_search()
@@ -136,3 +218,4 @@ class MainScreen(Screen):
     def refresh_transport(self) -> None:
         if self._composed():
             self.query_one(TransportBar).update_clock()
+            self.query_one(BigClock).update_clock()

@@ -1,0 +1,201 @@
+"""The main screen at every size, and the keys that move between its panes.
+
+At 80×24, 100×30 and 160×48 the layout must keep the clock, some shoppers, the inbox with its preview and the
+feed on screen; help must reach its last line at every size; `1`/`2`/`3` focus the shoppers, the inbox (or
+settings) and the feed; `i`/`e` move the focus into what they open, so a tab stays shown when a modal closes;
+`z` zooms the focused pane and `v` cycles the feed's height."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from test_tui_app import DEFAULT, new_app, open_main, texts, wait_until
+from textual.containers import VerticalScroll
+from textual.widgets import Static, TabbedContent
+
+from shopsim.tui.screens.help import HelpScreen
+from shopsim.tui.screens.kpis import KpiScreen
+from shopsim.tui.screens.main import MainScreen
+from shopsim.tui.widgets.feed import LiveFeed
+from shopsim.tui.widgets.inbox import InboxPane
+from shopsim.tui.widgets.settings import SettingsPane
+from shopsim.tui.widgets.shoppers import ShopperList, ShopperTable
+
+SIZES = [(80, 24), (100, 30), (160, 48)]
+
+
+def run(coro) -> None:
+    asyncio.run(coro)
+
+
+def visible(widget) -> bool:
+    """On screen with some room: displayed, inside the screen, at least one cell high and wide."""
+    region = widget.region
+    screen = widget.screen.region
+    return widget.display and region.width > 0 and region.height > 0 and screen.contains_region(region)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_every_size_shows_clock_shoppers_inbox_preview_and_feed(size) -> None:
+    async def body() -> None:
+        app = new_app(DEFAULT)
+        async with app.run_test(size=size) as pilot:
+            main = await open_main(app, pilot)
+            for selector in ("#transport", "#shoppers", "#inbox-list", "#inbox-preview", "#feed"):
+                assert visible(main.query_one(selector)), f"{selector} is not on screen at {size}"
+            rows = main.query_one(ShopperList).region.height
+            assert rows >= 8, f"only {rows} rows for shoppers at {size}"
+            assert main.query_one("#inbox-preview").region.height >= 5
+            assert main.query_one(LiveFeed).region.height >= 4
+            classes = {"-narrow", "-medium", "-wide"} & main.classes
+            assert classes == {"-narrow" if size[0] < 100 else "-medium" if size[0] < 140 else "-wide"}
+
+    run(body())
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_help_reaches_its_last_line_at_every_size(size) -> None:
+    async def body() -> None:
+        app = new_app(DEFAULT)
+        async with app.run_test(size=size) as pilot:
+            await open_main(app, pilot)
+            await pilot.press("question_mark")
+            await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen), "help")
+            help_screen = app.screen
+            await pilot.pause()
+            close = help_screen.query_one("#help-close", Static)
+            assert visible(close), "the closing line is cut off"
+            keys = help_screen.query_one("#help-keys", VerticalScroll)
+            assert app.focused is keys  # the arrows scroll it at once
+            for _ in range(keys.max_scroll_y + 2):
+                await pilot.press("down")
+            await pilot.pause()
+            assert keys.scroll_y == keys.max_scroll_y
+            groups = [w for w in help_screen.query(".help-group")]
+            assert [str(g.render()) for g in groups][-1] == "Everywhere"
+            last_rows = help_screen.query(".help-rows").last()
+            # The last group's last row is inside the visible part of the scrolled area.
+            assert last_rows.region.bottom <= keys.content_region.bottom
+            assert "Everywhere" in texts(help_screen) and "LiveFeed" not in texts(help_screen)
+            if keys.max_scroll_y:
+                assert "scroll" in str(close.render())
+            if size == (160, 48):
+                assert keys.max_scroll_y == 0, "help should fit a large terminal without scrolling"
+
+    run(body())
+
+
+def test_number_keys_focus_the_panes_and_i_e_move_the_focus_into_what_they_open() -> None:
+    async def body() -> None:
+        app = new_app(DEFAULT)
+        async with app.run_test(size=(160, 48)) as pilot:
+            main = await open_main(app, pilot)
+            tabs = main.query_one("#shopper-tabs", TabbedContent)
+            await pilot.press("3")
+            assert app.focused is main.query_one(LiveFeed)
+            await pilot.press("2")
+            assert app.focused is main.query_one(InboxPane).option_list
+            await pilot.press("1")
+            assert app.focused is main.query_one(ShopperTable).view
+            await pilot.press("e")
+            await wait_until(pilot, lambda: tabs.active == "tab-settings", "the settings tab")
+            assert app.focused is main.query_one(SettingsPane)
+            await pilot.press("i")
+            assert tabs.active == "tab-inbox" and app.focused is main.query_one(InboxPane).option_list
+            # e works while the inbox has the focus (it used to do nothing there).
+            await pilot.press("e")
+            await wait_until(pilot, lambda: tabs.active == "tab-settings", "settings from the inbox")
+            await pilot.press("2")
+            assert tabs.active == "tab-settings"  # 2 goes to whichever of the two is shown
+
+    run(body())
+
+
+@pytest.mark.parametrize("modal", ["help", "kpis", "palette"])
+def test_settings_stay_shown_after_a_modal_closes(modal) -> None:
+    """Narration, then settings, then a modal: closing it must not flip back to the inbox."""
+    async def body() -> None:
+        app = new_app(DEFAULT)
+        async with app.run_test(size=(160, 48)) as pilot:
+            main = await open_main(app, pilot)
+            tabs = main.query_one("#shopper-tabs", TabbedContent)
+            main.query_one(InboxPane).option_list.focus()  # where a narration step leaves the focus
+            await pilot.press("e")
+            await wait_until(pilot, lambda: tabs.active == "tab-settings", "the settings tab")
+            key, screen_type = {"help": ("question_mark", HelpScreen), "kpis": ("k", KpiScreen),
+                                "palette": ("ctrl+p", None)}[modal]
+            await pilot.press(key)
+            await wait_until(pilot, lambda: app.screen is not main, "the modal")
+            assert screen_type is None or isinstance(app.screen, screen_type)
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: app.screen is main, "the main screen again")
+            await pilot.pause()
+            assert tabs.active == "tab-settings"
+
+    run(body())
+
+
+def test_a_click_on_the_settings_tab_and_back() -> None:
+    async def body() -> None:
+        app = new_app(DEFAULT)
+        async with app.run_test(size=(160, 48)) as pilot:
+            main = await open_main(app, pilot)
+            tabs = main.query_one("#shopper-tabs", TabbedContent)
+            await pilot.click("#shopper-tabs Tab#--content-tab-tab-settings")
+            await wait_until(pilot, lambda: tabs.active == "tab-settings", "settings by a click")
+            await pilot.click("#shopper-tabs Tab#--content-tab-tab-inbox")
+            await wait_until(pilot, lambda: tabs.active == "tab-inbox", "the inbox by a click")
+
+    run(body())
+
+
+def test_z_zooms_the_focused_pane_and_v_cycles_the_feed() -> None:
+    async def body() -> None:
+        app = new_app(DEFAULT)
+        async with app.run_test(size=(80, 24)) as pilot:
+            main = await open_main(app, pilot)
+            feed = main.query_one(LiveFeed)
+            await pilot.press("2", "z")
+            await pilot.pause()
+            assert main.zoomed == "inbox"
+            assert not visible(main.query_one("#shoppers")) and not visible(feed)
+            assert main.query_one("#shopper-tabs").region.width == 80
+            await pilot.press("z")
+            await pilot.pause()
+            assert main.zoomed is None and visible(main.query_one("#shoppers")) and visible(feed)
+            # A key for another pane brings the layout back before it moves the focus there.
+            await pilot.press("3", "z")
+            await pilot.pause()
+            assert main.zoomed == "feed" and feed.region.height > 15
+            await pilot.press("1")
+            await pilot.pause()
+            assert main.zoomed is None and app.focused is main.query_one(ShopperTable).view
+
+            normal = feed.region.height
+            await pilot.press("v")
+            await pilot.pause()
+            assert feed.region.height > normal
+            await pilot.press("v")
+            await pilot.pause()
+            assert not feed.display or feed.region.height == 0
+            rows_without_feed = main.query_one(ShopperList).region.height
+            await pilot.press("3")  # focusing the hidden feed shows it again
+            await pilot.pause()
+            assert visible(feed) and app.focused is feed
+            assert main.query_one(ShopperList).region.height < rows_without_feed
+
+    run(body())
+
+
+def test_the_screen_classes_follow_a_resize() -> None:
+    async def body() -> None:
+        app = new_app(DEFAULT)
+        async with app.run_test(size=(160, 48)) as pilot:
+            main = await open_main(app, pilot)
+            assert {"-wide", "-tall"} <= main.classes
+            await pilot.resize_terminal(80, 24)
+            await wait_until(pilot, lambda: {"-narrow", "-short"} <= main.classes, "the small layout")
+            assert isinstance(app.screen, MainScreen)
+
+    run(body())
