@@ -45,9 +45,9 @@ class MainScreen(Screen):
         Binding("w", "why", "Why?"),
         Binding("i", "show_tab('tab-inbox')", "Inbox"),
         Binding("e", "show_tab('tab-settings')", "Settings"),
-        Binding("1", "focus_pane('shoppers')", "Shoppers", show=False),
-        Binding("2", "focus_pane('inbox')", "Inbox or settings", show=False),
-        Binding("3", "focus_pane('feed')", "Feed", show=False),
+        Binding("1", "focus_pane('shoppers')", "Focus the shoppers", show=False),
+        Binding("2", "focus_pane('inbox')", "Focus the inbox or settings", show=False),
+        Binding("3", "focus_pane('feed')", "Focus the feed", show=False),
         Binding("z", "zoom", "Zoom", tooltip="the focused pane fills the screen; z again brings the others back"),
         Binding("v", "feed_size", "Feed size", tooltip="the feed: its usual size, tall, hidden"),
     ]
