@@ -3,10 +3,47 @@ happened. A step fires once: at a time, or at the first event matching a filter 
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field, model_validator
 
 from shopsim.scenario.qa import Match
-from shopsim.scenario.types import At, Model
+from shopsim.scenario.types import At, Clock, Duration, Model
+
+
+class Claims(Model):
+    """What a step says about the run, in a form a machine can check when the step fires: a lesson that stops
+    being true (another seed, a changed flow, a setting changed during the run) is caught, by the test suite
+    for the shipped lessons and in the callout for the viewer (narrator.Narrator.unmet)."""
+
+    ordered: bool | None = Field(
+        None, description="true: the shopper had placed an order before this event; false: she had not")
+    in_inbox: bool | None = Field(
+        None, description="true: the message the step is about is in her inbox, delivered, as the step shows; "
+                          "false: it is not (yet), e.g. a message held by quiet hours")
+    source: str | None = Field(
+        None, min_length=1, max_length=120,
+        description="the message was asked for by this source, as notification.requested.source writes it: "
+                    "flow:cart_recovery:1 (a flow's first step), campaign:spring, order, account, digest:daily")
+    follows: Match | None = Field(
+        None, description="an earlier event of the same shopper matches these fields, e.g. {type: cart.abandoned}")
+    gap: Duration | None = Field(
+        None, description="with follows: the latest such event came this long before this one (to the minute)")
+    local_time: Annotated[list[Clock], Field(min_length=2, max_length=2)] | None = Field(
+        None, description='the event happened in the shopper\'s own time zone between these two clock times, '
+                          'e.g. ["22:00", "08:00"] (a window that crosses midnight)')
+    held_until: Clock | None = Field(
+        None, description="a held message (notification.deferred) or one batched into a digest "
+                          "(notification.digested) waits until this local time of the shopper")
+
+    @model_validator(mode="after")
+    def _gap_needs_follows(self) -> "Claims":
+        if self.gap is not None and self.follows is None:
+            raise ValueError("gap needs follows: the earlier event the gap is measured from, "
+                             "e.g. follows: {type: cart.abandoned}")
+        if self.follows is not None and not self.follows:
+            raise ValueError("follows needs at least one field to match, e.g. {type: cart.abandoned}")
+        return self
 
 
 class NarrationStep(Model):
@@ -18,6 +55,9 @@ class NarrationStep(Model):
     text: str = Field(min_length=1, max_length=1200)
     shopper: str | None = Field(None, max_length=20, pattern=r"^s\d{6,}$",
                                 description="the shopper to show (default: the matched event's shopper)")
+    expect: Claims | None = Field(
+        None, description="what the text claims about the event, checked when the step fires, e.g. "
+                          "{ordered: true} for \"the flow stops because she bought\"")
 
     @model_validator(mode="after")
     def _at_or_when(self) -> "NarrationStep":
@@ -25,6 +65,8 @@ class NarrationStep(Model):
             raise ValueError("give at or when (one of them)")
         if self.when is not None and not self.when:
             raise ValueError("when needs at least one field to match, e.g. {type: cart.abandoned}")
+        if self.expect is not None and self.when is None:
+            raise ValueError("expect needs when: its claims are about the event the step fires on")
         return self
 
 
