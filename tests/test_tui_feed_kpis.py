@@ -23,7 +23,7 @@ from shopsim.sim.engine import Simulation
 from shopsim.sim.events import Event
 from shopsim.sim.population import shopper_index
 from shopsim.tui.messages import ExplainRequested, ShopperSelected
-from shopsim.report.labels import device_words
+from shopsim.report.labels import category_words, decision_words, device_words
 from shopsim.tui.screens.kpis import KpiScreen, KpiTile
 from shopsim.tui.widgets.charts import BarsChart, SeriesChart, TableChart, VariantsChart, blocks, uplift_text
 from shopsim.tui.widgets.feed import LiveFeed
@@ -122,19 +122,19 @@ def test_feed_shows_deliveries_deferrals_and_suppressions_with_reasons():
         assert "delivered" in text[delivered.data["id"]] and delivered.shopper in text[delivered.data["id"]]
         sup = next(ev for ev in decided if ev.type == E.NOTIFICATION_SUPPRESSED)
         line = text[sup.data["id"]]
-        assert "suppressed" in line and sup.data["reason"] in line and f"rule {sup.data['rule']}" in line
+        assert "suppressed" in line and decision_words(sup.data["reason"], sup.data["rule"]) in line
         deferred = next(ev for ev in decided if ev.type == E.NOTIFICATION_DEFERRED)
         line = [feed.line_text(ln) for ln in feed.lines if ln[-1] == deferred.data["id"]][0]
         until = datetime.fromisoformat(deferred.data["until"].replace("Z", "+00:00")).timestamp() * 1000
         ms = int(until) - run.sim.scenario.start_epoch
         clock = f"d{ms // DAY + 1} {ms % DAY // 3_600_000:02d}:{ms % 3_600_000 // 60_000:02d}"  # e.g. d2 07:00
-        assert "deferred" in line and deferred.data["reason"] in line and f"until {clock}" in line
+        assert "deferred" in line and decision_words(deferred.data["reason"]) in line and f"until {clock}" in line
         # The screen shows the newest lines: the last row on screen is the last decision.
         assert feed.following
         rows = [feed.render_line(y).text for y in range(feed.size.height)]
         assert "Live feed" in rows[0] and "0 dropped" in rows[0]
         last = decided[-1]
-        assert any(last.shopper in r and last.data["category"] in r for r in rows[-3:])
+        assert any(last.shopper in r and category_words(last.data["category"]) in r for r in rows[-3:])
 
     _drive(app, body)
 

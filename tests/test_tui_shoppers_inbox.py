@@ -174,10 +174,12 @@ def test_search_narrows_the_rows_and_enter_selects() -> None:
 
 
 def test_parse_query() -> None:
-    assert parse_query("ava seg:bar cart:ab is:unread", ["bargain_hunter", "loyal"]) == {
-        "text": "ava", "segment": "bargain_hunter", "only_unread": True, "cart_state": "abandoned"}
+    assert parse_query("ava seg:bar cart:ab is:unread country:fra", ["bargain_hunter", "loyal"],
+                       [("FR", "France"), ("US", "United States")]) == {
+        "text": "ava", "segment": "bargain_hunter", "only_unread": True, "cart_state": "abandoned",
+        "country": frozenset({"FR"}), "problems": []}
     assert parse_query("  Paris  ") == {"text": "Paris", "segment": None, "only_unread": False,
-                                        "cart_state": None}
+                                        "cart_state": None, "country": None, "problems": []}
 
 
 def test_unread_counts_match_the_inboxes() -> None:
@@ -343,7 +345,7 @@ def test_a_hundred_thousand_shoppers_render_and_filter_without_a_widget_per_row(
         assert "100,000 shoppers (100,000 shown)" in view.render_line(last + 1).text
         assert table.set_filter("s09999") == 10  # s099990 … s099999
         assert table.set_filter("lyon") == 50_000
-        assert table.set_filter("lyon 99") == 0 and view.render_line(1).text.strip() == ""
+        assert table.set_filter("lyon 99") == 0 and view.render_line(1).text.strip() == "No shopper matches this search."
         table.set_filter("shopper 12345")
         assert [shoppers[i].id for i in table.rows] == ["s012346"]
         assert "Shopper 12345" in view.render_line(1).text

@@ -13,7 +13,7 @@ from shopsim.metrics.catalog import format_pp
 
 __all__ = ["LABELS", "REASONS", "DEVICES", "PLATFORMS", "CHANNELS", "CATEGORIES", "UNSUB_METHODS", "words",
            "metric_label", "reason_words", "device_words", "channel_words", "category_words", "pp", "pp_range", "signed",
-           "relative", "RATE_OF"]
+           "relative", "RATE_OF", "DECISIONS", "UNREACHABLE", "AD_REASONS", "decision_words", "ad_reason_words"]
 
 # A metric of Metrics.result() (or of the catalogue, by its catalogue name) -> how a reader sees it.
 LABELS: dict[str, str] = {
@@ -139,6 +139,19 @@ CATEGORIES = {"account_security": "Account security", "order_updates": "Order up
 UNSUB_METHODS = {"link": "footer link or STOP reply", "list_unsubscribe": "email header button",
                  "os_settings": "push turned off in the phone's settings"}
 SURVEY_CHANNELS = {"on_site": "on the site", "email": "by email"}
+# Why a notification was suppressed or deferred: the `reason` of notification.suppressed / .deferred
+# (docs/event-log.md); and what an ad retargets (the `reason` of ad.impression).
+DECISIONS = {"unreachable": "unreachable", "no_marketing_consent": "no marketing consent",
+             "no_personalization_consent": "no personalization consent", "channel_off": "channel switched off",
+             "category_channel_off": "category switched off on this channel",
+             "frequency_off": "category switched off", "flow_exited": "flow ended",
+             "flow_condition": "flow condition not met", "duplicate": "duplicate",
+             "superseded": "replaced by a newer message", "frequency_cap": "over a frequency cap",
+             "digest_empty": "empty digest", "quiet_hours": "quiet hours", "send_window": "outside the send window"}
+# An `unreachable` suppression's rule says what was missing.
+UNREACHABLE = {"reach.app": "no app", "push_os_permission": "push not allowed on the phone",
+               "reach.phone": "no phone number", "sms_opt_in": "no SMS opt-in", "reach.email": "email not verified"}
+AD_REASONS = {"cart": "cart abandonment", "browse": "browse abandonment"}
 # What a rate of the result is a share of (for a column heading or a note).
 RATE_OF: dict[str, str] = {
     "abandonment_rate": "of carts created", "checkout_abandonment_rate": "of carts that reached checkout",
@@ -172,6 +185,26 @@ def channel_words(key: str) -> str:
 
 def category_words(key: str) -> str:
     return CATEGORIES.get(key) or words(key).capitalize()
+
+
+def decision_words(key: str, rule: str | None = None) -> str:
+    """Why a notification was suppressed or deferred, in lower case: "quiet_hours" → "quiet hours". With its
+    `rule`, what the reason alone does not say: "unreachable: no app", "flow ended: order placed",
+    "over a frequency cap: daily_push" (a cap's name, as the scenario spells it)."""
+    text = DECISIONS.get(key) or words(key)
+    if not rule:
+        return text
+    if key == "unreachable" and rule in UNREACHABLE:
+        return f"{text}: {UNREACHABLE[rule]}"
+    if key == "flow_exited" and rule.startswith("flow.exit."):
+        return f"{text}: {words(rule[len('flow.exit.'):])}"
+    if key == "frequency_cap" and not rule.startswith("caps"):  # unnamed caps are "caps[0]", "caps.push"
+        return f"{text}: {rule}"
+    return text
+
+
+def ad_reason_words(key: str) -> str:
+    return AD_REASONS.get(key) or words(key)
 
 
 def signed(value: float | None, spec: str = ",.2f", unit: str = "") -> str:

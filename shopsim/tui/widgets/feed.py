@@ -12,6 +12,7 @@ from collections import deque
 from datetime import datetime
 from typing import Iterable
 
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding
@@ -21,6 +22,7 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from shopsim.report.labels import ad_reason_words, category_words, channel_words, decision_words
 from shopsim.report.svg import CHANNEL_COLORS
 from shopsim.sim import events as E
 from shopsim.sim.clock import DAY, HOUR, MINUTE
@@ -37,6 +39,11 @@ OUTCOMES = (DELIVERED, DEFERRED, DIGESTED, SUPPRESSED, IMPRESSION)
 _OUTCOME_OF = {E.NOTIFICATION_DELIVERED: DELIVERED, E.NOTIFICATION_DEFERRED: DEFERRED,
                E.NOTIFICATION_DIGESTED: DIGESTED, E.NOTIFICATION_SUPPRESSED: SUPPRESSED}
 CHANNEL_CYCLE = (None, "email", "push", "sms", "in_app", "ads")  # what `c` steps through
+_OUTCOME_WORDS = {IMPRESSION: "ad shown"}  # the others are words already
+
+
+def _channel_order(channel: str) -> tuple[int, str]:
+    return (CHANNEL_CYCLE.index(channel) if channel in CHANNEL_CYCLE else len(CHANNEL_CYCLE), channel)
 _CHANNEL_STYLES = {c: Style(color=hex_) for c, hex_ in CHANNEL_COLORS.items()}
 
 # A line: (serial, t, outcome, shopper, channel, category, a, b, id). `a`/`b` depend on the outcome:
@@ -49,6 +56,18 @@ Line = tuple
 def _clock(t: int) -> str:
     """Virtual ms -> 'd2 07:05' (run day, UTC time of day at a start on midnight)."""
     return f"d{t // DAY + 1} {t % DAY // HOUR:02d}:{t % HOUR // MINUTE:02d}"
+
+
+def _fit(text: str, width: int) -> str:
+    """`text` padded or cut (with an ellipsis) to exactly `width` cells."""
+    n = len(text) if text.isascii() else cell_len(text)
+    if n > width:
+        return set_cell_size(text, width - 1) + "…"
+    return text + " " * (width - n)
+
+
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n:,} {one if n == 1 else many or one + 's'}"
 
 
 def _first_line(body: str | None) -> str:
@@ -139,8 +158,8 @@ class LiveFeed(ScrollView, can_focus=True):
                 d = ev.data
                 if outcome == DELIVERED:
                     digest = d.get("digest_of")
-                    extra = (f"digest of {len(digest)}" if digest else
-                             f"rerouted from {d['rerouted_from']}" if d.get("rerouted_from") else None)
+                    extra = (f"digest of {_plural(len(digest), 'message')}" if digest else
+                             f"rerouted from {channel_words(d['rerouted_from'])}" if d.get("rerouted_from") else None)
                     a, b = d.get("title") or _first_line(d.get("body")), extra
                 elif outcome == SUPPRESSED:
                     a, b = d.get("reason"), d.get("rule")
@@ -283,13 +302,13 @@ class LiveFeed(ScrollView, can_focus=True):
         return Strip(segments).crop_extend(0, width, base + cursor)
 
     def _parts(self, line: Line) -> list[tuple[str, Style]]:
-        outcome, channel = line[OUTCOME], line[CHANNEL]
+        outcome, channel, category = line[OUTCOME], line[CHANNEL], line[CATEGORY]
         parts: list[tuple[str, Style]] = [
             (" " + _clock(line[T]) + "  ", self._style("feed--time")),
             (f"{line[SHOPPER] or '—':<8} ", Style()),
-            (f"{channel or '—':<7} ", _CHANNEL_STYLES.get(channel, Style())),
-            (f"{line[CATEGORY] or '—':<19} ", Style()),
-            (f"{outcome:<10} ", self._style(f"feed--{outcome}")),
+            (_fit(channel_words(channel) if channel else "—", 7) + " ", _CHANNEL_STYLES.get(channel, Style())),
+            (_fit(category_words(category) if category else "—", 18) + " ", Style()),
+            (f"{_OUTCOME_WORDS.get(outcome, outcome):<10} ", self._style(f"feed--{outcome}")),
         ]
         parts.extend(self._details(line, self._style("feed--muted")))
         return parts
@@ -303,12 +322,14 @@ class LiveFeed(ScrollView, can_focus=True):
         if outcome == DELIVERED:  # a digest or a rerouted message says so first
             return [(f"{b} · ", muted) if b else ("", muted), (a or "(no text)", Style())]
         if outcome == SUPPRESSED:
-            return [(a or "?", Style(bold=True)), (f"  rule {b}" if b else "", muted)]
+            return [(decision_words(a, b) if a else "?", Style(bold=True))]
         if outcome == DEFERRED:
-            return [(f"until {self._when(a)}", Style()), (f"  {b}" if b else "", muted)]
+            return [(f"until {self._when(a)}", Style()), (f"  {decision_words(b)}" if b else "", muted)]
         if outcome == DIGESTED:
             return [(f"into {a or '?'}", Style()), (f"  goes out {self._when(b)}" if b else "", muted)]
-        return [(f"{a or '?'} {b or ''}", Style()), (f"  {line[NID] or ''}", muted)]
+        return [(f"after {ad_reason_words(a)}" if a else "?", Style()),
+                (f"  {b or ''}{' · ' if b and line[NID] else ''}{line[NID] or ''}", muted)]
+
 
     def _when(self, iso_time: str | None) -> str:
         if not iso_time:
@@ -322,9 +343,10 @@ class LiveFeed(ScrollView, can_focus=True):
     def _header_strip(self, width: int) -> Strip:
         style = self.rich_style + self._style("feed--header")
         shown = len(self._view)
-        left = f" Live feed · {shown:,} lines"
-        if self._view is not self.lines:
-            left += f" of {len(self.lines):,}"
+        if self._view is self.lines:
+            left = f" Live feed · {_plural(shown, 'line')}"
+        else:
+            left = f" Live feed · {shown:,} of {_plural(len(self.lines), 'line')}"
         left += f" · {self.dropped:,} dropped (keeps the last {self.max_lines:,})"
         filters = self.describe_filter()
         if filters:
@@ -337,14 +359,14 @@ class LiveFeed(ScrollView, can_focus=True):
 
     def describe_filter(self) -> str:
         """The filter in words ('' when everything shows)."""
-        words = []
+        said: list[str] = []
         if self.channels is not None:
-            words.append("/".join(sorted(self.channels)))
+            said.append("/".join(channel_words(c) for c in sorted(self.channels, key=_channel_order)))
         if self.outcomes is not None:
-            words.append("/".join(o for o in OUTCOMES if o in self.outcomes))
+            said.append("/".join(_OUTCOME_WORDS.get(o, o) for o in OUTCOMES if o in self.outcomes))
         if self.shopper is not None:
-            words.append(self.shopper)
-        return ", ".join(words)
+            said.append(self.shopper)
+        return ", ".join(said)
 
     # --- cursor and keys ---------------------------------------------------------------------------
 

@@ -8,7 +8,8 @@
 from __future__ import annotations
 
 from bisect import bisect_left
-from typing import Any, Iterable, Sequence
+from textwrap import wrap
+from typing import Any, Iterable, NamedTuple, Sequence
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -22,21 +23,37 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Input
 
+from shopsim.report.labels import words
 from shopsim.sim import events as E
 from shopsim.sim.events import Event
 from shopsim.tui.messages import ShopperSelected
 from shopsim.tui.widgets.preview import format_cents
+from shopsim.tui.widgets.shopper_query import CART_STATES, country_name, parse_query
+
+__all__ = ["ShopperTable", "ShopperList", "ShopperSearch", "parse_query", "country_name", "CART_STATES"]
 
 REFRESH_S = 0.25  # coalesce redraws: at most four a second whatever the event rate
-CART_STATES = ("open", "checkout", "abandoned")
 _CART_EVENTS = frozenset((E.CART_ITEM_ADDED, E.CART_EMPTIED, E.CHECKOUT_STARTED, E.CART_ABANDONED,
                           E.ORDER_PLACED, E.SESSION_STARTED))
-# Columns: key, header, width, alignment; PRIORITY says which survive in a narrow pane.
-_COLUMNS = {"name": ("Shopper", 12, "l"), "id": ("ID", 7, "l"), "segment": ("Segment", 8, "l"),
-            "where": ("Country · time zone", 20, "l"), "cart": ("Cart", 16, "l"), "unread": ("Unread", 6, "r")}
-_ORDER = ("name", "id", "segment", "where", "cart", "unread")
-_PRIORITY = ("name", "unread", "cart", "where", "segment", "id")  # what a narrow pane keeps first
-_GROW = {"name": 24, "where": 30, "segment": 14}
+# Columns: key -> header, narrowest width, alignment. The id is always shown: the feed and the narration
+# name shoppers by it. A narrow pane keeps the columns in _PRIORITY order as long as the name keeps
+# _NAME_MIN cells; spare width then goes, in _GROWTH order, to the name first (most shoppers' names fit
+# in 22 cells), the cart's amount, the time zone (only shown when it fits), then the rest.
+_COLUMNS = {"name": ("Shopper", 16, "l"), "id": ("ID", 7, "l"), "country": ("From", 4, "l"),
+            "segment": ("Segment", 8, "l"), "tz": ("Time zone", 9, "l"), "cart": ("Cart", 9, "l"),
+            "unread": ("Unread", 6, "r")}
+_ORDER = ("name", "id", "country", "segment", "tz", "cart", "unread")
+_NAME_MIN = _COLUMNS["name"][1]
+_PRIORITY = ("name", "id", "unread", "cart", "country", "segment")  # then "tz", only with room to spare
+_GROWTH = (("name", 22), ("cart", 17), ("tz", None), ("name", 26), ("segment", 14), ("tz", 19))
+
+
+class _Filter(NamedTuple):
+    text: str = ""
+    segment: str | None = None
+    country: frozenset[str] | None = None
+    only_unread: bool = False
+    cart_state: str | None = None
 
 
 def _fit(text: str, width: int, align: str = "l") -> str:
@@ -47,25 +64,6 @@ def _fit(text: str, width: int, align: str = "l") -> str:
     return text + " " * (width - n) if align == "l" else " " * (width - n) + text
 
 
-def parse_query(query: str, segments: Iterable[str] = ()) -> dict[str, Any]:
-    """The search box's words as `set_filter` arguments: `seg:loyal` (a prefix is enough), `cart:abandoned`
-    (or open, checkout, any, none), `is:unread`; the other words are the text to look for."""
-    text, out = [], {"segment": None, "only_unread": False, "cart_state": None}
-    for word in query.split():
-        key, _, value = word.partition(":")
-        key, value = key.lower(), value.lower()
-        if key in ("seg", "segment") and value:
-            out["segment"] = next((s for s in segments if s.lower().startswith(value)), value)
-        elif key == "cart" and value:
-            out["cart_state"] = next((s for s in (*CART_STATES, "any", "none") if s.startswith(value)), value)
-        elif key == "is" and value == "unread":
-            out["only_unread"] = True
-        else:
-            text.append(word)
-    out["text"] = " ".join(text)
-    return out
-
-
 class ShopperSearch(Input):
     """The filter box above the table. Typing filters at once; up/down move the table's cursor; enter
     selects the highlighted shopper; escape goes back to the list."""
@@ -73,7 +71,7 @@ class ShopperSearch(Input):
     BINDINGS = [Binding("escape", "leave", "Back to list", show=False)]
 
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("placeholder", "Search name, id, city, country…  seg:  cart:  is:unread")
+        kwargs.setdefault("placeholder", "Search name, id, city, country…  segment:  country:  cart:  is:unread")
         super().__init__(**kwargs)
 
     def action_leave(self) -> None:
@@ -87,13 +85,15 @@ class ShopperList(ScrollView, can_focus=True, inherit_bindings=False):
     COMPONENT_CLASSES = {
         "shopper-table--header", "shopper-table--footer", "shopper-table--cursor", "shopper-table--selected",
         "shopper-table--muted", "shopper-table--unread", "shopper-table--open", "shopper-table--checkout",
-        "shopper-table--abandoned",
+        "shopper-table--abandoned", "shopper-table--notice",
     }
     DEFAULT_CSS = """
     ShopperList {
         height: 1fr;
         overflow-x: hidden;
+        scrollbar-size-vertical: 1;  /* a cell more for names */
         background: $surface;
+        & > .shopper-table--notice { background: $warning-muted; color: $text-warning; }
         & > .shopper-table--header { background: $panel; color: $text-primary; text-style: bold; }
         & > .shopper-table--footer { background: $panel; color: $text-muted; }
         & > .shopper-table--cursor {
@@ -122,12 +122,17 @@ class ShopperList(ScrollView, can_focus=True, inherit_bindings=False):
         self.table = table
 
     @property
+    def top(self) -> int:
+        """The line of the first row: after the header and the notice, if any."""
+        return 1 + len(self.table.notice_lines(self.scrollable_content_region.width))
+
+    @property
     def body_height(self) -> int:
-        """How many rows fit between the header and the footer."""
-        return max(1, self.scrollable_content_region.height - 2)
+        """How many rows fit between the header (and notice) and the footer."""
+        return max(1, self.scrollable_content_region.height - self.top - 1)
 
     def update_virtual_size(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self.table.rows) + 2)
+        self.virtual_size = Size(self.size.width, len(self.table.rows) + self.top + 1)
 
     def on_resize(self) -> None:
         self.update_virtual_size()
@@ -149,7 +154,10 @@ class ShopperList(ScrollView, can_focus=True, inherit_bindings=False):
             return table.header_strip(width, self)
         if y == height - 1:
             return table.footer_strip(width, self)
-        return table.row_strip(round(self.scroll_y) + y - 1, width, self)
+        top = self.top
+        if y < top:
+            return table.notice_strip(y - 1, width, self)
+        return table.row_strip(round(self.scroll_y) + y - top, width, self)
 
     # --- keys and mouse: the table owns the cursor --------------------------------------------------
 
@@ -164,9 +172,10 @@ class ShopperList(ScrollView, can_focus=True, inherit_bindings=False):
 
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
-        if offset is None or not 0 < offset.y < self.scrollable_content_region.height - 1:
+        top = self.top
+        if offset is None or not top <= offset.y < self.scrollable_content_region.height - 1:
             return
-        row = round(self.scroll_y) + offset.y - 1
+        row = round(self.scroll_y) + offset.y - top
         if row < len(self.table.rows):
             self.table.move_cursor(row)
             self.table.select_cursor()
@@ -218,8 +227,12 @@ class ShopperTable(Vertical):
         self.selected: int | None = None       # shopper index last selected
         self.unread: list[int] = [0] * n
         self._unread_ids: set[str] = set()
-        self._filter: tuple = ("", None, False, None)
+        self._filter = _Filter()
+        self.problems: tuple[str, ...] = ()   # what the search box said that filters nothing, in words
+        self._notice: tuple[tuple[str, ...], int, list[str]] = ((), 0, [])  # problems, width -> lines
         self._haystack: list[str] | None = None
+        self._countries: list[tuple[str, str]] | None = None
+        self._columns: dict[int, list[tuple[str, int]]] = {}
         self._dirty = False
         self._by_id: dict[str, int] | None = None
         self._currency = getattr(getattr(sim, "scenario", None), "currency", "")
@@ -306,8 +319,7 @@ class ShopperTable(Vertical):
         if not self._dirty:
             return
         self._dirty = False
-        text, segment, only_unread, cart_state = self._filter
-        if only_unread or cart_state:
+        if self._filter.only_unread or self._filter.cart_state:
             self._apply_filter(self._filter, narrow=False)
         if self.is_mounted:
             self.view.refresh()
@@ -315,45 +327,74 @@ class ShopperTable(Vertical):
     # --- filtering ----------------------------------------------------------------------------------
 
     def haystack(self) -> list[str]:
-        """Per shopper, the lowercase text the search looks in (built once, on the first search)."""
+        """Per shopper, the lowercase text the search looks in: name, id, city, country code and English
+        name, time zone (built once, on the first search)."""
         if self._haystack is None:
-            self._haystack = [f"{sh.name}\x00{sh.id}\x00{getattr(sh, 'city', '')}\x00{sh.country}\x00{sh.tz}".lower()
-                              for sh in self.shoppers]
+            self._haystack = [f"{sh.name}\x00{sh.id}\x00{getattr(sh, 'city', '')}\x00{sh.country}\x00"
+                              f"{country_name(sh.country)}\x00{sh.tz}".lower() for sh in self.shoppers]
         return self._haystack
 
+    @property
+    def countries(self) -> list[tuple[str, str]]:
+        """(code, English name) of every country the shoppers come from, by code."""
+        if self._countries is None:
+            codes = sorted({sh.country for sh in self.shoppers})
+            self._countries = [(code, country_name(code)) for code in codes]
+        return self._countries
+
+    def parse(self, query: str) -> dict[str, Any]:
+        """`query` in the search box's syntax as `set_filter` arguments and `problems` (`parse_query`)."""
+        return parse_query(query, self.segments, self.countries)
+
     def set_filter(self, text: str = "", segment: str | None = None, only_unread: bool = False,
-                   cart_state: str | None = None) -> int:
-        """Show the shoppers whose name, id, city, country or time zone contains `text` (any case), in
-        `segment`, with unread messages, with a cart in `cart_state` (open, checkout, abandoned, or any /
-        none). Returns how many are shown; the cursor stays on the same shopper when it still is. The
-        search box shows the same filter in its own syntax."""
-        n = self._set_filter(text, segment, only_unread, cart_state)
+                   cart_state: str | None = None, country: str | Iterable[str] | None = None) -> int:
+        """Show the shoppers whose name, id, city, country (code or name) or time zone contains `text` (any
+        case), in `segment`, from `country` (codes, or one code or name), with unread messages, with a cart
+        in `cart_state` (open, checkout, abandoned, or any / none). Returns how many are shown; the cursor
+        stays on the same shopper when it still is. The search box shows the same filter in its own syntax."""
+        codes = self._country_codes(country)
+        n = self._set_filter(text, segment, only_unread, cart_state, codes, problems=())
         if self.is_mounted:
-            words = [text.strip(), segment and f"seg:{segment}", cart_state and f"cart:{cart_state}",
-                     only_unread and "is:unread"]
+            words = [text.strip(), segment and f"seg:{segment}", codes and f"country:{','.join(sorted(codes))}",
+                     cart_state and f"cart:{cart_state}", only_unread and "is:unread"]
             box = self.query_one(ShopperSearch)
             query = " ".join(w for w in words if w)
-            if parse_query(box.value, self.segments) != parse_query(query, self.segments):
+            if self.parse(box.value) != self.parse(query):
                 with box.prevent(Input.Changed):
                     box.value = query
         return n
 
+    def _country_codes(self, country: str | Iterable[str] | None) -> frozenset[str] | None:
+        if country is None:
+            return None
+        if isinstance(country, str):
+            return self.parse(f"country:{country}")["country"] or frozenset({country.upper()})
+        return frozenset(country) or None
+
     def apply_query(self, query: str) -> int:
-        """Filter with the search box's syntax (see `parse_query`)."""
-        return self._set_filter(**parse_query(query, self.segments))
+        """Filter with the search box's syntax (see `parse_query`); what it cannot use shows as a notice."""
+        args = self.parse(query)
+        return self._set_filter(**args)
 
     def _set_filter(self, text: str = "", segment: str | None = None, only_unread: bool = False,
-                    cart_state: str | None = None) -> int:
-        key = (text.strip().lower(), segment, bool(only_unread), cart_state)
+                    cart_state: str | None = None, country: frozenset[str] | None = None,
+                    problems: Iterable[str] = ()) -> int:
+        problems = tuple(problems)
+        if problems != self.problems:
+            self.problems = problems
+            if self.is_mounted:
+                self.view.update_virtual_size()
+                self.view.refresh()
+        key = _Filter(text.strip().lower(), segment, country, bool(only_unread), cart_state)
         if key != self._filter:
             old = self._filter
             # Typing one more letter only narrows: look among the rows shown (unless live facets are on).
-            narrow = (key[1:] == old[1:] and not key[2] and not key[3] and old[0] in key[0])
+            narrow = (key[1:] == old[1:] and not key.only_unread and not key.cart_state and old.text in key.text)
             self._apply_filter(key, narrow)
         return len(self.rows)
 
-    def _apply_filter(self, key: tuple, narrow: bool) -> None:
-        text, segment, only_unread, cart_state = key
+    def _apply_filter(self, key: _Filter, narrow: bool) -> None:
+        text, segment, country, only_unread, cart_state = key
         keep = self.current_shopper
         shoppers, unread = self.shoppers, self.unread
         rows: Iterable[int] = self.rows if narrow else range(len(shoppers))
@@ -362,6 +403,8 @@ class ShopperTable(Vertical):
             rows = [i for i in rows if text in hay[i]]
         if segment:
             rows = [i for i in rows if shoppers[i].segment.name == segment]
+        if country:
+            rows = [i for i in rows if shoppers[i].country in country]
         if only_unread:
             rows = [i for i in rows if unread[i] > 0]
         if cart_state == "any":
@@ -446,16 +489,30 @@ class ShopperTable(Vertical):
 
     def columns(self, width: int) -> list[tuple[str, int]]:
         """The columns that fit in `width` cells (after the 2-cell marker), in display order, with widths."""
-        room = width - 2 - _COLUMNS["name"][1] - 1
-        chosen = {"name": _COLUMNS["name"][1]}
+        cached = self._columns.get(width)
+        if cached is None:
+            cached = self._columns[width] = self._fit_columns(width)
+        return cached
+
+    @staticmethod
+    def _fit_columns(width: int) -> list[tuple[str, int]]:
+        room = width - 2 - 1 - _NAME_MIN
+        chosen = {"name": _NAME_MIN}
         for key in _PRIORITY[1:]:
             w = _COLUMNS[key][1]
             if room < w + 1:
                 break  # never show a less important column in place of a more important one
             chosen[key], room = w, room - w - 1
-        for key, cap in _GROW.items():
-            if key in chosen and room > 0:
-                extra = min(room, cap - chosen[key])
+        for key, cap in _GROWTH:
+            if room <= 0:
+                break
+            if key not in chosen:
+                w = _COLUMNS[key][1]
+                if key == "tz" and len(chosen) == len(_PRIORITY) and room >= w + 1:
+                    chosen[key], room = w, room - w - 1
+                continue
+            if cap is not None:
+                extra = min(room, max(0, cap - chosen[key]))
                 chosen[key] += extra
                 room -= extra
         return [(k, chosen[k]) for k in _ORDER if k in chosen]
@@ -474,18 +531,40 @@ class ShopperTable(Vertical):
 
     def footer_strip(self, width: int, view: ShopperList) -> Strip:
         style = view.get_component_rich_style("shopper-table--footer")
-        text = f" {len(self.shoppers):,} shoppers ({len(self.rows):,} shown)"
-        facets = [f for f in (self._filter[1] and f"seg:{self._filter[1]}",
-                              self._filter[3] and f"cart:{self._filter[3]}",
-                              self._filter[2] and "is:unread") if f]
+        total, shown = len(self.shoppers), len(self.rows)
+        text = f" {total:,} {'shopper' if total == 1 else 'shoppers'} ({shown:,} shown)"
+        f = self._filter
+        facets = [w for w in (f.segment and f"seg:{f.segment}", f.country and f"country:{','.join(sorted(f.country))}",
+                              f.cart_state and f"cart:{f.cart_state}", f.only_unread and "is:unread") if w]
         if facets:
             text += " · " + " ".join(facets)
+        return self._line([(text, style)], width, style)
+
+    def notice_lines(self, width: int) -> list[str]:
+        """The problems of the search, wrapped to `width` (at most four lines; none without problems)."""
+        problems = self.problems
+        if not problems:
+            return []
+        cached_problems, cached_width, lines = self._notice
+        if cached_problems != problems or cached_width != width:
+            lines = [line for p in problems for line in wrap(p, max(10, width - 2), initial_indent="⚠ ",
+                                                             subsequent_indent="  ")][:4]
+            self._notice = (problems, width, lines)
+        return lines
+
+    def notice_strip(self, line: int, width: int, view: ShopperList) -> Strip:
+        style = view.get_component_rich_style("shopper-table--notice")
+        lines = self.notice_lines(width)
+        text = " " + lines[line] if 0 <= line < len(lines) else ""
         return self._line([(text, style)], width, style)
 
     def row_strip(self, row: int, width: int, view: ShopperList) -> Strip:
         """One table line: the shopper at position `row` among those shown."""
         base = view.rich_style
         if not 0 <= row < len(self.rows):
+            if row == 0 and not self.rows:
+                muted = base + view.get_component_rich_style("shopper-table--muted")
+                return self._line([("  No shopper matches this search.", muted)], width, base)
             return Strip.blank(width, base)
         index = self.rows[row]
         sh = self.shoppers[index]
@@ -507,23 +586,30 @@ class ShopperTable(Vertical):
                 text = sh.name
             elif key == "id":
                 text, kind = sh.id, "shopper-table--muted"
+            elif key == "country":
+                text, kind = sh.country, "shopper-table--muted"
             elif key == "segment":
-                text, kind = sh.segment.name, "shopper-table--muted"
-            elif key == "where":
-                text, kind = f"{sh.country} {sh.tz}", "shopper-table--muted"
+                text, kind = words(sh.segment.name), "shopper-table--muted"
+            elif key == "tz":
+                text, kind = sh.tz, "shopper-table--muted"
             elif key == "cart":
-                text, kind = self.cart_label(sh)
+                text, kind = self.cart_label(sh, w)
             else:
                 n = self.unread[index]
                 text, kind = (f"● {n}", "shopper-table--unread") if n else ("·", "shopper-table--muted")
             cells.append((_fit(text, w, _COLUMNS[key][2]) + " ", styled(kind)))
         return self._line(cells, width, style)
 
-    def cart_label(self, sh: Any) -> tuple[str, str | None]:
-        """('abandoned $87.99', component class) for a shopper's cart, ('—', muted) without one."""
+    def cart_label(self, sh: Any, width: int | None = None) -> tuple[str, str | None]:
+        """('abandoned $87.99', component class) for a shopper's cart, ('—', muted) without one; just the
+        state ('abandoned') when the amount does not fit in `width` cells."""
         state = sh.cart_state
         if state is None:
             return "—", "shopper-table--muted"
+        kind = f"shopper-table--{state}"
+        if width is not None and width < len(state) + 6:  # no amount is shorter than "$0.00"
+            return state, kind
         commerce = getattr(self.sim, "commerce", None)
         cents = commerce.cart_value(sh) if commerce is not None and sh.cart else 0
-        return f"{state} {format_cents(cents, self._currency)}", f"shopper-table--{state}"
+        text = f"{state} {format_cents(cents, self._currency)}"
+        return (text if width is None or cell_len(text) <= width else state), kind
