@@ -6,6 +6,13 @@ goes straight to `sim.apply_settings_change(shopper, minimal_patch, source="user
 reported and the control reverts. The pane redraws from `shopper.settings` (the truth) when the simulation
 changes them (a scripted change, an unsubscribe), with the controls' messages held back so a redraw never
 posts a change of its own.
+
+"Apply to" widens a change from the shown shopper to her whole segment or to everyone, to see a policy's
+effect on a population: the same patch goes through `sim.apply_settings_change_many`, one engine call that
+logs a change per shopper, in shopper order.
+
+Every switch shows its state as a glyph (✓ on, ✗ off), so it reads without colour and under the focus
+highlight.
 """
 
 from __future__ import annotations
@@ -56,6 +63,36 @@ FREQUENCY_OPTIONS = {
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # The controls' own messages: held back while the pane redraws them from the settings.
 _CONTROL_MESSAGES = (Checkbox.Changed, Select.Changed, Input.Changed)
+ON, OFF = "✓", "✗"
+LEGEND = f"{ON} on · {OFF} off · dimmed: its channel or its frequency is off"
+SCOPES = ("shopper", "segment", "all")
+
+
+def shoppers_text(n: int) -> str:
+    return f"{n:,} shopper" + ("" if n == 1 else "s")
+
+
+class OnOff(Checkbox):
+    """A checkbox whose box holds ✓ when on and ✗ when off: the state reads without colour, and the focus
+    highlight (a background) never hides it."""
+
+    DEFAULT_CSS = """
+    OnOff {
+        & > .toggle--button { color: $text-muted; background: $panel; }
+        &.-on > .toggle--button { color: $text-success; background: $panel; }
+        &:focus > .toggle--button {
+            color: $block-cursor-foreground; background: $block-cursor-background; text-style: bold;
+        }
+    }
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.BUTTON_INNER = ON if self.value else OFF
+
+    def watch_value(self) -> None:
+        self.BUTTON_INNER = ON if self.value else OFF
+        super().watch_value()
 
 
 def _row_tip(cat: str) -> str:
@@ -88,7 +125,10 @@ class SettingsPane(VerticalScroll):
         width: 1fr;
         padding: 0 1;
         #settings-title { text-style: bold; }
-        #settings-reach { color: $text-muted; margin-bottom: 1; }
+        #settings-reach { color: $text-muted; }
+        #scope-line { margin-bottom: 1; }
+        #scope-line.-group > Label { color: $text-warning; text-style: bold; }
+        #settings-legend { color: $text-muted; }
         Grid { height: auto; }
         #settings-grid {
             grid-size: 6;
@@ -109,9 +149,6 @@ class SettingsPane(VerticalScroll):
         .line Label { padding: 0 1; }
         Input { width: 7; }
         #digest-weekday { width: 9; }
-        Checkbox > .toggle--button { color: $panel; }
-        Checkbox.-on > .toggle--button { color: $text-success; }
-        Checkbox:focus > .toggle--button { background: $block-cursor-background; }
         Checkbox:focus > .toggle--label { text-style: bold; }
     }
     """
@@ -125,6 +162,9 @@ class SettingsPane(VerticalScroll):
         self._qh_draft = {"start": "22:00", "end": "08:00"}  # the window shown while quiet hours are off
         self._built = not lazy  # whether compose() yields the controls
         self._ready = False     # built and mounted: sync() may draw them
+        self._scope = "shopper"  # whom a change applies to: one of SCOPES
+        self._segments: dict[str, list[int]] | None = None  # segment name -> shopper indices, made once
+        self._scope_options: list[tuple[str, str]] = []
 
     # --- public API -----------------------------------------------------------------------------------
 
@@ -141,6 +181,30 @@ class SettingsPane(VerticalScroll):
         if changed:
             self._qh_draft = {"start": "22:00", "end": "08:00"}
         self.sync(force_inputs=True)
+
+    @property
+    def scope(self) -> str:
+        """Whom a change applies to: "shopper" (the one shown), "segment" (hers) or "all"."""
+        return self._scope
+
+    def set_scope(self, scope: str) -> None:
+        if scope not in SCOPES:
+            raise ValueError(f"unknown scope {scope!r}; scopes: {', '.join(SCOPES)}")
+        self._scope = scope
+        self.sync()
+
+    def targets(self, scope: str | None = None) -> list[int] | range:
+        """The shopper indices a change reaches in `scope` (the current one by default), in shopper order."""
+        scope = scope or self._scope
+        if scope == "all":
+            return range(len(self.sim.shoppers))
+        if scope == "segment":
+            if self._segments is None:  # one pass: a shopper's segment never changes
+                self._segments = {}
+                for sh in self.sim.shoppers:
+                    self._segments.setdefault(sh.segment.name, []).append(sh.index)
+            return self._segments[self.shopper.segment.name]
+        return [self.index]
 
     def on_sim_events(self, events: list[Event]) -> None:
         """A batch of new simulation events: redraw if the shown shopper's settings changed."""
@@ -160,6 +224,7 @@ class SettingsPane(VerticalScroll):
             self.query_one("#settings-title", Static).update(
                 f"Settings · {sh.name} ({sh.id}) · {sh.tz} · {sh.segment.name}")
             self.query_one("#settings-reach", Static).update(self._reach_text())
+            self._sync_scope()
             for ch in CHANNELS:
                 self._set_checkbox(f"chan-{ch}", s["channels"][ch])
             for cat in CATEGORIES:
@@ -207,6 +272,11 @@ class SettingsPane(VerticalScroll):
             return
         yield Static(id="settings-title")
         yield Static(id="settings-reach")
+        with Horizontal(id="scope-line", classes="line"):
+            yield Label("Apply changes to")
+            yield Select([("this shopper", "shopper")], id="apply-scope", allow_blank=False, compact=True,
+                         value="shopper", tooltip="A change here can apply to her alone, to every shopper of "
+                         "her segment, or to everyone: one logged change per shopper.")
         with Grid(id="settings-grid"):
             yield Label("Category", classes="head")
             for ch in CHANNELS:
@@ -215,7 +285,7 @@ class SettingsPane(VerticalScroll):
             yield Label("Whole channel", id="master-label").with_tooltip(
                 "Master switch: off stops every category on that channel (security alerts excepted).")
             for ch in CHANNELS:
-                yield Checkbox(id=f"chan-{ch}", compact=True, classes="cell",
+                yield OnOff(id=f"chan-{ch}", compact=True, classes="cell",
                                tooltip=f"{CHANNEL_LABELS[ch]} on or off for every category")
             yield Label("")
             for cat in CATEGORIES:
@@ -223,7 +293,7 @@ class SettingsPane(VerticalScroll):
                 tip = _row_tip(cat)
                 yield Label(CATEGORY_LABELS[cat], classes="category-label").with_tooltip(tip)
                 for ch in CHANNELS:
-                    yield Checkbox(id=f"cat-{cat}-{ch}", compact=True, classes="cell", disabled=critical,
+                    yield OnOff(id=f"cat-{cat}-{ch}", compact=True, classes="cell", disabled=critical,
                                    tooltip=tip if critical else f"{CATEGORY_LABELS[cat]} by {CHANNEL_LABELS[ch]}")
                 if critical:
                     yield Label("always on", classes="freq-fixed").with_tooltip(tip)
@@ -231,13 +301,14 @@ class SettingsPane(VerticalScroll):
                     options = FREQUENCY_OPTIONS[CATEGORY_CLASS[cat]]
                     yield Select([(o, o) for o in options], id=f"freq-{cat}", allow_blank=False, compact=True,
                                  value="realtime", tooltip=tip)
+        yield Static(LEGEND, id="settings-legend")
         yield Label("Consent and permissions", classes="section")
         with Grid(id="flags-grid"):
             for flag, label in FLAG_LABELS.items():
-                yield Checkbox(label, id=f"flag-{flag}", compact=True, tooltip=FLAG_TIPS[flag])
+                yield OnOff(label, id=f"flag-{flag}", compact=True, tooltip=FLAG_TIPS[flag])
         yield Label("Timing", classes="section")
         with Horizontal(classes="line"):
-            yield Checkbox("Quiet hours", id="qh-on", compact=True,
+            yield OnOff("Quiet hours", id="qh-on", compact=True,
                            tooltip="Push and SMS wait until the quiet hours end (local time).")
             yield Label("from")
             yield Input(id="qh-start", compact=True, max_length=5, restrict=r"[0-9:]*", placeholder="HH:MM")
@@ -249,6 +320,20 @@ class SettingsPane(VerticalScroll):
             yield Label("weekly on")
             yield Select([(d.capitalize(), d) for d in WEEKDAYS], id="digest-weekday", allow_blank=False,
                          compact=True, value="mon")
+
+    def _sync_scope(self) -> None:
+        sh, n = self.shopper, len(self.sim.shoppers)
+        labels = {"shopper": "this shopper",
+                  "segment": f"her segment, {sh.segment.name} ({shoppers_text(len(self.targets('segment')))})",
+                  "all": f"everyone ({shoppers_text(n)})"}
+        select = self.query_one("#apply-scope", Select)
+        options = [(labels[k], k) for k in SCOPES]
+        if options != self._scope_options:  # new labels (another shopper): set_options resets the value
+            self._scope_options = options
+            select.set_options(options)
+            select.styles.width = max(len(label) for label, _ in options) + 4  # the longest, and its ▼
+        select.value = self._scope
+        self.query_one("#scope-line").set_class(self._scope != "shopper", "-group")
 
     def _reach_text(self) -> str:
         sh = self.shopper
@@ -270,9 +355,17 @@ class SettingsPane(VerticalScroll):
     # --- changes from the user ---------------------------------------------------------------------
 
     def _apply(self, patch: dict[str, Any], what: str) -> bool:
-        """Apply `patch` for the shown shopper; on refusal say why. Either way the pane then shows the truth."""
+        """Apply `patch` for the shown shopper, or everyone in the scope; on refusal say why. Either way the
+        pane then shows the truth."""
         try:
-            self.sim.apply_settings_change(self.shopper.id, patch, source="user")
+            if self._scope == "shopper":
+                self.sim.apply_settings_change(self.shopper.id, patch, source="user")
+            else:
+                targets = self.targets()
+                self.sim.apply_settings_change_many(targets, patch, source="user")
+                whom = (f"segment {self.shopper.segment.name}" if self._scope == "segment" else "everyone")
+                self.notify(f"{what[:1].upper()}{what[1:]}: changed for {shoppers_text(len(targets))} ({whom}).",
+                            title="Settings changed", markup=False)
             ok = True
         except (ValidationError, RuntimeError) as exc:
             self.notify(f"{what}: {_error_text(exc)}", title="Setting not changed", severity="error",
@@ -308,7 +401,10 @@ class SettingsPane(VerticalScroll):
         wid, value, s = event.select.id or "", event.value, self.shopper.settings
         if value is Select.NULL or event.select.value != value:  # blank, or overtaken by a redraw
             return
-        if wid.startswith("freq-"):
+        if wid == "apply-scope":
+            if value != self._scope:
+                self.set_scope(str(value))
+        elif wid.startswith("freq-"):
             cat = wid[len("freq-"):]
             if s["categories"][cat].get("frequency") != value:
                 self._apply({"categories": {cat: {"frequency": value}}}, f"{CATEGORY_LABELS[cat]} frequency")
