@@ -55,6 +55,47 @@ def test_jumps_and_steps() -> None:
     assert d.sim.emitted > before and d.slice(0.0)
 
 
+def test_quick_jumps_add_up_and_stop_at_the_end() -> None:
+    d = driver()
+    d.jump_hour()
+    d.jump_hour()
+    d.jump_hour()  # three presses before any slice ran: three hours, not one
+    assert d.target == 3 * HOUR and d.sim.now == 0
+    d.slice(0.0)
+    assert d.sim.now == 3 * HOUR and not d.busy
+    d.jump_hour()
+    d.jump_day()
+    d.jump_day()  # past the run's end (2 days): to the end
+    assert d.target == d.sim.end
+    d.toggle()  # playing drops the jump; a jump after it starts from now again
+    d.toggle()
+    d.jump_hour()
+    assert d.target == 4 * HOUR
+
+
+def test_state_words() -> None:
+    d = driver()
+    assert d.state == "paused"
+    d.toggle()
+    assert d.state == "playing"
+    d.jump_hour()
+    assert d.state == "working" and not d.playing
+    d.slice(0.0)
+    assert d.state == "paused"
+    d.step_notification()
+    assert d.state == "working"
+    d.slice(0.0)
+    assert d.state == "paused"
+    d.speed_index = len(SPEEDS) - 1
+    d.toggle()
+    while not d.finished:
+        d.slice(1 / 30)
+    assert d.state == "finished"
+    d.toggle()
+    d.jump_day()
+    assert d.state == "finished" and not d.busy
+
+
 def test_max_speed_runs_to_the_end_and_finishes() -> None:
     d = driver()
     d.speed_index = len(SPEEDS) - 1

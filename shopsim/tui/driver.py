@@ -50,6 +50,15 @@ class SimDriver:
         return SPEED_LABELS[self.speed_index]
 
     @property
+    def state(self) -> str:
+        """In one word, for the clock: finished, playing, working (a jump or a step under way) or paused."""
+        if self.finished:
+            return "finished"
+        if self.playing:
+            return "playing"
+        return "working" if self.target is not None or self.until_notification else "paused"
+
+    @property
     def busy(self) -> bool:
         """Playing, or working through a jump or a step."""
         return not self.finished and (self.playing or self.target is not None or self.until_notification)
@@ -80,10 +89,12 @@ class SimDriver:
         self.until_notification = not self.finished
 
     def jump(self, ms: int) -> None:
-        """Pause, then run (over as many slices as it takes) `ms` of virtual time."""
+        """Pause, then run (over as many slices as it takes) `ms` of virtual time. A jump asked for while
+        another is still under way goes on from that one's target: three quick presses of +1h are three hours."""
+        base = self.sim.now if self.target is None else self.target
         self.pause()
         if not self.finished:
-            self.target = min(self.sim.end, self.sim.now + ms)
+            self.target = min(self.sim.end, base + ms)
 
     def jump_hour(self) -> None:
         self.jump(HOUR)

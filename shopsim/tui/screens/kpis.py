@@ -25,6 +25,7 @@ from shopsim.report.labels import channel_words, device_words, pp
 from shopsim.report.svg import CHANNEL_COLORS, FUNNEL_COLORS
 from shopsim.report.tables import count, metric_words, money, number, rate
 from shopsim.sim.engine import Simulation
+from shopsim.tui.clocktext import day_text
 from shopsim.tui.widgets.charts import BarsChart, SeriesChart, TableChart, VariantsChart, uplift_text, verdict_word
 
 __all__ = ["KpiScreen", "HEADLINES", "headline_values", "funnel_bars", "device_rows", "suppression_bars"]
@@ -44,6 +45,11 @@ WIDE = ("recovery", "abandonment_rate")
 MINOR = ("recovered_revenue", "discount_cost", "suppressed", "complaint_rate")
 
 
+def counted(n: Any, one: str, many: str) -> str:
+    """"1 coupon redeemed", "2 coupons redeemed"."""
+    return f"{count(n)} {one if n == 1 else many}"
+
+
 def _recovery_note(c: dict[str, Any]) -> str:
     """Organic and (with a holdout) incremental recovery, beside the attributed headline."""
     note = f"organic {rate(c.get('organic_recovery_rate'))}"
@@ -61,10 +67,11 @@ def headline_values(result: dict[str, Any]) -> dict[str, tuple[str, str]]:
         "recovery": (rate(c.get("attributed_recovery_rate")), _recovery_note(c)),
         "orders": (count(c["orders"]), f"conversion {rate(c['conversion_rate'])}"),
         "revenue": (money(c["revenue"], cur), f"refunded {money(c['refunded'], cur)}"),
-        "carts": (count(c["carts"]), f"of {count(c['visits'])} visits"),
+        "carts": (count(c["carts"]), f"of {counted(c['visits'], 'visit', 'visits')}"),
         "recovered_revenue": (money(c["recovered_revenue"], cur),
                               f"{share(c['recovered_revenue'], c['revenue'])} of revenue"),
-        "discount_cost": (money(c["discount_cost"], cur), f"{count(c['coupons_redeemed'])} coupons redeemed"),
+        "discount_cost": (money(c["discount_cost"], cur),
+                          counted(c["coupons_redeemed"], "coupon redeemed", "coupons redeemed")),
         "delivered": (count(m["delivered"]), f"{number(m['per_shopper_per_day'], 3)} /shopper/day"),
         "suppressed": (count(m["suppressed"]), f"{rate(m['suppression_rate'])} of requests"),
         "human_open_rate": (rate(m.get("human_open_rate")), f"reported {rate(m['open_rate'])}"),
@@ -88,7 +95,9 @@ def funnel_bars(result: dict[str, Any]) -> list[tuple[str, float, str, str | Non
     for r in cart_funnel(c):
         note = "" if r.key == "carts" else f"{rate(r.share)} {r.of.replace('carts that ', '')}"
         bars.append((_TUI_WORDS[r.key], r.value or 0, note, None if r.kind == MAIN else FUNNEL_COLORS[r.kind]))
-    bars.append((f"what became of the {count(c.get('carts_abandoned'))} carts abandoned:", None, "", None))
+    abandoned = c.get("carts_abandoned")
+    what = "the cart abandoned" if abandoned == 1 else f"the {count(abandoned)} carts abandoned"
+    bars.append((f"what became of {what}:", None, "", None))
     for r in recovery_split(c):
         bars.append((_TUI_WORDS[r.key], r.value or 0, f"{rate(r.share)} of abandoned", FUNNEL_COLORS[r.kind]))
     return bars
@@ -112,7 +121,7 @@ def suppression_bars(result: dict[str, Any], top: int = 7) -> list[tuple[str, fl
     bars = [(r.replace("_", " "), n, f"{n / total:.0%}") for r, n in items[:top]]
     if len(items) > top:
         rest = sum(n for _, n in items[top:])
-        bars.append((f"{len(items) - top} other reasons", rest, f"{rest / total:.0%}"))
+        bars.append((counted(len(items) - top, "other reason", "other reasons"), rest, f"{rest / total:.0%}"))
     return bars
 
 
@@ -159,7 +168,8 @@ class KpiTile(Static):
 class KpiScreen(Screen):
     """KPIs of the running simulation, updated live (≤ 2×/s) while this screen is shown."""
 
-    BINDINGS = [Binding("escape", "back", "Back"), Binding("k", "back", "Back", show=False)]
+    BINDINGS = [Binding("escape", "back", "Back"), Binding("k", "back", "Back", show=False),
+                Binding("space", "toggle_play", "Play/pause")]
     DEFAULT_CSS = """
     KpiScreen { background: $background; }
     KpiScreen #kpi-title { height: 1; padding: 0 1; background: $panel; color: $text; text-style: bold; }
@@ -191,6 +201,7 @@ class KpiScreen(Screen):
         self._seen_events = -1
         self._timer = None
         self.live = False  # refreshing on a timer (only while this is the active screen)
+        self._title = ""
 
     def compose(self) -> ComposeResult:
         yield Static("KPIs", id="kpi-title")
@@ -234,11 +245,11 @@ class KpiScreen(Screen):
     def on_mount(self) -> None:
         self._fit(self.app.size.width, self.app.size.height)
         self.live = self.is_active
-        self._timer = self.set_interval(self.refresh_every, self.refresh_kpis, pause=not self.live)
+        self._timer = self.set_interval(self.refresh_every, self._tick, pause=not self.live)
         self.refresh_kpis()
 
     def on_screen_resume(self) -> None:
-        self.refresh_kpis()
+        self._tick()
         self.live = True
         if self._timer is not None:
             self._timer.resume()
@@ -247,6 +258,41 @@ class KpiScreen(Screen):
         self.live = False
         if self._timer is not None:
             self._timer.pause()
+
+    def _tick(self) -> None:
+        self.refresh_transport()  # the clock moves even when nothing happens
+        self.refresh_kpis()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "toggle_play":
+            return getattr(self.app, "driver", None) is not None  # an app that plays the run
+        return True
+
+    def action_toggle_play(self) -> None:
+        """Space plays and pauses here too; the app asks this screen to redraw its clock line."""
+        toggle = getattr(self.app, "action_toggle_play", None)
+        if toggle is not None:
+            toggle()
+
+    def refresh_transport(self) -> None:
+        """The title line: where the run is, and whether it is playing."""
+        if not self.is_mounted:
+            return
+        sim, run = self.sim, (self.result or {}).get("run", {})
+        driver = getattr(self.app, "driver", None)
+        driver = driver if driver is not None and driver.sim is sim else None
+        parts = ["KPIs", run.get("scenario") or sim.scenario.name,
+                 f"{day_text(sim.now, sim.end)} ({min(1.0, sim.now / (sim.end or 1)):.0%})"]
+        if driver is not None:
+            parts += [driver.state, driver.speed_label]
+        elif sim.finished:
+            parts.append("finished")
+        if run:
+            parts += [counted(run["shoppers"], "shopper", "shoppers"), counted(run["events"], "event", "events")]
+        title = " · ".join(parts)
+        if title != self._title:
+            self._title = title
+            self.query_one("#kpi-title", Static).update(Content(title), layout=False)  # one line, always
 
     def action_back(self) -> None:
         if self.app.screen is self and len(self.app.screen_stack) > 1:
@@ -261,12 +307,7 @@ class KpiScreen(Screen):
         self._show(result)
 
     def _show(self, result: dict[str, Any]) -> None:
-        run = result["run"]
-        end = self.sim.end or 1
-        title = (f"KPIs · {run['scenario'] or self.sim.scenario.name} · day {run['days']:.1f} of {end / 86_400_000:g}"
-                 f" ({min(1.0, run['elapsed_ms'] / end):.0%}) · {count(run['shoppers'])} shoppers · "
-                 f"{count(run['events'])} events" + (" · finished" if run["complete"] else ""))
-        self.query_one("#kpi-title", Static).update(Content(title))
+        self.refresh_transport()
         for key, (value, note) in headline_values(result).items():
             self.query_one(f"#kpi-{key.replace('_', '-')}", KpiTile).set_value(value, note)
         funnel = funnel_bars(result) if result["commerce"]["carts"] else []

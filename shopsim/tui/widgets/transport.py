@@ -1,80 +1,165 @@
-"""The top bar: scenario, virtual clock (UTC and the selected shopper's local time), state and speed, with
-transport buttons for the mouse (every button has a key too)."""
+"""The top bar, one line high: scenario, day, virtual clock (UTC and the selected shopper's local time), state
+and speed, with transport buttons for the mouse (every button has a key too).
+
+What fits is computed from the bar's own width when it is resized: the buttons shorten to glyphs, then the
+clock line drops its least useful parts (shopsim/tui/clocktext.py). The day, the state and the speed are
+always shown."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
-
+from rich.cells import cell_len
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.content import Content
-from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Button
 
-from shopsim.tui.driver import SimDriver
+from shopsim.tui.clocktext import ROOMY, ClockFace
+from shopsim.tui.driver import SPEED_LABELS, SimDriver
 
-BUTTONS = (("play", "▶ play", "toggle_play"), ("event", "⏭ event", "step_event"),
-           ("note", "✉ next message", "step_notification"), ("hour", "+1h", "jump_hour"),
-           ("day", "+1d", "jump_day"), ("slower", "−", "slower"), ("faster", "+", "faster"))
+# (id, label, glyph, action, tooltip)
+BUTTONS = (("play", "▶ play", "▶", "toggle_play", "Play / pause (space)"),
+           ("event", "⏭ event", "⏭", "step_event", "Step to the next event (n)"),
+           ("note", "✉ next message", "✉", "step_notification", "Step to the next message (m)"),
+           ("hour", "+1h", "+1h", "jump_hour", "Jump one hour (h)"),
+           ("day", "+1d", "+1d", "jump_day", "Jump one day (d)"),
+           ("slower", "−", "−", "slower", "Slower (-)"),
+           ("faster", "+", "+", "faster", "Faster (+)"))
+PAUSE = ("⏸ pause", "⏸")  # the play button's label while playing: (label, glyph)
+GAP = 1  # cells before each button with a full label (glyph buttons stand side by side: their padding parts them)
+STYLES = {"name": "bold", "time": "bold", "state": "bold $text-accent", "sep": "$text-muted"}
+WIDEST_SPEED = max(map(cell_len, SPEED_LABELS))
+
+
+def play_width(glyphs: bool) -> int:
+    """The play button's one width, for either of its labels and its padding."""
+    return 3 if glyphs else max(cell_len(PAUSE[0]), cell_len(BUTTONS[0][1])) + 2
+
+
+def buttons_width(glyphs: bool) -> int:
+    """Cells the buttons take, gaps included (a compact button is its label and a cell either side)."""
+    total = play_width(glyphs) + (0 if glyphs else GAP)
+    for ident, label, glyph, _, _ in BUTTONS[1:]:
+        total += (0 if glyphs else GAP) + cell_len(glyph if glyphs else label) + 2
+    return total
+
+
+class TransportButton(Button, can_focus=False):
+    """A button that leaves the focus where it was (arrows keep moving through the shoppers) and counts every
+    click: three quick clicks of +1h are three hours, not one."""
+
+    async def _on_click(self, event: events.Click) -> None:
+        event.stop()
+        self.press()
 
 
 class Clock(Widget):
-    """The clock line. Its own render(), refreshed without a relayout: it changes up to 30 times a second."""
+    """The clock line. Its own render(), refreshed without a relayout: it changes up to 30 times a second.
 
-    DEFAULT_CSS = "Clock { width: 1fr; height: 3; content-align: left middle; }"
-    text: reactive[str] = reactive("", layout=False)
+    `text` is the whole line; what is drawn (`shown`) is the fullest form of it that fits the widget."""
+
+    DEFAULT_CSS = "Clock { width: 1fr; height: 1; text-wrap: nowrap; text-overflow: ellipsis; }"
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.face: ClockFace | None = None
+        self.text = ""
+        self.shown = ""
+        self._content = Content("")
+
+    def show(self, face: ClockFace) -> None:
+        if face != self.face:
+            self.face = face
+            self.text = face.full()
+            self._fit()
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        if self.face is None:
+            return
+        pieces = self.face.line(self.size.width or None)
+        shown = "".join(text for text, _ in pieces)
+        if shown != self.shown:
+            self.shown = shown
+            self._content = Content.assemble(*((text, STYLES.get(kind, "")) for text, kind in pieces))
+            self.refresh()
 
     def render(self) -> Content:
-        return Content.from_markup(self.text)
+        return self._content
 
 
 class TransportBar(Horizontal):
     DEFAULT_CSS = """
-    TransportBar { height: 3; background: $panel; padding: 0 1; }
-    TransportBar Button { min-width: 5; height: 3; margin: 0 0 0 1; border: none; }
-    TransportBar #play { min-width: 10; }
+    TransportBar { height: 1; background: $panel; padding: 0 1; }
+    TransportBar Button { min-width: 3; height: 1; margin: 0 0 0 1; border: none; }
+    TransportBar.glyphs Button { margin: 0; }
     """
 
     def __init__(self, driver: SimDriver, **kwargs) -> None:
         super().__init__(**kwargs)
         self.driver = driver
         self.tz: str | None = None
+        self.glyphs: bool | None = None  # the buttons show glyphs (None: not fitted to a width yet)
+        self._clock: Clock | None = None
+        self._play: Button | None = None
 
     def compose(self) -> ComposeResult:
         yield Clock(id="clock")
-        for ident, label, _ in BUTTONS:
-            yield Button(label, id=ident, compact=True)
+        for ident, label, _, _, tip in BUTTONS:
+            yield TransportButton(label, id=ident, compact=True, tooltip=tip)
 
     def on_mount(self) -> None:
+        self._clock = self.query_one(Clock)
+        self._play = self.query_one("#play", Button)
+        self._fit(self.size.width)
         self.update_clock()
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        action = next(a for ident, _, a in BUTTONS if ident == event.button.id)
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit(event.size.width - self.styles.gutter.width)  # the event's size includes the padding
+
+    def _fit(self, width: int) -> None:
+        """Full button labels when the clock beside them still has room for the scenario's name, the date and
+        the shopper's city; glyphs otherwise."""
+        if not width or self._play is None:
+            return
+        sim = self.driver.sim
+        face = ClockFace.at(sim.scenario.name, sim.scenario.start_epoch, 0, sim.end, self.tz, "paused",
+                            self.driver.speed_label, WIDEST_SPEED)
+        glyphs = not face.fits(ROOMY, width - buttons_width(False))
+        if glyphs == self.glyphs:
+            return
+        self.glyphs = glyphs
+        self.set_class(glyphs, "glyphs")
+        for ident, label, glyph, _, _ in BUTTONS:
+            if ident != "play":
+                self.query_one(f"#{ident}", Button).label = glyph if glyphs else label
+        # The play button keeps one width whatever it says: playing or pausing never relayouts the bar.
+        self._play.styles.width = play_width(glyphs)
+        self._set_play_label()
+
+    def _set_play_label(self) -> None:
+        playing = self.driver.playing
+        label = (PAUSE[1] if playing else BUTTONS[0][2]) if self.glyphs else (PAUSE[0] if playing else BUTTONS[0][1])
+        if str(self._play.label) != label:
+            self._play.label = label
+
+    async def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
-        self.app.run_action(action)
+        action = next((a for ident, _, _, a, _ in BUTTONS if ident == event.button.id), None)
+        if action is not None:
+            await self.app.run_action(action)
 
     def show_zone(self, tz: str | None) -> None:
         self.tz = tz
         self.update_clock()
 
     def update_clock(self) -> None:
-        if not self.query(Clock):  # asked before its children are composed (a busy machine): on_mount draws it
+        if self._clock is None:  # asked before its children are composed (a busy machine): on_mount draws it
             return
         d, sim = self.driver, self.driver.sim
-        epoch = sim.scenario.start_epoch + sim.now
-        utc = datetime.fromtimestamp(epoch / 1000, timezone.utc)
-        day = sim.now // 86_400_000 + 1
-        days = -(-sim.end // 86_400_000)
-        text = f"[b]{sim.scenario.name}[/b]  day {min(day, days)}/{days}  [b]{utc:%a %d %b %H:%M} UTC[/b]"
-        if self.tz:
-            local = utc.astimezone(ZoneInfo(self.tz))
-            text += f"  ·  {local:%H:%M} {self.tz}"
-        state = "finished" if d.finished else "playing" if d.playing else "working" if d.busy else "paused"
-        text += f"  ·  {state}  ·  speed {d.speed_label}"
-        self.query_one(Clock).text = text
-        label = "⏸ pause" if d.playing else "▶ play"
-        play = self.query_one("#play", Button)
-        if str(play.label) != label:  # a new label relayouts the bar: only when it changes
-            play.label = label
+        self._clock.show(ClockFace.at(sim.scenario.name, sim.scenario.start_epoch, sim.now, sim.end, self.tz,
+                                      d.state, d.speed_label, WIDEST_SPEED))
+        self._set_play_label()
