@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import threading
 import time
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from shopsim.sim.engine import Simulation
 from shopsim.tui.commands import ShopsimCommands
 from shopsim.tui.driver import FRAME_S, SimDriver
 from shopsim.tui.messages import NarrationReached, SimAdvanced
+from shopsim.tui.recording import Recording, RunOutputs, SaveError, Target, save
 from shopsim.tui.safe_text import neutralise_control_characters
 from shopsim.tui.themes import PROJECTOR
 
@@ -60,6 +62,10 @@ class ShopsimApp(App):
         ("Search shoppers", "filter the shoppers table (/)", "search"),
         ("Presenter mode", "a larger, calmer layout for a projector", "toggle_presenter"),
         ("Narration on / off", "whether the scenario's narration steps pause the run", "toggle_narration"),
+        ("Restart the run", "the same scenario and seed from time 0; settings changed by hand are gone (ctrl+r)",
+         "restart"),
+        ("Save this run…", "the run so far as an event log (and a database) for report, inbox, explain, diff",
+         "save_run"),
         ("Open another scenario", "the scenario picker (o)", "open_picker"),
         ("Help", "every key binding (?)", "help"),
         ("Quit", "leave shopsim (q)", "quit"),
@@ -68,10 +74,11 @@ class ShopsimApp(App):
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("o", "open_picker", "Scenarios", show=False),
+        Binding("ctrl+r", "restart", "Restart the run", show=False),
     ]
 
     def __init__(self, scenario: Path | None = None, seed: int | None = None, *, autoplay: bool = False,
-                 presenter: bool = False) -> None:
+                 presenter: bool = False, outputs: RunOutputs | None = None) -> None:
         super().__init__()
         self.scenario_path = scenario
         self.seed = seed
@@ -81,6 +88,10 @@ class ShopsimApp(App):
         self.driver: SimDriver | None = None
         self.metrics: Metrics | None = None
         self.main_screen = None  # the MainScreen of the loaded scenario: the driver's batches go there
+        self.outputs = outputs   # `shopsim run --log/--db`: the files the run of `scenario` is written to
+        self.recording: Recording | None = None  # the current run's lines, for "Save this run…" (and outputs)
+        self._model = None       # the loaded scenario, for a restart
+        self._carry: tuple[bool, int] | None = None  # narration on/off and speed, kept across a restart
 
     # --- loading ----------------------------------------------------------------------------------
 
@@ -103,7 +114,7 @@ class ShopsimApp(App):
             from shopsim.tui.screens.errors import ErrorsScreen
             self.switch_to(ErrorsScreen(err, path))
             return
-        self.scenario_path = path
+        self.scenario_path, self._model = path, model
         self.switch_to(LoadingScreen(path))
         self._build(model)
 
@@ -119,23 +130,26 @@ class ShopsimApp(App):
         sim = Simulation(cs)
         metrics = Metrics()
         sim.subscribe(metrics)
-        sim.step()  # the run's start: every shopper created (the slow part at 100k) before the UI takes it
+        recording = Recording(cs, self.outputs, self._tell_recording)
+        recording.start(sim)  # the run's start: every shopper created (the slow part at 100k) before the UI takes it
         # The population is long-lived: keep the cyclic collector from rescanning it on every full collection
         # (at 100k shoppers those scans alone stall the interface for a quarter of a second).
         gc.collect()
         gc.freeze()
-        self.call_from_thread(self._sim_ready, sim, metrics)
+        self.call_from_thread(self._sim_ready, sim, metrics, recording)
 
-    def _sim_ready(self, sim: Simulation, metrics: Metrics) -> None:
+    def _sim_ready(self, sim: Simulation, metrics: Metrics, recording: Recording | None = None) -> None:
         from shopsim.tui.screens.main import MainScreen
 
-        self.sim, self.metrics = sim, metrics
+        self.sim, self.metrics, self.recording = sim, metrics, recording
         self.driver = SimDriver(sim)
         self.sub_title = sim.scenario.name
         self.main_screen = MainScreen(sim, self.driver, metrics)
         self.switch_to(self.main_screen)
         if self.presenter:
             self.driver.speed_index = 3  # 10 min/s: slow enough to talk over
+        if self._carry is not None:
+            (self.driver.narrator.enabled, self.driver.speed_index), self._carry = self._carry, None
         if self.autoplay:
             self.driver.toggle()
         self._play_loop()
@@ -169,6 +183,7 @@ class ShopsimApp(App):
         from shopsim.tui.screens.errors import ErrorsScreen
 
         sim, self.driver = self.sim, None  # ends the play loop
+        self._leave_recording("failed")
         where = problem_in_file(self.scenario_path, e.path, f"{e.message} (at {sim.iso()})")
         self.switch_to(ErrorsScreen(ScenarioError([where]), self.scenario_path))
 
@@ -253,10 +268,84 @@ class ShopsimApp(App):
 
     def on_scenario_chosen(self, message) -> None:
         self.driver = None  # ends the play loop of the previous scenario
+        self._leave_recording("finished")
         self.load(message.path)
 
     def on_open_picker(self, _message) -> None:
         self.action_open_picker()
+
+    # --- restart, recording and saving -------------------------------------------------------------
+
+    def action_restart(self) -> None:
+        """The same scenario and seed from time 0, as it was loaded (settings changed by hand are gone); narration
+        on/off, the speed and presenter mode stay. `--log/--db` files start over with it."""
+        if self._model is None or self.driver is None or self.main_screen not in self.screen_stack:
+            return
+        self._carry = (self.driver.narrator.enabled, self.driver.speed_index)
+        self.driver = None  # ends the play loop
+        if self.recording is not None:
+            self.recording.drop()
+        if self.outputs is not None:
+            try:
+                self.outputs.start_over()
+            except Exception as e:  # a disk gone, a database server gone: the run restarts unrecorded
+                self.notify(f"{self.outputs.names} cannot start over ({e}); the restarted run is not recorded "
+                            "to them.", severity="error", timeout=15, markup=False)
+                self.outputs.close("failed")
+                self.outputs = None
+        self.sim = self.metrics = self.recording = self.main_screen = None
+        self.switch_to(LoadingScreen(self.scenario_path))
+        self._build(self._model)
+
+    def _leave_recording(self, status: str) -> None:
+        """The run is left (another scenario) or cannot go on: end its files, say what they hold."""
+        recording, self.recording = self.recording, None
+        text = recording.close(status) if recording is not None else None
+        if text is None and self.outputs is not None:
+            text = self.outputs.close(status)
+        self.outputs = None
+        if text is not None:
+            self.notify(f"Recorded {text}; what follows is not.", timeout=15, markup=False)
+
+    def _tell_recording(self, text: str) -> None:
+        if threading.get_ident() == self._thread_id:
+            self.notify(text, severity="error", timeout=15, markup=False)
+        else:
+            self.call_from_thread(self._tell_recording, text)
+
+    def action_save_run(self) -> None:
+        if self.recording is None or self.sim is None or self.main_screen not in self.screen_stack:
+            self.notify("Nothing to save yet: open a scenario first.", severity="warning")
+            return
+        from shopsim.tui.screens.save import SaveScreen
+
+        outputs = self.outputs
+        keep_off = (self.scenario_path, *((outputs.log_path, outputs.db_label) if outputs is not None else ()))
+        self.push_screen(SaveScreen(self.sim.scenario, keep_off), self._save_to)
+
+    def _save_to(self, target: Target | None) -> None:
+        if target is None:
+            return
+        if self.recording is None:  # the run was left while the dialog was open
+            target.give_up()
+            return
+        try:
+            snap = self.recording.snapshot()
+        except SaveError as e:
+            target.give_up()
+            self.notify(f"Cannot save: {e}", severity="error", timeout=15, markup=False)
+            return
+        self._save_worker(snap, target, self.sim.iso(snap.now))
+
+    @work(thread=True, group="save")
+    def _save_worker(self, snap, target: Target, at: str) -> None:
+        try:
+            files = save(snap, target)
+        except SaveError as e:
+            self.call_from_thread(self.notify, f"Could not save: {e}", severity="error", timeout=15, markup=False)
+            return
+        self.call_from_thread(self.notify, f"Saved the run up to {at} ({snap.events:,} events) to {files}.",
+                              title="Saved", timeout=10, markup=False)
 
 
 def make_app(scenario: Path | None = None, seed: int | None = None, **kwargs) -> ShopsimApp:

@@ -1,0 +1,480 @@
+"""What the terminal app records of the run it shows: for "Save this run…", and for `shopsim run --log/--db`.
+
+Every event of the app's run goes through `shopsim replay`'s own `Recorder`: serialised once into its log
+line (microseconds an event), then appended
+
+- always, to a spool: a temporary file on disk, so the app never holds the run's events in memory however
+  long it plays. "Save this run…" copies it;
+- with `shopsim run --log/--db`, to those files too (`RunOutputs`), as replay writes them: the database by
+  the same child process, which does its work on the other core.
+
+A saved log is what the readers (`report`, `inbox`, `explain`, `diff`, `export`) take from replay: lines with
+seq 1..n and no gap (they refuse a log with a line missing) and, last, `run.finished` at the virtual time of
+the save. The readers do not require that line (a log without it reads as incomplete: "figures cover up to
+..."), but a saved run is a run that ended there, not one cut short, so it gets the line the engine writes
+when a run is finished at that time (`Simulation.finish()`). A saved log is therefore the log of
+`shopsim replay --until` that time, byte for byte, for a run nobody touched. Saving does not finish the
+app's run: it plays on.
+
+Nothing here imports Textual: the app calls it, and the tests drive it headless."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import stat
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Callable
+
+from shopsim.scenario.compiled import CompiledScenario
+from shopsim.sim.engine import Simulation
+from shopsim.sim.events import RUN_FINISHED, Event
+from shopsim.store.outputs import Claim, OutputError
+from shopsim.store.recorder import Recorder
+from shopsim.store.writer import StoreError, StoreWriter, reason
+
+CHUNK = 1 << 20
+Tell = Callable[[str], None]  # how a recording tells the user that a copy of the run could not be written
+
+
+class SaveError(Exception):
+    """A save that cannot be done; `str(e)` is one line for the user."""
+
+
+def _ignore(_text: str) -> None:
+    pass
+
+
+def _why(e: BaseException) -> str:
+    return (e.strerror or str(e)) if isinstance(e, OSError) else str(e) or e.__class__.__name__
+
+
+def finished_line(sim: Simulation) -> bytes:
+    """The `run.finished` line `sim.finish()` would log now, without finishing the run."""
+    n = sim.emitted + 1
+    ev = Event(n, sim.now, RUN_FINISHED, None, {"events": n, "counts": dict(sorted(sim.counts.items())),
+                                                "shoppers": len(sim.shoppers)})
+    buf = io.BytesIO()
+    Recorder(sim.scenario.start_epoch, buf)([ev])
+    return buf.getvalue()
+
+
+# --- the app's current run ---------------------------------------------------------------------------
+
+
+class Recording:
+    """One run of the app, from its first event: the spool, and the `--log/--db` files when given."""
+
+    def __init__(self, cs: CompiledScenario, outputs: RunOutputs | None = None, tell: Tell = _ignore):
+        self.cs = cs
+        self.outputs = outputs
+        self.tell = tell
+        self.sim: Simulation | None = None
+        self.spool: IO[bytes] | None = tempfile.TemporaryFile(prefix="shopsim-run-", buffering=CHUNK)
+        self.spool_error: str | None = None
+        self.closed = False
+        self.lock = threading.Lock()  # the first step (in the thread that builds the run) against a close
+        has_store = outputs is not None and outputs.store is not None
+        self.recorder = Recorder(cs.start_epoch, _Lines(self), _StoreLines(self) if has_store else None)
+
+    def start(self, sim: Simulation) -> None:
+        """Subscribe to `sim` and take its first step (the run's start), in the thread that builds it. A close
+        meanwhile waits for that step; one before it leaves the run unrecorded."""
+        with self.lock:
+            if not self.closed:
+                sim.subscribe(self.recorder)
+                self.sim = sim
+                if self.outputs is not None:
+                    self.outputs.adopt(sim, self.lock)
+            sim.step()
+
+    def drop(self) -> None:
+        """Stop recording (the run is left, or started over): the spool goes, the files stay open for the
+        next run (a restart) or as they are."""
+        with self.lock:
+            self.closed = True
+            self.outputs = None
+            if self.spool is not None:
+                self.spool.close()
+                self.spool = None
+
+    def close(self, status: str = "finished") -> str | None:
+        """End the files too, the run `status` ("finished" at the current time, or "failed"): what they
+        hold, in one line, or None without files."""
+        outputs = self.outputs
+        self.drop()
+        return outputs.close(status) if outputs is not None else None
+
+    # --- saving --------------------------------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        """What a save writes, taken on the thread that plays the run (between two slices): the spool's lines
+        so far, and the run.finished line that ends them unless the run has finished already."""
+        sim, spool = self.sim, self.spool
+        if sim is None or spool is None:
+            raise SaveError("this run is not recorded (it was left or started over)")
+        if self.spool_error is not None:
+            raise SaveError(f"the run's temporary copy could not be written ({self.spool_error}); it cannot be saved")
+        sim.flush()  # what the user did since the last slice (a settings change, a message opened)
+        try:
+            spool.flush()
+            length = spool.tell()
+            fd = os.dup(spool.fileno())  # the copy reads on while the spool is written, or closed
+        except OSError as e:
+            raise SaveError(f"the run's temporary copy could not be read ({_why(e)})") from None
+        tail = b"" if sim.finished else finished_line(sim)
+        return Snapshot(fd, length, tail, self.cs, sim.now, sim.emitted + (0 if sim.finished else 1))
+
+    # --- the Recorder's sinks ------------------------------------------------------------------------
+
+    def _write(self, chunk: bytes) -> None:
+        spool = self.spool
+        if spool is not None and self.spool_error is None:
+            try:
+                spool.write(chunk)
+            except OSError as e:
+                self.spool_error = _why(e)
+                self.tell(f"The run's temporary copy could not be written ({self.spool_error}): it can no "
+                          "longer be saved from the palette; it plays on.")
+        if self.outputs is not None:
+            self.outputs.write_log(chunk, self.tell)
+
+
+class _Lines:
+    """The Recorder's log: the spool, and the --log file. A copy that cannot be written is given up with one
+    word to the user; the run itself goes on."""
+
+    __slots__ = ("rec",)
+
+    def __init__(self, rec: Recording):
+        self.rec = rec
+
+    def write(self, chunk: bytes) -> None:
+        self.rec._write(chunk)
+
+
+class _StoreLines:
+    __slots__ = ("rec",)
+
+    def __init__(self, rec: Recording):
+        self.rec = rec
+
+    def write(self, chunk: bytes, meta: list | None = None) -> None:
+        if self.rec.outputs is not None:
+            self.rec.outputs.write_store(chunk, meta, self.rec.tell)
+
+
+# --- shopsim run --log/--db --------------------------------------------------------------------------
+
+
+class RunOutputs:
+    """The files of `shopsim run --log/--db`, claimed (locked) and opened before the app opens, then written
+    with every event of the app's run of that scenario. A restart starts them over; leaving the scenario (or
+    quitting) ends them with run.finished at the virtual time reached, as `shopsim replay --until` would."""
+
+    def __init__(self, cs: CompiledScenario, claim: Claim, log_path: Path | None, db_url: str | None,
+                 db_label: str | None, open_log: Callable[[Path], IO[bytes]]):
+        self.cs, self.claim, self.open_log = cs, claim, open_log
+        self.log_path, self.db_url, self.db_label = log_path, db_url, db_label
+        self.log: IO[bytes] | None = None
+        self.store = None
+        self.sim: Simulation | None = None
+        self.lock: threading.Lock | None = None
+        self.problems: list[str] = []
+        self.summary: str | None = None
+
+    @property
+    def names(self) -> str:
+        return " and ".join(str(p) for p in (self.log_path, self.db_label) if p is not None)
+
+    def open(self) -> None:
+        """Open the database (a child process writes it) and the log, both from scratch. Raises StoreError, or
+        OSError for the log."""
+        from shopsim.store.process import open_store
+
+        if self.db_url is not None:
+            self.store = open_store(self.db_url, self.cs)
+        if self.log_path is not None:
+            try:
+                self.log = self.open_log(self.log_path)
+            except OSError:
+                self._shut("failed")
+                raise
+        self.claim.keep()
+
+    def adopt(self, sim: Simulation, lock: threading.Lock) -> None:
+        self.sim, self.lock = sim, lock
+
+    def start_over(self) -> None:
+        """The run restarts: what the files hold is replaced by the new run, from its first event."""
+        self._shut("interrupted")
+        self.sim = None
+        self.problems.clear()
+        self.open()
+
+    def close(self, status: str = "finished") -> str:
+        """Finish the run at its current virtual time ("finished"), or leave it as it stopped ("failed"), and
+        close the files; one line saying what they hold. Safe to call again (the same line)."""
+        if self.summary is not None:
+            return self.summary
+        sim = self.sim
+        if self.lock is not None:
+            with self.lock:  # a run still taking its first step in its thread
+                if sim is not None and status == "finished":
+                    sim.finish()
+        elif sim is not None and status == "finished":
+            sim.finish()
+        self._shut(status)
+        self.claim.release()
+        self.summary = self._describe(status)
+        return self.summary
+
+    def _describe(self, status: str) -> str:
+        sim = self.sim
+        if sim is None:
+            return f"the app closed before the run started: {self.names} hold no run"
+        where = f"the run of {self.cs.name} (seed {self.cs.seed}) up to {sim.iso()}, {sim.emitted:,} events"
+        if status == "finished":
+            text = f"{where}, is in {self.names}"
+            if sim.now < sim.end:
+                text += " (quit before its end: the log ends there with run.finished)"
+        else:
+            text = f"{where}: the run stopped there; {self.names} hold it without run.finished"
+        if self.problems:
+            text += "; but " + "; ".join(self.problems)
+        return text
+
+    def _shut(self, status: str) -> None:
+        log, self.log = self.log, None
+        if log is not None:
+            try:
+                log.close()
+            except OSError as e:
+                self._problem(f"cannot write the event log {self.log_path}: {_why(e)}")
+        store, self.store = self.store, None
+        if store is not None:
+            try:
+                store.close(status, self.sim.now if self.sim is not None else 0)
+            except StoreError as e:
+                self._problem(f"cannot write the database {self.db_label}: {e}")
+
+    def _problem(self, text: str) -> None:
+        if text not in self.problems:
+            self.problems.append(text)
+
+    # --- what the Recording writes ---------------------------------------------------------------------
+
+    def write_log(self, chunk: bytes, tell: Tell) -> None:
+        if self.log is None:
+            return
+        try:
+            self.log.write(chunk)
+        except OSError as e:
+            text = f"cannot write the event log {self.log_path}: {_why(e)}"
+            self._problem(text + " (it stops there)")
+            try:
+                self.log.close()
+            except OSError:
+                pass
+            self.log = None
+            tell(f"Recording: {text}. The run plays on; the log stops there.")
+
+    def write_store(self, chunk: bytes, meta: list | None, tell: Tell) -> None:
+        if self.store is None:
+            return
+        try:
+            self.store.write(chunk, meta)
+        except StoreError as e:
+            text = f"cannot write the database {self.db_label}: {e}"
+            self._problem(text + (" (it is marked 'failed')" if e.marked else ""))
+            self.store = None
+            tell(f"Recording: {text}. The run plays on without it.")
+
+
+# --- Save this run… ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Snapshot:
+    fd: int               # a duplicate of the spool's descriptor: save() reads it with pread, then closes it
+    length: int           # the spool's bytes at the time of the snapshot
+    tail: bytes           # the run.finished line that ends the saved log (empty once the run has finished)
+    cs: CompiledScenario
+    now: int              # virtual ms
+    events: int           # lines of the saved log
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def lines(self):
+        """The saved log's bytes, in chunks that end at a line's end."""
+        at, rest = 0, b""
+        while at < self.length:
+            data = os.pread(self.fd, min(CHUNK, self.length - at), at)
+            if not data:
+                raise OSError(0, "the run's temporary copy is shorter than expected")
+            at += len(data)
+            data = rest + data
+            cut = data.rfind(b"\n") + 1
+            rest = data[cut:]
+            if cut:
+                yield data[:cut]
+        if rest:
+            yield rest
+        if self.tail:
+            yield self.tail
+
+
+@dataclass
+class Target:
+    """Where a save goes, claimed (locked, its folders made) before anything is written."""
+    log: Path
+    db: Path | None
+    claim: Claim
+
+    def give_up(self) -> None:
+        self.claim.abandon()
+
+
+def default_save_path(cs: CompiledScenario) -> str:
+    """The path the save dialog offers, named as `shopsim replay` names its outputs."""
+    return f"runs/{cs.name}-seed{cs.seed}.jsonl"
+
+
+def db_beside(log: Path) -> Path:
+    """run.jsonl (or run.jsonl.gz) -> run.db"""
+    name = log.name
+    for suffix in (".jsonl.gz", ".jsonl", ".gz"):
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return log.with_name(name[:-len(suffix)] + ".db")
+    return log.with_name(name + ".db")
+
+
+def save_paths(text: str, with_db: bool) -> tuple[Path, Path | None]:
+    """The log (and database) paths for what the user typed; SaveError for one that names no file."""
+    text = text.strip()
+    if not text:
+        raise SaveError("give a file name for the event log, e.g. runs/my-run.jsonl")
+    if text.endswith(("/", os.sep)):
+        raise SaveError(f"{text} names a folder; give a file name")
+    log = Path(text).expanduser()
+    if log.name.endswith(".db"):
+        raise SaveError(f"the event log is JSON Lines: give {log.name} a .jsonl name (tick the box for a database "
+                        "beside it)")
+    return log, db_beside(log) if with_db else None
+
+
+def plan_save(text: str, with_db: bool, keep_off: tuple[Path | None, ...] = ()) -> Target:
+    """Check and claim where a save goes, on the app's thread before any writing; SaveError with one line if
+    it cannot be. `keep_off`: files a save must not replace (the scenario, the app's own --log/--db files)."""
+    log, db = save_paths(text, with_db)
+    targets = [(log, "event log")] + ([(db, "database")] if db is not None else [])
+    for path, what in targets:
+        try:
+            mode = os.stat(path).st_mode
+        except FileNotFoundError:
+            mode = None
+        except OSError as e:
+            raise SaveError(f"cannot write {what} {path}: {_why(e)}") from None
+        if mode is not None and stat.S_ISDIR(mode):
+            raise SaveError(f"{path} is a folder; give a file name")
+        if mode is not None and not stat.S_ISREG(mode):
+            raise SaveError(f"{path} is not a regular file; give another name")
+        for other in keep_off:
+            if other is not None and _same(path, other):
+                raise SaveError(f"{path} is {_whose(other, keep_off)}; give another name")
+    claim = Claim()
+    try:
+        for path, what in targets:
+            claim.take(path, what)
+    except OutputError as e:
+        claim.abandon()
+        raise SaveError(str(e).replace("another replay", "another shopsim")) from None
+    return Target(log, db, claim)
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == Path(b).resolve()
+    except OSError:
+        return False
+
+
+def _whose(path: Path, keep_off: tuple[Path | None, ...]) -> str:
+    return "the scenario file itself" if path == keep_off[0] else "being recorded by this app (--log or --db)"
+
+
+def save(snap: Snapshot, target: Target) -> str:
+    """Write the snapshot to the target (in a worker thread): the log, then its database if asked, each
+    through a temporary name beside it that replaces the file only once whole. Returns the files written, in
+    words; raises SaveError (nothing written) if it fails."""
+    made: list[Path] = []
+    where = target.log
+    try:
+        log_tmp = _temp_beside(target.log, made)
+        _write_log(snap, log_tmp, gz=target.log.name.endswith(".gz"))
+        db_tmp = None
+        if target.db is not None:
+            where = target.db
+            db_tmp = _temp_beside(target.db, made)
+            _write_db(snap, db_tmp)
+            for stale in ("-wal", "-shm"):  # a killed replay's journal would be read into the new file
+                Path(f"{target.db}{stale}").unlink(missing_ok=True)
+        where = target.log
+        os.replace(log_tmp, target.log)
+        made.remove(log_tmp)
+        if db_tmp is not None:
+            where = target.db
+            os.replace(db_tmp, target.db)
+            made.remove(db_tmp)
+    except (OSError, StoreError) as e:
+        for tmp in made:
+            tmp.unlink(missing_ok=True)
+        target.give_up()
+        raise SaveError(f"{where}: {_why(e)}; nothing was written") from None
+    finally:
+        snap.close()
+        target.claim.release()
+    return str(target.log) + (f" and {target.db}" if target.db is not None else "")
+
+
+def _temp_beside(path: Path, made: list[Path]) -> Path:
+    fd, name = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.",
+                                suffix=".tmp")
+    made.append(Path(name))
+    try:
+        # The claim made the file (through the umask) if it was not there: the new one gets its permissions.
+        os.fchmod(fd, stat.S_IMODE(os.stat(path).st_mode))
+    finally:
+        os.close(fd)
+    return Path(name)
+
+
+def _write_log(snap: Snapshot, path: Path, gz: bool) -> None:
+    with open(path, "wb", buffering=CHUNK) as raw:
+        # No file name and no time stamp in a gzip header: the same run saves to the same bytes.
+        out = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) if gz else raw
+        for chunk in snap.lines():
+            out.write(chunk)
+        if out is not raw:
+            out.close()
+
+
+def _write_db(snap: Snapshot, path: Path) -> None:
+    writer = StoreWriter(f"sqlite:///{path}", snap.cs)
+    try:
+        for chunk in snap.lines():
+            writer.write(chunk)  # without meta: the writer reads each line's seq, time, type and shopper
+        writer.close("finished", snap.now)
+    except StoreError:
+        raise
+    except Exception as e:  # SQLAlchemy's own errors: one line, as the replay's writer gives them
+        raise StoreError(reason(e)) from e
+    finally:
+        writer.engine.dispose()
