@@ -172,7 +172,8 @@ class KpiScreen(Screen):
                 Binding("space", "toggle_play", "Play/pause")]
     DEFAULT_CSS = """
     KpiScreen { background: $background; }
-    KpiScreen #kpi-title { height: 1; padding: 0 1; background: $panel; color: $text; text-style: bold; }
+    KpiScreen #kpi-title { height: 1; padding: 0 1; background: $panel; color: $text; text-style: bold;
+                           text-wrap: nowrap; text-overflow: ellipsis; }
     KpiScreen #kpi-body { padding: 0 1; }
     KpiScreen #kpi-tiles { grid-size: 7; grid-gutter: 1 1; height: auto; grid-rows: 3; margin: 1 0 0 0; }
     KpiScreen #kpi-tiles > KpiTile.wide { column-span: 2; }
