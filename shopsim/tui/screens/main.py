@@ -117,7 +117,7 @@ class MainScreen(Screen):
         self.app.push_screen(ExplainScreen(self.sim, message.notification_id))
 
     def on_narration_reached(self, message: NarrationReached) -> None:
-        from shopsim.tui.narrator import step_texts
+        from shopsim.tui.narrator import highlight, step_texts, unmet
         from shopsim.tui.screens.narration import NarrationScreen, describe
 
         hit = message.hit
@@ -125,7 +125,7 @@ class MainScreen(Screen):
             return
         if hit.shopper is not None:
             self.select(int(hit.shopper[1:]) - 1)
-            note = hit.event.data.get("id") if hit.event is not None else None
+            note = highlight(hit, self.sim)  # the message the step is about, if it is in her inbox now
             if note is not None:
                 self.query_one(InboxPane).focus_message(note)
         self.refresh_transport()
@@ -138,7 +138,7 @@ class MainScreen(Screen):
         # The numbers the step quotes are this run's, now: the live Metrics has seen every event emitted so far.
         title, text = step_texts(hit.step, self.metrics.result(), self.sim.scenario.model.catalogue.currency)
         self.app.push_screen(NarrationScreen(hit, len(narrator.fired), len(narrator.steps), describe(hit, self.sim),
-                                             title=title, text=text), carry_on)
+                                             title=title, text=text, caveats=unmet(hit, self.sim)), carry_on)
 
     def action_why(self) -> None:
         """"Why?" about the message highlighted in the inbox, wherever the focus is."""
