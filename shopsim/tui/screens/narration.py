@@ -1,8 +1,11 @@
 """The narration callout: a step of the scenario's `narration:` explaining what just happened, its placeholders
-filled in with the run's numbers of that instant (narrator.step_texts). The run is paused behind it; enter or
-space carries on playing, escape stays paused, q quits. A step longer than the terminal scrolls."""
+filled in with the run's numbers of that instant (narrator.step_texts), and what it claims that this run does
+not bear out, if anything. The run is paused behind it; enter or space carries on playing, escape stays paused,
+q quits. A step longer than the terminal scrolls."""
 
 from __future__ import annotations
+
+from typing import Sequence
 
 from textual import events
 from textual.app import ComposeResult
@@ -28,20 +31,23 @@ class NarrationScreen(ModalScreen[bool]):
     NarrationScreen #title { text-style: bold; color: $accent; margin-bottom: 1; }
     NarrationScreen #hint { dock: bottom; height: 3; padding: 1 0; color: $text-muted; background: $surface; }
     NarrationScreen #context { color: $text-muted; margin-bottom: 1; }
+    NarrationScreen #caveats { color: $text-warning; margin-top: 1; }
     """
     BINDINGS = [Binding("enter,space", "go_on", "Continue"), Binding("escape", "stay", "Stay paused"),
                 Binding("q", "app.quit", "Quit", show=False)]  # a modal screen cuts the app's bindings off
 
     def __init__(self, hit: Hit, number: int, total: int, context: str = "", *, title: str | None = None,
-                 text: str | None = None) -> None:
+                 text: str | None = None, caveats: Sequence[str] = ()) -> None:
         """`title` and `text` are the step's with its placeholders filled in (narrator.step_texts); without
-        them the callout shows the step as written."""
+        them the callout shows the step as written. `caveats`: what the step claims that this run does not
+        bear out (narrator.unmet: another seed, a setting changed during the run), said under the text."""
         super().__init__()
         self.hit = hit
         self.number, self.total = number, total
         self.context = context
         self.step_title = hit.step.title if title is None else title
         self.step_text = hit.step.text.strip() if text is None else text
+        self.caveats = list(caveats)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="callout"):
@@ -49,6 +55,8 @@ class NarrationScreen(ModalScreen[bool]):
             if self.context:
                 yield Static(self.context, id="context", markup=False)
             yield Static(self.step_text, id="text", markup=False)
+            if self.caveats:
+                yield Static("Not so in this run: " + "; ".join(self.caveats) + ".", id="caveats", markup=False)
             yield Static(f"step {self.number} of {self.total} · enter: continue · esc: stay paused", id="hint")
 
     def on_mount(self) -> None:

@@ -1,4 +1,5 @@
 """The scenario picker: the scenarios in ./scenarios and the shipped ones, with a filter; enter chooses one.
+A scenario with a `narration:` is marked as a lesson, with its number of steps.
 
 The list is the one `shopsim scenarios` prints (same folders, same order, a file in ./scenarios hides a shipped
 file of the same name). Files are read in a thread worker, so a folder of large scenarios never blocks the
@@ -44,6 +45,12 @@ class ScenarioEntry:
     description: str = ""
     problems: int = 0
     first_problem: str = ""
+    lesson_steps: int = 0  # the steps of its `narration:`, a lesson the app tells as it plays
+
+    @property
+    def lesson(self) -> str:
+        n = self.lesson_steps
+        return f"lesson · {n} step{'s' if n != 1 else ''}" if n else ""
 
     @property
     def valid(self) -> bool:
@@ -59,7 +66,7 @@ class ScenarioEntry:
 
     def matches(self, words: Sequence[str]) -> bool:
         """Every word (lower case) occurs in the name, the description or the file name."""
-        hay = f"{self.name}\n{self.description}\n{self.first_problem}\n{self.path.name}".lower()
+        hay = f"{self.name}\n{self.description}\n{self.first_problem}\n{self.path.name}\n{self.lesson}".lower()
         return all(w in hay for w in words)
 
 
@@ -73,7 +80,7 @@ def read_entry(path: Path) -> ScenarioEntry:
             first.message if first is not None else "cannot be loaded")
         return ScenarioEntry(path, path.stem, problems=max(1, err.total), first_problem=text)
     return ScenarioEntry(path, sc.run.name, sc.population.size, str(sc.run.duration),
-                         " ".join((sc.run.description or "").split()))
+                         " ".join((sc.run.description or "").split()), lesson_steps=len(sc.narration))
 
 
 def scenario_entries(dirs: Iterable[Path] | None = None) -> list[ScenarioEntry]:
@@ -97,6 +104,8 @@ def _prompt(entry: ScenarioEntry) -> Content:
         head = Content.assemble((f"{entry.name:<24}", "bold"), (f"{shoppers:>16}", "$text-accent"),
                                 "  ", (f"{entry.duration:<5}", "$text-accent"), "  ", (entry.shown_path, "dim"))
         body = Content(entry.description or "(no description)")
+        if entry.lesson:
+            body = Content.assemble((entry.lesson, "bold $text-success"), "  ", body)
     else:
         n = entry.problems
         head = Content.assemble((f"{entry.name:<24}", "bold $text-error"),
@@ -147,7 +156,8 @@ class PickerScreen(Screen):
     ]
 
     HELP = ("The scenario picker lists the scenarios in ./scenarios and the shipped ones, with their size "
-            "and length. Type to filter, move with the arrows and press enter to open one. A file marked "
+            "and length; \"lesson · N steps\" marks one that explains itself as it plays (type lesson to list "
+            "only those). Type to filter, move with the arrows and press enter to open one. A file marked "
             "invalid opens on the list of its problems.")
 
     def __init__(self, dirs: Sequence[Path] | None = None) -> None:
