@@ -39,11 +39,12 @@ _CART_EVENTS = frozenset((E.CART_ITEM_ADDED, E.CART_EMPTIED, E.CHECKOUT_STARTED,
 # name shoppers by it. A narrow pane keeps the columns in _PRIORITY order as long as the name keeps
 # _NAME_MIN cells; spare width then goes, in _GROWTH order, to the name first (most shoppers' names fit
 # in 22 cells), the cart's amount, the time zone (only shown when it fits), then the rest.
-_COLUMNS = {"name": ("Shopper", 16, "l"), "id": ("ID", 7, "l"), "country": ("From", 4, "l"),
-            "segment": ("Segment", 8, "l"), "tz": ("Time zone", 9, "l"), "cart": ("Cart", 9, "l"),
+_COLUMNS = {"name": ("Shopper", 18, "l"), "id": ("ID", 7, "l"), "country": ("From", 4, "l"),
+            "segment": ("Segment", 8, "l"), "tz": ("Time zone", 13, "l"), "cart": ("Cart", 9, "l"),
             "unread": ("Unread", 6, "r")}
 _ORDER = ("name", "id", "country", "segment", "tz", "cart", "unread")
 _NAME_MIN = _COLUMNS["name"][1]
+_NOTICE_LINES = 4  # at most, above the rows
 _PRIORITY = ("name", "id", "unread", "cart", "country", "segment")  # then "tz", only with room to spare
 _GROWTH = (("name", 22), ("cart", 17), ("tz", None), ("name", 26), ("segment", 14), ("tz", 19))
 
@@ -383,8 +384,10 @@ class ShopperTable(Vertical):
         if problems != self.problems:
             self.problems = problems
             if self.is_mounted:
-                self.view.update_virtual_size()
-                self.view.refresh()
+                view = self.view
+                view.update_virtual_size()
+                view.scroll_to_row(self.cursor)  # the notice took lines: keep the cursor in sight
+                view.refresh()
         key = _Filter(text.strip().lower(), segment, country, bool(only_unread), cart_state)
         if key != self._filter:
             old = self._filter
@@ -547,8 +550,14 @@ class ShopperTable(Vertical):
             return []
         cached_problems, cached_width, lines = self._notice
         if cached_problems != problems or cached_width != width:
-            lines = [line for p in problems for line in wrap(p, max(10, width - 2), initial_indent="⚠ ",
-                                                             subsequent_indent="  ")][:4]
+            room = max(10, width - 2)
+            lines = [line for p in problems for line in wrap(p, room, initial_indent="⚠ ", subsequent_indent="  ")]
+            if len(lines) > _NOTICE_LINES:  # several problems: what is wrong with each, without the hints
+                heads = "; ".join(p.split(" — ")[0] for p in problems)
+                lines = wrap(heads, room, initial_indent="⚠ ", subsequent_indent="  ")
+                if len(lines) > _NOTICE_LINES:
+                    lines = lines[:_NOTICE_LINES]
+                    lines[-1] = lines[-1][:room - 1] + "…"
             self._notice = (problems, width, lines)
         return lines
 
