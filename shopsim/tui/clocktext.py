@@ -6,6 +6,7 @@ Pure text, no Textual: the clock line is a list of (text, kind) pieces that a wi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -36,7 +37,8 @@ class ClockFace:
     @classmethod
     def at(cls, name: str, start_epoch_ms: int, now_ms: int, end_ms: int, tz: str | None, state: str,
            speed: str, widest_speed: int = 8) -> ClockFace:
-        utc = datetime.fromtimestamp((start_epoch_ms + now_ms) / 1000, timezone.utc)
+        # To the minute, as shown: faces of the same minute are equal, and the clock skips redrawing them.
+        utc = datetime.fromtimestamp((start_epoch_ms + now_ms) // 60_000 * 60, timezone.utc)
         local = f"{utc.astimezone(ZoneInfo(tz)):%H:%M}" if tz else None
         return cls(name, day_text(now_ms, end_ms), utc, tz, local, state, speed, widest_speed)
 
@@ -51,9 +53,16 @@ class ClockFace:
         with …, "Mon 00:00 UTC" instead of "Mon 02 Mar 00:00 UTC", the speed without "speed", no local time,
         no "UTC", no scenario name. Fitted for the widest state and speed, so that playing or pausing never
         changes what else is shown."""
-        for level in LEVELS:
+        # Which level fits depends on the lengths alone, and those change with the width, the day or the
+        # shopper's zone, not with the minute: remembered, so a clock redrawn every frame builds one line.
+        key = (width, self.name, self.day, self.tz, self.widest_speed)
+        start = _FITTED.get(key, 0)
+        for level in LEVELS[start:]:
             pieces = self._pieces(level, width)
             if pieces is not None:
+                if len(_FITTED) > 256:
+                    _FITTED.clear()
+                _FITTED[key] = LEVELS.index(level)
                 return pieces
         return self._pieces(LEVELS[-1], None)  # narrower than anything: the shortest line, for the widget to crop
 
@@ -61,9 +70,13 @@ class ClockFace:
         """Whether the line at LEVELS[level] (or a fuller one) fits `width` cells."""
         return any(self._pieces(lv, width) is not None for lv in LEVELS[:level + 1])
 
+    @cached_property
+    def _dates(self) -> dict[str, str]:
+        return {key: self.utc.strftime(fmt) for key, fmt in DATES.items()}
+
     def _pieces(self, level: tuple, width: int | None) -> list[tuple[str, str]] | None:
         sep, zone, date, speed_word, name_mode = level
-        body: list[tuple[str, str]] = [(self.day, "day"), (self.utc.strftime(DATES[date]), "time")]
+        body: list[tuple[str, str]] = [(self.day, "day"), (self._dates[date], "time")]
         if zone and self.tz:
             place = self.tz if zone == "zone" else self.tz.rsplit("/", 1)[-1].replace("_", " ")
             body.append((f"{self.local} {place}", "local"))
@@ -88,6 +101,7 @@ class ClockFace:
         return [(name, "name"), (sep, "sep"), *pieces]
 
 
+_FITTED: dict[tuple, int] = {}  # (width, name, day, zone, widest speed) -> the index in LEVELS that fits
 DATES = {"date": "%a %d %b %H:%M UTC", "day": "%a %H:%M UTC", "time": "%a %H:%M"}
 # From the fullest line to the shortest: (separator, local zone, date, "speed" word, scenario name).
 # ROOMY is the shortest line that still has it all in some form: the full name, the date, the shopper's city.

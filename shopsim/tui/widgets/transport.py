@@ -64,14 +64,16 @@ class Clock(Widget):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.face: ClockFace | None = None
-        self.text = ""
         self.shown = ""
         self._content = Content("")
+
+    @property
+    def text(self) -> str:
+        return self.face.full() if self.face is not None else ""
 
     def show(self, face: ClockFace) -> None:
         if face != self.face:
             self.face = face
-            self.text = face.full()
             self._fit()
 
     def on_resize(self) -> None:
