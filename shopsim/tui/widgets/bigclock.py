@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Digits, Static
 
+from shopsim.tui.clocktext import day_text
 from shopsim.tui.driver import SimDriver
 
 
@@ -41,13 +42,10 @@ class BigClock(Horizontal):
             return
         d, sim = self.driver, self.driver.sim
         utc = datetime.fromtimestamp((sim.scenario.start_epoch + sim.now) / 1000, timezone.utc)
-        days = max(1, -(-sim.end // 86_400_000))
-        day = min(sim.now // 86_400_000 + 1, days)
-        state = "finished" if d.finished else "playing" if d.playing else "working" if d.busy else "paused"
-        shown = (utc.strftime("%H:%M"), day, state, d.speed_label)
+        shown = (utc.strftime("%H:%M"), day_text(sim.now, sim.end), d.state, d.speed_label)
         if shown == self._shown:
             return
         self._shown = shown
         self.query_one(Digits).update(shown[0])
         self.query_one("#big-day", Static).update(
-            f"day {day} of {days} · {utc:%A %d %B} · UTC\n{state} · speed {d.speed_label}")
+            f"{shown[1]} · {utc:%A %d %B} · UTC\n{d.state} · speed {d.speed_label}")
