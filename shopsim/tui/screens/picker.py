@@ -105,7 +105,7 @@ def _prompt(entry: ScenarioEntry) -> Content:
                                 "  ", (f"{entry.duration:<5}", "$text-accent"), "  ", (entry.shown_path, "dim"))
         body = Content(entry.description or "(no description)")
         if entry.lesson:
-            body = Content.assemble((entry.lesson, "bold $text-success"), "  ", body)
+            body = Content.assemble((entry.lesson, "bold $text-success"), Content(" · "), body)
     else:
         n = entry.problems
         head = Content.assemble((f"{entry.name:<24}", "bold $text-error"),
