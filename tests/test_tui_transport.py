@@ -258,4 +258,6 @@ def test_space_plays_and_pauses_on_the_kpi_screen_and_its_title_says_so(tmp_path
         assert not app.driver.playing and "paused" in title()
         await pilot.press("escape")
         await wait_until(pilot, lambda: app.screen is app.main_screen, "the main screen")
+        await pilot.pause()
+        assert "paused" in clock(app).shown and utc_hhmm(app) in clock(app).shown  # the top bar followed
     run_clicks(tmp_path, body)

@@ -272,8 +272,13 @@ class KpiScreen(Screen):
     def action_toggle_play(self) -> None:
         """Space plays and pauses here too; the app asks this screen to redraw its clock line."""
         toggle = getattr(self.app, "action_toggle_play", None)
-        if toggle is not None:
-            toggle()
+        if toggle is None:
+            return
+        toggle()
+        # The top bar under this screen says so too: paused, no batch of events would come to redraw it.
+        under = getattr(self.app, "main_screen", None)
+        if under is not None and under is not self and hasattr(under, "refresh_transport"):
+            under.refresh_transport()
 
     def refresh_transport(self) -> None:
         """The title line: where the run is, and whether it is playing."""
