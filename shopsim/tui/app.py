@@ -27,7 +27,7 @@ from shopsim.sim.engine import Simulation
 from shopsim.tui.commands import ShopsimCommands
 from shopsim.tui.driver import FRAME_S, SimDriver
 from shopsim.tui.messages import NarrationReached, SimAdvanced
-from shopsim.tui.recording import Recording, RunOutputs, SaveError, Target, save
+from shopsim.tui.recording import Recording, RunOutputs, SaveError, Target, save, when
 from shopsim.tui.safe_text import neutralise_control_characters
 from shopsim.tui.themes import PROJECTOR
 
@@ -335,7 +335,7 @@ class ShopsimApp(App):
             target.give_up()
             self.notify(f"Cannot save: {e}", severity="error", timeout=15, markup=False)
             return
-        self._save_worker(snap, target, self.sim.iso(snap.now))
+        self._save_worker(snap, target, when(snap.cs, snap.now))
 
     @work(thread=True, group="save")
     def _save_worker(self, snap, target: Target, at: str) -> None:

@@ -27,6 +27,7 @@ import stat
 import tempfile
 import threading
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Callable
 
@@ -342,6 +343,12 @@ class Target:
         self.claim.abandon()
 
 
+def when(cs: CompiledScenario, t: int) -> str:
+    """A virtual time as the user reads it: 'Mon 2 Mar 06:30 UTC'."""
+    d = datetime.fromtimestamp((cs.start_epoch + t) / 1000, timezone.utc)
+    return f"{d:%a} {d.day} {d:%b %H:%M} UTC"
+
+
 def default_save_path(cs: CompiledScenario) -> str:
     """The path the save dialog offers, named as `shopsim replay` names its outputs."""
     return f"runs/{cs.name}-seed{cs.seed}.jsonl"
@@ -370,12 +377,14 @@ def save_paths(text: str, with_db: bool) -> tuple[Path, Path | None]:
     return log, db_beside(log) if with_db else None
 
 
-def plan_save(text: str, with_db: bool, keep_off: tuple[Path | None, ...] = ()) -> Target:
-    """Check and claim where a save goes, on the app's thread before any writing; SaveError with one line if
-    it cannot be. `keep_off`: files a save must not replace (the scenario, the app's own --log/--db files)."""
+def check_save(text: str, with_db: bool, keep_off: tuple[Path | None, ...] = ()) -> tuple[Path, Path | None]:
+    """The log (and database) paths for what the user typed, checked without writing anything; SaveError with
+    one line if they cannot be written. `keep_off`: files a save must not replace (the scenario, the app's own
+    --log/--db files)."""
     log, db = save_paths(text, with_db)
-    targets = [(log, "event log")] + ([(db, "database")] if db is not None else [])
-    for path, what in targets:
+    for path, what in ((log, "event log"), (db, "database")):
+        if path is None:
+            continue
         try:
             mode = os.stat(path).st_mode
         except FileNotFoundError:
@@ -389,10 +398,18 @@ def plan_save(text: str, with_db: bool, keep_off: tuple[Path | None, ...] = ()) 
         for other in keep_off:
             if other is not None and _same(path, other):
                 raise SaveError(f"{path} is {_whose(other, keep_off)}; give another name")
+    return log, db
+
+
+def plan_save(text: str, with_db: bool, keep_off: tuple[Path | None, ...] = ()) -> Target:
+    """Check and claim where a save goes (lock it, make its folders), on the app's thread before any writing;
+    SaveError with one line if it cannot be."""
+    log, db = check_save(text, with_db, keep_off)
     claim = Claim()
     try:
-        for path, what in targets:
-            claim.take(path, what)
+        claim.take(log, "event log")
+        if db is not None:
+            claim.take(db, "database")
     except OutputError as e:
         claim.abandon()
         raise SaveError(str(e).replace("another replay", "another shopsim")) from None

@@ -15,7 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Static
 
 from shopsim.scenario.compiled import CompiledScenario
-from shopsim.tui.recording import SaveError, Target, default_save_path, plan_save, save_paths
+from shopsim.tui.recording import SaveError, Target, check_save, default_save_path, plan_save
 
 
 class SaveScreen(ModalScreen[Target | None]):
@@ -81,7 +81,7 @@ class SaveScreen(ModalScreen[Target | None]):
     def action_save(self) -> None:
         text, with_db = self.query_one(Input).value, self.query_one(Checkbox).value
         try:
-            log, db = save_paths(text, with_db)
+            log, db = check_save(text, with_db, self.keep_off)
             there = [str(p) for p in (log, db) if p is not None and p.is_file()]
             if there and self._confirmed != (text, with_db):
                 self._confirmed = (text, with_db)
