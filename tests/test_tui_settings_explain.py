@@ -259,6 +259,43 @@ async def test_a_change_made_by_the_simulation_redraws_the_pane_without_echo():
         assert [ev.data["source"] for ev in changes] == ["unsubscribe"]  # the redraw posted nothing
 
 
+@pytest.mark.parametrize("theme", ["textual-dark", "textual-light"])
+def test_a_switch_shows_on_or_off_as_a_glyph_focused_or_not(theme: str):
+    """✓ or ✗ in the box, so the state reads without colour; the focus highlight (a background) keeps the
+    glyph, in the glyph's own contrast (it used to paint an off box's hidden X over it, so off looked on)."""
+    from tui_contrast import cells, weak_cells
+
+    def box(cb: Checkbox) -> str:
+        row = cells(app)[cb.region.y]
+        return "".join(ch for ch, _ in row[cb.region.x:cb.region.x + 3]).strip("▐▌ ")
+
+    async def body() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            app.theme = theme
+            app.advance(h("1h"))
+            await pilot.pause()
+            pane = app.pane
+            push, sms = pane.query_one("#cat-promotions-push", Checkbox), pane.query_one("#cat-promotions-sms", Checkbox)
+            assert (push.value, sms.value) == (True, False)
+            assert (box(push), box(sms)) == ("✓", "✗")
+            await pilot.click(push)  # focused, and off
+            await pilot.pause()
+            assert app.focused is push and push.value is False
+            assert box(push) == "✗" and not weak_cells(app, push.region, text=4.5)
+            await pilot.press("space")  # on again, still focused
+            await pilot.pause()
+            assert push.value is True and box(push) == "✓" and not weak_cells(app, push.region, text=4.5)
+            pane.query_one("#flag-marketing_consent").focus()
+            await pilot.pause()
+            assert box(push) == "✓" and box(sms) == "✗"
+            for cb in (push, sms):  # unfocused: the glyph reads too (the dimmed ones are dim on purpose)
+                assert not weak_cells(app, cb.region, text=3.5)
+            assert "✓ on · ✗ off" in str(pane.query_one("#settings-legend", Static).render())
+
+    app = Harness(make_sim())
+    asyncio.run(body())
+
+
 # --- the explain screen ---------------------------------------------------------------------------------
 
 def _ids(events: list[Event], type_: str, shopper: str, **match: Any) -> list[str]:

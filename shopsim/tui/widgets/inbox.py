@@ -21,8 +21,8 @@ from shopsim.notify.state import Message
 from shopsim.sim import events as E
 from shopsim.sim.events import Event
 from shopsim.tui.messages import ExplainRequested
-from shopsim.tui.widgets.preview import (CHANNEL_ICONS, CHANNEL_LABELS, AdImpression, Entry, MessagePreview, product,
-                                         short_time)
+from shopsim.tui.widgets.preview import (CHANNEL_ICONS, CHANNEL_LABELS, AdImpression, Entry, MessagePreview, accent,
+                                         product, short_time)
 
 REFRESH_S = 0.25
 TABS = (("all", "All"), ("email", "Email"), ("push", "Push"), ("sms", "SMS"), ("in_app", "In-app"), ("ads", "Ads"))
@@ -80,6 +80,7 @@ class InboxPane(Vertical):
 
     def on_mount(self) -> None:
         self.set_interval(REFRESH_S, self.flush_updates)
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self._reload())  # the unread colour
         self._reload()
 
     @property
@@ -234,10 +235,11 @@ class InboxPane(Vertical):
         sh = self.sim.shoppers[self.shopper_index]
         msgs = self.sim.inbox(self.shopper_index)
         unread = sum(1 for m in msgs if not m.read)
+        # The counts before the id and zone: a narrow pane cuts the end of the line.
         self.query_one("#inbox-title", Static).update(Content.assemble(
-            (sh.name, "bold"), (f"  {sh.id} · {sh.tz}", "$text-muted"),
-            ("  ·  ", "$text-muted"), f"{len(msgs)} messages, ",
-            (f"{unread} unread", "bold $text-accent" if unread else "$text-muted"),
+            (sh.name, "bold"), ("  ·  ", "$text-muted"), f"{len(msgs)} message{'' if len(msgs) == 1 else 's'}, ",
+            (f"{unread} unread", f"bold {accent(self)}" if unread else "$text-muted"),
+            (f"  ·  {sh.id} · {sh.tz}", "$text-muted"),
         ))
 
     def _prompt(self, e: Entry, tz: str) -> Content:
@@ -252,9 +254,11 @@ class InboxPane(Vertical):
             title = e.title or e.body.split("\n", 1)[0]
         when = short_time(self.sim.scenario.start_epoch + e.t, tz)
         return Content.assemble(
-            ("● " if unread else "  ", "$text-accent"),
+            # The dot and the channel have no colour of their own: the highlighted row's background would
+            # swallow it (orange or navy on blue).
+            ("● " if unread else "  ", "bold"),
             (f"{when:<18}", "" if unread else "$text-muted"),
-            (f"{CHANNEL_ICONS[e.channel]} {CHANNEL_LABELS[e.channel]:<7}", "$text-primary"),
+            (f"{CHANNEL_ICONS[e.channel]} {CHANNEL_LABELS[e.channel]:<7}", ""),
             (f"{category[:16]:<17}", "$text-muted"),
             (title, "bold" if unread else ""),
         )

@@ -3,7 +3,15 @@ retargeting ad banner.
 
 The card is a few Statics whose frame, width and alignment come from CSS classes (`-email`, `-push`, `-sms`,
 `-in-app`, `-ad`) and theme variables, so it reads well in dark and light themes; the text is Textual
-`Content` styled with theme variables too ($text-muted, $text-primary…), never fixed colours.
+`Content` styled with theme variables too ($text-muted, $text-primary…), never fixed colours. Frames and
+titles keep at least 3:1 against the card in both built-in themes, text 4.5:1 (WCAG AA); the light theme's
+orange and green text colours are too pale on white, so there the accents turn to its primary text colour.
+
+An email's header takes five lines (From, To, Date, Subject, a rule); when the pane is too low for that and
+the body, it folds into two (sender → recipient · time, then the subject), so the body stays in view.
+
+Prices are written by `format_cents`, Babel's locale-aware currency format, in the shopper's locale: the way
+her messages (rendered by the templates' `money` filter) write them.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Rule, Static
 
+from shopsim.notify.filters import format_money
 from shopsim.notify.state import Message
 
 SENDER = "shop.example"
@@ -27,7 +36,7 @@ PUSH_WIDTH = 40  # the text inside a push card, like a phone's notification
 SMS_WIDTH = 46   # the widest SMS bubble, border included
 CHANNEL_ICONS = {"email": "✉", "push": "◉", "sms": "✆", "in_app": "▤", "ads": "◆"}
 CHANNEL_LABELS = {"email": "email", "push": "push", "sms": "SMS", "in_app": "in-app", "ads": "ad"}
-_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "BRL": "R$", "CNY": "¥", "INR": "₹"}
+FULL_HEADER_LINES = 5  # From, To, Date, Subject, the rule; folded: two
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _KINDS = ("-email", "-push", "-sms", "-in-app", "-ad", "-empty")
 
@@ -49,9 +58,21 @@ class AdImpression:
 Entry = Message | AdImpression
 
 
-def format_cents(cents: int, currency: str) -> str:
-    symbol = _SYMBOLS.get(currency, f"{currency} " if currency else "")
-    return f"{symbol}{cents / 100:,.2f}"
+def format_cents(cents: int, currency: str, locale: str = "en_US") -> str:
+    """An amount in cents as `locale` writes it in `currency` ('$13.90' in en_US, '13,90 $US' in fr_FR)."""
+    if not currency:
+        return f"{cents / 100:,.2f}"
+    return format_money(cents / 100, currency, locale)
+
+
+def accent(widget: Any) -> str:
+    """The style of what asks for attention (unread): the theme's accent text, where it reads. The light
+    theme's accent (and success) text is about 3:1 on white, so there: its primary text colour, bold."""
+    return "$text-accent" if widget.app.current_theme.dark else "bold $text-primary"
+
+
+def success(widget: Any) -> str:
+    return "$text-success" if widget.app.current_theme.dark else "bold $text-primary"
 
 
 @lru_cache(maxsize=64)
@@ -84,20 +105,25 @@ class MessagePreview(VerticalScroll):
         #preview-empty {
             display: none; color: $text-muted; width: 100%; content-align: center middle; height: 3;
         }
-        #card { height: auto; width: 100%; padding: 0 1; background: $surface; }
+        #card {
+            height: auto; width: 100%; padding: 0 1; background: $surface;
+            border-title-color: $foreground; border-subtitle-color: $foreground;
+        }
         #card-head, #card-body, #card-foot { height: auto; width: 100%; }
-        #card-rule { display: none; margin: 0; color: $text-muted; }
+        #card-rule { margin: 0; color: $text-muted; }
         #card-foot { margin-top: 1; }
         &.-empty #card { display: none; }
         &.-empty #preview-empty { display: block; }
         &.-email #card { border: round $primary; max-width: 86; }
-        &.-email #card-rule { display: block; }
         &.-push { align-horizontal: center; }
         &.-push #card { width: 44; border: round $accent; background: $boost; }
         &.-sms { align-horizontal: right; }
-        &.-sms #card { border: round $success; background: $success-muted; margin-right: 2; }
-        &.-in-app #card { max-width: 66; border: round $secondary; background: $boost; }
-        &.-ad #card { max-width: 70; border: double $warning; background: $warning-muted; }
+        &.-sms #card { border: round $text-success; background: $success-muted; margin-right: 2; }
+        &.-in-app #card { max-width: 66; border: round $text-secondary; background: $boost; }
+        &.-ad #card { max-width: 70; border: double $warning; background: $boost; }
+        /* The light theme's orange is 1.4:1 on white: its primary colour frames the push and ad cards. */
+        &:light.-push #card { border: round $primary; }
+        &:light.-ad #card { border: double $primary; }
     }
     """
 
@@ -107,6 +133,7 @@ class MessagePreview(VerticalScroll):
         self.sim = sim
         self.placeholder = placeholder
         self.entry: Entry | None = None
+        self.folded = False  # the email header on two lines: the pane is too low for five and the body
         self.add_class("-empty")
 
     def compose(self) -> ComposeResult:
@@ -118,7 +145,12 @@ class MessagePreview(VerticalScroll):
             yield Static(id="card-foot")
 
     def on_mount(self) -> None:
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self._render_entry(scroll_home=False))
         self._render_entry(scroll_home=True)
+
+    def on_resize(self) -> None:
+        if isinstance(self.entry, Message) and self.entry.channel == "email" and self._fold(self.entry) != self.folded:
+            self._render_entry(scroll_home=False)
 
     # --- public -------------------------------------------------------------------------------------
 
@@ -170,6 +202,7 @@ class MessagePreview(VerticalScroll):
             static = self.query_one(wid, Static)
             static.update(content or "")
             static.display = bool(content)
+        self.query_one("#card-rule", Rule).display = kind == "-email" and not self.folded
         # A bubble is as wide as its text, up to SMS_WIDTH (the other cards' widths are in the CSS).
         card.styles.width = (min(SMS_WIDTH, max(24, max(map(len, e.body.split("\n"))) + 4))
                              if kind == "-sms" else None)
@@ -181,16 +214,27 @@ class MessagePreview(VerticalScroll):
         for k in _KINDS:
             self.set_class(k == kind, k)
 
-    @staticmethod
-    def _status(m: Message) -> Content:
-        return Content.styled("read", "$text-muted") if m.read else Content.styled("● unread", "$text-accent")
+    def _status(self, m: Message) -> Content:
+        return Content.styled("read", "$text-muted") if m.read else Content.styled("● unread", accent(self))
+
+    def _fold(self, m: Message) -> bool:
+        """Whether the email header folds to two lines: the pane cannot hold five, the frame and the body
+        (up to eight lines of it)."""
+        height = self.scrollable_content_region.height
+        return height < FULL_HEADER_LINES + 2 + min(8, m.body.count("\n") + 1)
 
     def _email(self, m: Message, sh: Any, epoch: int):
         d = local_time(epoch, sh.tz)
-        date = f"{d:%a} {d.day} {d:%b %Y}, {d:%H:%M} {d.tzname()}"
-        rows = (("From", f"{SENDER} <hello@{SENDER}>"), ("To", f"{sh.name} <{sh.email}>"), ("Date", date))
-        head = Content("\n").join(_content((f"{k + ':':<9}", "$text-muted"), v) for k, v in rows)
-        head = _content(head, "\n", ("Subject: ", "$text-muted"), (m.title or "(no subject)", "bold"))
+        subject = _content(("Subject: ", "$text-muted"), (m.title or "(no subject)", "bold"))
+        self.folded = self._fold(m)
+        if self.folded:
+            head = _content((SENDER, "bold"), (" → ", "$text-muted"), sh.name,
+                            (f" · {short_time(epoch, sh.tz)}", "$text-muted"), "\n", subject)
+        else:
+            date = f"{d:%a} {d.day} {d:%b %Y}, {d:%H:%M} {d.tzname()}"
+            rows = (("From", f"{SENDER} <hello@{SENDER}>"), ("To", f"{sh.name} <{sh.email}>"), ("Date", date))
+            head = Content("\n").join(_content((f"{k + ':':<9}", "$text-muted"), v) for k, v in rows)
+            head = _content(head, "\n", subject)
         foot = self._notes(m, link=m.link not in m.body)
         return (Content(f"{CHANNEL_ICONS['email']} email"), self._status(m), head, Content(m.body), foot)
 
@@ -225,11 +269,11 @@ class MessagePreview(VerticalScroll):
             if p is None:
                 lines.append(Content(f"• {pid}"))
                 continue
-            price = format_cents(self.sim.prices.get(p.index, p.price_cents), self.sim.scenario.currency)
+            price = format_cents(self.sim.prices.get(p.index, p.price_cents), self.sim.scenario.currency, sh.locale)
             lines.append(_content("• ", (p.name, "bold"), "  ", (price, "$text-primary"),
-                                  ("  " + p.store, "$text-muted")))
+                                  ("  " + p.store, "italic")))  # not muted: under 4.5:1 in the light theme
         body = Content("\n").join(lines) if lines else Content.styled("(no products)", "$text-muted")
-        clicked = ("clicked ✓", "$text-success") if a.clicked else ("not clicked", "$text-muted")
+        clicked = ("clicked ✓", success(self)) if a.clicked else ("not clicked", "$text-muted")
         foot = _content((f"Shown {short_time(epoch, sh.tz)} on a partner site · retargets {a.ref} · ",
                          "$text-muted"), clicked)
         return (Content(f"{CHANNEL_ICONS['ads']} Sponsored · {SENDER}"), Content(f"ad {a.id}"), head, body, foot)

@@ -80,8 +80,10 @@ class OnOff(Checkbox):
     OnOff {
         & > .toggle--button { color: $text-muted; background: $panel; }
         &.-on > .toggle--button { color: $text-success; background: $panel; }
-        &:focus > .toggle--button {
-            color: $block-cursor-foreground; background: $block-cursor-background; text-style: bold;
+        &:light.-on > .toggle--button { color: $text-primary; }  /* the light theme's green is 3:1 on white */
+        /* Focused: the glyph inverted, not the cursor's blue (white on it is under 4:1). */
+        &:focus > .toggle--button, &:focus.-on > .toggle--button, &:focus:light.-on > .toggle--button {
+            color: $background; background: $foreground; text-style: bold;
         }
     }
     """
@@ -144,6 +146,9 @@ class SettingsPane(VerticalScroll):
         .freq-fixed { color: $text-muted; }
         Select { width: 14; }
         .section { text-style: bold; color: $text-accent; margin-top: 1; }
+        /* The light theme's orange text is 3:1 on white: its primary text colour there. */
+        &:light .head, &:light .section { color: $text-primary; }
+        &:light #scope-line.-group > Label { color: $text-error; }
         #flags-grid { grid-size: 2; grid-columns: 30 30; grid-rows: 1; }
         .line { height: 1; }
         .line Label { padding: 0 1; }
