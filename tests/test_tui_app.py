@@ -358,12 +358,12 @@ def test_switching_promotions_push_off_suppresses_her_next_promotion(tmp_path) -
             line = next(ln for ln in feed.lines if ln[NID] == ev.data["id"])
             assert line[OUTCOME] == "suppressed" and line[SHOPPER] == her.id
             text = feed.line_text(line)
-            for part in ("s000001", "push", "promotions", "suppressed", "category_channel_off"):
-                assert part in text
+            for part in ("s000001", "Push", "Promotions", "suppressed", "category switched off on this channel"):
+                assert part in text  # the feed says it in words (labels.decision_words)
 
             def on_screen() -> bool:
                 rows = [feed.render_line(y).text for y in range(feed.scrollable_content_region.height)]
-                return any("category_channel_off" in r and "s000001" in r for r in rows)
+                return any("category switched off" in r and "s000001" in r for r in rows)
 
             await wait_until(pilot, on_screen, "the suppression line on screen")
     run(body())
