@@ -30,6 +30,7 @@ PAUSE = ("⏸ pause", "⏸")  # the play button's label while playing: (label, g
 GAP = 1  # cells before each button with a full label (glyph buttons stand side by side: their padding parts them)
 STYLES = {"name": "bold", "time": "bold", "state": "bold $text-accent", "sep": "$text-muted"}
 WIDEST_SPEED = max(map(cell_len, SPEED_LABELS))
+TYPICAL_ZONE = "America/New_York"
 
 
 def play_width(glyphs: bool) -> int:
@@ -124,11 +125,12 @@ class TransportBar(Horizontal):
 
     def _fit(self, width: int) -> None:
         """Full button labels when the clock beside them still has room for the scenario's name, the date and
-        the shopper's city; glyphs otherwise."""
+        a shopper's city; glyphs otherwise. A city of typical length stands for hers, so that the buttons do not
+        change with the shopper selected."""
         if not width or self._play is None:
             return
         sim = self.driver.sim
-        face = ClockFace.at(sim.scenario.name, sim.scenario.start_epoch, 0, sim.end, self.tz, "paused",
+        face = ClockFace.at(sim.scenario.name, sim.scenario.start_epoch, 0, sim.end, TYPICAL_ZONE, "paused",
                             self.driver.speed_label, WIDEST_SPEED)
         glyphs = not face.fits(ROOMY, width - buttons_width(False))
         if glyphs == self.glyphs:
