@@ -40,10 +40,6 @@ _OUTCOME_OF = {E.NOTIFICATION_DELIVERED: DELIVERED, E.NOTIFICATION_DEFERRED: DEF
                E.NOTIFICATION_DIGESTED: DIGESTED, E.NOTIFICATION_SUPPRESSED: SUPPRESSED}
 CHANNEL_CYCLE = (None, "email", "push", "sms", "in_app", "ads")  # what `c` steps through
 _OUTCOME_WORDS = {IMPRESSION: "ad shown"}  # the others are words already
-
-
-def _channel_order(channel: str) -> tuple[int, str]:
-    return (CHANNEL_CYCLE.index(channel) if channel in CHANNEL_CYCLE else len(CHANNEL_CYCLE), channel)
 _CHANNEL_STYLES = {c: Style(color=hex_) for c, hex_ in CHANNEL_COLORS.items()}
 
 # A line: (serial, t, outcome, shopper, channel, category, a, b, id). `a`/`b` depend on the outcome:
@@ -68,6 +64,10 @@ def _fit(text: str, width: int) -> str:
 
 def _plural(n: int, one: str, many: str | None = None) -> str:
     return f"{n:,} {one if n == 1 else many or one + 's'}"
+
+
+def _channel_order(channel: str) -> tuple[int, str]:
+    return (CHANNEL_CYCLE.index(channel) if channel in CHANNEL_CYCLE else len(CHANNEL_CYCLE), channel)
 
 
 def _first_line(body: str | None) -> str:
@@ -329,7 +329,6 @@ class LiveFeed(ScrollView, can_focus=True):
             return [(f"into {a or '?'}", Style()), (f"  goes out {self._when(b)}" if b else "", muted)]
         return [(f"after {ad_reason_words(a)}" if a else "?", Style()),
                 (f"  {b or ''}{' · ' if b and line[NID] else ''}{line[NID] or ''}", muted)]
-
 
     def _when(self, iso_time: str | None) -> str:
         if not iso_time:
