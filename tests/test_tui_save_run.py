@@ -274,6 +274,7 @@ def test_a_save_that_cannot_be_written_leaves_nothing_and_says_why(tmp_path, mon
     sim = Simulation(cs)
     rec = Recording(cs)
     rec.start(sim)
+    rec.write_start()
     sim.run_until(HOUR)
     target = plan_save(str(tmp_path / "new" / "run.jsonl"), with_db=True)
     assert (tmp_path / "new").is_dir()

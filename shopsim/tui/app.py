@@ -137,6 +137,7 @@ class ShopsimApp(App):
         gc.collect()
         gc.freeze()
         self.call_from_thread(self._sim_ready, sim, metrics, recording)
+        recording.write_start()  # a line for every shopper, written while the interface draws the run
 
     def _sim_ready(self, sim: Simulation, metrics: Metrics, recording: Recording | None = None) -> None:
         from shopsim.tui.screens.main import MainScreen

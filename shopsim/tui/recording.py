@@ -79,19 +79,63 @@ class Recording:
         self.spool_error: str | None = None
         self.closed = False
         self.lock = threading.Lock()  # the first step (in the thread that builds the run) against a close
+        self._head: list[list[Event]] | None = None  # the start's events, until write_start() writes them
+        self._pending: list[bytes] = []              # lines logged meanwhile
+        self._waiting = threading.Lock()
+        self._started = threading.Event()            # set once the start is in the spool
         has_store = outputs is not None and outputs.store is not None
         self.recorder = Recorder(cs.start_epoch, _Lines(self), _StoreLines(self) if has_store else None)
 
     def start(self, sim: Simulation) -> None:
         """Subscribe to `sim` and take its first step (the run's start), in the thread that builds it. A close
-        meanwhile waits for that step; one before it leaves the run unrecorded."""
+        meanwhile waits for that step; one before it leaves the run unrecorded.
+
+        Without --log/--db files, the start's events (a line for every shopper: a second's work at 100k) are
+        only kept here, and written by `write_start()` once the interface has the run."""
         with self.lock:
-            if not self.closed:
+            if self.closed:
+                sim.step()
+                return
+            self.sim = sim
+            if self.outputs is not None:
+                self.outputs.adopt(sim, self.lock)
                 sim.subscribe(self.recorder)
-                self.sim = sim
-                if self.outputs is not None:
-                    self.outputs.adopt(sim, self.lock)
+                sim.step()
+                return
+            head: list[list[Event]] = []
+            stop = sim.subscribe(head.append)
             sim.step()
+            stop()
+            self._head = head
+            sim.subscribe(self.recorder)
+
+    def write_start(self) -> None:
+        """Write the run's start to the spool, in the thread that built the run while the interface draws it;
+        what the run logs meanwhile waits in memory behind it."""
+        head = self._head
+        if head is None:
+            return
+        try:
+            write = Recorder(self.cs.start_epoch, self.spool)
+            for i, batch in enumerate(head):
+                write(batch)
+                head[i] = []  # its events can go
+        except (OSError, ValueError) as e:  # ValueError: the spool was closed meanwhile (the run was left)
+            if not self.closed:
+                self._spool_failed(e)
+        finally:
+            head.clear()
+            with self._waiting:
+                try:
+                    if self.spool is not None and self.spool_error is None:
+                        for chunk in self._pending:
+                            self.spool.write(chunk)
+                except (OSError, ValueError) as e:
+                    if not self.closed:
+                        self._spool_failed(e)
+                self._pending.clear()
+                self._head = None
+            self._started.set()
 
     def drop(self) -> None:
         """Stop recording (the run is left, or started over): the spool goes, the files stay open for the
@@ -118,6 +162,8 @@ class Recording:
         sim, spool = self.sim, self.spool
         if sim is None or spool is None:
             raise SaveError("this run is not recorded (it was left or started over)")
+        if self._head is not None and not self._started.wait(30):
+            raise SaveError("the run's start is still being recorded; try again in a moment")
         if self.spool_error is not None:
             raise SaveError(f"the run's temporary copy could not be written ({self.spool_error}); it cannot be saved")
         sim.flush()  # what the user did since the last slice (a settings change, a message opened)
@@ -133,16 +179,24 @@ class Recording:
     # --- the Recorder's sinks ------------------------------------------------------------------------
 
     def _write(self, chunk: bytes) -> None:
+        if self._head is not None:  # the start is still being written: wait behind it
+            with self._waiting:
+                if self._head is not None:
+                    self._pending.append(chunk)
+                    return
         spool = self.spool
         if spool is not None and self.spool_error is None:
             try:
                 spool.write(chunk)
             except OSError as e:
-                self.spool_error = _why(e)
-                self.tell(f"The run's temporary copy could not be written ({self.spool_error}): it can no "
-                          "longer be saved from the palette; it plays on.")
+                self._spool_failed(e)
         if self.outputs is not None:
             self.outputs.write_log(chunk, self.tell)
+
+    def _spool_failed(self, e: BaseException) -> None:
+        self.spool_error = _why(e)
+        self.tell(f"The run's temporary copy could not be written ({self.spool_error}): it can no longer be "
+                  "saved from the palette; it plays on.")
 
 
 class _Lines:
