@@ -1,5 +1,5 @@
 """A settings change for a whole segment (or everyone): the engine's `apply_settings_change_many` and the
-settings pane's "Apply changes to" choice, driven by Textual's pilot (keys and clicks)."""
+settings pane's "Apply to" choice, driven by Textual's pilot (keys and clicks)."""
 
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ def test_a_change_for_many_merges_each_distinct_settings_once(monkeypatch):
 # --- the settings pane -----------------------------------------------------------------------------------
 
 async def choose_scope(pilot, pane, scope: str) -> None:
-    """Pick "Apply changes to" as a user does: click the choice, then arrows and enter in its list."""
+    """Pick "Apply to" as a user does: click the choice, then arrows and enter in its list."""
     select = pane.query_one("#apply-scope", Select)
     await pilot.click(select)
     await pilot.pause()

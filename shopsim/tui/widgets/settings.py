@@ -278,7 +278,7 @@ class SettingsPane(VerticalScroll):
         yield Static(id="settings-title")
         yield Static(id="settings-reach")
         with Horizontal(id="scope-line", classes="line"):
-            yield Label("Apply changes to")
+            yield Label("Apply to")
             yield Select([("this shopper", "shopper")], id="apply-scope", allow_blank=False, compact=True,
                          value="shopper", tooltip="A change here can apply to her alone, to every shopper of "
                          "her segment, or to everyone: one logged change per shopper.")
