@@ -282,7 +282,7 @@ def test_a_save_that_cannot_be_written_leaves_nothing_and_says_why(tmp_path, mon
     def full(*_a, **_k):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr("shopsim.tui.recording.StoreWriter", full)
+    monkeypatch.setattr("shopsim.store.writer.StoreWriter", full)
     with pytest.raises(SaveError, match="run.db: No space left on device; nothing was written"):
         save(rec.snapshot(), target)
     assert not (tmp_path / "new").exists()  # the folder the claim made is gone too

@@ -16,7 +16,8 @@ when a run is finished at that time (`Simulation.finish()`). A saved log is ther
 `shopsim replay --until` that time, byte for byte, for a run nobody touched. Saving does not finish the
 app's run: it plays on.
 
-Nothing here imports Textual: the app calls it, and the tests drive it headless."""
+Nothing here imports Textual: the app calls it, and the tests drive it headless. The database writer
+(SQLAlchemy: a third of a second to import) is imported only when a database is written."""
 
 from __future__ import annotations
 
@@ -36,7 +37,6 @@ from shopsim.sim.engine import Simulation
 from shopsim.sim.events import RUN_FINISHED, Event
 from shopsim.store.outputs import Claim, OutputError
 from shopsim.store.recorder import Recorder
-from shopsim.store.writer import StoreError, StoreWriter, reason
 
 CHUNK = 1 << 20
 Tell = Callable[[str], None]  # how a recording tells the user that a copy of the run could not be written
@@ -312,6 +312,8 @@ class RunOutputs:
                 self._problem(f"cannot write the event log {self.log_path}: {_why(e)}")
         store, self.store = self.store, None
         if store is not None:
+            from shopsim.store.writer import StoreError
+
             try:
                 store.close(status, self.sim.now if self.sim is not None else 0)
             except StoreError as e:
@@ -341,6 +343,8 @@ class RunOutputs:
     def write_store(self, chunk: bytes, meta: list | None, tell: Tell) -> None:
         if self.store is None:
             return
+        from shopsim.store.writer import StoreError  # imported already: the store is open
+
         try:
             self.store.write(chunk, meta)
         except StoreError as e:
@@ -485,6 +489,11 @@ def save(snap: Snapshot, target: Target) -> str:
     """Write the snapshot to the target (in a worker thread): the log, then its database if asked, each
     through a temporary name beside it that replaces the file only once whole. Returns the files written, in
     words; raises SaveError (nothing written) if it fails."""
+    errors: tuple[type[Exception], ...] = (OSError,)
+    if target.db is not None:  # SQLAlchemy is imported only for a database: a log alone saves at once
+        from shopsim.store.writer import StoreError
+
+        errors = (OSError, StoreError)
     made: list[Path] = []
     where = target.log
     try:
@@ -504,7 +513,7 @@ def save(snap: Snapshot, target: Target) -> str:
             where = target.db
             os.replace(db_tmp, target.db)
             made.remove(db_tmp)
-    except (OSError, StoreError) as e:
+    except errors as e:
         for tmp in made:
             tmp.unlink(missing_ok=True)
         target.give_up()
@@ -538,6 +547,8 @@ def _write_log(snap: Snapshot, path: Path, gz: bool) -> None:
 
 
 def _write_db(snap: Snapshot, path: Path) -> None:
+    from shopsim.store.writer import StoreError, StoreWriter, reason
+
     writer = StoreWriter(f"sqlite:///{path}", snap.cs)
     try:
         for chunk in snap.lines():

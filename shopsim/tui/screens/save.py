@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -72,8 +73,16 @@ class SaveScreen(ModalScreen[Target | None]):
     def on_input_changed(self, _event: Input.Changed) -> None:
         self._say("")
 
-    def on_checkbox_changed(self, _event: Checkbox.Changed) -> None:
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
         self._say("")
+        if event.value:
+            self._import_the_database_writer()
+
+    @work(thread=True, exclusive=True, group="save-import")
+    def _import_the_database_writer(self) -> None:
+        # SQLAlchemy takes a third of a second to import, in spans that hold the interpreter lock: now, while
+        # the user is in the dialog, rather than as a stutter of the run once the save has begun.
+        import shopsim.store.writer  # noqa: F401
 
     def action_cancel(self) -> None:
         self.dismiss(None)
