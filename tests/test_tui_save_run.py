@@ -393,3 +393,33 @@ def test_run_help_says_how_a_run_is_recorded():
     text = " ".join(res.output.split())
     assert "--log" in text and "--db" in text and "run.finished" in text and "Save this run" in text
     assert "quitting mid-run" in text
+
+
+def test_opening_another_scenario_ends_the_recorded_files_there_and_the_next_run_is_not_in_them(tmp_path):
+    from shopsim.tui.screens.picker import ScenarioChosen
+
+    log = tmp_path / "run.jsonl"
+    outputs = plan_outputs(str(story(tmp_path)), None, str(log), None)
+    open_outputs(outputs)
+    other = tmp_path / "other.yaml"
+    other.write_text(STORY.replace("promo_story", "other_story"))
+
+    async def body() -> None:
+        app = new_app(story(tmp_path), outputs=outputs)
+        async with app.run_test(size=SIZE) as pilot:
+            main = await open_main(app, pilot)
+            await pilot.press("h", "h")
+            await settle(app, pilot)
+            app.post_message(ScenarioChosen(other))
+            await open_main(app, pilot, old=main)
+            assert app.sim.scenario.name == "other_story" and app.outputs is None
+            assert any(n.message.startswith("Recorded the run of promo_story") for n in app._notifications)
+            await pilot.press("h")
+            await settle(app, pilot)
+            save(app.recording.snapshot(), plan_save(str(tmp_path / "other.jsonl"), with_db=False))
+    run(body())
+    assert outputs.summary is not None and outputs.close() == outputs.summary
+    rf = open_run(log)
+    assert rf.complete and rf.header["scenario"] == "promo_story"
+    assert list(rf.records())[-1]["t"] == "2026-03-02T02:00:00.000Z"
+    assert open_run(tmp_path / "other.jsonl").header["scenario"] == "other_story"

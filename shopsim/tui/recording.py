@@ -151,8 +151,9 @@ class Recording:
         """End the files too, the run `status` ("finished" at the current time, or "failed"): what they
         hold, in one line, or None without files."""
         outputs = self.outputs
+        text = outputs.close(status) if outputs is not None else None  # run.finished still reaches them
         self.drop()
-        return outputs.close(status) if outputs is not None else None
+        return text
 
     # --- saving --------------------------------------------------------------------------------------
 
