@@ -199,3 +199,36 @@ def test_the_screen_classes_follow_a_resize() -> None:
             assert isinstance(app.screen, MainScreen)
 
     run(body())
+
+
+def test_n_says_what_it_stepped_to_and_marks_it_in_the_feed() -> None:
+    from shopsim.tui.event_words import event_words
+    from shopsim.tui.widgets.feed import A, OUTCOME, STEPPED
+
+    async def body() -> None:
+        app = new_app(DEFAULT)
+        async with app.run_test(size=(160, 48)) as pilot:
+            main = await open_main(app, pilot)
+            app.driver.narrator.enabled = False
+            feed = main.query_one(LiveFeed)
+            shown: list[str] = []
+            notify = main.notify
+            main.notify = lambda message, **kw: (shown.append(message), notify(message, **kw))
+            for press in range(1, 4):
+                reached: list = []
+                unsubscribe = app.sim.subscribe(reached.extend)
+                await pilot.press("n")
+                await wait_until(pilot, lambda: len(shown) == press, f"the notice of step {press}")
+                unsubscribe()
+                first = reached[0]
+                name = app.sim.shopper(first.shopper).name if first.shopper else None
+                assert shown[-1].startswith(event_words(first, name))  # in words, with her name and id
+                assert not any(key in shown[-1] for key in (first.type, "_"))
+                await wait_until(pilot, lambda: feed.cursor_line is not None and feed.cursor_line[1] == first.t,
+                                 "the step's line under the feed's cursor")
+                line = feed.cursor_line
+                if line[OUTCOME] == STEPPED:
+                    assert line[A] == event_words(first, who=False)
+                assert "_" not in feed.line_text(line) and not feed.following
+
+    run(body())

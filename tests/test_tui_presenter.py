@@ -90,3 +90,22 @@ def test_a_callout_never_covers_the_inbox_it_talks_about(size) -> None:
                 fired += 1
 
     run(body())
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30), (160, 48)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_outside_presenter_mode_too_a_callout_leaves_the_inbox_in_sight(size) -> None:
+    async def body() -> None:
+        app = new_app(DEFAULT)
+        async with app.run_test(size=size) as pilot:
+            main = await open_main(app, pilot)
+            await pilot.press("2", "z")  # zoomed on the inbox: a step brings the shoppers list back to stand on
+            await pilot.press("space")
+            await wait_until(pilot, lambda: isinstance(app.screen, NarrationScreen), "a callout")
+            await pilot.pause()
+            assert main.zoomed is None
+            callout = app.screen.query_one("#callout").region
+            inbox = main.query_one("#shopper-tabs").region
+            assert not callout.overlaps(inbox) and callout.width >= 24
+            assert callout.bottom <= size[1] - 1  # the footer stays
+
+    run(body())

@@ -15,6 +15,7 @@ from shopsim.metrics.kpis import Metrics
 from shopsim.sim.engine import Simulation
 from shopsim.tui.driver import SimDriver
 from shopsim.tui.messages import ExplainRequested, NarrationReached, ShopperSelected, SimAdvanced
+from shopsim.sim.population import shopper_index
 from shopsim.tui.widgets.bigclock import BigClock
 from shopsim.tui.widgets.feed import LiveFeed
 from shopsim.tui.widgets.inbox import InboxPane
@@ -28,13 +29,19 @@ FEED_SIZES = ("", "-feed-tall", "-feed-hidden")
 PANES = {"shoppers": "#shoppers", "inbox": "#shopper-tabs", "feed": "#feed"}
 
 
+def _utc_clock(sim: Simulation, t: int) -> str:
+    """"Mon 02 Mar 00:09 UTC", as the top bar writes the time."""
+    from datetime import datetime, timezone
+    return f"{datetime.fromtimestamp((sim.scenario.start_epoch + t) / 1000, timezone.utc):%a %d %b %H:%M} UTC"
+
+
 class MainScreen(Screen):
     # The layout follows the terminal: classes on the screen that app.tcss keys the panes' sizes to.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-medium"), (140, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-mid"), (40, "-tall")]
     BINDINGS = [
         Binding("space", "app.toggle_play", "Play/pause"),
-        Binding("n", "app.step_event", "Next event"),
+        Binding("n", "step_event", "Next event"),
         Binding("m", "app.step_notification", "Next message"),
         Binding("h", "app.jump_hour", "+1h"),
         Binding("d", "app.jump_day", "+1d"),
@@ -58,6 +65,7 @@ class MainScreen(Screen):
         self.selected: int | None = None
         self.zoomed: str | None = None   # the pane filling the screen (z), if any
         self.feed_size = 0               # index into FEED_SIZES
+        self._stepped_after: int | None = None  # `n` was pressed: events past this seq are what it reached
 
     def compose(self) -> ComposeResult:
         yield TransportBar(self.driver, id="transport")
@@ -87,9 +95,12 @@ class MainScreen(Screen):
         if not self._composed():
             return
         events = message.events
-        for widget in (self.query_one(ShopperTable), self.query_one(InboxPane), self.query_one(SettingsPane),
-                       self.query_one(LiveFeed)):
+        feed = self.query_one(LiveFeed)
+        since = feed.added
+        for widget in (self.query_one(ShopperTable), self.query_one(InboxPane), self.query_one(SettingsPane), feed):
             widget.on_sim_events(events)
+        if self._stepped_after is not None:
+            self._show_step([ev for ev in events if ev.seq > self._stepped_after], since)
         self.query_one(TransportBar).update_clock()
         self.query_one(BigClock).update_clock()
         top = self.app.screen
@@ -112,6 +123,31 @@ class MainScreen(Screen):
         self.query_one(TransportBar).show_zone(sh.tz)
         self.query_one(LiveFeed).selected_shopper = sh.id
 
+    # --- stepping ------------------------------------------------------------------------------------
+
+    def action_step_event(self) -> None:
+        """`n`: step to the next event, then say what it was (in words, in a notice) and mark it in the feed."""
+        self._stepped_after = self.sim.emitted
+        self.app.action_step_event()
+
+    def _show_step(self, stepped: list, since: int) -> None:
+        self._stepped_after = None
+        if not stepped:
+            return
+        from shopsim.tui.event_words import event_words
+
+        def describe(ev) -> str:
+            name = self.sim.shoppers[shopper_index(ev.shopper)].name if ev.shopper else None
+            return event_words(ev, name)
+
+        feed = self.query_one(LiveFeed)
+        if feed.display:
+            feed.show_step(stepped, since, lambda ev: event_words(ev, who=False))  # the feed shows whose it is
+        lead = describe(stepped[0])
+        more = f" (and {len(stepped) - 1} more at the same instant)" if len(stepped) > 1 else ""
+        self.notify(lead + more, title=f"Next event · {_utc_clock(self.sim, stepped[0].t)}", timeout=6,
+                    markup=False)
+
     def on_explain_requested(self, message: ExplainRequested) -> None:
         from shopsim.tui.screens.explain import ExplainScreen
         self.app.push_screen(ExplainScreen(self.sim, message.notification_id))
@@ -123,6 +159,7 @@ class MainScreen(Screen):
         hit = message.hit
         if not self._composed():
             return
+        self._unzoom()  # the callout stands over the shoppers list, beside the inbox it talks about
         if hit.shopper is not None:
             self.select(int(hit.shopper[1:]) - 1)
             note = highlight(hit, self.sim)  # the message the step is about, if it is in her inbox now

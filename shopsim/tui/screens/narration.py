@@ -11,12 +11,14 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.geometry import Region
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from shopsim.tui.narrator import Hit
 
 _TOP = 4  # the callout's top margin (as in DEFAULT_CSS): the transport bar stays in sight
+MIN_WIDTH = 24  # narrower than this, the shoppers list is no place for a callout
 
 
 class NarrationScreen(ModalScreen[bool]):
@@ -61,14 +63,33 @@ class NarrationScreen(ModalScreen[bool]):
 
     def on_mount(self) -> None:
         self._fit(self.app.size.height)
+        # The screen below may be laying out anew (a zoomed pane just brought back): place it again after.
+        self.call_after_refresh(lambda: self.is_attached and self._fit(self.app.size.height))
 
     def on_resize(self, event: events.Resize) -> None:
         self._fit(event.size.height)
 
     def _fit(self, height: int) -> None:
-        """At most the screen's height below the transport bar and above the footer (percentages of the screen
-        would not leave those out): a longer step scrolls inside."""
-        self.query_one("#callout").styles.max_height = max(6, height - _TOP - 1)
+        """Stand over the shoppers list of the screen below, as wide as it, so the inbox and the preview of the
+        message the step talks about stay in sight; without such a list, at the right below the transport bar.
+        At most the screen's height above the footer (percentages of the screen would not leave the bars
+        out): a longer step scrolls inside."""
+        callout = self.query_one("#callout")
+        left = self._shoppers_region()
+        if left is None:
+            callout.styles.max_height = max(6, height - _TOP - 1)
+            return
+        self.styles.align = ("left", "top")
+        callout.styles.width = left.width
+        callout.styles.margin = (left.y, 0, 0, left.x)
+        callout.styles.max_height = max(6, height - left.y - 1)
+
+    def _shoppers_region(self) -> Region | None:
+        stack = self.app.screen_stack
+        below = stack[stack.index(self) - 1] if self in stack and stack.index(self) > 0 else None
+        panes = below.query("#shoppers") if below is not None else ()
+        region = panes.first().region if panes else None
+        return region if region is not None and region.width >= MIN_WIDTH else None
 
     def action_go_on(self) -> None:
         self.dismiss(True)

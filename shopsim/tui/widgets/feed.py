@@ -36,10 +36,11 @@ __all__ = ["LiveFeed", "OUTCOMES", "CHANNEL_CYCLE"]
 # What a line says happened. "impression" is an ad (its channel is "ads").
 DELIVERED, DEFERRED, DIGESTED, SUPPRESSED, IMPRESSION = "delivered", "deferred", "digested", "suppressed", "impression"
 OUTCOMES = (DELIVERED, DEFERRED, DIGESTED, SUPPRESSED, IMPRESSION)
+STEPPED = "stepped"  # an event `n` stepped to that is not a decision: a line of its own, in words
 _OUTCOME_OF = {E.NOTIFICATION_DELIVERED: DELIVERED, E.NOTIFICATION_DEFERRED: DEFERRED,
                E.NOTIFICATION_DIGESTED: DIGESTED, E.NOTIFICATION_SUPPRESSED: SUPPRESSED}
 CHANNEL_CYCLE = (None, "email", "push", "sms", "in_app", "ads")  # what `c` steps through
-_OUTCOME_WORDS = {IMPRESSION: "ad shown"}  # the others are words already
+_OUTCOME_WORDS = {IMPRESSION: "ad shown", STEPPED: "▶ next"}  # the others are words already
 _CHANNEL_STYLES = {c: Style(color=hex_) for c, hex_ in CHANNEL_COLORS.items()}
 
 # A line: (serial, t, outcome, shopper, channel, category, a, b, id). `a`/`b` depend on the outcome:
@@ -98,7 +99,7 @@ class LiveFeed(ScrollView, can_focus=True):
     ]
     COMPONENT_CLASSES = {"feed--header", "feed--time", "feed--muted", "feed--cursor",
                          "feed--delivered", "feed--deferred", "feed--digested", "feed--suppressed",
-                         "feed--impression"}
+                         "feed--impression", "feed--stepped"}
     DEFAULT_CSS = """
     LiveFeed {
         background: $surface;
@@ -115,6 +116,7 @@ class LiveFeed(ScrollView, can_focus=True):
         & > .feed--digested { color: $text-accent; }
         & > .feed--suppressed { color: $text-error; text-style: bold; }
         & > .feed--impression { color: $text-muted; }
+        & > .feed--stepped { color: $text-accent; text-style: bold; }
     }
     """
 
@@ -176,6 +178,30 @@ class LiveFeed(ScrollView, can_focus=True):
         if serial != self.added:
             self.added = serial
             self._dirty = True
+
+    def show_step(self, events: Iterable[Event], since: int, describe) -> None:
+        """Mark what a step (`n`) reached, once `on_sim_events` has taken its batch (lines from serial `since`
+        on are that batch's): an event that is not a decision gets a line of its own with `describe(event)`,
+        and the cursor goes to the step's first line, so the feed stops following there."""
+        lines, serial = self.lines, self.added
+        view = None if self._view is lines else self._view
+        for ev in events:
+            if ev.type in _OUTCOME_OF or ev.type == E.AD_IMPRESSION:
+                continue
+            d = ev.data
+            note = ev.type.startswith("notification.")  # elsewhere `category` is a product's, not a message's
+            line = (serial, ev.t, STEPPED, ev.shopper, d.get("channel") if note else None,
+                    d.get("category") if note else None, describe(ev), ev.type, d.get("id") if note else None)
+            serial += 1
+            lines.append(line)
+            if view is not None and self._matches(line):
+                view.append(line)
+                self._view_added += 1
+        self.added = serial
+        self.flush()
+        first = next((i for i, ln in enumerate(self._view) if ln[SERIAL] >= since), None) if self._view else None
+        if first is not None and self.is_mounted:
+            self.call_after_refresh(self.move_cursor, first)  # once the view knows its new height
 
     def clear(self) -> None:
         """Forget every line (a new run)."""
@@ -327,6 +353,8 @@ class LiveFeed(ScrollView, can_focus=True):
             return [(f"until {self._when(a)}", Style()), (f"  {decision_words(b)}" if b else "", muted)]
         if outcome == DIGESTED:
             return [(f"into {a or '?'}", Style()), (f"  goes out {self._when(b)}" if b else "", muted)]
+        if outcome == STEPPED:
+            return [(a or "?", Style(bold=True))]
         return [(f"after {ad_reason_words(a)}" if a else "?", Style()),
                 (f"  {b or ''}{' · ' if b and line[NID] else ''}{line[NID] or ''}", muted)]
 
