@@ -109,3 +109,36 @@ def test_outside_presenter_mode_too_a_callout_leaves_the_inbox_in_sight(size) ->
             assert callout.bottom <= size[1] - 1  # the footer stays
 
     run(body())
+
+
+def test_presenter_kpi_tiles_are_large_type() -> None:
+    from shopsim.tui.screens.kpis import KpiScreen, KpiTile
+
+    async def body() -> None:
+        app = new_app(DEFAULT, presenter=True)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await open_main(app, pilot)
+            app.driver.narrator.enabled = False
+            await pilot.press("d")
+            await wait_until(pilot, lambda: not app.driver.busy, "the day's jump")
+            await pilot.press("k")
+            await wait_until(pilot, lambda: isinstance(app.screen, KpiScreen) and app.screen.result is not None,
+                             "the KPI screen")
+            await pilot.pause()
+            shown = [t for t in app.screen.query(KpiTile) if t.display]
+            assert shown and all(t.large for t in shown), [(t.id, t.large) for t in shown]
+            assert all(t.region.height == 5 for t in shown), [(t.id, t.region) for t in shown]
+            assert len(shown) < len(app.screen.query(KpiTile))  # fewer, larger: the minor tiles go
+            tile = app.screen.query_one("#kpi-abandonment-rate", KpiTile)
+            lines = [strip.text for strip in tile.render_lines(tile.region.reset_offset)]
+            assert any("╺━┓" in line or "┏━┓" in line or "━" in line for line in lines[1:4])  # drawn in digits
+            await pilot.press("escape")
+            await pilot.press("ctrl+p", *"presenter", "enter")
+            await wait_until(pilot, lambda: not app.presenter, "presenter off")
+            await pilot.press("k")
+            await wait_until(pilot, lambda: isinstance(app.screen, KpiScreen) and app.screen.result is not None,
+                             "the KPI screen again")
+            await pilot.pause()
+            assert not app.screen.query_one("#kpi-abandonment-rate", KpiTile).large
+
+    run(body())

@@ -16,6 +16,9 @@ from textual.binding import Binding
 from textual.content import Content
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
+from rich.console import Group
+from rich.text import Text
+from textual.renderables.digits import Digits
 from textual.widgets import Footer, Static
 
 from shopsim.metrics.kpis import Metrics
@@ -140,7 +143,9 @@ def hourly_by_channel(result: dict[str, Any], hours: int = SERIES_HOURS) -> tupl
 
 
 class KpiTile(Static):
-    """One headline number: a label, the value, a line of small print."""
+    """One headline number: a label, the value, a line of small print. In presenter mode (the app's `presenter`)
+    the value is drawn in digits three rows high, to be read from the back of a room (app.tcss gives it the
+    height: a widget's own CSS is scoped to it and cannot see the app's class)."""
 
     DEFAULT_CSS = """
     KpiTile { height: 3; padding: 0 1; background: $boost; text-wrap: nowrap; text-overflow: ellipsis; }
@@ -151,17 +156,25 @@ class KpiTile(Static):
         self.label = label
         self.value = "—"
         self.note = ""
+        self.large = False
 
-    def set_value(self, value: str, note: str = "") -> None:
-        if (value, note) != (self.value, self.note):
-            self.value, self.note = value, note
+    def set_value(self, value: str, note: str = "", large: bool | None = None) -> None:
+        large = self.large if large is None else large
+        if (value, note, large) != (self.value, self.note, self.large):
+            self.value, self.note, self.large = value, note, large
             self.update(self._text())
 
-    def _text(self) -> Content:
+    def _text(self) -> Content | Group:
+        if self.large:
+            accent = self.app.current_theme.accent or "yellow"
+            return Group(Text(self.label, style="dim", no_wrap=True, overflow="ellipsis"),
+                         Digits(self.value, style=f"bold {accent}"),
+                         Text(self.note, style="dim", no_wrap=True, overflow="ellipsis"))
         return Content.assemble((self.label, "$text-muted"), "\n", (self.value, "bold"), "\n",
                                 (self.note, "$text-muted"))
 
     def on_mount(self) -> None:
+        self.large = bool(getattr(self.app, "presenter", False))
         self.update(self._text())
 
 
@@ -237,9 +250,11 @@ class KpiScreen(Screen):
         if not width:
             return
         tiles = self.query_one("#kpi-tiles", Grid)
-        columns = max(2, min(7, (width - 2) // 21))
+        large = bool(getattr(self.app, "presenter", False))  # digits three rows high need wider tiles
+        columns = max(2, min(7, (width - 2) // (30 if large else 21)))
         tiles.styles.grid_size_columns = columns
-        tiles.set_class(width < 100 or height < 40, "small")
+        tiles.styles.grid_rows = "5" if large else "3"
+        tiles.set_class(width < 100 or height < 40 or large, "small")  # presenter: the headline numbers only
         tiles.set_class(columns == 3, "three")
         self.query_one("#kpi-row", Horizontal).set_class(width < NARROW, "narrow")
 
@@ -314,8 +329,9 @@ class KpiScreen(Screen):
 
     def _show(self, result: dict[str, Any]) -> None:
         self.refresh_transport()
+        large = bool(getattr(self.app, "presenter", False))
         for key, (value, note) in headline_values(result).items():
-            self.query_one(f"#kpi-{key.replace('_', '-')}", KpiTile).set_value(value, note)
+            self.query_one(f"#kpi-{key.replace('_', '-')}", KpiTile).set_value(value, note, large)
         funnel = funnel_bars(result) if result["commerce"]["carts"] else []
         self.query_one("#kpi-funnel", BarsChart).update_data(funnel, empty="no carts yet")
         self.query_one("#kpi-devices", TableChart).update_data(DEVICE_HEADERS, device_rows(result), note=DEVICE_NOTE,
