@@ -519,6 +519,7 @@ def test_without_a_scenario_the_picker_opens_and_loads_the_chosen_one() -> None:
             assert app.scenario_path.name == "quiet_hours.yaml"
             assert "quiet_hours" in clock_text(app)
             assert main.query_one(ShopperTable).rows == range(len(app.sim.shoppers))
+            quiet_narration(app)  # its lesson's first step, at 30 minutes, would stop the jump there
             await pilot.press("h")
             await settle(app, pilot)
             assert app.sim.now == HOUR
