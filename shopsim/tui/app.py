@@ -341,12 +341,14 @@ class ShopsimApp(App):
     @work(thread=True, group="save")
     def _save_worker(self, snap, target: Target, at: str) -> None:
         try:
-            files = save(snap, target)
+            text = f"Saved the run up to {at} ({snap.events:,} events) to {save(snap, target)}."
+            title, severity = "Saved", "information"
         except SaveError as e:
-            self.call_from_thread(self.notify, f"Could not save: {e}", severity="error", timeout=15, markup=False)
-            return
-        self.call_from_thread(self.notify, f"Saved the run up to {at} ({snap.events:,} events) to {files}.",
-                              title="Saved", timeout=10, markup=False)
+            text, title, severity = f"Could not save: {e}", "", "error"
+        try:
+            self.call_from_thread(self.notify, text, title=title, severity=severity, timeout=15, markup=False)
+        except RuntimeError:  # the app was quit meanwhile: the save is complete all the same
+            pass
 
 
 def make_app(scenario: Path | None = None, seed: int | None = None, **kwargs) -> ShopsimApp:
