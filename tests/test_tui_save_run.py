@@ -316,7 +316,7 @@ def test_run_with_log_and_db_records_the_run_and_a_restart_starts_the_files_over
             await pilot.press("q")
     run(body())
     summary = outputs.close()
-    assert "up to 2026-03-02T03:00:00.000Z" in summary and "quit before its end" in summary
+    assert "up to 2026-03-02T03:00:00.000Z" in summary and "before the scenario's end" in summary
     assert not outputs.problems and not list(log.parent.glob("*.lock"))
     for run_file in (log, db):
         rf = open_run(run_file)

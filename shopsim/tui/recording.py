@@ -297,7 +297,7 @@ class RunOutputs:
         if status == "finished":
             text = f"{where}, is in {self.names}"
             if sim.now < sim.end:
-                text += " (quit before its end: the log ends there with run.finished)"
+                text += " (before the scenario's end: the log ends there, with run.finished)"
         else:
             text = f"{where}: the run stopped there; {self.names} hold it without run.finished"
         if self.problems:
