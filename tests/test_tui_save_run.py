@@ -305,7 +305,7 @@ def test_run_with_log_and_db_records_the_run_and_a_restart_starts_the_files_over
             app.sim.apply_settings_change("s000001", {"categories": {"promotions": {"push": False}}})
             await pilot.press("h")
             await settle(app, pilot)
-            await pilot.press("ctrl+r")  # the files start over: the change above is gone from them
+            await palette(app, pilot, "restart", "Restart the run")  # the files start over, without that change
             await open_main(app, pilot, old=main)
             await pilot.press("h", "h")
             await settle(app, pilot)
