@@ -232,3 +232,25 @@ def test_n_says_what_it_stepped_to_and_marks_it_in_the_feed() -> None:
                 assert "_" not in feed.line_text(line) and not feed.following
 
     run(body())
+
+
+@pytest.mark.parametrize("size", [(100, 30), (160, 48)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_the_settings_grid_fits_beside_the_shoppers(size) -> None:
+    """Every column of the settings grid, frequencies included, is inside the pane (no sideways scrolling)."""
+    from textual.widgets import Select
+
+    async def body() -> None:
+        app = new_app(DEFAULT)
+        async with app.run_test(size=size) as pilot:
+            main = await open_main(app, pilot)
+            await pilot.press("e")
+            pane = main.query_one(SettingsPane)
+            await wait_until(pilot, lambda: pane.query(Select), "the settings controls")
+            await pilot.pause()
+            inside = pane.scrollable_content_region
+            for select in pane.query(Select):  # horizontally: the pane scrolls down, never sideways
+                assert inside.x <= select.region.x and select.region.right <= inside.right, (
+                    f"{select.id} {select.region} outside {inside}")
+            assert pane.max_scroll_x == 0
+
+    run(body())

@@ -26,6 +26,7 @@ from textual.widgets import Checkbox, Input, Label, Select, Static
 
 from shopsim.scenario.settings import validate_patch
 from shopsim.scenario.taxonomy import CATEGORIES, CATEGORY_CLASS, CHANNELS, CRITICAL, MARKETING
+from shopsim.report.labels import words
 from shopsim.sim import events as E
 from shopsim.sim.engine import Simulation
 from shopsim.sim.events import Event
@@ -134,7 +135,7 @@ class SettingsPane(VerticalScroll):
         Grid { height: auto; }
         #settings-grid {
             grid-size: 6;
-            grid-columns: 20 8 8 8 8 14;
+            grid-columns: 18 7 7 7 7 12;
             grid-rows: 1;
         }
         .head { text-style: bold; color: $text-accent; }
@@ -144,7 +145,7 @@ class SettingsPane(VerticalScroll):
         .cell { margin-left: 2; text-overflow: clip; }
         .muted { opacity: 50%; }
         .freq-fixed { color: $text-muted; }
-        Select { width: 14; }
+        Select { width: 12; }
         .section { text-style: bold; color: $text-accent; margin-top: 1; }
         /* The light theme's orange text is 3:1 on white: its primary text colour there. */
         &:light .head, &:light .section { color: $text-primary; }
@@ -227,7 +228,7 @@ class SettingsPane(VerticalScroll):
         sh, s = self.shopper, self.shopper.settings
         with self.prevent(*_CONTROL_MESSAGES):
             self.query_one("#settings-title", Static).update(
-                f"Settings · {sh.name} ({sh.id}) · {sh.tz} · {sh.segment.name}")
+                f"Settings · {sh.name} ({sh.id}) · {sh.tz} · {words(sh.segment.name)}")
             self.query_one("#settings-reach", Static).update(self._reach_text())
             self._sync_scope()
             for ch in CHANNELS:
@@ -286,7 +287,7 @@ class SettingsPane(VerticalScroll):
             yield Label("Category", classes="head")
             for ch in CHANNELS:
                 yield Label(CHANNEL_LABELS[ch], classes="head head-channel")
-            yield Label("frequency", classes="head")
+            yield Label("frequency", classes="head head-channel")
             yield Label("Whole channel", id="master-label").with_tooltip(
                 "Master switch: off stops every category on that channel (security alerts excepted).")
             for ch in CHANNELS:
