@@ -19,6 +19,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from shopsim.report.labels import channel_words, words
 from shopsim.sim.engine import Simulation
 from shopsim.sim.events import Event
 
@@ -142,15 +143,15 @@ class ExplainScreen(ModalScreen[None]):
             name = self.sim.shopper(why["shopper"]).name
         except KeyError:
             name = why["shopper"]
-        channel = why["channel"]
-        if why.get("requested_channel") and why["requested_channel"] != channel:
-            channel = f"{channel} (rerouted from {why['requested_channel']})"
+        channel = channel_words(why["channel"])
+        if why.get("requested_channel") and why["requested_channel"] != why["channel"]:
+            channel = f"{channel} (rerouted from {channel_words(why['requested_channel'])})"
         utc, local = _when(why["requested_at"], tz)
         rows = [
             ("Shopper", f"{name} ({why['shopper']}) · {tz}"),
             ("Category", f"{_words(why['category'])} ({why['class']})"),
             ("Channel", channel),
-            ("Kind", why.get("kind") or "–"),
+            ("Kind", words(why["kind"].replace(".", " ")) if why.get("kind") else "–"),  # the event it tells of
             ("Source", why.get("source") or "–"),
         ]
         if why.get("ref"):

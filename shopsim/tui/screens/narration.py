@@ -98,19 +98,17 @@ class NarrationScreen(ModalScreen[bool]):
         self.dismiss(False)
 
 
-_FIELDS = ("reason", "category", "channel", "coupon", "value", "until", "rule")
-
-
 def describe(hit: Hit, sim) -> str:
     """What triggered the step, in one line: when (the shopper's local time), who, what."""
     from shopsim.sim.clock import local_label
+    from shopsim.tui.event_words import event_words
 
     parts = []
     if hit.shopper is not None:
         sh = sim.shoppers[int(hit.shopper[1:]) - 1]
         parts.append(f"{local_label(sim.scenario.start_epoch + hit.t, sh.tz)} · {sh.name} ({sh.id}, {sh.city})")
-    if hit.event is not None:
-        d = hit.event.data
-        fields = ", ".join(f"{k} {d[k]}" for k in _FIELDS if d.get(k) is not None)
-        parts.append(hit.event.type + (f": {fields}" if fields else ""))
+    if hit.event is not None:  # in words: the callout is read by a class, not by the engine's author
+        ev = hit.event
+        other = ev.shopper is not None and ev.shopper != hit.shopper  # the event is someone else's: say whose
+        parts.append(event_words(ev, sim.shopper(ev.shopper).name if other else None, who=other))
     return "\n".join(parts)
