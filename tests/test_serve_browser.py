@@ -1,6 +1,7 @@
-"""`shopsim serve` in a real browser: headless Chromium (Debian's `chromium` and `chromium-driver`), driven
-through Selenium, opens the page; the app draws in the page's terminal, a key and a click on the top bar
-reach it, and two tabs play two separate runs.
+"""`shopsim serve` as its users meet it. In a real browser: headless Chromium (Debian's `chromium` and
+`chromium-driver`), driven through Selenium, opens the page; the app draws in the page's terminal, a key and a
+click on the top bar reach it, two tabs play two separate runs, and stopping the server closes both pages at
+once. Without a browser: a bad scenario is refused before anything is served, in words that fit serving.
 
 The page's terminal (xterm.js) draws on a canvas, so the text is read from xterm's own buffer through its
 public API (`buffer.active.getLine(y).getCell(x)`). textual-serve keeps its Terminal in a local object; a
@@ -18,32 +19,39 @@ import signal
 import socket
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
-webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[test]')")
-from selenium.common.exceptions import TimeoutException  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
-from selenium.webdriver.common.actions.action_builder import ActionBuilder  # noqa: E402
-from selenium.webdriver.common.keys import Keys  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+from shopsim.cli import main
+
+try:
+    from selenium import webdriver
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.actions.action_builder import ActionBuilder
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+except ImportError:  # the browser test says so and skips
+    webdriver = None
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
-pytestmark = [
-    pytest.mark.skipif(sys.platform == "win32", reason="runs Debian's chromium"),
-    pytest.mark.skipif(not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)),
-                       reason="needs chromium and chromedriver (apt-get install chromium chromium-driver; "
-                              ".ci/run installs them)"),
-]
+needs_a_browser = pytest.mark.skipif(
+    sys.platform == "win32" or webdriver is None
+    or not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)),
+    reason="needs selenium (pip install -e '.[test]') and Debian's chromium and chromedriver "
+           "(apt-get install chromium chromium-driver; .ci/run installs them)")
 
+WINDOW = (1200, 800)  # a terminal of about 130 × 36 cells
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--disable-dev-shm-usage", "--window-size=1200,800",
+                  "--disable-dev-shm-usage",
                   # the page links a web font: every name but the loopback fails at once, offline or not
                   "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1")
 
@@ -79,9 +87,11 @@ const box = t.element.querySelector('.xterm-screen').getBoundingClientRect();
 return {rows, box: [box.left, box.top, box.width, box.height]};
 """
 
-CLOCK = re.compile(r"day \d+/\d+.*?\d\d:\d\d")  # "day 1/7 · Mon 02 Mar 00:00": the day and the virtual time
-CALLOUT = "esc: stay paused"  # the narration callout's hint: the run paused at a step of the story
+# "day 1/7 · Mon 02 Mar 00:00 UTC", or shorter while the bar is narrow: the day and the virtual time.
+CLOCK = re.compile(r"day (\d+)/\d+.*?(\d\d:\d\d)")
+CALLOUT = re.compile(r"step \d+ of \d+")  # the narration callout's hint: the run paused at a step of the story
 START_S, REACT_S = 90, 45  # bounds on waiting (a loaded machine starts the app slowly), not timing assertions
+STOP_S = 15  # but this one is the point: aiohttp alone waits 20 s and more for open pages to close by themselves
 
 
 class Screen:
@@ -94,9 +104,14 @@ class Screen:
         return "\n".join(line.rstrip() for line in self.lines)
 
     @property
-    def clock(self) -> str | None:
+    def clock(self) -> tuple[int, str] | None:
+        """(day, "HH:MM") from the top bar, however much of the clock line fits."""
         found = CLOCK.search(self.lines[0]) if self.lines else None
-        return found.group(0) if found else None
+        return (int(found.group(1)), found.group(2)) if found else None
+
+    @property
+    def callout(self) -> bool:
+        return CALLOUT.search(self.text) is not None
 
     def cell_of(self, text: str) -> tuple[int, int]:
         """(column, row) of the first cell of `text` on the screen."""
@@ -119,6 +134,7 @@ class Tab:
         if new_window:
             driver.switch_to.new_window("window")
         self.handle = driver.current_window_handle
+        driver.set_window_size(*WINDOW)  # one terminal size for all: the clock is written the same in each
         driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": CATCH_TERMINAL})
         driver.get(url)
 
@@ -144,6 +160,13 @@ class Tab:
         except TimeoutException:
             shown = last[0].text if last[0] is not None else "(no terminal on the page)"
             pytest.fail(f"{self.name}: {what} (waited {limit_s} s); the page's terminal shows:\n{shown}")
+
+    def wait_until(self, what: str, ok, limit_s: float = REACT_S) -> None:
+        self._here()
+        try:
+            WebDriverWait(self.driver, limit_s, poll_frequency=0.1).until(ok)
+        except TimeoutException:
+            pytest.fail(f"{self.name}: {what} (waited {limit_s} s)")
 
     def press(self, key: str) -> None:
         driver = self._here()
@@ -177,12 +200,26 @@ def _answers(port: int) -> bool:
         return False
 
 
+def _group_members(pgid: int) -> list[int]:
+    """The live processes (zombies aside) of process group `pgid`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if fields[0] != "Z" and int(fields[2]) == pgid:
+                found.append(int(entry.name))
+    return found
+
+
 def _stop_group(proc: subprocess.Popen) -> None:
     """The server, then whatever is left of its process group (the apps it started for each browser)."""
     if proc.poll() is None:
         proc.terminate()
         try:
-            proc.wait(timeout=15)
+            proc.wait(timeout=STOP_S + 15)
         except subprocess.TimeoutExpired:
             pass
     try:
@@ -208,9 +245,24 @@ def _kill_processes_using(marker: str) -> None:
                 pass
 
 
+@dataclass
+class Served:
+    url: str
+    proc: subprocess.Popen  # `shopsim serve`, leading its own process group (its apps are in it)
+    log: Path  # what it printed
+
+    def stops_on(self, sig: int) -> int:
+        """Send `sig` to the server alone: its exit code, once it has exited."""
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout=STOP_S)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"shopsim serve was still running {STOP_S} s after signal {sig}:\n{self.log.read_text()}")
+
+
 @pytest.fixture
 def served(tmp_path):
-    """`shopsim serve default` on a free port, once it answers: its URL. Stopped with everything it started."""
+    """`shopsim serve default` on a free port, once it answers. Stopped with everything it started."""
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     log_path = tmp_path / "serve.log"
     for _attempt in range(3):  # another process may take the free port first
@@ -220,20 +272,20 @@ def served(tmp_path):
                                     cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, start_new_session=True)
         try:
-            deadline = START_S
+            tries = int(START_S / 0.1)  # a bound on waiting, never an assertion on speed
             while not _answers(port):
                 try:
                     proc.wait(timeout=0.1)  # the pause between tries, and an early exit seen at once
                 except subprocess.TimeoutExpired:
-                    deadline -= 0.1  # counts tries, not wall time: a bound, never an assertion on speed
-                    assert deadline > 0, f"shopsim serve never answered on port {port}:\n{log_path.read_text()}"
+                    tries -= 1
+                    assert tries > 0, f"shopsim serve never answered on port {port}:\n{log_path.read_text()}"
                     continue
                 output = log_path.read_text()
                 if "cannot listen" in output:
                     break
                 pytest.fail(f"shopsim serve exited with {proc.returncode}:\n{output}")
             else:
-                yield f"http://127.0.0.1:{port}/"
+                yield Served(f"http://127.0.0.1:{port}/", proc, log_path)
                 return
         finally:
             _stop_group(proc)
@@ -264,22 +316,23 @@ def browser(tmp_path):
             _kill_processes_using(str(profile))
 
 
+@needs_a_browser
 def test_serve_in_a_browser_draws_the_app_takes_keys_and_clicks_and_gives_each_tab_its_own_run(served, browser):
-    first = Tab(browser, served, "first tab", new_window=False)
-    second = Tab(browser, served, "second tab", new_window=True)  # both apps start at once
+    first = Tab(browser, served.url, "first tab", new_window=False)
+    second = Tab(browser, served.url, "second tab", new_window=True)  # both apps start at once
 
     drawn = lambda s: "default" in s.lines[0] and "+1d" in s.lines[0] and s.clock is not None  # noqa: E731
     start = first.wait_for("the app never drew its top bar", drawn, START_S).clock
-    assert start.startswith("day 1/"), start
+    assert start == (1, "00:00"), start
     assert second.wait_for("the app never drew its top bar", drawn, START_S).clock == start
 
     # A key: d jumps a day, and the story's first narration step (at 30m) stops it there with its callout.
     first.press("d")
     first.wait_for("d did not move the clock to the story's first step",
-                   lambda s: s.clock != start and CALLOUT in s.text)
+                   lambda s: s.clock != start and s.callout)
     first.press(Keys.ESCAPE)
     after_key = first.wait_for("the narration callout did not close on escape",
-                               lambda s: CALLOUT not in s.text and "paused" in s.lines[0]).clock
+                               lambda s: not s.callout and "paused" in s.lines[0]).clock
     assert after_key != start
 
     # A click on the top bar's +1d button: a jump again (to the next step of the story, or a day on).
@@ -292,3 +345,24 @@ def test_serve_in_a_browser_draws_the_app_takes_keys_and_clicks_and_gives_each_t
     second.press("h")
     second.wait_for("h did not move the second tab's clock", lambda s: s.clock != start)
     assert first.screen().clock == clicked
+
+    # Stopped as `kill` or a service manager stops it (Ctrl-C in its terminal reaches its apps too), the
+    # server quits both apps and closes both pages ("Session ended.") at once, and says so.
+    assert served.stops_on(signal.SIGTERM) == 0
+    assert "the server stopped; no run is left open in a browser." in served.log.read_text()
+    for tab in (first, second):
+        tab.wait_until("the page did not show its session ended", lambda d: d.execute_script(
+            "return document.body.classList.contains('-closed')"))
+    first.wait_until("an app outlived the server", lambda _: not _group_members(served.proc.pid))
+
+
+def test_serve_refuses_a_bad_scenario_saying_that_nothing_was_served(tmp_path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("schema_version: 1\nrun: {name: x, duraton: 3d}\n")
+    result = CliRunner().invoke(main, ["serve", str(bad), "--port", str(_free_port())])
+    assert result.exit_code == 2
+    assert f"{bad}:2:16: run.duraton: unknown key 'duraton'" in result.output
+    assert result.output.rstrip().endswith("2 problems found; the server was not started.")
+    assert "written" not in result.output and "Traceback" not in result.output
+    missing = CliRunner().invoke(main, ["serve", str(tmp_path / "nowhere.yaml")])
+    assert missing.exit_code == 2 and "1 problem found; the server was not started." in missing.output

@@ -10,10 +10,14 @@ import shlex
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 
-from shopsim.cli.common import fail, load_or_exit
+from shopsim.cli.common import EXIT_BAD_INPUT, fail
+from shopsim.scenario.problems import ScenarioError
+from shopsim.scenario.shipped import find_scenario
+from shopsim.textsafe import visible
 
 ALL_INTERFACES = ("0.0.0.0", "::", "")
 
@@ -40,7 +44,7 @@ def serve_cmd(scenario: str, host: str, port: int, public_url: str | None, seed:
 
     Every browser that opens the page gets its own copy of the app. Listens on localhost unless --host
     says otherwise; stop the server with Ctrl-C."""
-    path, _ = load_or_exit(scenario)  # a bad file fails here, with every problem, before anything is served
+    path = _valid_scenario(scenario)  # a bad file fails here, with every problem, before anything is served
     if public_url is None and host in ALL_INTERFACES:
         public_url = f"http://{socket.gethostname()}:{port}"
     if public_url is not None and not public_url.startswith(("http://", "https://")):
@@ -50,7 +54,24 @@ def serve_cmd(scenario: str, host: str, port: int, public_url: str | None, seed:
     from shopsim.tui.serve import serve
 
     serve(app_command(str(path.resolve()), seed), host, port, f"shopsim: {path.stem}",
-          public_url.rstrip("/") if public_url else None)
+          public_url.rstrip("/") if public_url else None, path)
+
+
+def _valid_scenario(name: str) -> Path:
+    """The scenario's path once it validates; otherwise every problem, what that means here (no server), exit 2.
+    (The other commands' "nothing was written" would be beside the point: serve writes nothing either way.)"""
+    from shopsim.scenario.loader import load_scenario  # pydantic only once the arguments are known
+
+    path = find_scenario(name)
+    try:
+        load_scenario(path)
+    except ScenarioError as err:
+        for problem in err.problems:
+            click.echo(visible(str(problem)), err=True)  # a key or a path may hold control characters
+        n = err.total
+        click.echo(f"{n:,} problem{'s' if n != 1 else ''} found; the server was not started.", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    return path
 
 
 def _check_port_free(host: str, port: int) -> None:
