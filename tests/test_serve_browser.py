@@ -134,7 +134,7 @@ class Tab:
         if new_window:
             driver.switch_to.new_window("window")
         self.handle = driver.current_window_handle
-        driver.set_window_size(*WINDOW)  # one terminal size for all: the clock is written the same in each
+        driver.set_window_size(*WINDOW)  # the same terminal size in every tab, wide enough for the whole top bar
         driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": CATCH_TERMINAL})
         driver.get(url)
 
