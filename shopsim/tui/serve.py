@@ -38,8 +38,8 @@ def serve(command: str, host: str, port: int, title: str, public_url: str | None
             # What a teacher needs: which scenario, the address to give out, what each visitor gets, how to
             # stop; textual-serve's own banner shows the Python command line instead.
             for line in (f"shopsim: serving {visible(scenario.stem)} ({visible(str(scenario))})",
-                         f"open {self.public_url} in a browser: every tab gets its own run of the scenario",
-                         "Ctrl+C stops the server, and the runs still open in browsers with it"):
+                         f"open {self.public_url} in a browser: each tab gets its own run",
+                         "Ctrl+C stops the server and the runs open in browsers"):
                 self.console.print(line, markup=False, highlight=False, soft_wrap=True)
 
     ShopsimServer(command, host=host, port=port, title=title, public_url=public_url).serve()
