@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from functools import lru_cache
 from pathlib import Path
 
@@ -74,12 +75,14 @@ def run(test, app: App | None = None, size=(120, 48)) -> None:
 
 async def card_text(app: InboxApp, pilot, shown: str) -> str:
     """The card's text on screen, once it shows `shown` (a busy machine may take more than one frame)."""
-    for _ in range(50):
+    deadline = time.monotonic() + 30  # a bound on a hang, far above what a frame takes even under load
+    while True:
         await pilot.pause()
         text = "\n".join(text_in(app, app.preview.query_one("#card").region))
         if shown in text:
             return text
-    raise AssertionError(f"the card never showed {shown!r}: {text}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the card never showed {shown!r}: {text}")
 
 
 def sample_entries(sim: Simulation) -> list:

@@ -1,0 +1,38 @@
+"""Snapshots of the main screen and of presenter mode at the three sizes the app is designed for: 80×24 (a laptop
+split), 100×30 and 160×48. The 160×48 main screen is the README's screenshot (its SVG is referenced there), so the
+picture users see first is the app as it is."""
+
+from __future__ import annotations
+
+import pytest
+from test_tui_app import DEFAULT, ARNAUDE, _day_one_with_arnaude, flush_panes, new_app, open_main, wait_until
+
+from shopsim.tui.screens.narration import NarrationScreen
+
+SIZES = [(80, 24), (100, 30), (160, 48)]
+ids = lambda s: f"{s[0]}x{s[1]}"  # noqa: E731
+
+
+@pytest.mark.parametrize("size", SIZES, ids=ids)
+def test_snapshot_main_screen(snap_compare, size) -> None:
+    """Day one of the default scenario, paused, Arnaude Devaux (s000242) selected, her newest message previewed."""
+    async def before(pilot) -> None:
+        await _day_one_with_arnaude(pilot)
+        assert pilot.app.main_screen.selected == ARNAUDE
+
+    assert snap_compare(new_app(DEFAULT), terminal_size=size, run_before=before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=ids)
+def test_snapshot_presenter_mode(snap_compare, size) -> None:
+    """Presenter mode on the default lesson's first callout: the big clock, the projector theme, the callout
+    standing over the shoppers list."""
+    async def before(pilot) -> None:
+        app = pilot.app
+        await open_main(app, pilot)
+        await pilot.press("space")
+        await wait_until(pilot, lambda: isinstance(app.screen, NarrationScreen), "the first callout")
+        flush_panes(app.main_screen)
+        await pilot.pause()
+
+    assert snap_compare(new_app(DEFAULT, presenter=True), terminal_size=size, run_before=before)
