@@ -36,3 +36,25 @@ def test_snapshot_presenter_mode(snap_compare, size) -> None:
         await pilot.pause()
 
     assert snap_compare(new_app(DEFAULT, presenter=True), terminal_size=size, run_before=before)
+
+
+def test_the_readme_shows_this_snapshot_and_names_every_lesson() -> None:
+    """The README's screenshot is the 160×48 snapshot above, and its list of lessons is the shipped one."""
+    import re
+    from pathlib import Path
+    from urllib.parse import unquote
+
+    import yaml
+
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text()
+    images = [unquote(m) for m in re.findall(r"!\[[^\]]*\]\(([^)]+\.svg)\)", readme)]
+    assert "tests/__snapshots__/test_tui_snapshots/test_snapshot_main_screen[160x48].svg" in images
+    assert all((root / image).is_file() for image in images)
+    lessons = sorted(p.stem for p in (root / "scenarios").glob("*.yaml")
+                     if yaml.safe_load(p.read_text()).get("narration"))
+    section = readme[readme.index("- **Lessons**"):readme.index("Transport:")]
+    named = sorted(set(re.findall(r"`([a-z_]+)`", section)) & {p.stem for p in (root / "scenarios").glob("*.yaml")})
+    assert named == lessons
+    words = {6: "six", 7: "seven", 8: "eight", 9: "nine", 10: "ten", 11: "eleven", 12: "twelve"}
+    assert f"{words.get(len(lessons), len(lessons))} scenarios carry" in section
