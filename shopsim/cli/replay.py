@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import errno
-import gzip
 import os
 import signal
 import sys
 import time
 from pathlib import Path
-from typing import IO, NoReturn
+from typing import IO
 
 import click
 
 from shopsim.cli.common import EXIT_BAD_INPUT, EXIT_EXPECTATIONS, fail, load_or_exit
 from shopsim.cli.golden import Golden
+from shopsim.cli.outputs import (claim_outputs, database_url, distinct_outputs, fail_output, one_line, open_log,
+                                 writable_file)
 from shopsim.cli.summary import Tally, print_summary
 from shopsim.notify.templates import TemplateLimitError
 from shopsim.scenario.compiled import compile_scenario
@@ -47,52 +47,6 @@ def _duration_arg(_ctx, _param, value):
     if ms <= 0:
         raise click.BadParameter("must be a positive duration")
     return ms
-
-
-def _writable_file(path: Path, what: str, default_name: bool = False) -> None:
-    """Fail before anything is written if `path` cannot be created (the friendlier messages; Claim.take
-    then tries for real)."""
-    try:
-        parent = path.parent if str(path.parent) else Path(".")
-        if path.is_dir():
-            fail(f"{what} {path} is a directory; give a file name")
-        probe = parent
-        while not probe.exists():
-            probe = probe.parent
-        if not probe.is_dir() or not os.access(probe, os.W_OK):
-            fail(f"cannot write {what} {path}: {probe} is not a writable directory")
-        if path.exists() and not os.access(path, os.W_OK):
-            fail(f"cannot write {what} {path}: permission denied")
-    except OSError as e:
-        _fail_output(OutputError(f"cannot write {what} {path}: {e.strerror or e}", e.errno), default_name)
-
-
-def _fail_output(e: OutputError, default_names: bool = False) -> NoReturn:
-    hint = ""
-    if e.errno == errno.ENAMETOOLONG:
-        hint = " (a file name has at most 255 bytes on most systems"
-        hint += ("; the default names come from the scenario's run.name: shorten it, or give --log and --db)"
-                 if default_names else ")")
-    fail(f"{e}{hint}; nothing was written")
-
-
-def _db_url(db: str) -> tuple[str, Path | None]:
-    if "://" in db:
-        return db, None
-    return f"sqlite:///{Path(db)}", Path(db)
-
-
-def _sqlite_file(url: str) -> Path | None:
-    """The file of a sqlite:/// URL, to claim it like a --db path."""
-    try:
-        from sqlalchemy.engine import make_url
-
-        u = make_url(url)
-    except Exception:
-        return None
-    if u.get_backend_name() != "sqlite" or u.database in (None, "", ":memory:") or u.database.startswith("file:"):
-        return None
-    return Path(u.database)
 
 
 _SIGNALS = {signal.SIGINT: (EXIT_SIGINT, "interrupted (Ctrl-C)"), signal.SIGTERM: (EXIT_SIGTERM, "terminated")}
@@ -136,12 +90,12 @@ def replay_cmd(scenario: str, seed: int | None, until_ms: int | None, db: str | 
         cs = compile_scenario(model, seed)
         stem = f"{cs.name}-seed{cs.seed}"
         log_path = None if log == "-" else Path(log) if log else RUNS_DIR / f"{stem}.jsonl"
-        db_url, db_path = (None, None) if no_db else _db_url(db or str(RUNS_DIR / f"{stem}.db"))
-        _distinct_outputs(path, log_path, db_path)
+        db_url, db_path = (None, None) if no_db else database_url(db or str(RUNS_DIR / f"{stem}.db"))
+        distinct_outputs(path, log_path, db_path)
         if log_path is not None:
-            _writable_file(log_path, "event log", default_name=not log)
+            writable_file(log_path, "event log", default_name=not log)
         if db_path is not None:
-            _writable_file(db_path, "database", default_name=not db)
+            writable_file(db_path, "database", default_name=not db)
         if golden is not None and golden.strip():
             _readable_golden(Path(golden), update_golden)
         gold = Golden.prepare(golden, update_golden, path, log_path, db_path)  # exits 2 before the run
@@ -149,22 +103,18 @@ def replay_cmd(scenario: str, seed: int | None, until_ms: int | None, db: str | 
         if junit is not None:
             if not junit.strip():
                 fail("--junit needs a file name")
-            _writable_file(Path(junit), "JUnit file")
+            writable_file(Path(junit), "JUnit file")
         until = cs.duration if until_ms is None else min(until_ms, cs.duration)
+        default_names = not log or (not no_db and not db)
         try:
             if gold is not None and gold.update:
                 probe_new_file(gold.path, "the golden log")
             if junit is not None:
                 probe_new_file(Path(junit), "JUnit file")
-            # Lock the outputs and make sure each can be created; nothing is written yet.
-            if log_path is not None:
-                claim.take(log_path, "event log")
-            db_file = db_path if db_path is not None else _sqlite_file(db_url) if db_url is not None else None
-            if db_file is not None:
-                claim.take(db_file, "database")
         except OutputError as e:
             claim.abandon()
-            _fail_output(e, default_names=not log or (not no_db and not db))
+            fail_output(e, default_names)
+        claim_outputs(claim, log_path, db_path, db_url, default_names)
         if until_ms is not None and until_ms > cs.duration and not quiet:
             click.echo(f"shopsim: --until is past the scenario's end; the run stops at {cs.model.run.duration}.",
                        err=True)
@@ -224,7 +174,7 @@ def _run(cs, until: int, claim: Claim, db_url: str | None, db: str | None, db_pa
             opening = True  # from here the database may be changed, even if opening it is cut short
             store = _open_store(db_url, db, cs, claim)
         # Only now is an earlier log at that path replaced: a replay that cannot start leaves it alone.
-        out = _open_log(log_path, claim)
+        out = open_log(log_path, claim)
         claim.keep()
         if gold is not None:
             out = gold.capture(out)  # a log on stdout is also copied, for the comparison
@@ -323,18 +273,6 @@ def _ending(status: str, why: str | None, store, store_error: StoreError | None,
     return "; ".join([*head, tail]) + "."
 
 
-def _distinct_outputs(scenario: Path, log: Path | None, db: Path | None) -> None:
-    """Refuse to write over the scenario being replayed, or the log and the database over each other."""
-    def same(a: Path | None, b: Path | None) -> bool:
-        return a is not None and b is not None and a.resolve() == b.resolve()
-
-    for out, what in ((log, "event log"), (db, "database")):
-        if same(out, scenario):
-            fail(f"the {what} {out} is the scenario file itself; choose another path")
-    if same(log, db):
-        fail(f"the event log and the database are the same file ({log}); give them different paths")
-
-
 def _open_store(url: str, db: str | None, cs, claim: Claim):
     from shopsim.store.process import open_store
 
@@ -342,17 +280,7 @@ def _open_store(url: str, db: str | None, cs, claim: Claim):
         return open_store(url, cs)
     except Exception as e:  # a bad URL, a missing driver, a file that is not a database: user input
         claim.abandon()
-        fail(f"cannot open database {db or url}: {_one_line(e)}")
-
-
-def _open_log(log_path: Path | None, claim: Claim) -> IO[bytes]:
-    if log_path is None:
-        return sys.stdout.buffer
-    try:
-        f = open(log_path, "wb", buffering=1 << 20)
-    except OSError as e:  # the caller's finally marks the database 'failed'
-        fail(f"cannot write event log {log_path}: {e.strerror or e}")
-    return GzipLog(f) if log_path.name.endswith(".gz") else f
+        fail(f"cannot open database {db or url}: {one_line(e)}")
 
 
 class _LogError(Exception):
@@ -383,42 +311,6 @@ def _log_problem(log_path: Path | None, e: OSError) -> str:
     return f"cannot write the event log {where}: {e.strerror or e}"
 
 
-class GzipLog:
-    """A gzip event log that is the same bytes for the same run: no file name and no time stamp in its
-    header, and the compressor always fed the same 1 MiB blocks, however the run was batched."""
-
-    BLOCK = 1 << 20
-
-    def __init__(self, raw: IO[bytes]):
-        self.raw = raw
-        self._gz = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6)
-        self._buf = bytearray()
-
-    def write(self, chunk: bytes) -> int:
-        buf = self._buf
-        buf += chunk
-        if len(buf) >= self.BLOCK:
-            view, n, at = memoryview(buf), len(buf), 0
-            while n - at >= self.BLOCK:
-                self._gz.write(view[at:at + self.BLOCK])
-                at += self.BLOCK
-            view.release()
-            del buf[:at]
-        return len(chunk)
-
-    def flush(self) -> None:
-        pass  # a gzip flush would change the bytes; close() writes everything
-
-    def close(self) -> None:
-        try:
-            if self._buf:
-                self._gz.write(bytes(self._buf))
-                self._buf.clear()
-            self._gz.close()
-        finally:
-            self.raw.close()
-
-
 def _readable_golden(path: Path, update: bool) -> None:
     """A golden path the system refuses outright (a name too long, a folder that is a file) is a located
     message, before Golden.prepare looks at it."""
@@ -441,12 +333,6 @@ def _quiet_stdout() -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     except (OSError, ValueError):
         pass
-
-
-def _one_line(e: Exception) -> str:
-    text = str(e).splitlines()[0] if str(e) else e.__class__.__name__
-    text = text.replace("(sqlite3.OperationalError) ", "").replace("(sqlite3.DatabaseError) ", "")
-    return text
 
 
 def _raise_terminated(_signum, _frame):

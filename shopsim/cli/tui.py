@@ -48,9 +48,9 @@ def plan_outputs(scenario: str | None, seed: int | None, log: str | None, db: st
     """Check and claim `--log` and `--db` as `shopsim replay` does (exit 2 with one line, nothing written):
     the RunOutputs, not yet opened."""
     from shopsim.cli.common import load_or_exit
-    from shopsim.cli.replay import _db_url, _distinct_outputs, _fail_output, _sqlite_file, _writable_file
+    from shopsim.cli.outputs import claim_outputs, database_url, distinct_outputs, writable_file
     from shopsim.scenario.compiled import compile_scenario
-    from shopsim.store.outputs import Claim, OutputError
+    from shopsim.store.outputs import Claim
     from shopsim.tui.recording import RunOutputs
 
     if scenario is None:
@@ -64,29 +64,21 @@ def plan_outputs(scenario: str | None, seed: int | None, log: str | None, db: st
         fail("--log - would write the event log over the app's own screen; give a file (or use shopsim replay)")
     path, model = load_or_exit(scenario)
     log_path = Path(log) if log is not None else None
-    db_url, db_path = _db_url(db) if db is not None else (None, None)
-    _distinct_outputs(path, log_path, db_path)
+    db_url, db_path = database_url(db) if db is not None else (None, None)
+    distinct_outputs(path, log_path, db_path)
     if log_path is not None:
-        _writable_file(log_path, "event log")
+        writable_file(log_path, "event log")
     if db_path is not None:
-        _writable_file(db_path, "database")
+        writable_file(db_path, "database")
     cs = compile_scenario(model, seed)
     claim = Claim()
-    try:
-        if log_path is not None:
-            claim.take(log_path, "event log")
-        db_file = db_path if db_path is not None else _sqlite_file(db_url) if db_url is not None else None
-        if db_file is not None:
-            claim.take(db_file, "database")
-    except OutputError as e:
-        claim.abandon()
-        _fail_output(e)
+    claim_outputs(claim, log_path, db_path, db_url)
     return RunOutputs(cs, claim, log_path, db_url, db, _open_log)
 
 
 def open_outputs(outputs) -> None:
     """Open the claimed outputs (the database first, as replay does); exit 2 with one line if one cannot be."""
-    from shopsim.cli.replay import _one_line
+    from shopsim.cli.outputs import one_line
 
     try:
         outputs.open()
@@ -95,11 +87,11 @@ def open_outputs(outputs) -> None:
         fail(f"cannot write event log {outputs.log_path}: {e.strerror or e}; nothing was recorded")
     except Exception as e:  # a bad URL, a missing driver, a file that is not a database: user input
         outputs.claim.abandon()
-        fail(f"cannot open database {outputs.db_label}: {_one_line(e)}; nothing was recorded")
+        fail(f"cannot open database {outputs.db_label}: {one_line(e)}; nothing was recorded")
 
 
 def _open_log(path: Path) -> IO[bytes]:
-    from shopsim.cli.replay import GzipLog
+    from shopsim.cli.outputs import GzipLog
 
     f = open(path, "wb", buffering=1 << 20)
     return GzipLog(f) if path.name.endswith(".gz") else f
