@@ -222,13 +222,13 @@ def test_n_says_what_it_stepped_to_and_marks_it_in_the_feed() -> None:
                 unsubscribe()
                 first = reached[0]
                 name = app.sim.shopper(first.shopper).name if first.shopper else None
-                assert shown[-1].startswith(event_words(first, name))  # in words, with her name and id
+                assert shown[-1].startswith(event_words(first, name, currency="USD"))  # in words, with name and id
                 assert not any(key in shown[-1] for key in (first.type, "_"))
                 await wait_until(pilot, lambda: feed.cursor_line is not None and feed.cursor_line[1] == first.t,
                                  "the step's line under the feed's cursor")
                 line = feed.cursor_line
                 if line[OUTCOME] == STEPPED:
-                    assert line[A] == event_words(first, who=False)
+                    assert line[A] == event_words(first, who=False, currency="USD")
                 assert "_" not in feed.line_text(line) and not feed.following
 
     run(body())
@@ -252,5 +252,67 @@ def test_the_settings_grid_fits_beside_the_shoppers(size) -> None:
                 assert inside.x <= select.region.x and select.region.right <= inside.right, (
                     f"{select.id} {select.region} outside {inside}")
             assert pane.max_scroll_x == 0
+
+    run(body())
+
+
+def test_m_and_the_step_button_say_where_they_landed_and_play_makes_the_feed_follow_again() -> None:
+    from shopsim.tui.driver import OUTCOMES
+
+    async def body() -> None:
+        app = new_app(DEFAULT)
+        async with app.run_test(size=(160, 48)) as pilot:
+            main = await open_main(app, pilot)
+            app.driver.narrator.enabled = False
+            feed = main.query_one(LiveFeed)
+            shown: list[str] = []
+            notify = main.notify
+            main.notify = lambda message, **kw: (shown.append(f"{kw.get('title')}: {message}"), notify(message, **kw))
+            reached: list = []
+            app.sim.subscribe(reached.extend)
+            await pilot.press("m")
+            await wait_until(pilot, lambda: shown, "the notice of the next message")
+            decision = next(ev for ev in reached if ev.type in OUTCOMES)
+            assert shown[-1].startswith("Next message") and decision.shopper in shown[-1]
+            await wait_until(pilot, lambda: feed.cursor_line is not None and feed.cursor_line[1] == decision.t,
+                             "the decision under the feed's cursor")
+            # The top bar's step button says where it landed, as n does.
+            await pilot.click("#event")
+            await wait_until(pilot, lambda: len(shown) == 2, "the notice of the button's step")
+            assert shown[-1].startswith("Next event")
+            assert not feed.following
+            await pilot.press("h")  # playing on: the feed follows the run again
+            await wait_until(pilot, lambda: not app.driver.busy, "the jump")
+            await pilot.pause()
+            assert feed.following and feed.cursor is None
+
+    run(body())
+
+
+def test_a_callouts_w_and_k_do_what_the_lesson_says() -> None:
+    from shopsim.tui.screens.explain import ExplainScreen
+    from shopsim.tui.screens.narration import NarrationScreen
+
+    async def body() -> None:
+        app = new_app(DEFAULT)
+        async with app.run_test(size=(100, 30)) as pilot:
+            main = await open_main(app, pilot)
+            for _ in range(3):  # the third step of the default lesson highlights a delivered reminder
+                await pilot.press("space")
+                await wait_until(pilot, lambda: isinstance(app.screen, NarrationScreen), "a callout")
+                if main.query_one(InboxPane).highlighted_entry is not None:
+                    break
+                await pilot.press("escape")
+            hint = str(app.screen.query_one("#hint").render())
+            assert "esc" in hint and "w: why?" in hint
+            await pilot.press("w")
+            await wait_until(pilot, lambda: isinstance(app.screen, ExplainScreen), "why? from the callout")
+            assert not app.driver.playing
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: app.screen is main, "the main screen")
+            await pilot.press("space")
+            await wait_until(pilot, lambda: isinstance(app.screen, NarrationScreen), "the next callout")
+            await pilot.press("k")
+            await wait_until(pilot, lambda: isinstance(app.screen, KpiScreen), "KPIs from the callout")
 
     run(body())

@@ -151,7 +151,7 @@ class SimDriver:
         sim = self.sim
         while sim.now < goal and not sim.finished:
             # With narration waiting for an event, short runs keep the pause close to the event.
-            step = 10 * MINUTE if self.narrator.filters_pending else goal - sim.now
+            step = MINUTE if self.narrator.filters_pending else goal - sim.now  # pause within a minute of it
             done = sim.run_until(min(goal, sim.now + step), deadline, self.clock)
             if self._narrate() or not done or self.clock() >= deadline:
                 return

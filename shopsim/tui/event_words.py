@@ -4,6 +4,7 @@ report use; an event type this table does not know yet still reads as words, nev
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any, Callable, Mapping
 
 from shopsim.report.labels import category_words, channel_words, decision_words, device_words, reason_words, words
@@ -13,8 +14,15 @@ from shopsim.sim.events import Event
 Data = Mapping[str, Any]
 
 
+# The currency amounts are written in while one sentence is made ("40.99 USD"), when the caller knows it.
+_CURRENCY: ContextVar[str | None] = ContextVar("currency", default=None)
+
+
 def _money(value: Any) -> str:
-    return f"{value:,.2f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else "?"
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return "?"
+    currency = _CURRENCY.get()
+    return f"{value:,.2f} {currency}" if currency else f"{value:,.2f}"
 
 
 _ARTICLE = {"email": "an email", "push": "a push", "sms": "an SMS", "in_app": "an in-app message"}
@@ -97,14 +105,18 @@ _SENTENCES: dict[str, Callable[[Data], str]] = {
 }
 
 
-def event_words(ev: Event, name: str | None = None, who: bool = True) -> str:
+def event_words(ev: Event, name: str | None = None, who: bool = True, currency: str | None = None) -> str:
     """One sentence: "Anna Roth (s000012) leaves the cart (40.99): extra costs at checkout"; without `who`, what
-    happened alone (where the shopper is shown beside it, as in the feed)."""
+    happened alone (where the shopper is shown beside it, as in the feed). With `currency`, amounts carry it
+    ("40.99 USD", as the report writes money)."""
     say = _SENTENCES.get(ev.type)
+    token = _CURRENCY.set(currency)
     try:
         what = say(ev.data) if say is not None else words(ev.type.replace(".", " ")).lower()
     except (TypeError, ValueError):  # a field of an unexpected type: fall back to the event's name in words
         what = words(ev.type.replace(".", " ")).lower()
+    finally:
+        _CURRENCY.reset(token)
     if ev.shopper is None or not who:
         return what[:1].upper() + what[1:]
     subject = f"{name} ({ev.shopper})" if name else ev.shopper

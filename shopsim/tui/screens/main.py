@@ -15,7 +15,9 @@ from shopsim.metrics.kpis import Metrics
 from shopsim.sim.engine import Simulation
 from shopsim.tui.driver import SimDriver
 from shopsim.tui.messages import ExplainRequested, NarrationReached, ShopperSelected, SimAdvanced
+from shopsim.sim import events as E
 from shopsim.sim.population import shopper_index
+from shopsim.tui.driver import OUTCOMES
 from shopsim.tui.widgets.bigclock import BigClock
 from shopsim.tui.widgets.feed import LiveFeed
 from shopsim.tui.widgets.inbox import InboxPane
@@ -42,7 +44,7 @@ class MainScreen(Screen):
     BINDINGS = [
         Binding("space", "app.toggle_play", "Play/pause"),
         Binding("n", "step_event", "Next event"),
-        Binding("m", "app.step_notification", "Next message"),
+        Binding("m", "step_notification", "Next message"),
         Binding("h", "app.jump_hour", "+1h"),
         Binding("d", "app.jump_day", "+1d"),
         Binding("plus,equals_sign", "app.faster", "Faster", key_display="+"),
@@ -66,6 +68,8 @@ class MainScreen(Screen):
         self.zoomed: str | None = None   # the pane filling the screen (z), if any
         self.feed_size = 0               # index into FEED_SIZES
         self._stepped_after: int | None = None  # `n` was pressed: events past this seq are what it reached
+        self._seeking_message = False           # `m` was pressed: say which decision it reached
+        self._step_marked = False               # the feed's cursor sits on a step's line (following stopped)
 
     def compose(self) -> ComposeResult:
         yield TransportBar(self.driver, id="transport")
@@ -101,6 +105,18 @@ class MainScreen(Screen):
             widget.on_sim_events(events)
         if self._stepped_after is not None:
             self._show_step([ev for ev in events if ev.seq > self._stepped_after], since)
+        elif self._seeking_message and not self.driver.until_notification:
+            self._seeking_message = False
+            lines_before = 0  # the feed lines this batch added before the decision: its line is the next
+            for ev in events:
+                if ev.type in OUTCOMES:
+                    self._show_step([ev], since + lines_before, title="Next message")
+                    break
+                lines_before += ev.type == E.AD_IMPRESSION
+        elif self._step_marked and events and not self._seeking_message:
+            # Playing on after a step: the feed follows the run again rather than staying on the old line.
+            self._step_marked = False
+            feed.action_follow()
         self.query_one(TransportBar).update_clock()
         self.query_one(BigClock).update_clock()
         top = self.app.screen
@@ -127,25 +143,35 @@ class MainScreen(Screen):
 
     def action_step_event(self) -> None:
         """`n`: step to the next event, then say what it was (in words, in a notice) and mark it in the feed."""
+        self._seeking_message = False
         self._stepped_after = self.sim.emitted
         self.app.action_step_event()
 
-    def _show_step(self, stepped: list, since: int) -> None:
+    def action_step_notification(self) -> None:
+        """`m`: run to the next decision about a message, then say which, as `n` does."""
+        self._stepped_after = None
+        self._seeking_message = True
+        self.app.action_step_notification()
+
+    def _show_step(self, stepped: list, since: int, title: str = "Next event") -> None:
         self._stepped_after = None
         if not stepped:
             return
         from shopsim.tui.event_words import event_words
 
+        currency = self.sim.scenario.model.catalogue.currency
+
         def describe(ev) -> str:
             name = self.sim.shoppers[shopper_index(ev.shopper)].name if ev.shopper else None
-            return event_words(ev, name)
+            return event_words(ev, name, currency=currency)
 
         feed = self.query_one(LiveFeed)
         if feed.display:
-            feed.show_step(stepped, since, lambda ev: event_words(ev, who=False))  # the feed shows whose it is
+            feed.show_step(stepped, since, lambda ev: event_words(ev, who=False, currency=currency))
+            self._step_marked = True
         lead = describe(stepped[0])
         more = f" (and {len(stepped) - 1} more at the same instant)" if len(stepped) > 1 else ""
-        self.notify(lead + more, title=f"Next event · {_utc_clock(self.sim, stepped[0].t)}", timeout=6,
+        self.notify(lead + more, title=f"{title} · {_utc_clock(self.sim, stepped[0].t)}", timeout=6,
                     markup=False)
 
     def on_explain_requested(self, message: ExplainRequested) -> None:

@@ -31,12 +31,14 @@ class NarrationScreen(ModalScreen[bool]):
         border: thick $accent; background: $surface; scrollbar-size-vertical: 1;
     }
     NarrationScreen #title { text-style: bold; color: $accent; margin-bottom: 1; }
-    NarrationScreen #hint { dock: bottom; height: 3; padding: 1 0; color: $text-muted; background: $surface; }
+    NarrationScreen #hint { dock: bottom; height: auto; padding: 1 0; color: $text-muted; background: $surface; }
     NarrationScreen #context { color: $text-muted; margin-bottom: 1; }
     NarrationScreen #caveats { color: $text-warning; margin-top: 1; }
     """
+    # A modal screen cuts the app's bindings off: the keys a lesson tells its reader to press work from here.
     BINDINGS = [Binding("enter,space", "go_on", "Continue"), Binding("escape", "stay", "Stay paused"),
-                Binding("q", "app.quit", "Quit", show=False)]  # a modal screen cuts the app's bindings off
+                Binding("w", "then('why')", "Why? (stays paused)"), Binding("k", "then('kpis')", "KPIs"),
+                Binding("q", "app.quit", "Quit", show=False)]
 
     def __init__(self, hit: Hit, number: int, total: int, context: str = "", *, title: str | None = None,
                  text: str | None = None, caveats: Sequence[str] = ()) -> None:
@@ -59,7 +61,10 @@ class NarrationScreen(ModalScreen[bool]):
             yield Static(self.step_text, id="text", markup=False)
             if self.caveats:
                 yield Static("Not so in this run: " + "; ".join(self.caveats) + ".", id="caveats", markup=False)
-            yield Static(f"step {self.number} of {self.total} · enter: continue · esc: stay paused", id="hint")
+            last = self.number >= self.total
+            go_on = "enter: play on" if last else "enter: continue"
+            yield Static(f"step {self.number} of {self.total}{' (the last)' if last else ''} · {go_on} · "
+                         f"esc: stay paused · w: why? · k: KPIs", id="hint")
 
     def on_mount(self) -> None:
         self._fit(self.app.size.height)
@@ -94,6 +99,17 @@ class NarrationScreen(ModalScreen[bool]):
     def action_go_on(self) -> None:
         self.dismiss(True)
 
+    def action_then(self, what: str) -> None:
+        """Close the callout (the run stays paused) and do what the lesson asked: "why?" about the highlighted
+        message, or the KPI screen."""
+        app = self.app
+        self.dismiss(False)
+        main = getattr(app, "main_screen", None)
+        if what == "why" and main is not None:
+            app.call_later(main.action_why)
+        elif what == "kpis":
+            app.call_later(app.action_kpis)
+
     def action_stay(self) -> None:
         self.dismiss(False)
 
@@ -110,5 +126,6 @@ def describe(hit: Hit, sim) -> str:
     if hit.event is not None:  # in words: the callout is read by a class, not by the engine's author
         ev = hit.event
         other = ev.shopper is not None and ev.shopper != hit.shopper  # the event is someone else's: say whose
-        parts.append(event_words(ev, sim.shopper(ev.shopper).name if other else None, who=other))
+        parts.append(event_words(ev, sim.shopper(ev.shopper).name if other else None, who=other,
+                                 currency=sim.scenario.model.catalogue.currency))
     return "\n".join(parts)

@@ -154,7 +154,9 @@ class TransportBar(Horizontal):
         event.stop()
         action = next((a for ident, _, _, a, _ in BUTTONS if ident == event.button.id), None)
         if action is not None:
-            await self.app.run_action(action)
+            # The screen's own version first: the main screen's steps also say where they landed, as the keys do.
+            target = self.screen if hasattr(self.screen, f"action_{action}") else self.app
+            await self.app.run_action(action, target)
 
     def show_zone(self, tz: str | None) -> None:
         self.tz = tz
