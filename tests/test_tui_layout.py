@@ -316,3 +316,22 @@ def test_a_callouts_w_and_k_do_what_the_lesson_says() -> None:
             await wait_until(pilot, lambda: isinstance(app.screen, KpiScreen), "KPIs from the callout")
 
     run(body())
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_a_notice_does_not_cover_the_feed_or_the_inbox_list(size) -> None:
+    from textual.widgets._toast import Toast
+
+    async def body() -> None:
+        app = new_app(DEFAULT)
+        async with app.run_test(size=size, notifications=True) as pilot:
+            main = await open_main(app, pilot)
+            app.driver.narrator.enabled = False
+            await pilot.press("n")
+            await wait_until(pilot, lambda: app.screen.query(Toast), "the step's notice")
+            await pilot.pause()
+            toast = app.screen.query(Toast).first().region
+            for selector in ("#feed", "#inbox-list"):
+                assert not toast.overlaps(main.query_one(selector).region), selector
+
+    run(body())

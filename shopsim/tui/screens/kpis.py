@@ -167,8 +167,12 @@ class KpiTile(Static):
     def _text(self) -> Content | Group:
         if self.large:
             accent = self.app.current_theme.accent or "yellow"
-            return Group(Text(self.label, style="dim", no_wrap=True, overflow="ellipsis"),
-                         Digits(self.value, style=f"bold {accent}"),
+            # Large digits draw 0-9, A-F and a few signs: "17,910.58 USD" would draw its D as a digit. The
+            # number goes large, its unit beside the label.
+            number, _, unit = self.value.partition(" ")
+            label = f"{self.label} ({unit})" if unit else self.label
+            return Group(Text(label, style="dim", no_wrap=True, overflow="ellipsis"),
+                         Digits(number, style=f"bold {accent}"),
                          Text(self.note, style="dim", no_wrap=True, overflow="ellipsis"))
         return Content.assemble((self.label, "$text-muted"), "\n", (self.value, "bold"), "\n",
                                 (self.note, "$text-muted"))
