@@ -196,3 +196,46 @@ async def test_a_refused_change_for_a_segment_changes_no_one():
         assert len(app.changes()) == before and [sh.settings for sh in sim.shoppers] == settings
         assert app.notes[-1][1] == "error" and "31:00" in app.notes[-1][0]
         assert digest.value == "09:00"
+
+
+def test_the_readmes_example_promotions_off_on_push_for_a_segment_shows_in_heavy_promotion() -> None:
+    """README: in heavy_promotion, switching promotions off on push for a segment suppresses that segment's next
+    promotional pushes as `category_channel_off`, and nobody else's; its promotional emails still go out."""
+    from pathlib import Path
+
+    from shopsim.scenario.compiled import compile_scenario
+    from shopsim.scenario.loader import load_scenario
+    from shopsim.sim import events as E
+    from shopsim.sim.clock import HOUR
+    from shopsim.sim.engine import Simulation
+
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text()
+    assert "in `heavy_promotion`" in readme and "category_channel_off" in readme
+    model = load_scenario(root / "scenarios" / "heavy_promotion.yaml")
+
+    def play(change: bool) -> tuple[set, list]:
+        sim = Simulation(compile_scenario(model))
+        seen: list = []
+        sim.subscribe(seen.extend)
+        sim.step()
+        segment = sim.shoppers[0].segment.name
+        members = {sh.id for sh in sim.shoppers if sh.segment.name == segment}
+        if change:
+            sim.apply_settings_change_many(sorted(members), {"categories": {"promotions": {"push": False}}})
+        sim.run_until(6 * HOUR)
+        sim.flush()
+        return members, seen
+
+    def off(seen: list) -> set:
+        return {(ev.shopper, ev.data.get("id")) for ev in seen if ev.type == E.NOTIFICATION_SUPPRESSED
+                and ev.data.get("reason") == "category_channel_off" and ev.data.get("category") == "promotions"
+                and ev.data.get("channel") == "push"}
+
+    members, changed = play(True)
+    _, untouched = play(False)
+    new = off(changed) - off(untouched)
+    assert new and {shopper for shopper, _ in new} <= members
+    emails = [ev for ev in changed if ev.type == E.NOTIFICATION_DELIVERED and ev.shopper in members
+              and ev.data.get("category") == "promotions" and ev.data.get("channel") == "email"]
+    assert emails
