@@ -178,7 +178,7 @@ def test_a_run_saved_from_the_palette_with_hand_made_changes_reads_in_report_inb
             await wait_until(pilot, lambda: isinstance(app.screen, SaveScreen) and app.screen.query(Input),
                              "the save dialog")
             dialog = app.screen
-            assert dialog.query_one(Input).value == "runs/default-seed27.jsonl"
+            assert dialog.query_one(Input).value == "runs/default-seed27-played.jsonl"
             dialog.query_one(Input).value = str(saved)
             await pilot.click("#save-db")
             assert dialog.query_one(Checkbox).value
@@ -423,3 +423,14 @@ def test_opening_another_scenario_ends_the_recorded_files_there_and_the_next_run
     assert rf.complete and rf.header["scenario"] == "promo_story"
     assert list(rf.records())[-1]["t"] == "2026-03-02T02:00:00.000Z"
     assert open_run(tmp_path / "other.jsonl").header["scenario"] == "other_story"
+
+
+def test_the_offered_path_never_is_the_replays_own_log() -> None:
+    """Accepting the save dialog's path must not replace `shopsim replay`'s log of the same scenario and seed."""
+    from shopsim.scenario.compiled import compile_scenario
+    from shopsim.scenario.loader import load_scenario
+    from shopsim.tui.recording import default_save_path
+
+    cs = compile_scenario(load_scenario(Path(__file__).resolve().parent.parent / "scenarios" / "default.yaml"))
+    offered = default_save_path(cs)
+    assert offered.startswith(f"runs/{cs.name}-seed{cs.seed}") and offered != f"runs/{cs.name}-seed{cs.seed}.jsonl"

@@ -409,8 +409,9 @@ def when(cs: CompiledScenario, t: int) -> str:
 
 
 def default_save_path(cs: CompiledScenario) -> str:
-    """The path the save dialog offers, named as `shopsim replay` names its outputs."""
-    return f"runs/{cs.name}-seed{cs.seed}.jsonl"
+    """The path the save dialog offers: named as `shopsim replay` names its outputs, with "-played" so that
+    accepting it never replaces a replay's log of the same scenario and seed."""
+    return f"runs/{cs.name}-seed{cs.seed}-played.jsonl"
 
 
 def db_beside(log: Path) -> Path:

@@ -17,6 +17,7 @@ from textual.widgets import Button, Checkbox, Input, Static
 
 from shopsim.scenario.compiled import CompiledScenario
 from shopsim.tui.recording import SaveError, Target, check_save, default_save_path, plan_save
+from shopsim.tui.widgets.settings import OnOff
 
 
 class SaveScreen(ModalScreen[Target | None]):
@@ -48,7 +49,7 @@ class SaveScreen(ModalScreen[Target | None]):
                          "with run.finished at the current time: shopsim report, inbox, explain and diff read "
                          "it. The run plays on.", id="save-about")
             yield Input(default_save_path(self.cs), id="save-path", placeholder="runs/my-run.jsonl")
-            yield Checkbox("Also write a database (.db beside it)", id="save-db")
+            yield OnOff("Also write a database (.db beside it)", id="save-db")  # ✓ / ✗, as the settings
             yield Static("", id="save-problem", markup=False)
             with Horizontal(id="save-buttons"):
                 yield Button("Save", variant="primary", id="save")
