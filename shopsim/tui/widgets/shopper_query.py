@@ -60,7 +60,9 @@ def parse_query(query: str, segments: Iterable[str] = (),
     `seg:loyal` (a prefix is enough), `country:FR` (a code, or part of its English name; several with
     commas), `cart:abandoned` (or open, checkout, any, none; a prefix is enough), `is:unread`; the other
     words are the text to look for. `segments` and `countries` (code, name) are what the shoppers have:
-    a value none of them matches is a problem (when they are given), and that filter is left out."""
+    a value none of them matches is a problem (when they are given) and still filters, so the list is as
+    empty as the answer is ("no shopper from 'atlantis'" over all 2,000 would contradict itself); an
+    unknown filter is a problem and filters nothing."""
     segments = list(segments)
     text: list[str] = []
     problems: list[str] = []
@@ -81,21 +83,18 @@ def parse_query(query: str, segments: Iterable[str] = (),
             found = next((s for s in segments if s.lower().startswith(low)), None)
             if found is None and segments:
                 problems.append(f"no segment '{value}' — try {_listed(segments)}")
-            else:
-                out["segment"] = found or value
+            out["segment"] = found or value
         elif kind == "country":
             codes = _countries(value, countries) if countries else frozenset(value.upper().split(","))
             if codes is None:
                 known = [f"{name} ({code})" for code, name in sorted(countries, key=lambda c: c[1])]
                 problems.append(f"no shopper from '{value}' — try {_listed(known)}")
-            else:
-                out["country"] = codes
+            out["country"] = codes if codes is not None else frozenset({value.upper()})
         elif kind == "cart":
             found = next((s for s in _CART_VALUES if s.startswith(low)), None)
             if found is None:
                 problems.append(f"no cart state '{value}' — try {', '.join(_CART_VALUES)}")
-            else:
-                out["cart_state"] = found
+            out["cart_state"] = found or low
         elif "unread".startswith(low):
             out["only_unread"] = True
         else:
