@@ -335,3 +335,36 @@ def test_a_notice_does_not_cover_the_feed_or_the_inbox_list(size) -> None:
                 assert not toast.overlaps(main.query_one(selector).region), selector
 
     run(body())
+
+
+def test_an_experiments_arms_all_show_on_the_kpi_screen_at_100_columns() -> None:
+    from pathlib import Path
+
+    from test_tui_app import quiet_narration
+
+    from shopsim.tui.widgets.charts import VariantsChart
+
+    async def body() -> None:
+        app = new_app(Path(DEFAULT).parent / "experiment.yaml")
+        async with app.run_test(size=(100, 30)) as pilot:
+            await open_main(app, pilot)
+            quiet_narration(app)
+            for _ in range(2):
+                await pilot.press("d")
+                await wait_until(pilot, lambda: not app.driver.busy, "a day's jump", 120)
+            await pilot.press("k")
+            await wait_until(pilot, lambda: isinstance(app.screen, KpiScreen) and app.screen.result is not None
+                             and app.screen.query(VariantsChart), "the KPI screen with its experiment")
+            await pilot.pause()
+            chart = app.screen.query_one(VariantsChart)
+            assert chart.region.right <= 100 and chart.size.width >= max(len(t.plain) for t in chart._arms(60))
+            lines = chart.plain.splitlines()
+            head = next(line for line in lines if line.startswith("arm "))
+            row = next(line for line in lines if line.startswith("shoppers"))
+            for arm in chart.variants:
+                assert arm in head
+            # Each heading ends where its column's numbers end.
+            ends = [i + 1 for i, ch in enumerate(head) if ch != " " and (i + 1 == len(head) or head[i + 1] == " ")]
+            assert all(row[end - 1].isdigit() for end in ends[-len(chart.variants):])
+
+    run(body())

@@ -35,6 +35,7 @@ __all__ = ["KpiScreen", "HEADLINES", "headline_values", "funnel_bars", "device_r
 
 SERIES_HOURS = 48
 NARROW = 110  # below this many columns the boxes stack instead of standing side by side
+STACK_EXPERIMENTS = 150  # below this, an experiment's verdicts stand under its arms, not beside them
 # (tile id, label): how headline_values names its tiles, in order. WIDE tiles take two columns when there are
 # four or more; MINOR ones are left out on a small terminal (under 100 columns or 40 rows).
 HEADLINES: tuple[tuple[str, str], ...] = (
@@ -207,6 +208,9 @@ class KpiScreen(Screen):
     KpiScreen .kpi-experiment { height: auto; }
     KpiScreen .kpi-experiment > VariantsChart { width: auto; max-width: 60%; }
     KpiScreen .kpi-verdicts { width: 1fr; min-width: 30; padding: 0 0 0 2; color: $text; }
+    KpiScreen #kpi-experiments.stacked .kpi-experiment { layout: vertical; }
+    KpiScreen #kpi-experiments.stacked .kpi-experiment > VariantsChart { width: 100%; max-width: 100%; }
+    KpiScreen #kpi-experiments.stacked .kpi-verdicts { width: 100%; padding: 1 0 0 0; }
     """
 
     def __init__(self, sim: Simulation, metrics: Metrics, *, refresh_every: float = 0.5,
@@ -261,6 +265,8 @@ class KpiScreen(Screen):
         tiles.set_class(width < 100 or height < 40 or large, "small")  # presenter: the headline numbers only
         tiles.set_class(columns == 3, "three")
         self.query_one("#kpi-row", Horizontal).set_class(width < NARROW, "narrow")
+        # An arm's table needs its columns side by side: the verdicts go below it unless there is room for both.
+        self.query_one("#kpi-experiments", Vertical).set_class(width < STACK_EXPERIMENTS, "stacked")
 
     def on_mount(self) -> None:
         self._fit(self.app.size.width, self.app.size.height)

@@ -143,9 +143,13 @@ class VariantsChart(Chart):
                 for metric, label, fn in self.ARM_ROWS]
         lw = max(len(r[0]) for r in rows)
         cw = [max(len(h), *(len(r[2][i]) for r in rows)) for i, h in enumerate(heads)]
-        out = [Text(" " * lw + "".join("  " + h.rjust(w) for h, w in zip(heads, cw)), style=self.style_of("title"))]
+        # The heading's label cell says what the columns are: a line that starts with spaces loses them when
+        # drawn, and its columns would slide under the labels.
+        out = [Text("arm".ljust(lw) + "".join("  " + h.rjust(w) for h, w in zip(heads, cw)),
+                    style=self.style_of("title"), no_wrap=True, overflow="ellipsis")]
         for label, starred, cells in rows:
-            line = Text(label.ljust(lw), style=self.style_of("title") if starred else muted)
+            line = Text(label.ljust(lw), style=self.style_of("title") if starred else muted, no_wrap=True,
+                        overflow="ellipsis")
             line.append("".join("  " + c.rjust(w) for c, w in zip(cells, cw)),
                         style=self.style_of("title") if starred else Style())
             out.append(line)
