@@ -368,3 +368,43 @@ def test_an_experiments_arms_all_show_on_the_kpi_screen_at_100_columns() -> None
             assert all(row[end - 1].isdigit() for end in ends[-len(chart.variants):])
 
     run(body())
+
+
+def test_the_inbox_shows_new_messages_above_the_one_highlighted() -> None:
+    """Newer messages arrive at the top: on the newest (and not reading the list) the highlight follows them;
+    on an older one she is reading, it stays on it with the newer ones in sight above."""
+    from test_tui_app import ARNAUDE, quiet_narration
+
+    from shopsim.sim.clock import HOUR
+    from shopsim.tui.messages import ShopperSelected
+
+    async def body() -> None:
+        app = new_app(DEFAULT)
+        async with app.run_test(size=(160, 48)) as pilot:
+            main = await open_main(app, pilot)
+            quiet_narration(app)
+            inbox = main.query_one(InboxPane)
+            main.post_message(ShopperSelected(ARNAUDE))
+            await wait_until(pilot, lambda: main.selected == ARNAUDE, "her selection")
+            sid = app.sim.shoppers[ARNAUDE].id
+
+            async def until_more(n: int) -> None:
+                while len(app.sim.inbox(sid)) < n:
+                    app.driver.jump(HOUR)
+                    await wait_until(pilot, lambda: not app.driver.busy, "an hour", 60)
+                inbox.flush_updates()
+                await pilot.pause()
+
+            await until_more(1)
+            first = inbox.highlighted_entry.id
+            await until_more(len(app.sim.inbox(sid)) + 1)
+            assert inbox.option_list.highlighted == 0 and inbox.highlighted_entry.id != first  # followed
+
+            inbox.option_list.focus()  # now she reads an older message
+            inbox.option_list.highlighted = len(inbox.entries) - 1
+            await pilot.pause()
+            reading = inbox.highlighted_entry.id
+            await until_more(len(app.sim.inbox(sid)) + 1)
+            assert inbox.highlighted_entry.id == reading and inbox.option_list.scroll_y == 0
+
+    run(body())

@@ -138,6 +138,10 @@ class HarnessApp(App):
 
 async def settle(pilot) -> None:
     await pilot.app.workers.wait_for_complete()
+    from textual.widgets import Input
+
+    for box in pilot.app.screen.query(Input):  # a blinking cursor would be caught on or off at random
+        box.cursor_blink = False
     await pilot.pause()
 
 

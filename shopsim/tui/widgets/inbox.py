@@ -213,12 +213,17 @@ class InboxPane(Vertical):
             self.preview.clear("Nothing here yet." if self.channel != "ads" else "No ads shown to her yet.")
             return
         row = next((i for i, e in enumerate(self.entries) if e.id == keep), None) if keep else None
+        if row is not None and old_row == 0 and row > 0 and self.app.focused is not ol:
+            row = None  # she was on the newest and not reading the list: the newest it is, as a mail app does
         if row is None:
             ol.highlighted = 0
+            ol.scroll_to(y=0, animate=False)
             self.preview.show(self.entries[0])
         else:
             ol.highlighted = row
-            if old_row is not None:  # the highlighted row stays where it was on screen
+            if row < max(1, ol.size.height - 1):  # it fits below the newer ones: show them above it
+                ol.scroll_to(y=0, animate=False)
+            elif old_row is not None:  # the highlighted row stays where it was on screen
                 ol.scroll_to(y=max(0, old_top + row - old_row), animate=False)
             self.preview.show(self.entries[row])
 
