@@ -10,6 +10,17 @@ from test_tui_app import DEFAULT, ARNAUDE, _day_one_with_arnaude, flush_panes, n
 from shopsim.tui.screens.narration import NarrationScreen
 
 SIZES = [(80, 24), (100, 30), (160, 48)]
+
+
+async def feed_at_its_end(pilot) -> None:
+    """The feed scrolls to its last line after the next refresh: on a busy machine a picture could catch it
+    before that."""
+    from shopsim.tui.widgets.feed import LiveFeed
+
+    feed = pilot.app.main_screen.query_one(LiveFeed)
+    await wait_until(pilot, lambda: not feed.display or not feed.region.height or not feed.following
+                     or feed.scroll_y == feed.max_scroll_y, "the feed's end")
+    await pilot.pause()
 ids = lambda s: f"{s[0]}x{s[1]}"  # noqa: E731
 
 
@@ -19,6 +30,7 @@ def test_snapshot_main_screen(snap_compare, size) -> None:
     async def before(pilot) -> None:
         await _day_one_with_arnaude(pilot)
         assert pilot.app.main_screen.selected == ARNAUDE
+        await feed_at_its_end(pilot)
 
     assert snap_compare(new_app(DEFAULT), terminal_size=size, run_before=before)
 
@@ -34,6 +46,7 @@ def test_snapshot_presenter_mode(snap_compare, size) -> None:
         await wait_until(pilot, lambda: isinstance(app.screen, NarrationScreen), "the first callout")
         flush_panes(app.main_screen)
         await pilot.pause()
+        await feed_at_its_end(pilot)
 
     assert snap_compare(new_app(DEFAULT, presenter=True), terminal_size=size, run_before=before)
 
