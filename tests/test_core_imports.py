@@ -40,3 +40,48 @@ def test_a_replay_does_not_import_textual():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=shopsim.__path__[0] + "/..")
     assert out.stdout.strip() == "False"
+
+
+FRONT_ENDS = ("cli", "tui")
+# Below the front ends: what may never reach up into them (the calibration and the report are read by the
+# command line and the terminal app, never the other way round).
+BELOW_FRONT_ENDS = (*CORE, "report", "calibrate", "textsafe")
+
+
+def _imports(path) -> set[str]:
+    """The shopsim modules a source file imports, at module level or inside functions."""
+    import ast
+
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return {n for n in names if n == "shopsim" or n.startswith("shopsim.")}
+
+
+def test_nothing_below_the_front_ends_imports_them():
+    """No arrow runs back up from the core, the report or the calibration to the command line or the terminal
+    app, not even inside a function: each front end is built on the layers below it, never the reverse."""
+    from pathlib import Path
+
+    root = Path(shopsim.__path__[0])
+    upward = []
+    for path in sorted(root.rglob("*.py")):
+        parts = path.relative_to(root).with_suffix("").parts
+        if parts[0] not in BELOW_FRONT_ENDS:
+            continue
+        for name in _imports(path):
+            if name.split(".")[1:2] and name.split(".")[1] in FRONT_ENDS:
+                upward.append(f"{path.relative_to(root.parent)} imports {name}")
+    assert not upward, "\n".join(upward)
+
+
+def test_the_terminal_app_does_not_import_the_command_line():
+    from pathlib import Path
+
+    root = Path(shopsim.__path__[0])
+    upward = [f"{p.relative_to(root.parent)} imports {n}" for p in sorted((root / "tui").rglob("*.py"))
+              for n in _imports(p) if n.startswith("shopsim.cli")]
+    assert not upward, "\n".join(upward)

@@ -29,6 +29,19 @@ def run(coro) -> None:
     asyncio.run(coro)
 
 
+def notices(main, titled: bool = False) -> list[str]:
+    """What the screen says in notices from now on ("title: message" with `titled`), as it says them."""
+    shown: list[str] = []
+    notify = main.notify
+
+    def capture(message, **kw):
+        shown.append(f"{kw.get('title')}: {message}" if titled else message)
+        return notify(message, **kw)
+
+    main.notify = capture
+    return shown
+
+
 def visible(widget) -> bool:
     """On screen with some room: displayed, inside the screen, at least one cell high and wide."""
     region = widget.region
@@ -211,9 +224,7 @@ def test_n_says_what_it_stepped_to_and_marks_it_in_the_feed() -> None:
             main = await open_main(app, pilot)
             app.driver.narrator.enabled = False
             feed = main.query_one(LiveFeed)
-            shown: list[str] = []
-            notify = main.notify
-            main.notify = lambda message, **kw: (shown.append(message), notify(message, **kw))
+            shown = notices(main)
             for press in range(1, 4):
                 reached: list = []
                 unsubscribe = app.sim.subscribe(reached.extend)
@@ -265,9 +276,7 @@ def test_m_and_the_step_button_say_where_they_landed_and_play_makes_the_feed_fol
             main = await open_main(app, pilot)
             app.driver.narrator.enabled = False
             feed = main.query_one(LiveFeed)
-            shown: list[str] = []
-            notify = main.notify
-            main.notify = lambda message, **kw: (shown.append(f"{kw.get('title')}: {message}"), notify(message, **kw))
+            shown = notices(main, titled=True)
             reached: list = []
             app.sim.subscribe(reached.extend)
             await pilot.press("m")
