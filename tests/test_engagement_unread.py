@@ -114,3 +114,44 @@ def test_a_front_end_may_open_a_message_left_unread_by_an_unsubscribe_without_op
     assert unsub and unsub[0].data["method"] == "list_unsubscribe"
     assert [e.data["source"] for e in opened] == ["user"] and opened[0].t > unsub[0].t
     assert_invariants(sim, events)
+
+
+def test_a_proxys_fetch_then_an_unopened_unsubscribe_leaves_it_unread_for_her() -> None:
+    """A privacy proxy fetches the email (a machine open: the sender counts it, her inbox still shows it
+    unread), then she unsubscribes with the mail app's button without reading it: a front end may open it for
+    her afterwards. Found by test_busy_push_and_sms_keep_caps_digests_and_quiet_hours, whose oracle took the
+    proxy's open for hers."""
+    from conftest import tiny_scenario
+
+    from shopsim.sim import events as E
+    from shopsim.sim.engine import Simulation
+    from shopsim.scenario.schema import Scenario
+
+    import yaml
+
+    data = yaml.safe_load(tiny_scenario(
+        1, "1d", as_text=True,
+        population={"mail_proxy": {"ios": 1.0, "android": 1.0, "web": 1.0}, "consent": {"marketing_consent": 1.0},
+                    "reach": {"email_verified": 1.0}},
+        behaviour={"sessions": {"per_day": 1e-6}},
+        engagement={"complaint": 0.0, "unsubscribe_unopened": {"email": 1.0}},
+        events=[{"at": "1h", "shopper": "s000001",
+                 "notify": {"category": "promotions", "channels": ["email"], "title": "Offer"}}]))
+    sim = Simulation(Scenario.model_validate(data))
+    events: list = []
+    sim.subscribe(events.extend)
+    sim.run()
+    types = [(ev.type, ev.data.get("source"), ev.data.get("method")) for ev in events
+             if ev.type in (E.NOTIFICATION_OPENED, E.NOTIFICATION_UNSUBSCRIBED)]
+    assert types[:2] == [(E.NOTIFICATION_OPENED, "proxy", None), (E.NOTIFICATION_UNSUBSCRIBED, None, "list_unsubscribe")]
+    # Her inbox still shows it unread: the front end opens it for her, after the run has played this far.
+    sim2 = Simulation(Scenario.model_validate(data))
+    events2: list = []
+    sim2.subscribe(events2.extend)
+    unsubscribed = next(ev.t for ev in events if ev.type == E.NOTIFICATION_UNSUBSCRIBED)
+    sim2.run_until(unsubscribed + 1)
+    message = next(m for m in sim2.inbox("s000001") if m.channel == "email")
+    assert not message.read
+    sim2.mark_read(message.id)
+    sim2.run()
+    assert_invariants(sim2, events2)

@@ -13,7 +13,8 @@ from shopsim.sim import events as E
 if TYPE_CHECKING:
     from shopsim.sim.events import Event
 
-OPENED, ANSWERED, CLICKED = 1, 2, 4   # what happened to a delivered message so far (bits)
+OPENED, ANSWERED, CLICKED, READ = 1, 2, 4, 8   # what happened to a delivered message so far (bits)
+# OPENED counts any open, a privacy proxy's machine open included; READ only hers, which marks it read in her inbox.
 RESPONSES = (E.NOTIFICATION_OPENED, E.NOTIFICATION_CLICKED, E.NOTIFICATION_DISMISSED, E.NOTIFICATION_UNSUBSCRIBED,
              E.NOTIFICATION_COMPLAINED)
 # Ways to leave without opening: the unsubscribe button of a mail app (List-Unsubscribe), push switched off in the
@@ -82,7 +83,9 @@ class Engagement(Check):
             if by_shopper:
                 if bits & ANSWERED:
                     self.bad(ev, f"{nid} opened by {ev.shopper} after she had already opened or dismissed it")
-                bits |= ANSWERED
+                bits |= ANSWERED | READ
+            elif d.get("source") == "user":  # a front end opened it for her
+                bits |= READ
             bits |= OPENED
         elif ev.type == E.NOTIFICATION_DISMISSED:
             if channel != "push":
@@ -108,7 +111,7 @@ class Engagement(Check):
                 self.expect_unsubscribe(ev)
             del self.delivered[nid]
             self.done.add(nid)
-            if unopened and not bits & OPENED:
+            if unopened and not bits & READ:  # a proxy's fetch leaves it unread in her inbox
                 self.left_unread.add(nid)
             return
         rec[3] = bits
