@@ -85,3 +85,25 @@ def test_the_terminal_app_does_not_import_the_command_line():
     upward = [f"{p.relative_to(root.parent)} imports {n}" for p in sorted((root / "tui").rglob("*.py"))
               for n in _imports(p) if n.startswith("shopsim.cli")]
     assert not upward, "\n".join(upward)
+
+
+def test_the_ground_floor_imports_nothing_of_shopsim():
+    """`shopsim.contract` is the vocabulary every layer shares: it must not lean on any of them."""
+    from pathlib import Path
+
+    root = Path(shopsim.__path__[0])
+    leaning = [f"{p.relative_to(root.parent)} imports {n}" for p in sorted((root / "contract").rglob("*.py"))
+               for n in _imports(p) if not n.startswith("shopsim.contract")]
+    assert not leaning, "\n".join(leaning)
+
+
+def test_shopper_ids_are_parsed_in_one_place():
+    """Ids are read by shopsim.contract.ids alone: a hand-written `int(sid[1:]) - 1` elsewhere would drift."""
+    import re
+    from pathlib import Path
+
+    root = Path(shopsim.__path__[0])
+    pattern = re.compile(r"int\([\w.]*shopper[\w.]*\[1:\]\)|int\(sid\[1:\]\)")
+    found = [f"{p.relative_to(root.parent)}:{i}" for p in sorted(root.rglob("*.py")) if p.parent.name != "contract"
+             for i, line in enumerate(p.read_text().splitlines(), 1) if pattern.search(line)]
+    assert not found, found

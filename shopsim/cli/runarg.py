@@ -45,7 +45,7 @@ def zone(tz: str) -> ZoneInfo:
 
 def parse_iso(t: str) -> int:
     """'2026-03-02T08:00:00.000Z' -> epoch ms."""
-    return epoch_ms(datetime.fromisoformat(t.replace("Z", "+00:00")))
+    return epoch_ms(datetime.fromisoformat(t))
 
 
 def local_dt(epoch: int, tz: str) -> datetime:

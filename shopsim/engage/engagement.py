@@ -22,6 +22,7 @@ from __future__ import annotations
 from math import exp
 from typing import TYPE_CHECKING
 
+from shopsim.contract.ids import shopper_index
 from shopsim.scenario.taxonomy import CATEGORY_CLASS, MARKETING, MARKETING_CATEGORIES
 from shopsim.sim import events as E
 from shopsim.sim.clock import HOUR
@@ -65,7 +66,7 @@ class Engagement:
     def _delivered(self, ev: Event) -> None:
         d = ev.data
         sim = self.sim
-        sh = sim.shoppers[int(ev.shopper[1:]) - 1]
+        sh = sim.shoppers[shopper_index(ev.shopper)]
         category, channel, now, nid = d["category"], d["channel"], sim.now, d["id"]
         m = self.m
         marketing = category == "digest" or CATEGORY_CLASS[category] == MARKETING

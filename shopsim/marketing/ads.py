@@ -11,6 +11,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import TYPE_CHECKING
 
+from shopsim.contract.ids import shopper_index
 from shopsim.scenario.units import parse_duration
 from shopsim.sim import events as E
 from shopsim.sim.clock import DAY
@@ -41,16 +42,16 @@ class Ads:
             sim.on(E.ORDER_PLACED, self._stop)
 
     def _cart(self, ev: Event) -> None:
-        sh = self.sim.shoppers[int(ev.shopper[1:]) - 1]
+        sh = self.sim.shoppers[shopper_index(ev.shopper)]
         ids = [self.cs.products[i].id for i in (sh.cart or ())][:3]
         self._retarget(sh, "cart", ev.data["cart"], ids)
 
     def _browse(self, ev: Event) -> None:
-        sh = self.sim.shoppers[int(ev.shopper[1:]) - 1]
+        sh = self.sim.shoppers[shopper_index(ev.shopper)]
         self._retarget(sh, "browse", ev.data["session"], ev.data["products"][:3])
 
     def _stop(self, ev: Event) -> None:
-        idx = int(ev.shopper[1:]) - 1
+        idx = shopper_index(ev.shopper)
         t = self.target.get(idx)
         if t is not None and t[1] == "cart" and t[2] == ev.data["cart"]:
             del self.target[idx]

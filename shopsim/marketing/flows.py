@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from shopsim.contract.ids import shopper_index
 from shopsim.notify.windows import next_outside
 from shopsim.scenario.units import parse_clock, parse_duration
 from shopsim.sim import events as E
@@ -206,5 +207,5 @@ class Flows:
         return None
 
     def _shopper(self, ev: Event) -> Shopper:
-        return self.sim.shoppers[int(ev.shopper[1:]) - 1]
+        return self.sim.shoppers[shopper_index(ev.shopper)]
 

@@ -103,7 +103,7 @@ class TableBuilder:
     def _t(self, instant: str | None) -> int | None:
         if instant is None:
             return None
-        return epoch_ms(datetime.fromisoformat(instant.replace("Z", "+00:00"))) - self.start
+        return epoch_ms(datetime.fromisoformat(instant)) - self.start
 
     # run, shoppers, settings
     def _run_started(self, ev: Event, d: dict) -> None:

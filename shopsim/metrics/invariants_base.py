@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 from zoneinfo import ZoneInfo
 
-from shopsim.scenario.taxonomy import CATEGORY_CLASS, MARKETING
+from shopsim.scenario.taxonomy import CATEGORY_CLASS, DIGEST, MARKETING
 from shopsim.sim import events as E
 from shopsim.sim.clock import iso
 
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from shopsim.sim.events import Event
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-DIGEST = "digest"
 
 
 class Violation(NamedTuple):
@@ -96,7 +95,7 @@ class RunState:
 
     def instant(self, text: str) -> int:
         """An ISO instant of the log as virtual ms."""
-        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        dt = datetime.fromisoformat(text)
         return (dt - _EPOCH) // timedelta(milliseconds=1) - self.start
 
     def local(self, t: int, shopper: str) -> datetime:

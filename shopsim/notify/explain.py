@@ -12,7 +12,8 @@ from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from shopsim.notify.notifier import DIGEST, trace_record
+from shopsim.notify.notifier import trace_record
+from shopsim.scenario.taxonomy import DIGEST
 from shopsim.notify.policy import DEFERRED, DIGESTED, NO_PARAMS, REROUTED, SUPPRESSED, Verdict
 from shopsim.notify.state import Note
 from shopsim.scenario.taxonomy import CATEGORY_CLASS, CRITICAL, MARKETING, TRANSACTIONAL
@@ -221,7 +222,7 @@ def verdict_of(record: dict[str, Any]) -> Verdict:
 
 
 def _epoch(t: str) -> int:
-    return epoch_ms(datetime.fromisoformat(t.replace("Z", "+00:00")))
+    return epoch_ms(datetime.fromisoformat(t))
 
 
 def logged_note(nid: str, events: list[Event], tz: str, start_epoch: int) -> LoggedNote | None:

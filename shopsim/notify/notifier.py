@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable
 from zoneinfo import ZoneInfo
 
+from shopsim.contract.ids import shopper_index
 from shopsim.notify.caps import CapTracker
 from shopsim.notify.context import build_context, order_summary
 from shopsim.notify.policy import (
@@ -20,7 +21,7 @@ from shopsim.notify.policy import (
 from shopsim.notify.state import Message, Note, ShopperNotes
 from shopsim.notify.templates import Templates
 from shopsim.notify.windows import next_local_time
-from shopsim.scenario.taxonomy import CATEGORY_CLASS, CRITICAL, EVENT_CATEGORY, MARKETING
+from shopsim.scenario.taxonomy import CATEGORY_CLASS, CRITICAL, DIGEST, EVENT_CATEGORY, MARKETING
 from shopsim.scenario.units import parse_clock
 from shopsim.sim import events as E
 from shopsim.sim.clock import iso
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
     from shopsim.sim.population import Shopper
 
 DELIVERED = "delivered"
-DIGEST = "digest"
 
 
 def trace_record(verdicts: list[Verdict], start_epoch: int) -> list[dict[str, Any]]:
@@ -89,7 +89,7 @@ class Notifier:
         self.placed[ev.data["order"]] = order_summary(ev.data, self.products)
 
     def _on_event(self, ev: Event) -> None:
-        sh = self.sim.shoppers[int(ev.shopper[1:]) - 1]
+        sh = self.sim.shoppers[shopper_index(ev.shopper)]
         source = "account" if ev.type.startswith("account.") else "order"
         # kind + ref name the triggering event (seq would tie a shopper's lines to everyone else's).
         self.request(sh, EVENT_CATEGORY[ev.type], self.cs.transactional[ev.type], ev.type, source,

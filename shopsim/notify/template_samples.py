@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-DIGEST = "digest"
+from shopsim.scenario.taxonomy import DIGEST
+
 
 def _ctx(category: str, kind: str, **fields: Any) -> dict:
     base = {

@@ -34,7 +34,7 @@ from shopsim.notify.sandbox import (ENV, MAX_SOURCE, MAX_STEPS, MAX_VALUE, PART_
                                     make_environment, render_bounded, render_capped)
 from shopsim.notify.template_samples import SAMPLE_LABELS, SAMPLES
 from shopsim.scenario.problems import did_you_mean
-from shopsim.scenario.taxonomy import CATEGORIES, CHANNELS
+from shopsim.scenario.taxonomy import CATEGORIES, CHANNELS, DIGEST
 
 __all__ = [
     "DIGEST",
@@ -59,7 +59,6 @@ __all__ = [
     "shorten",
 ]
 
-DIGEST = "digest"
 TEMPLATE_CATEGORIES: tuple[str, ...] = (*CATEGORIES, DIGEST)
 PARTS: dict[str, tuple[str, ...]] = {
     "email": ("subject", "body"),

@@ -102,7 +102,7 @@ def signed_duration(ms: float | None) -> str:
 
 def _start(run: dict[str, Any]) -> datetime | None:
     try:
-        return datetime.fromisoformat(str(run.get("start")).replace("Z", "+00:00")).astimezone(timezone.utc)
+        return datetime.fromisoformat(str(run.get("start"))).astimezone(timezone.utc)
     except ValueError:
         return None
 

@@ -13,6 +13,7 @@ from typing import Any, Mapping
 
 from pydantic import ValidationError
 
+from shopsim.contract.ids import shopper_id, shopper_index
 from shopsim.scenario.locales import UNSUPPORTED_LOCALES, faker_locales, locale_suggestion
 from shopsim.scenario.problems import Path, Positions, Problem, did_you_mean, format_path, problem_at
 from shopsim.scenario.schema import (
@@ -364,9 +365,9 @@ def _expectations(c: _Checker, s: Scenario) -> None:
                     c.report(at + (side,), "a count bound is a whole number, 0 or more")
         elif ex.receives is not None:
             r = ex.receives
-            if int(r.shopper[1:]) > s.population.size or int(r.shopper[1:]) < 1:
+            if not 0 <= shopper_index(r.shopper) < s.population.size:
                 c.report(at + ("receives", "shopper"), f"no shopper {r.shopper}: ids run from s000001 to "
-                                                       f"s{s.population.size:06d}")
+                                                       f"{shopper_id(s.population.size - 1)}")
             if r.between is not None:
                 from shopsim.scenario.compiled import at_ms
                 from shopsim.sim.clock import epoch_ms

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from shopsim.contract.ids import shopper_index
 from shopsim.notify.caps import CapRule
 from shopsim.scenario.catalogue import ProductDef, build_catalogue
 from shopsim.scenario.schema import CONSENT_DEFAULTS, Scenario
@@ -246,7 +247,7 @@ def compile_scenario(sc: Scenario, seed: int | None = None) -> CompiledScenario:
     for index, ev in enumerate(sc.events):
         t = at_ms(ev.at, start)
         scripted.append(ScriptedDef(
-            t=t, shopper=-1 if ev.shopper == "all" else int(ev.shopper[1:]) - 1,
+            t=t, shopper=-1 if ev.shopper == "all" else shopper_index(ev.shopper),
             settings=ev.settings.as_patch() if ev.settings else None,
             session=ev.session, signin=ev.signin, password_change=ev.password_change,
             notify=ev.notify, index=index))

@@ -23,6 +23,9 @@ CATEGORY_CLASS = {
     "new_product_alerts": MARKETING,
 }
 CATEGORIES = tuple(CATEGORY_CLASS)
+# The category of a digest: one message carrying several marketing messages. Not a category a shopper sets
+# (her digest follows her marketing categories' frequencies), but the one a digest's requests and templates use.
+DIGEST = "digest"
 MARKETING_CATEGORIES = tuple(c for c, k in CATEGORY_CLASS.items() if k == MARKETING)
 
 # Baymard's answers to "why did you abandon an order during checkout?" (its 2024 survey of US shoppers), then

@@ -73,7 +73,7 @@ def parse_instant(text: str) -> datetime:
     """ISO 8601 with an explicit offset (or Z) -> aware UTC datetime."""
     s = str(text).strip()
     try:
-        dt = datetime.fromisoformat(s.replace("Z", "+00:00"))
+        dt = datetime.fromisoformat(s)
     except ValueError:
         raise ValueError(f"{shown(text)} is not an ISO 8601 instant, e.g. 2026-03-02T00:00:00Z") from None
     if dt.tzinfo is None:

@@ -6,21 +6,11 @@ import random
 from bisect import bisect
 from typing import Any
 
+from shopsim.contract.ids import shopper_id, shopper_index  # noqa: F401 - re-exported
 from shopsim.scenario.compiled import CompiledScenario, SegmentDef
 from shopsim.sim.clock import HOUR, LocalClock
 from shopsim.sim.identity import make_identity, pools
 from shopsim.sim.rng import stream
-
-
-def shopper_id(index: int) -> str:
-    """Stable id from the 0-based index: s000001 is the first shopper."""
-    return f"s{index + 1:06d}"
-
-
-def shopper_index(sid: str) -> int:
-    if len(sid) < 2 or sid[0] != "s" or not sid[1:].isdigit():
-        raise KeyError(sid)
-    return int(sid[1:]) - 1
 
 
 class Shopper:

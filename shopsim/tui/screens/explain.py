@@ -41,7 +41,7 @@ STEP_MARK = {"pass": "·", "deferred": "‖", "suppressed": "✘", "digested": "
 
 def _when(iso: str, tz: str) -> tuple[str, str]:
     """'2026-03-02T23:00:00.000Z' -> ('Mon 2 Mar 23:00 UTC', 'Tue 3 Mar 00:00 local')."""
-    t = datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(timezone.utc)
+    t = datetime.fromisoformat(iso).astimezone(timezone.utc)
     local = t.astimezone(ZoneInfo(tz))
     fmt = "%a {d} %b %H:%M"
     return (t.strftime(fmt).format(d=t.day) + " UTC", local.strftime(fmt).format(d=local.day) + " local")

@@ -11,12 +11,12 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, TabbedContent, TabPane
 
+from shopsim.contract.ids import shopper_index
 from shopsim.metrics.kpis import Metrics
 from shopsim.sim.engine import Simulation
 from shopsim.tui.driver import SimDriver
 from shopsim.tui.messages import ExplainRequested, NarrationReached, ShopperSelected, SimAdvanced
 from shopsim.sim import events as E
-from shopsim.sim.population import shopper_index
 from shopsim.tui.driver import OUTCOMES
 from shopsim.tui.widgets.bigclock import BigClock
 from shopsim.tui.widgets.feed import LiveFeed
@@ -187,7 +187,7 @@ class MainScreen(Screen):
             return
         self._unzoom()  # the callout stands over the shoppers list, beside the inbox it talks about
         if hit.shopper is not None:
-            self.select(int(hit.shopper[1:]) - 1)
+            self.select(shopper_index(hit.shopper))
             note = highlight(hit, self.sim)  # the message the step is about, if it is in her inbox now
             if note is not None:
                 self.query_one(InboxPane).focus_message(note)

@@ -15,6 +15,7 @@ from textual.geometry import Region
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from shopsim.contract.ids import shopper_index
 from shopsim.tui.narrator import Hit
 
 _TOP = 4  # the callout's top margin (as in DEFAULT_CSS): the transport bar stays in sight
@@ -121,7 +122,7 @@ def describe(hit: Hit, sim) -> str:
 
     parts = []
     if hit.shopper is not None:
-        sh = sim.shoppers[int(hit.shopper[1:]) - 1]
+        sh = sim.shoppers[shopper_index(hit.shopper)]
         parts.append(f"{local_label(sim.scenario.start_epoch + hit.t, sh.tz)} · {sh.name} ({sh.id}, {sh.city})")
     if hit.event is not None:  # in words: the callout is read by a class, not by the engine's author
         ev = hit.event

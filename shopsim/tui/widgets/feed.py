@@ -22,13 +22,13 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from shopsim.contract.ids import shopper_index
 from shopsim.report.labels import ad_reason_words, category_words, channel_words, decision_words
 from shopsim.report.svg import CHANNEL_COLORS
 from shopsim.sim import events as E
 from shopsim.sim.clock import DAY, HOUR, MINUTE
 from shopsim.sim.engine import Simulation
 from shopsim.sim.events import Event
-from shopsim.sim.population import shopper_index
 from shopsim.tui.messages import ExplainRequested, ShopperSelected
 
 __all__ = ["LiveFeed", "OUTCOMES", "CHANNEL_CYCLE"]
@@ -362,7 +362,7 @@ class LiveFeed(ScrollView, can_focus=True):
         if not iso_time:
             return "?"
         try:
-            at = datetime.fromisoformat(iso_time.replace("Z", "+00:00"))
+            at = datetime.fromisoformat(iso_time)
         except ValueError:
             return iso_time
         return _clock(int(at.timestamp() * 1000) - self.start_epoch)

@@ -23,6 +23,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Input
 
+from shopsim.contract.ids import shopper_index
 from shopsim.report.labels import words
 from shopsim.sim import events as E
 from shopsim.sim.events import Event
@@ -278,7 +279,7 @@ class ShopperTable(Vertical):
 
     def _index(self, sid: str) -> int:
         try:
-            i = int(sid[1:]) - 1
+            i = shopper_index(sid)
             if self.shoppers[i].id == sid:
                 return i
         except (ValueError, IndexError):

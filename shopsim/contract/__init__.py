@@ -1,0 +1,1 @@
+"""The ground floor: the vocabulary every layer shares (ids, for now), importing nothing of shopsim."""

@@ -1,0 +1,16 @@
+"""Shopper ids: "s000001" is the first shopper (index 0). One definition, read by the scenario, the engine, the
+notification and marketing layers and the front ends alike."""
+
+from __future__ import annotations
+
+
+def shopper_id(index: int) -> str:
+    """Stable id from the 0-based index: s000001 is the first shopper."""
+    return f"s{index + 1:06d}"
+
+
+def shopper_index(sid: str) -> int:
+    """The 0-based index of an id; KeyError for anything that is not one ('s' and digits)."""
+    if len(sid) < 2 or sid[0] != "s" or not sid[1:].isdigit():
+        raise KeyError(sid)
+    return int(sid[1:]) - 1
