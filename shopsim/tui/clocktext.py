@@ -21,6 +21,11 @@ def day_text(now_ms: int, end_ms: int) -> str:
     return f"day {min(now_ms // DAY_MS + 1, days)}/{days}"
 
 
+def utc_text(start_epoch_ms: int, t_ms: int) -> str:
+    """A virtual time as the top bar writes it in full: "Mon 02 Mar 00:09 UTC"."""
+    return datetime.fromtimestamp((start_epoch_ms + t_ms) / 1000, timezone.utc).strftime(DATES["date"])
+
+
 @dataclass(frozen=True)
 class ClockFace:
     """Everything the clock line can say; `line()` decides how much of it fits."""

@@ -13,11 +13,11 @@ from textual.widgets import Footer, TabbedContent, TabPane
 
 from shopsim.contract.ids import shopper_index
 from shopsim.metrics.kpis import Metrics
-from shopsim.sim.engine import Simulation
-from shopsim.tui.driver import SimDriver
-from shopsim.tui.messages import ExplainRequested, NarrationReached, ShopperSelected, SimAdvanced
 from shopsim.sim import events as E
-from shopsim.tui.driver import OUTCOMES
+from shopsim.sim.engine import Simulation
+from shopsim.tui.clocktext import utc_text
+from shopsim.tui.driver import OUTCOMES, SimDriver
+from shopsim.tui.messages import ExplainRequested, NarrationReached, ShopperSelected, SimAdvanced
 from shopsim.tui.widgets.bigclock import BigClock
 from shopsim.tui.widgets.feed import LiveFeed
 from shopsim.tui.widgets.inbox import InboxPane
@@ -29,12 +29,6 @@ from shopsim.tui.widgets.transport import TransportBar
 # Feed heights the `v` key cycles through: the size the layout gives it, a tall one, hidden.
 FEED_SIZES = ("", "-feed-tall", "-feed-hidden")
 PANES = {"shoppers": "#shoppers", "inbox": "#shopper-tabs", "feed": "#feed"}
-
-
-def _utc_clock(sim: Simulation, t: int) -> str:
-    """"Mon 02 Mar 00:09 UTC", as the top bar writes the time."""
-    from datetime import datetime, timezone
-    return f"{datetime.fromtimestamp((sim.scenario.start_epoch + t) / 1000, timezone.utc):%a %d %b %H:%M} UTC"
 
 
 class MainScreen(Screen):
@@ -161,17 +155,14 @@ class MainScreen(Screen):
 
         currency = self.sim.scenario.model.catalogue.currency
 
-        def describe(ev) -> str:
-            name = self.sim.shoppers[shopper_index(ev.shopper)].name if ev.shopper else None
-            return event_words(ev, name, currency=currency)
-
         feed = self.query_one(LiveFeed)
         if feed.display:
             feed.show_step(stepped, since, lambda ev: event_words(ev, who=False, currency=currency))
             self._step_marked = True
-        lead = describe(stepped[0])
+        first = stepped[0]
+        lead = event_words(first, self.sim.shopper(first.shopper).name if first.shopper else None, currency=currency)
         more = f" (and {len(stepped) - 1} more at the same instant)" if len(stepped) > 1 else ""
-        self.notify(lead + more, title=f"{title} · {_utc_clock(self.sim, stepped[0].t)}", timeout=6,
+        self.notify(lead + more, title=f"{title} · {utc_text(self.sim.scenario.start_epoch, stepped[0].t)}", timeout=6,
                     markup=False)
 
     def on_explain_requested(self, message: ExplainRequested) -> None:

@@ -183,25 +183,25 @@ class LiveFeed(ScrollView, can_focus=True):
         """Mark what a step (`n`) reached, once `on_sim_events` has taken its batch (lines from serial `since`
         on are that batch's): an event that is not a decision gets a line of its own with `describe(event)`,
         and the cursor goes to the step's first line, so the feed stops following there."""
-        lines, serial = self.lines, self.added
-        view = None if self._view is lines else self._view
         for ev in events:
             if ev.type in _OUTCOME_OF or ev.type == E.AD_IMPRESSION:
                 continue
             d = ev.data
             note = ev.type.startswith("notification.")  # elsewhere `category` is a product's, not a message's
-            line = (serial, ev.t, STEPPED, ev.shopper, d.get("channel") if note else None,
-                    d.get("category") if note else None, describe(ev), ev.type, d.get("id") if note else None)
-            serial += 1
-            lines.append(line)
-            if view is not None and self._matches(line):
-                view.append(line)
-                self._view_added += 1
-        self.added = serial
+            self._add((self.added, ev.t, STEPPED, ev.shopper, d.get("channel") if note else None,
+                       d.get("category") if note else None, describe(ev), ev.type, d.get("id") if note else None))
         self.flush()
         first = next((i for i, ln in enumerate(self._view) if ln[SERIAL] >= since), None) if self._view else None
         if first is not None and self.is_mounted:
             self.call_after_refresh(self.move_cursor, first)  # once the view knows its new height
+
+    def _add(self, line: Line) -> None:
+        """One line, to the kept lines and (if it passes the filter) the view; on_sim_events inlines this."""
+        self.lines.append(line)
+        self.added += 1
+        if self._view is not self.lines and self._matches(line):
+            self._view.append(line)
+            self._view_added += 1
 
     def clear(self) -> None:
         """Forget every line (a new run)."""

@@ -3,17 +3,14 @@
 `ShopperTable` holds the state (the filter, the cursor, unread counts kept from events) and composes a
 `ShopperSearch` input and a `ShopperList`, a `ScrollView` that renders only the visible lines with
 `render_line`, as toolong's log view does: no widget per row, so 100k shoppers cost one list of indices.
+How a line reads (columns, header, footer, notices, rows) is `ShopperRows`, in shopper_rows.py.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left
-from textwrap import wrap
 from typing import Any, Iterable, NamedTuple, Sequence
 
-from rich.cells import cell_len, set_cell_size
-from rich.segment import Segment
-from rich.style import Style as RichStyle
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -24,46 +21,23 @@ from textual.strip import Strip
 from textual.widgets import Input
 
 from shopsim.contract.ids import shopper_index
-from shopsim.report.labels import words
 from shopsim.sim import events as E
 from shopsim.sim.events import Event
 from shopsim.tui.messages import ShopperSelected
-from shopsim.tui.widgets.preview import format_cents
 from shopsim.tui.widgets.shopper_query import CART_STATES, country_name, parse_query
+from shopsim.tui.widgets.shopper_rows import ShopperRows
 
 __all__ = ["ShopperTable", "ShopperList", "ShopperSearch", "parse_query", "country_name", "CART_STATES"]
 
 REFRESH_S = 0.25  # coalesce redraws: at most four a second whatever the event rate
 _CART_EVENTS = frozenset((E.CART_ITEM_ADDED, E.CART_EMPTIED, E.CHECKOUT_STARTED, E.CART_ABANDONED,
                           E.ORDER_PLACED, E.SESSION_STARTED))
-# Columns: key -> header, narrowest width, alignment. The id is always shown: the feed and the narration
-# name shoppers by it. A narrow pane keeps the columns in _PRIORITY order as long as the name keeps
-# _NAME_MIN cells; spare width then goes, in _GROWTH order, to the name first (most shoppers' names fit
-# in 22 cells), the cart's amount, the time zone (only shown when it fits), then the rest.
-_COLUMNS = {"name": ("Shopper", 18, "l"), "id": ("ID", 7, "l"), "country": ("From", 4, "l"),
-            "segment": ("Segment", 8, "l"), "tz": ("Time zone", 13, "l"), "cart": ("Cart", 9, "l"),
-            "unread": ("Unread", 6, "r")}
-_ORDER = ("name", "id", "country", "segment", "tz", "cart", "unread")
-_NAME_MIN = _COLUMNS["name"][1]
-_NOTICE_LINES = 4  # at most, above the rows
-_PRIORITY = ("name", "id", "unread", "cart", "country", "segment")  # then "tz", only with room to spare
-_GROWTH = (("name", 22), ("cart", 17), ("tz", None), ("name", 26), ("segment", 14), ("tz", 19))
-
-
 class _Filter(NamedTuple):
     text: str = ""
     segment: str | None = None
     country: frozenset[str] | None = None
     only_unread: bool = False
     cart_state: str | None = None
-
-
-def _fit(text: str, width: int, align: str = "l") -> str:
-    """`text` padded or cut (with an ellipsis) to exactly `width` cells."""
-    n = len(text) if text.isascii() else cell_len(text)
-    if n > width:
-        return set_cell_size(text, width - 1) + "…" if width > 1 else set_cell_size(text, width)
-    return text + " " * (width - n) if align == "l" else " " * (width - n) + text
 
 
 class ShopperSearch(Input):
@@ -202,7 +176,7 @@ class ShopperList(ScrollView, can_focus=True, inherit_bindings=False):
         self.refresh()
 
 
-class ShopperTable(Vertical):
+class ShopperTable(ShopperRows, Vertical):
     """Every shopper of `sim` in one virtual table: name, id, segment, country and time zone, cart state
     with its value, unread messages. Enter or a click posts `ShopperSelected`."""
 
@@ -488,138 +462,3 @@ class ShopperTable(Vertical):
             event.stop()
             self.select_cursor()
             self.view.focus()
-
-    # --- rendering (called by ShopperList.render_line) ----------------------------------------------
-
-    def columns(self, width: int) -> list[tuple[str, int]]:
-        """The columns that fit in `width` cells (after the 2-cell marker), in display order, with widths."""
-        cached = self._columns.get(width)
-        if cached is None:
-            cached = self._columns[width] = self._fit_columns(width)
-        return cached
-
-    @staticmethod
-    def _fit_columns(width: int) -> list[tuple[str, int]]:
-        room = width - 2 - 1 - _NAME_MIN
-        chosen = {"name": _NAME_MIN}
-        for key in _PRIORITY[1:]:
-            w = _COLUMNS[key][1]
-            if room < w + 1:
-                break  # never show a less important column in place of a more important one
-            chosen[key], room = w, room - w - 1
-        for key, cap in _GROWTH:
-            if room <= 0:
-                break
-            if key not in chosen:
-                w = _COLUMNS[key][1]
-                if key == "tz" and len(chosen) == len(_PRIORITY) and room >= w + 1:
-                    chosen[key], room = w, room - w - 1
-                continue
-            if cap is not None:
-                extra = min(room, max(0, cap - chosen[key]))
-                chosen[key] += extra
-                room -= extra
-        return [(k, chosen[k]) for k in _ORDER if k in chosen]
-
-    def _line(self, cells: list[tuple[str, Any]], width: int, fill: Any) -> Strip:
-        segments = [Segment(text, style) for text, style in cells]
-        return Strip(segments).adjust_cell_length(width, fill)
-
-    def header_strip(self, width: int, view: ShopperList) -> Strip:
-        style = view.get_component_rich_style("shopper-table--header")
-        cells = [("  ", style)]
-        for key, w in self.columns(width):
-            head, _, align = _COLUMNS[key]
-            cells.append((_fit(head, w, align) + " ", style))
-        return self._line(cells, width, style)
-
-    def footer_strip(self, width: int, view: ShopperList) -> Strip:
-        style = view.get_component_rich_style("shopper-table--footer")
-        total, shown = len(self.shoppers), len(self.rows)
-        text = f" {total:,} {'shopper' if total == 1 else 'shoppers'} ({shown:,} shown)"
-        f = self._filter
-        facets = [w for w in (f.segment and f"seg:{f.segment}", f.country and f"country:{','.join(sorted(f.country))}",
-                              f.cart_state and f"cart:{f.cart_state}", f.only_unread and "is:unread") if w]
-        if facets:
-            text += " · " + " ".join(facets)
-        return self._line([(text, style)], width, style)
-
-    def notice_lines(self, width: int) -> list[str]:
-        """The problems of the search, wrapped to `width` (at most four lines; none without problems)."""
-        problems = self.problems
-        if not problems:
-            return []
-        cached_problems, cached_width, lines = self._notice
-        if cached_problems != problems or cached_width != width:
-            room = max(10, width - 2)
-            lines = [line for p in problems for line in wrap(p, room, initial_indent="⚠ ", subsequent_indent="  ")]
-            if len(lines) > _NOTICE_LINES:  # several problems: what is wrong with each, without the hints
-                heads = "; ".join(p.split(" — ")[0] for p in problems)
-                lines = wrap(heads, room, initial_indent="⚠ ", subsequent_indent="  ")
-                if len(lines) > _NOTICE_LINES:
-                    lines = lines[:_NOTICE_LINES]
-                    lines[-1] = lines[-1][:room - 1] + "…"
-            self._notice = (problems, width, lines)
-        return lines
-
-    def notice_strip(self, line: int, width: int, view: ShopperList) -> Strip:
-        style = view.get_component_rich_style("shopper-table--notice")
-        lines = self.notice_lines(width)
-        text = " " + lines[line] if 0 <= line < len(lines) else ""
-        return self._line([(text, style)], width, style)
-
-    def row_strip(self, row: int, width: int, view: ShopperList) -> Strip:
-        """One table line: the shopper at position `row` among those shown."""
-        base = view.rich_style
-        if not 0 <= row < len(self.rows):
-            if row == 0 and not self.rows:
-                muted = base + view.get_component_rich_style("shopper-table--muted")
-                return self._line([("  No shopper matches this search.", muted)], width, base)
-            return Strip.blank(width, base)
-        index = self.rows[row]
-        sh = self.shoppers[index]
-        state = ("shopper-table--cursor" if row == self.cursor else
-                 "shopper-table--selected" if index == self.selected else None)
-        style = view.get_component_rich_style(state) if state else base
-
-        def styled(kind: str | None):
-            if kind is None or state == "shopper-table--cursor":
-                return style
-            # The row's background with the column's colour (merged component styles lose the background).
-            col = view.get_component_rich_style(kind)
-            return style + RichStyle(color=col.color, bold=col.bold)
-
-        cells: list[tuple[str, Any]] = [("▶ " if index == self.selected else "  ", style)]
-        for key, w in self.columns(width):
-            kind = None
-            if key == "name":
-                text = sh.name
-            elif key == "id":
-                text, kind = sh.id, "shopper-table--muted"
-            elif key == "country":
-                text, kind = sh.country, "shopper-table--muted"
-            elif key == "segment":
-                text, kind = words(sh.segment.name), "shopper-table--muted"
-            elif key == "tz":
-                text, kind = sh.tz, "shopper-table--muted"
-            elif key == "cart":
-                text, kind = self.cart_label(sh, w)
-            else:
-                n = self.unread[index]
-                text, kind = (f"● {n}", "shopper-table--unread") if n else ("·", "shopper-table--muted")
-            cells.append((_fit(text, w, _COLUMNS[key][2]) + " ", styled(kind)))
-        return self._line(cells, width, style)
-
-    def cart_label(self, sh: Any, width: int | None = None) -> tuple[str, str | None]:
-        """('abandoned $87.99', component class) for a shopper's cart, ('—', muted) without one; just the
-        state ('abandoned') when the amount does not fit in `width` cells."""
-        state = sh.cart_state
-        if state is None:
-            return "—", "shopper-table--muted"
-        kind = f"shopper-table--{state}"
-        if width is not None and width < len(state) + 6:  # no amount is shorter than "$0.00"
-            return state, kind
-        commerce = getattr(self.sim, "commerce", None)
-        cents = commerce.cart_value(sh) if commerce is not None and sh.cart else 0
-        text = f"{state} {format_cents(cents, self._currency)}"
-        return (text if width is None or cell_len(text) <= width else state), kind
