@@ -334,3 +334,18 @@ def test_a_number_yaml_reads_as_text_says_how_to_write_it(typed, hint):
     fixed = text.replace(typed, hint.removeprefix("write "))
     if float(hint.removeprefix("write ")) <= 1:
         assert load_scenario_text(fixed).behaviour.add_to_cart == float(typed)
+
+
+@pytest.mark.parametrize("shopper, wrong", [("s000006", True), ("s000000", True), ("s000005", False)])
+def test_an_expectation_about_an_unknown_shopper_names_the_real_range(shopper: str, wrong: bool) -> None:
+    """ids run from the first shopper to the last, s000005 for five: the message names the last one exactly."""
+    data = yaml.safe_load((Path(__file__).parent / "fixtures" / "minimal.yaml").read_text())
+    data["population"]["size"] = 5
+    data["expect"] = [{"receives": {"shopper": shopper}}]
+    text = yaml.safe_dump(data, sort_keys=False)
+    if not wrong:
+        load_scenario_text(text, "x.yaml")
+        return
+    with pytest.raises(ScenarioError) as e:
+        load_scenario_text(text, "x.yaml")
+    assert f"no shopper {shopper}: ids run from s000001 to s000005" in str(e.value)

@@ -34,11 +34,6 @@ def _zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
-def shopper_id(number: int) -> str:
-    """The id of the `number`-th shopper (1-based)."""
-    return f"s{number:06d}"
-
-
 class _Checker:
     def __init__(self, positions: Positions, filename: str):
         self.positions = positions
@@ -215,9 +210,10 @@ def _events(c: _Checker, s: Scenario) -> None:
                                               "settings, visits and sign-ins name one shopper")
             continue
         m = _SHOPPER.match(ev.shopper)
-        if not (m and shopper_id(int(m.group(1))) == ev.shopper and 1 <= int(m.group(1)) <= size):
-            valid = f"the only shopper is {shopper_id(1)}" if size == 1 else \
-                f"shopper ids run from {shopper_id(1)} to {shopper_id(size)}"
+        index = shopper_index(ev.shopper) if m else -1
+        if not (m and shopper_id(index) == ev.shopper and 0 <= index < size):
+            valid = f"the only shopper is {shopper_id(0)}" if size == 1 else \
+                f"shopper ids run from {shopper_id(0)} to {shopper_id(size - 1)}"
             c.report(path + ("shopper",), f"unknown shopper {ev.shopper!r}; {valid} (population.size {size})")
         if not ((ev.settings is not None and ev.settings.as_patch()) or ev.session or ev.signin
                 or ev.password_change or ev.notify is not None):
