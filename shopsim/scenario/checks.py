@@ -1,4 +1,5 @@
-"""Checks that need more than one field, or outside knowledge (Faker locales, the tz database).
+"""Checks that need more than one field, or outside knowledge (Faker locales, the tz database); those of what
+a scenario expects of its run and teaches (experiments, `expect:`, narration) are in checks_qa.py.
 
 They run on a scenario that already passed the schema, so they can rely on types and defaults.
 """
@@ -9,13 +10,15 @@ import re
 import zoneinfo
 from functools import lru_cache
 from types import SimpleNamespace
-from typing import Any, Mapping
+from typing import Any
 
 from pydantic import ValidationError
 
 from shopsim.contract.ids import shopper_id, shopper_index
+from shopsim.scenario.checker import Checker
+from shopsim.scenario.checks_qa import expectations, experiments, narration
 from shopsim.scenario.locales import UNSUPPORTED_LOCALES, faker_locales, locale_suggestion
-from shopsim.scenario.problems import Path, Positions, Problem, did_you_mean, format_path, problem_at
+from shopsim.scenario.problems import Path, Positions, Problem, did_you_mean, format_path
 from shopsim.scenario.schema import (
     Behaviour, Catalogue, Orders, Policies, Population, Run, Scenario, ScriptedEvent,
 )
@@ -23,8 +26,6 @@ from shopsim.scenario.units import format_duration, parse_clock, parse_duration,
 from shopsim.scenario.volume import MAX_EVENTS, MAX_QUEUED, MAX_VIEWS, about, volume
 from shopsim.scenario.zones import country_of, default_time_zones, zone_in_country, zones_of
 
-SHARE_TOLERANCE = 1e-6
-_NAME = re.compile(r"^[a-z0-9_]+$")
 # Ids are "s" + the 1-based shopper number, zero-padded to six digits (wider past 999999).
 _SHOPPER = re.compile(r"^s(\d{6,})$")
 
@@ -34,32 +35,9 @@ def _zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
-class _Checker:
-    def __init__(self, positions: Positions, filename: str):
-        self.positions = positions
-        self.filename = filename
-        self.problems: list[Problem] = []
-
-    def report(self, path: Path, message: str) -> None:
-        self.problems.append(problem_at(self.filename, self.positions, path, message))
-
-    def shares(self, path: Path, shares: Mapping[str, float]) -> None:
-        if not shares:
-            self.report(path, "needs at least one entry")
-            return
-        total = sum(shares.values())
-        if abs(total - 1) > SHARE_TOLERANCE:
-            self.report(path, f"shares sum to {format(round(total, 9), '.9g')}, they must sum to 1")
-
-    def names(self, path: Path, names: list[str], what: str) -> None:
-        for name in names:
-            if not _NAME.match(name):
-                self.report(path + (name,), f"{what} name {name!r} may only contain a-z, 0-9 and _")
-
-
 def check_scenario(scenario: Scenario, positions: Positions, filename: str) -> list[Problem]:
     """Every cross-field problem in `scenario`, each placed at the key it is about."""
-    c = _Checker(positions, filename)
+    c = Checker(positions, filename)
     _population(c, scenario)
     _settings(c, scenario)
     _catalogue(c, scenario)
@@ -67,9 +45,9 @@ def check_scenario(scenario: Scenario, positions: Positions, filename: str) -> l
     _events(c, scenario)
     _policies(c, scenario)
     _marketing(c, scenario)
-    _experiments(c, scenario)
-    _expectations(c, scenario)
-    _narration(c, scenario)
+    experiments(c, scenario)
+    expectations(c, scenario)
+    narration(c, scenario)
     _calibration(c, scenario)
     _behaviour(c, scenario)
     _campaign_times(c, scenario)
@@ -96,7 +74,7 @@ def check_sections(data: Any, positions: Positions, filename: str) -> list[Probl
             ok[name] = model.model_validate(data.get(name))
         except (ValidationError, TypeError):
             pass
-    c = _Checker(positions, filename)
+    c = Checker(positions, filename)
     s = SimpleNamespace(**ok)
     if "population" in ok:
         _population(c, s)
@@ -125,7 +103,7 @@ def check_sections(data: Any, positions: Positions, filename: str) -> list[Probl
     return c.problems
 
 
-def _population(c: _Checker, s: Scenario) -> None:
+def _population(c: Checker, s: Scenario) -> None:
     pop = s.population
     c.shares(("population", "locales"), {k: v.share for k, v in pop.locales.items()})
     c.shares(("population", "segments"), {k: v.share for k, v in pop.segments.items()})
@@ -157,7 +135,7 @@ def _population(c: _Checker, s: Scenario) -> None:
                                 f"zones of {country} include {listed}")
 
 
-def _settings(c: _Checker, s: Scenario) -> None:
+def _settings(c: Checker, s: Scenario) -> None:
     # Consent is drawn per shopper from population.consent shares; a fixed value here would be overwritten.
     patch = s.population.settings.as_patch()
     for key in ("marketing_consent", "personalization", "push_os_permission", "sms_opt_in"):
@@ -166,7 +144,7 @@ def _settings(c: _Checker, s: Scenario) -> None:
                      f"population.consent (e.g. {key}: 0.7) instead")
 
 
-def _catalogue(c: _Checker, s: Scenario) -> None:
+def _catalogue(c: Checker, s: Scenario) -> None:
     cat = s.catalogue
     c.shares(("catalogue", "categories"), {k: v.share for k, v in cat.categories.items()})
     if cat.products == 0 and not cat.items:
@@ -188,7 +166,7 @@ def _catalogue(c: _Checker, s: Scenario) -> None:
             first_seen[item.id] = i
 
 
-def _orders_and_behaviour(c: _Checker, s: Scenario) -> None:
+def _orders_and_behaviour(c: Checker, s: Scenario) -> None:
     c.shares(("orders", "carriers"), {k: v.share for k, v in s.orders.carriers.items()})
     c.names(("orders", "carriers"), list(s.orders.carriers), "carrier")
     low = s.behaviour.sessions.views.num("min")
@@ -197,7 +175,7 @@ def _orders_and_behaviour(c: _Checker, s: Scenario) -> None:
                  f"must be at least 1 (a session views at least one product), got {low:g}")
 
 
-def _events(c: _Checker, s: Scenario) -> None:
+def _events(c: Checker, s: Scenario) -> None:
     size = s.population.size
     indexed = s.events if s.events and isinstance(s.events[0], tuple) else list(enumerate(s.events))
     for i, ev in indexed:
@@ -221,7 +199,7 @@ def _events(c: _Checker, s: Scenario) -> None:
                            "password_change: true or notify")
 
 
-def _event_time(c: _Checker, s: Scenario, path: Path, ev: ScriptedEvent) -> None:
+def _event_time(c: Checker, s: Scenario, path: Path, ev: ScriptedEvent) -> None:
     run_ms = parse_duration(s.run.duration)
     start = parse_instant(s.run.start)
     try:
@@ -236,7 +214,7 @@ def _event_time(c: _Checker, s: Scenario, path: Path, ev: ScriptedEvent) -> None
                                  f"the run lasts {s.run.duration} from {s.run.start}")
 
 
-def _policies(c: _Checker, s: Scenario) -> None:
+def _policies(c: Checker, s: Scenario) -> None:
     from shopsim.notify.templates import check_templates  # Jinja loads only when a scenario has policies
 
     from shopsim.scenario.taxonomy import EVENT_CATEGORY
@@ -257,7 +235,7 @@ def _policies(c: _Checker, s: Scenario) -> None:
             c.report(path, message)
 
 
-def _marketing(c: _Checker, s: Scenario) -> None:
+def _marketing(c: Checker, s: Scenario) -> None:
     """References from flows, campaigns and engagement to segments and products."""
     segments = set(s.population.segments)
 
@@ -286,146 +264,7 @@ def _marketing(c: _Checker, s: Scenario) -> None:
             c.report(("engagement", "segments", name), f"unknown segment {name!r}" + did_you_mean(name, segments))
 
 
-def _experiments(c: _Checker, s: Scenario) -> None:
-    """References from experiments to flows and campaigns; one experiment per flow, campaign, and ads."""
-    owner: dict[tuple[str, str], str] = {}
-    for ename, ex in s.experiments.items():
-        c.names(("experiments",), [ename], "experiment")
-        c.names(("experiments", ename, "variants"), list(ex.variants), "variant")
-        if ex.control is not None and ex.control not in ex.variants:
-            c.report(("experiments", ename, "control"),
-                     f"unknown variant {ex.control!r}" + did_you_mean(ex.control, ex.variants))
-        for vname, v in ex.variants.items():
-            for what, names, known in (("flows", v.flows, s.flows), ("campaigns", v.campaigns, s.campaigns)):
-                for i, name in enumerate(names):
-                    path = ("experiments", ename, "variants", vname, what, i)
-                    if name not in known:
-                        c.report(path, f"unknown {what[:-1]} {name!r}" + did_you_mean(name, known))
-                    elif owner.setdefault((what, name), ename) != ename:
-                        c.report(path, f"{what[:-1]} {name!r} is already in experiment {owner[(what, name)]!r}; "
-                                       "a shopper can be in one arm per flow or campaign")
-            if v.ads is not None:
-                if not s.ads.enabled:
-                    c.report(("experiments", ename, "variants", vname, "ads"), "ads are not enabled (ads.enabled)")
-                elif owner.setdefault(("ads", ""), ename) != ename:
-                    c.report(("experiments", ename, "variants", vname, "ads"),
-                             f"ads are already in experiment {owner[('ads', '')]!r}")
-
-
-def _expectations(c: _Checker, s: Scenario) -> None:
-    from shopsim.metrics.catalog import METRICS, bound, suggest
-    from shopsim.scenario.taxonomy import CATEGORIES
-    from shopsim.sim import events as E
-
-    categories = (*CATEGORIES, "digest")
-    types = {v for k, v in vars(E).items() if k.isupper() and isinstance(v, str) and "." in v}
-    for i, ex in enumerate(s.expect):
-        at = ("expect", i)
-        if ex.metric is not None:
-            d = METRICS.get(ex.metric)
-            if d is None:
-                c.report(at + ("metric",), f"unknown metric {ex.metric!r}" + suggest(ex.metric))
-                continue
-            narrow = d.section == "messages" or ex.metric == "attributed_orders"
-            if ex.channel is not None and ex.category is not None:
-                c.report(at, "give channel or category, not both")
-            elif (ex.channel or ex.category) and not narrow:
-                c.report(at + ("channel" if ex.channel else "category",),
-                         f"{ex.metric} is not a message metric; only message metrics take a channel or category")
-            if ex.category is not None and ex.category not in categories:
-                c.report(at + ("category",), f"unknown category {ex.category!r}" + did_you_mean(ex.category, categories))
-            _arm(c, s, at, ex, d.section == "experiment")
-            for side in ("min", "max"):
-                value = getattr(ex, side)
-                if value is not None:
-                    try:
-                        bound(value, d.kind)
-                    except ValueError:
-                        c.report(at + (side,), f"{value!r} is not a number" + (
-                            " or a duration" if d.kind == "duration" else "") + ", e.g. 0.25 or 25%")
-        elif ex.invariant is not None:
-            try:
-                from shopsim.metrics.invariants import INVARIANTS
-            except ImportError:  # pragma: no cover - the module ships with shopsim
-                continue
-            if ex.invariant not in INVARIANTS:
-                c.report(at + ("invariant",), f"unknown invariant {ex.invariant!r}" + did_you_mean(ex.invariant, INVARIANTS))
-        elif ex.count is not None:
-            typ = ex.count.get("type")
-            for t in typ if isinstance(typ, list) else [typ] if typ is not None else []:
-                if t not in types:
-                    c.report(at + ("count", "type"), f"unknown event type {t!r}" + did_you_mean(str(t), types))
-            for side in ("min", "max"):
-                value = getattr(ex, side)
-                if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
-                    c.report(at + (side,), "a count bound is a whole number, 0 or more")
-        elif ex.receives is not None:
-            r = ex.receives
-            if not 0 <= shopper_index(r.shopper) < s.population.size:
-                c.report(at + ("receives", "shopper"), f"no shopper {r.shopper}: ids run from s000001 to "
-                                                       f"{shopper_id(s.population.size - 1)}")
-            if r.between is not None:
-                from shopsim.scenario.compiled import at_ms
-                from shopsim.sim.clock import epoch_ms
-                start = epoch_ms(parse_instant(s.run.start))
-                if at_ms(r.between[0], start) >= at_ms(r.between[1], start):
-                    c.report(at + ("receives", "between"), "the window ends before it starts: give [from, to] in order")
-            if r.category is not None and r.category not in categories:
-                c.report(at + ("receives", "category"),
-                         f"unknown category {r.category!r}" + did_you_mean(r.category, categories))
-            for side in ("min", "max"):
-                value = getattr(ex, side)
-                if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
-                    c.report(at + (side,), "a count bound is a whole number, 0 or more")
-
-
-def _arm(c: _Checker, s: Scenario, at: Path, ex: Any, needs_variant: bool) -> None:
-    if ex.experiment is None and ex.variant is None:
-        if needs_variant:
-            c.report(at + ("metric",), f"{ex.metric} compares an arm with its control: give variant (and "
-                                       "experiment when there are several)")
-        return
-    names = list(s.experiments)
-    if ex.experiment is not None and ex.experiment not in s.experiments:
-        c.report(at + ("experiment",), f"unknown experiment {ex.experiment!r}" + did_you_mean(ex.experiment, names))
-        return
-    if ex.experiment is None and len(names) != 1:
-        c.report(at + ("variant",), "several experiments (or none) in this scenario: say which with experiment")
-        return
-    exp = s.experiments[ex.experiment or names[0]]
-    if ex.variant is None:
-        c.report(at + ("experiment",), "give the variant too")
-    elif ex.variant not in exp.variants:
-        c.report(at + ("variant",), f"unknown variant {ex.variant!r}" + did_you_mean(ex.variant, exp.variants))
-
-
-def _narration(c: _Checker, s: Scenario) -> None:
-    from shopsim.scenario.compiled import at_ms
-    from shopsim.scenario.teaching import narration_problems
-    from shopsim.sim import events as E
-    from shopsim.sim.clock import epoch_ms
-
-    types = {v for k, v in vars(E).items() if k.isupper() and isinstance(v, str) and "." in v}
-    start = epoch_ms(parse_instant(s.run.start))
-    for i, step in enumerate(s.narration):
-        at = ("narration", i)
-        if step.at is not None:
-            t = at_ms(step.at, start)
-            if not 0 <= t <= parse_duration(s.run.duration):
-                c.report(at + ("at",), f"{step.at} is outside the run (0 to {s.run.duration})")
-        typ = (step.when or {}).get("type")
-        for t in typ if isinstance(typ, list) else [typ] if typ is not None else []:
-            if t not in types:
-                c.report(at + ("when", "type"), f"unknown event type {t!r}" + did_you_mean(str(t), types))
-        for who, path in ((step.shopper, ("shopper",)), ((step.when or {}).get("shopper"), ("when", "shopper"))):
-            if isinstance(who, str) and who.startswith("s") and who[1:].isdigit() and \
-                    not 1 <= int(who[1:]) <= s.population.size:
-                c.report(at + path, f"no shopper {who}: ids run from s000001 to s{s.population.size:06d}")
-    for path, message in narration_problems(s.narration):  # placeholders such as {abandonment_rate}
-        c.report(path, message)
-
-
-def _behaviour(c: _Checker, s: Scenario) -> None:
+def _behaviour(c: Checker, s: Scenario) -> None:
     c.shares(("behaviour", "devices", "web"), s.behaviour.devices.web)
     if s.behaviour.abandonment.survey is None:
         for name, flow in s.flows.items():
@@ -435,7 +274,7 @@ def _behaviour(c: _Checker, s: Scenario) -> None:
                              "a survey step needs behaviour.abandonment.survey (its response rate and bias)")
 
 
-def _campaign_times(c: _Checker, s: Scenario) -> None:
+def _campaign_times(c: Checker, s: Scenario) -> None:
     """A campaign is sent inside the run, as scripted events and narration steps are: one outside it would
     silently never go out (and one before the start cannot even be scheduled)."""
     from datetime import datetime, timedelta, timezone
@@ -474,7 +313,7 @@ def _campaign_times(c: _Checker, s: Scenario) -> None:
                            f"shopper's time zone, so the campaign would never be sent; {lasts}")
 
 
-def _limits(c: _Checker, s: Scenario) -> None:
+def _limits(c: Checker, s: Scenario) -> None:
     """Bounds no single field's range can express: the most views a visit can draw, the highest price."""
     from shopsim.scenario.types import MAX_PRICE
 
@@ -495,7 +334,7 @@ def _limits(c: _Checker, s: Scenario) -> None:
                            "distribution or give it a max")
 
 
-def _volume(c: _Checker, s: Scenario) -> None:
+def _volume(c: Checker, s: Scenario) -> None:
     events, queued = volume(s)
     if events > MAX_EVENTS:
         c.report(("population", "size"),
@@ -511,7 +350,7 @@ def _volume(c: _Checker, s: Scenario) -> None:
                  "run.duration, the account rates or the local-time campaigns")
 
 
-def _calibration(c: _Checker, s: Scenario) -> None:
+def _calibration(c: Checker, s: Scenario) -> None:
     if not s.calibration:
         return
     import fnmatch
