@@ -13,7 +13,7 @@ import yaml
 from shopsim.scenario.loader import load_scenario_text
 from shopsim.scenario.schema import Scenario
 from shopsim.sim.engine import Simulation
-from shopsim.sim.events import Event
+from shopsim.contract.events import Event
 from shopsim.store.recorder import Recorder
 
 

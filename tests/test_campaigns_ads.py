@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from conftest import play, replay_events, tiny_scenario
 from shopsim.scenario.loader import load_scenario
-from shopsim.sim import events as E
+from shopsim.contract import events as E
 from test_properties import PROPS, assert_invariants
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,7 +18,7 @@ import pytest
 
 from shopsim.scenario.compiled import compile_scenario
 from shopsim.scenario.loader import load_scenario, load_scenario_text
-from shopsim.sim import events as E
+from shopsim.contract import events as E
 from shopsim.sim.orders import Orders
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -17,7 +17,7 @@ import pytest
 
 from conftest import replay_lines, tiny_scenario
 from shopsim.scenario.loader import load_scenario
-from shopsim.sim import events as E
+from shopsim.contract import events as E
 from shopsim.sim.engine import Simulation
 from shopsim.store.recorder import Recorder
 

@@ -16,7 +16,7 @@ from conftest import play
 from shopsim.metrics.invariants import InvariantChecker
 from shopsim.notify.policy import quiet_hours, send_windows
 from shopsim.notify.windows import next_local_time, next_outside, reach
-from shopsim.sim import events as E
+from shopsim.contract import events as E
 
 NY, LONDON, BERLIN = ZoneInfo("America/New_York"), ZoneInfo("Europe/London"), ZoneInfo("Europe/Berlin")
 QUIET_0130 = (22 * 60, 90)  # quiet hours 22:00-01:30

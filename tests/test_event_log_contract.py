@@ -12,7 +12,7 @@ import pytest
 
 from conftest import parse_log, replay_lines, tiny_scenario
 from shopsim import __version__
-from shopsim.scenario.taxonomy import CATEGORIES, CHANNELS, FREQUENCIES
+from shopsim.contract.taxonomy import CATEGORIES, CHANNELS, FREQUENCIES
 
 T_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 CLOCK_RE = re.compile(r"^\d{2}:\d{2}$")

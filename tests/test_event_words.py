@@ -6,8 +6,8 @@ from pathlib import Path
 
 from conftest import replay_events
 
-from shopsim.sim import events as E
-from shopsim.sim.events import Event
+from shopsim.contract import events as E
+from shopsim.contract.events import Event
 from shopsim.tui.event_words import _SENTENCES, event_words
 
 DEFAULT = Path(__file__).resolve().parent.parent / "scenarios" / "default.yaml"

@@ -14,7 +14,7 @@ from shopsim.marketing.experiments import assign, bucket
 from shopsim.metrics.kpis import Metrics
 from shopsim.scenario.loader import load_scenario_text
 from shopsim.scenario.schema import Scenario
-from shopsim.sim import events as E
+from shopsim.contract import events as E
 
 FLOW = {"trigger": "cart.abandoned", "steps": [{"after": "1h", "channel": "email"},
                                               {"after": "1d", "channel": "in_app"}]}

@@ -24,7 +24,7 @@ import glob, hashlib, io, sys, warnings
 warnings.simplefilter("ignore")
 import orjson
 from shopsim.scenario.loader import load_scenario
-from shopsim.sim.clock import DAY
+from shopsim.contract.clock import DAY
 from shopsim.sim.engine import Simulation
 from shopsim.store.recorder import Recorder
 

@@ -16,8 +16,8 @@ from shopsim.cli import main
 from shopsim.metrics.runfile import open_run
 from shopsim.notify.explain import explain, logged_note
 from shopsim.scenario.loader import load_scenario, load_scenario_text
-from shopsim.scenario.units import parse_duration
-from shopsim.sim import events as E
+from shopsim.contract.units import parse_duration
+from shopsim.contract import events as E
 from shopsim.sim.engine import Simulation
 from shopsim.store import queries
 from shopsim.store.recorder import Recorder

@@ -13,8 +13,8 @@ from conftest import tiny_scenario
 from shopsim.cli import main
 from shopsim.scenario.loader import load_scenario_text
 from shopsim.scenario.problems import ScenarioError
-from shopsim.scenario import units
-from shopsim.scenario.units import parse_duration
+from shopsim.contract import units
+from shopsim.contract.units import parse_duration
 
 BASE = """\
 schema_version: 1

@@ -17,10 +17,10 @@ from conftest import play, tiny_scenario
 from shopsim.metrics.invariants import INVARIANTS, InvariantChecker
 from shopsim.metrics.invariants_base import cents
 from shopsim.scenario.loader import load_scenario
-from shopsim.sim import events as E
-from shopsim.sim.clock import DAY, HOUR, iso
+from shopsim.contract import events as E
+from shopsim.contract.clock import DAY, HOUR, iso
 from shopsim.sim.engine import Simulation
-from shopsim.sim.events import Event
+from shopsim.contract.events import Event
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 REACHABLE = {"platforms": {"ios": 1.0}, "reach": {"email_verified": 1.0, "phone": 1.0},

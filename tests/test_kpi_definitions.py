@@ -10,8 +10,8 @@ import pytest
 
 from shopsim.metrics import catalog
 from shopsim.metrics.kpis import Metrics
-from shopsim.sim.clock import HOUR
-from shopsim.sim.events import Event
+from shopsim.contract.clock import HOUR
+from shopsim.contract.events import Event
 
 H = HOUR
 

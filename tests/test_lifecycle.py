@@ -7,8 +7,8 @@ from collections import Counter, defaultdict
 import pytest
 
 from conftest import play, tiny_scenario
-from shopsim.sim import events as E
-from shopsim.sim.events import ORDER_LIFECYCLE
+from shopsim.contract import events as E
+from shopsim.contract.events import ORDER_LIFECYCLE
 from test_properties import assert_invariants
 
 ORDER_TYPES = set(ORDER_LIFECYCLE) | {E.PAYMENT_FAILED, E.ORDER_CANCELLED, E.DISPUTE_OPENED, E.REFUND_ISSUED}

@@ -15,9 +15,9 @@ import pytest
 from conftest import play, replay_events
 from shopsim.scenario.loader import load_scenario
 from shopsim.scenario.schema import Scenario
-from shopsim.scenario.taxonomy import CHANNELS, TRANSACTIONAL_PLAN
-from shopsim.sim import events as E
-from shopsim.sim.clock import HOUR
+from shopsim.contract.taxonomy import CHANNELS, TRANSACTIONAL_PLAN
+from shopsim.contract import events as E
+from shopsim.contract.clock import HOUR
 from shopsim.sim.engine import Simulation
 from test_marketing_properties import (
     _instant, check_attribution, check_coupons, check_engagement, check_flows,

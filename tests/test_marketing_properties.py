@@ -22,8 +22,8 @@ from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 from shopsim.scenario.schema import Scenario
-from shopsim.scenario.taxonomy import CHANNELS, MARKETING_CATEGORIES, TRANSACTIONAL_PLAN
-from shopsim.sim import events as E
+from shopsim.contract.taxonomy import CHANNELS, MARKETING_CATEGORIES, TRANSACTIONAL_PLAN
+from shopsim.contract import events as E
 from shopsim.sim.engine import Simulation
 from shopsim.store.recorder import Recorder
 from test_notify_properties import notify_scenarios

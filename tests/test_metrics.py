@@ -12,8 +12,8 @@ from shopsim.metrics import catalog, stats
 from shopsim.metrics.kpis import Metrics
 from shopsim.metrics.runfile import open_run
 from shopsim.scenario.loader import load_scenario
-from shopsim.sim.clock import HOUR
-from shopsim.sim.events import Event
+from shopsim.contract.clock import HOUR
+from shopsim.contract.events import Event
 from shopsim.store.recorder import Recorder
 
 H = HOUR

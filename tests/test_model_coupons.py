@@ -9,8 +9,8 @@ from collections import Counter, defaultdict
 import pytest
 
 from conftest import play, tiny_scenario
-from shopsim.scenario.taxonomy import EXTRA_COST_REASONS
-from shopsim.sim import events as E
+from shopsim.contract.taxonomy import EXTRA_COST_REASONS
+from shopsim.contract import events as E
 
 HOUR = 3_600_000
 REACHABLE = {"reach": {"email_verified": 1.0}, "consent": {"marketing_consent": 1.0}}

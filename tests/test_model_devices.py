@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 import pytest
 
 from conftest import play, tiny_scenario
-from shopsim.sim import events as E
+from shopsim.contract import events as E
 
 DEVICES = ("app", "mobile_web", "desktop")
 DETECT_AFTER = 30 * 60_000      # behaviour.abandonment.detect_after's default

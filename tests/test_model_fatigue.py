@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from conftest import play, tiny_scenario
-from shopsim.scenario.taxonomy import CATEGORY_CLASS, MARKETING, MARKETING_CATEGORIES
-from shopsim.sim import events as E
+from shopsim.contract.taxonomy import CATEGORY_CLASS, MARKETING, MARKETING_CATEGORIES
+from shopsim.contract import events as E
 
 HOUR = 3_600_000
 DAY = 24 * HOUR

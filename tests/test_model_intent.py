@@ -18,8 +18,8 @@ import yaml
 from conftest import play, tiny_scenario
 from shopsim.scenario.behaviour import Intent
 from shopsim.scenario.schema import Scenario
-from shopsim.scenario.units import parse_duration
-from shopsim.sim import events as E
+from shopsim.contract.units import parse_duration
+from shopsim.contract import events as E
 from shopsim.sim.engine import Simulation
 
 HOUR = 3_600_000

@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 import pytest
 
 from conftest import play, tiny_scenario
-from shopsim.sim import events as E
+from shopsim.contract import events as E
 from shopsim.sim.engine import Simulation
 
 MINUTE = 60_000

@@ -15,10 +15,10 @@ from conftest import play, tiny_scenario
 from shopsim.metrics.invariants import InvariantChecker
 from shopsim.scenario.compiled import abandon_probability, compile_scenario
 from shopsim.scenario.schema import Scenario
-from shopsim.scenario.taxonomy import (
+from shopsim.contract.taxonomy import (
     ABANDON_REASONS, BROWSE_STAGE_REASONS, CHECKOUT_REASONS, DEVICES, EXTRA_COST_REASONS, LEVER_REASONS,
 )
-from shopsim.sim import events as E
+from shopsim.contract import events as E
 from shopsim.sim.engine import Simulation
 
 WITH_COMPARISON = {"extra_costs": 2.3, "account_required": 0.26, "payment_trust": 0.25, "slow_delivery": 0.23,

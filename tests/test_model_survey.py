@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 
 from conftest import play, tiny_scenario
-from shopsim.sim import events as E
+from shopsim.contract import events as E
 
 REACHABLE = {"reach": {"email_verified": 1.0}, "consent": {"marketing_consent": 1.0}}
 

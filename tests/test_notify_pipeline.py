@@ -14,8 +14,8 @@ from shopsim.notify.policy import (
     DEFERRED, DIGESTED, PASS, SUPPRESSED, dedupe, digest, flow_state, send_windows,
 )
 from shopsim.scenario.schema import Scenario
-from shopsim.sim import events as E
-from shopsim.sim.clock import HOUR, MINUTE
+from shopsim.contract import events as E
+from shopsim.contract.clock import HOUR, MINUTE
 from shopsim.sim.engine import Simulation
 from shopsim.store.recorder import Recorder
 

@@ -17,10 +17,10 @@ from hypothesis import strategies as st
 
 from shopsim.metrics.invariants import InvariantChecker
 from shopsim.scenario.schema import Scenario
-from shopsim.scenario.taxonomy import CATEGORIES, CHANNELS, MARKETING_CATEGORIES
-from shopsim.scenario.units import parse_duration
-from shopsim.sim import events as E
-from shopsim.sim.clock import HOUR
+from shopsim.contract.taxonomy import CATEGORIES, CHANNELS, MARKETING_CATEGORIES
+from shopsim.contract.units import parse_duration
+from shopsim.contract import events as E
+from shopsim.contract.clock import HOUR
 from shopsim.sim.engine import Simulation
 from test_properties import PROPS, _prefs, assert_invariants, clock, scenario_dicts
 

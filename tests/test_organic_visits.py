@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import tiny_scenario
-from shopsim.sim import events as E
+from shopsim.contract import events as E
 from shopsim.sim.commerce import Commerce
 from shopsim.sim.engine import Simulation
 

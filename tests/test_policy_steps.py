@@ -8,7 +8,7 @@ import pytest
 
 from shopsim.notify.policy import PASS, REROUTED, SUPPRESSED, consent, preferences, reachable
 from shopsim.scenario.settings import builtin_defaults
-from shopsim.scenario.taxonomy import CATEGORIES, CATEGORY_CLASS, CHANNELS, MARKETING
+from shopsim.contract.taxonomy import CATEGORIES, CATEGORY_CLASS, CHANNELS, MARKETING
 
 REACH_ALL = {"app": True, "email": True, "phone": True}
 

@@ -17,10 +17,10 @@ from shopsim.scenario.compiled import abandon_probability, compile_scenario
 from shopsim.scenario.loader import load_scenario_text
 from shopsim.scenario.problems import ScenarioError
 from shopsim.scenario.schema import Scenario
-from shopsim.scenario.taxonomy import (
+from shopsim.contract.taxonomy import (
     ABANDON_REASONS, CATEGORIES, CATEGORY_CLASS, CHANNELS, DEVICES, FREQUENCIES, LEVER_REASON, MARKETING,
 )
-from shopsim.sim import events as E
+from shopsim.contract import events as E
 from shopsim.sim.engine import Simulation
 from shopsim.store.recorder import Recorder
 

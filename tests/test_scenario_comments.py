@@ -29,9 +29,9 @@ from conftest import play
 from shopsim.cli import main
 from shopsim.metrics.kpis import Metrics
 from shopsim.scenario.loader import load_scenario
-from shopsim.scenario.units import parse_duration
+from shopsim.contract.units import parse_duration
 from shopsim.sim.engine import Simulation
-from shopsim.sim.events import Event
+from shopsim.contract.events import Event
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 DAY = 86_400_000

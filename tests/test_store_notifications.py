@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from shopsim.scenario.loader import load_scenario
-from shopsim.sim.clock import HOUR
+from shopsim.contract.clock import HOUR
 from shopsim.sim.engine import Simulation
 from shopsim.store import queries
 from shopsim.store.recorder import Recorder

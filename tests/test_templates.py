@@ -27,7 +27,7 @@ from shopsim.notify.templates import (
     shorten,
 )
 from shopsim.notify import context
-from shopsim.scenario.taxonomy import CATEGORIES, CHANNELS, MARKETING_CATEGORIES
+from shopsim.contract.taxonomy import CATEGORIES, CHANNELS, MARKETING_CATEGORIES
 
 ROOT = Path(__file__).resolve().parents[1]
 NBSP = "\xa0"

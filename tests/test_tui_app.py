@@ -18,9 +18,9 @@ from conftest import berlin_promotions
 from textual.command import CommandList, CommandPalette
 from textual.widgets import Checkbox, OptionList, Static, TabbedContent
 
-from shopsim.sim import events as E
-from shopsim.sim.clock import DAY, HOUR, MINUTE
-from shopsim.sim.events import Event
+from shopsim.contract import events as E
+from shopsim.contract.clock import DAY, HOUR, MINUTE
+from shopsim.contract.events import Event
 from shopsim.tui.app import LoadingScreen, ShopsimApp, make_app
 from shopsim.tui.driver import OUTCOMES
 from shopsim.tui.messages import ShopperSelected

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from conftest import tiny_scenario
 from shopsim.scenario.schema import Scenario
-from shopsim.sim import events as E
-from shopsim.sim.clock import HOUR, MINUTE
+from shopsim.contract import events as E
+from shopsim.contract.clock import HOUR, MINUTE
 from shopsim.sim.engine import Simulation
 from shopsim.tui.driver import SPEEDS, SimDriver
 from shopsim.tui.narrator import Narrator

@@ -17,10 +17,10 @@ from textual.screen import Screen
 from shopsim.metrics.kpis import Metrics
 from shopsim.report.tables import rate
 from shopsim.scenario.loader import load_scenario
-from shopsim.sim import events as E
-from shopsim.sim.clock import DAY
+from shopsim.contract import events as E
+from shopsim.contract.clock import DAY
 from shopsim.sim.engine import Simulation
-from shopsim.sim.events import Event
+from shopsim.contract.events import Event
 from shopsim.sim.population import shopper_index
 from shopsim.tui.messages import ExplainRequested, ShopperSelected
 from shopsim.report.labels import category_words, decision_words, device_words

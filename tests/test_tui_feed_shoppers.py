@@ -19,10 +19,10 @@ from textual.containers import Horizontal
 from textual.widgets import Static
 
 from shopsim.scenario.loader import load_scenario
-from shopsim.sim import events as E
-from shopsim.sim.clock import DAY
+from shopsim.contract import events as E
+from shopsim.contract.clock import DAY
 from shopsim.sim.engine import Simulation
-from shopsim.sim.events import Event
+from shopsim.contract.events import Event
 from shopsim.tui.messages import ShopperSelected
 from shopsim.tui.widgets.feed import CHANNEL_CYCLE, SHOPPER, LiveFeed
 from shopsim.tui.widgets.shoppers import ShopperList, ShopperSearch, ShopperTable

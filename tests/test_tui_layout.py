@@ -384,7 +384,7 @@ def test_the_inbox_shows_new_messages_above_the_one_highlighted() -> None:
     on an older one she is reading, it stays on it with the newer ones in sight above."""
     from test_tui_app import ARNAUDE, quiet_narration
 
-    from shopsim.sim.clock import HOUR
+    from shopsim.contract.clock import HOUR
     from shopsim.tui.messages import ShopperSelected
 
     async def body() -> None:

@@ -20,10 +20,11 @@ from shopsim.notify.filters import format_money
 from shopsim.notify.state import Message
 from shopsim.scenario.compiled import compile_scenario
 from shopsim.scenario.loader import load_scenario
-from shopsim.sim.clock import DAY
+from shopsim.contract.clock import DAY
 from shopsim.sim.engine import Simulation
 from shopsim.tui.widgets.inbox import InboxPane
-from shopsim.tui.widgets.preview import AdImpression, MessagePreview, format_cents, product
+from shopsim.notify.filters import format_cents
+from shopsim.tui.widgets.preview import AdImpression, MessagePreview, product
 from tui_contrast import text_in, weak_cells
 
 ROOT = Path(__file__).resolve().parent.parent

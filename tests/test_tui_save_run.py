@@ -26,8 +26,8 @@ from shopsim.cli.tui import open_outputs, plan_outputs
 from shopsim.metrics.runfile import open_run
 from shopsim.scenario.compiled import compile_scenario
 from shopsim.scenario.loader import load_scenario
-from shopsim.sim import events as E
-from shopsim.sim.clock import DAY, HOUR
+from shopsim.contract import events as E
+from shopsim.contract.clock import DAY, HOUR
 from shopsim.sim.engine import Simulation
 from shopsim.store.outputs import Claim
 from shopsim.tui.app import ShopsimApp, make_app

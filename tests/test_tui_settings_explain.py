@@ -15,10 +15,10 @@ from textual.widgets.select import InvalidSelectValueError
 
 from conftest import berlin_promotions
 from shopsim.scenario.loader import load_scenario_text
-from shopsim.scenario.units import parse_duration
-from shopsim.sim import events as E
+from shopsim.contract.units import parse_duration
+from shopsim.contract import events as E
 from shopsim.sim.engine import Simulation
-from shopsim.sim.events import Event
+from shopsim.contract.events import Event
 from shopsim.tui.screens.explain import ExplainScreen
 from shopsim.tui.widgets.settings import CRITICAL_TIP, SettingsPane
 

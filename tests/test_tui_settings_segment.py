@@ -9,9 +9,9 @@ from textual.widgets import Checkbox, Select, Static
 
 import shopsim.sim.engine as engine_module
 from conftest import tiny_scenario
-from shopsim.sim import events as E
+from shopsim.contract import events as E
 from shopsim.sim.engine import Simulation
-from shopsim.sim.events import Event
+from shopsim.contract.events import Event
 from test_tui_settings_explain import SIZE, Harness, h, pilot_test
 
 
@@ -205,8 +205,8 @@ def test_the_readmes_example_promotions_off_on_push_for_a_segment_shows_in_heavy
 
     from shopsim.scenario.compiled import compile_scenario
     from shopsim.scenario.loader import load_scenario
-    from shopsim.sim import events as E
-    from shopsim.sim.clock import HOUR
+    from shopsim.contract import events as E
+    from shopsim.contract.clock import HOUR
     from shopsim.sim.engine import Simulation
 
     root = Path(__file__).resolve().parent.parent

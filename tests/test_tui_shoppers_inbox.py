@@ -17,10 +17,10 @@ from textual.containers import Horizontal
 
 from shopsim.scenario.compiled import compile_scenario
 from shopsim.scenario.loader import load_scenario
-from shopsim.sim import events as E
-from shopsim.sim.clock import DAY
+from shopsim.contract import events as E
+from shopsim.contract.clock import DAY
 from shopsim.sim.engine import Simulation
-from shopsim.sim.events import Event
+from shopsim.contract.events import Event
 from shopsim.tui.messages import ExplainRequested, ShopperSelected
 from shopsim.tui.widgets.inbox import InboxPane
 from shopsim.tui.widgets.preview import MessagePreview

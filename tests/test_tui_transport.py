@@ -16,7 +16,7 @@ from conftest import berlin_promotions
 from test_tui_app import new_app, open_main, wait_until
 from textual.widgets import Button, Static
 
-from shopsim.sim.clock import DAY, HOUR
+from shopsim.contract.clock import DAY, HOUR
 from shopsim.tui.clocktext import ClockFace, day_text
 from shopsim.tui.driver import OUTCOMES
 from shopsim.tui.screens.kpis import KpiScreen, counted

@@ -23,7 +23,7 @@ from shopsim.cli.common import fail
 from shopsim.cli.runarg import reading, run_argument
 from shopsim.metrics.export_schema import B, D, F, I, J, S, SCHEMAS, T, TABLES  # noqa: F401 (re-exported)
 from shopsim.metrics.export_tables import Table, build_tables  # noqa: F401 (re-exported)
-from shopsim.sim.clock import iso
+from shopsim.contract.clock import iso
 
 FORMATS = ("csv", "parquet", "jsonl")
 

@@ -17,9 +17,9 @@ from shopsim.cli.common import fail
 from shopsim.cli.runarg import SHOPPER_ID, local_dt, local_iso, parse_iso, reading, run_argument
 from shopsim.metrics.runfile import RunFile
 from shopsim.textsafe import visible
-from shopsim.scenario.taxonomy import CHANNELS
-from shopsim.sim import events as E
-from shopsim.sim.clock import iso
+from shopsim.contract.taxonomy import CHANNELS
+from shopsim.contract import events as E
+from shopsim.contract.clock import iso
 
 SENDER = "shop.example"
 _NOTE_TYPES = frozenset({E.NOTIFICATION_REQUESTED, E.NOTIFICATION_DEFERRED, *E.NOTIFICATION_OUTCOMES})

@@ -19,8 +19,8 @@ from shopsim.cli.summary import Tally, print_summary
 from shopsim.notify.templates import TemplateLimitError
 from shopsim.scenario.compiled import compile_scenario
 from shopsim.scenario.loader import problem_in_file
-from shopsim.scenario.units import parse_duration
-from shopsim.sim.clock import HOUR
+from shopsim.contract.units import parse_duration
+from shopsim.contract.clock import HOUR
 from shopsim.sim.engine import Simulation
 from shopsim.store.outputs import Claim, OutputError, probe_new_file
 from shopsim.store.recorder import Recorder

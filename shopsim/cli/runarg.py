@@ -13,7 +13,7 @@ import click
 
 from shopsim.cli.common import fail
 from shopsim.metrics.runfile import RunFile, RunFileError, open_run
-from shopsim.sim.clock import epoch_ms
+from shopsim.contract.clock import epoch_ms
 
 SHOPPER_ID = re.compile(r"s\d{6,}")
 NOTIFICATION_ID = re.compile(r"(s\d{6,})-n[1-9]\d*")

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from shopsim.report.labels import reason_words
-from shopsim.sim import events as E
+from shopsim.contract import events as E
 from shopsim.sim.engine import Simulation
 
 

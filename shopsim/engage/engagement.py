@@ -23,14 +23,14 @@ from math import exp
 from typing import TYPE_CHECKING
 
 from shopsim.contract.ids import shopper_index
-from shopsim.scenario.taxonomy import CATEGORY_CLASS, MARKETING, MARKETING_CATEGORIES
-from shopsim.sim import events as E
-from shopsim.sim.clock import HOUR
-from shopsim.sim.rng import stream
+from shopsim.contract.taxonomy import CATEGORY_CLASS, MARKETING, MARKETING_CATEGORIES
+from shopsim.contract import events as E
+from shopsim.contract.clock import HOUR
+from shopsim.contract.rng import stream
 
 if TYPE_CHECKING:
     from shopsim.sim.engine import Simulation
-    from shopsim.sim.events import Event
+    from shopsim.contract.events import Event
     from shopsim.sim.population import Shopper
 
 PROXY_FETCH_MS = (1_000, 60_000)  # a proxy fetches a delivered email within seconds to a minute

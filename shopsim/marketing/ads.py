@@ -12,14 +12,14 @@ from bisect import bisect_right
 from typing import TYPE_CHECKING
 
 from shopsim.contract.ids import shopper_index
-from shopsim.scenario.units import parse_duration
-from shopsim.sim import events as E
-from shopsim.sim.clock import DAY
-from shopsim.sim.rng import stream
+from shopsim.contract.units import parse_duration
+from shopsim.contract import events as E
+from shopsim.contract.clock import DAY
+from shopsim.contract.rng import stream
 
 if TYPE_CHECKING:
     from shopsim.sim.engine import Simulation
-    from shopsim.sim.events import Event
+    from shopsim.contract.events import Event
     from shopsim.sim.population import Shopper
 
 

@@ -16,12 +16,12 @@ from zoneinfo import ZoneInfo
 from shopsim.notify.windows import reach
 from shopsim.scenario.marketing import CAMPAIGN_CATEGORY
 from shopsim.scenario.compiled import at_ms
-from shopsim.scenario.units import parse_clock, parse_duration
-from shopsim.sim import events as E
-from shopsim.sim.clock import local_label
-from shopsim.sim.commerce import money
+from shopsim.contract.units import parse_clock, parse_duration
+from shopsim.contract import events as E
+from shopsim.contract.clock import local_label
+from shopsim.contract.money import amount
 from shopsim.sim.engine import PRIO_SCRIPT
-from shopsim.sim.rng import stream
+from shopsim.contract.rng import stream
 
 if TYPE_CHECKING:
     from shopsim.scenario.marketing import Campaign
@@ -73,7 +73,7 @@ class Campaigns:
             old = self.sim.commerce.price(p.index)
             new = max(1, round(p.price_cents * (1 - c.discount / 100)))
             self.sim.prices[p.index] = new
-            self.sim.emit(E.PRODUCT_PRICE_CHANGED, None, {"product": p.id, "price": money(new), "old_price": money(old),
+            self.sim.emit(E.PRODUCT_PRICE_CHANGED, None, {"product": p.id, "price": amount(new), "old_price": amount(old),
                                                           "source": f"campaign:{name}"})
 
     def _send(self, sh: Shopper | None, payload: tuple[str, int]) -> None:
@@ -118,7 +118,7 @@ class Campaigns:
         for pid in c.products:
             p = self.by_id[pid]
             if c.kind == "price_drop" and c.discount:
-                out.append(self._product(p, p.price, money(self.sim.commerce.price(p.index))))
+                out.append(self._product(p, p.price, amount(self.sim.commerce.price(p.index))))
             else:
                 out.append(self._product(p, None))
         return out

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from shopsim.scenario.units import parse_duration
-from shopsim.sim import events as E
-from shopsim.sim.clock import iso, local_label
-from shopsim.sim.commerce import money
-from shopsim.sim.rng import stream
+from shopsim.contract.units import parse_duration
+from shopsim.contract import events as E
+from shopsim.contract.clock import iso, local_label
+from shopsim.contract.money import amount
+from shopsim.contract.rng import stream
 
 if TYPE_CHECKING:
     from shopsim.scenario.marketing import Incentive
@@ -69,8 +69,8 @@ class Coupons:
             sh.coupons = []
         sh.coupons.append(c)
         sim.emit(E.COUPON_ISSUED, sh.id, {
-            "coupon": code, "kind": inc.type, "value": inc.value if inc.type == "percent" else money(c.value),
-            "min_order": money(c.min_cents), "expires": iso(sim.scenario.start_epoch + until), "source": source,
+            "coupon": code, "kind": inc.type, "value": inc.value if inc.type == "percent" else amount(c.value),
+            "min_order": amount(c.min_cents), "expires": iso(sim.scenario.start_epoch + until), "source": source,
             "auto_apply": c.auto})
         sim.schedule(until, self.k_expire, sh.index, c)
         return c
@@ -120,7 +120,7 @@ class Coupons:
         c.state = "redeemed"
         if c.pool is not None:
             self.stock[c.pool] -= 1
-        self.sim.emit(E.COUPON_REDEEMED, sh.id, {"coupon": c.code, "order": order, "discount": money(discount)})
+        self.sim.emit(E.COUPON_REDEEMED, sh.id, {"coupon": c.code, "order": order, "discount": amount(discount)})
 
     def _expire(self, sh: Shopper, c: Coupon) -> None:
         if c.state == "issued":

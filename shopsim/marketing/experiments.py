@@ -10,7 +10,7 @@ import hashlib
 from bisect import bisect_right
 from typing import TYPE_CHECKING
 
-from shopsim.sim import events as E
+from shopsim.contract import events as E
 
 if TYPE_CHECKING:
     from shopsim.scenario.qa import Experiment

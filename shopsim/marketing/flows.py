@@ -14,13 +14,13 @@ from zoneinfo import ZoneInfo
 
 from shopsim.contract.ids import shopper_index
 from shopsim.notify.windows import next_outside
-from shopsim.scenario.units import parse_clock, parse_duration
-from shopsim.sim import events as E
+from shopsim.contract.units import parse_clock, parse_duration
+from shopsim.contract import events as E
 
 if TYPE_CHECKING:
     from shopsim.scenario.marketing import Flow, FlowStep
     from shopsim.sim.engine import Simulation
-    from shopsim.sim.events import Event
+    from shopsim.contract.events import Event
     from shopsim.sim.population import Shopper
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from difflib import get_close_matches
 from typing import Any, NamedTuple
 
-from shopsim.scenario.units import parse_duration
+from shopsim.contract.units import parse_duration
 
 
 class MetricDef(NamedTuple):
@@ -180,7 +180,7 @@ def format_value(value: Any, kind: str, currency: str = "") -> str:
     if kind == "money":
         return f"{value:,.2f}" + (f" {currency}" if currency else "")
     if kind == "duration":
-        from shopsim.scenario.units import format_duration
+        from shopsim.contract.units import format_duration
         return format_duration(int(value) // 1000 * 1000) if value >= 1000 else f"{int(value)}ms"
     if kind == "count":
         return f"{int(value):,}"

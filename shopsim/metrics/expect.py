@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from shopsim.metrics import catalog
 from shopsim.metrics.kpis import Metrics
 from shopsim.scenario.compiled import at_ms
-from shopsim.sim import events as E
+from shopsim.contract import events as E
 
 if TYPE_CHECKING:
     from shopsim.scenario.qa import Expectation
     from shopsim.sim.engine import Simulation
-    from shopsim.sim.events import Event
+    from shopsim.contract.events import Event
 
 
 class Outcome(NamedTuple):

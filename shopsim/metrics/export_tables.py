@@ -12,11 +12,11 @@ from typing import Any
 from shopsim.metrics.export_schema import F, I, SCHEMAS, SETTINGS_TRACKED
 from shopsim.metrics.kpis import Metrics
 from shopsim.metrics.runfile import RunFile
-from shopsim.scenario.taxonomy import CATEGORY_CLASS, MARKETING
-from shopsim.scenario.units import parse_duration
-from shopsim.sim import events as E
-from shopsim.sim.clock import DAY, epoch_ms
-from shopsim.sim.events import Event
+from shopsim.contract.taxonomy import CATEGORY_CLASS, MARKETING
+from shopsim.contract.units import parse_duration
+from shopsim.contract import events as E
+from shopsim.contract.clock import DAY, epoch_ms
+from shopsim.contract.events import Event
 
 __all__ = ["Table", "build_tables", "TableBuilder"]
 

@@ -27,11 +27,11 @@ from shopsim.metrics.invariants_engagement import Ads, Attribution, Engagement
 from shopsim.metrics.invariants_flows import Flows
 from shopsim.metrics.invariants_marketing import Coupons, ScriptedMessages
 from shopsim.metrics.invariants_notify import Notifications
-from shopsim.sim import events as E
+from shopsim.contract import events as E
 
 if TYPE_CHECKING:
     from shopsim.sim.engine import Simulation
-    from shopsim.sim.events import Event
+    from shopsim.contract.events import Event
 
 __all__ = ["INVARIANTS", "InvariantChecker", "Violation"]
 

@@ -12,13 +12,13 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 from zoneinfo import ZoneInfo
 
-from shopsim.scenario.taxonomy import CATEGORY_CLASS, DIGEST, MARKETING
-from shopsim.sim import events as E
-from shopsim.sim.clock import iso
+from shopsim.contract.taxonomy import CATEGORY_CLASS, DIGEST, MARKETING
+from shopsim.contract import events as E
+from shopsim.contract.clock import iso
 
 if TYPE_CHECKING:
     from shopsim.sim.engine import Simulation
-    from shopsim.sim.events import Event
+    from shopsim.contract.events import Event
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -131,8 +131,6 @@ def whole_cents(x: float) -> bool:
     return abs(x * 100 - round(x * 100)) < 1e-6
 
 
-def money(c: int) -> str:
-    return f"{c / 100:.2f}"
 
 
 class Check:

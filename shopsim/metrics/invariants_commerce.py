@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from shopsim.metrics.invariants_base import Check, IdSet, RunState, cents, money, whole_cents
-from shopsim.scenario.taxonomy import BROWSE_STAGE_REASONS, EXTRA_COST_REASONS
-from shopsim.sim import events as E
-from shopsim.sim.events import ORDER_LIFECYCLE
+from shopsim.contract.money import cents_text
+from shopsim.metrics.invariants_base import Check, IdSet, RunState, cents, whole_cents
+from shopsim.contract.taxonomy import BROWSE_STAGE_REASONS, EXTRA_COST_REASONS
+from shopsim.contract import events as E
+from shopsim.contract.events import ORDER_LIFECYCLE
 
 if TYPE_CHECKING:
-    from shopsim.sim.events import Event
+    from shopsim.contract.events import Event
 
 ORDER_TYPES = (*ORDER_LIFECYCLE, E.PAYMENT_FAILED, E.ORDER_CANCELLED, E.DISPUTE_OPENED, E.REFUND_ISSUED)
 STAGE = {t: i for i, t in enumerate(ORDER_LIFECYCLE)}
@@ -90,16 +91,16 @@ class Orders(Check):
         subtotal = sum(cents(i["price"]) * i["qty"] for i in d["items"])
         sub, ship, disc, total = (self.amount(ev, f) for f in ("subtotal", "shipping", "discount", "total"))
         if sub != subtotal:
-            self.bad(ev, f"subtotal {money(sub)}, but its items add up to {money(subtotal)}")
+            self.bad(ev, f"subtotal {cents_text(sub)}, but its items add up to {cents_text(subtotal)}")
         if total != sub + ship - disc:
-            self.bad(ev, f"total {money(total)} is not subtotal {money(sub)} + shipping {money(ship)} "
-                         f"- discount {money(disc)}")
+            self.bad(ev, f"total {cents_text(total)} is not subtotal {cents_text(sub)} + shipping {cents_text(ship)} "
+                         f"- discount {cents_text(disc)}")
         if not 0 <= disc <= sub + ship:
-            self.bad(ev, f"discount {money(disc)} outside 0 to {money(sub + ship)}")
+            self.bad(ev, f"discount {cents_text(disc)} outside 0 to {cents_text(sub + ship)}")
         fee = 0 if sub >= cs.free_shipping_over else cs.shipping_fee
         if ship != fee:
-            self.bad(ev, f"shipping {money(ship)} on a subtotal of {money(sub)}; the catalogue charges {money(fee)} "
-                         f"(free from {money(cs.free_shipping_over)})")
+            self.bad(ev, f"shipping {cents_text(ship)} on a subtotal of {cents_text(sub)}; the catalogue charges {cents_text(fee)} "
+                         f"(free from {cents_text(cs.free_shipping_over)})")
         return total
 
     def on_payment_failed(self, ev: Event, o: _Order) -> None:
@@ -119,7 +120,7 @@ class Orders(Check):
             self.bad(ev, "paid after it was cancelled")
         paid = self.amount(ev, "amount")
         if paid != o.total:
-            self.bad(ev, f"payment.confirmed for {money(paid)}, the order's total is {money(o.total)}")
+            self.bad(ev, f"payment.confirmed for {cents_text(paid)}, the order's total is {cents_text(o.total)}")
 
     def on_order_cancelled(self, ev: Event, o: _Order) -> None:
         if o.failed_t is None:
@@ -143,7 +144,7 @@ class Orders(Check):
             self.bad(ev, f"refund names dispute {ev.data['dispute']}, the order's is {o.dispute}")
         amount = self.amount(ev, "amount")
         if amount not in (o.total, o.total // 2) or amount <= 0:
-            self.bad(ev, f"refund of {money(amount)}: a refund is the total {money(o.total)} or half of it")
+            self.bad(ev, f"refund of {cents_text(amount)}: a refund is the total {cents_text(o.total)} or half of it")
 
     def _shipping(self, ev: Event, o: _Order) -> None:
         track = (ev.data["carrier"], ev.data["tracking"])
@@ -215,7 +216,7 @@ class Carts(Check):
             p = d["product"]
             now = self.price.get(p)
             if cents(d["price"]) != now:
-                self.bad(ev, f"{p} added at {d['price']}; its price is {money(now) if now is not None else 'unknown'}")
+                self.bad(ev, f"{p} added at {d['price']}; its price is {cents_text(now) if now is not None else 'unknown'}")
             c.qty[p] = c.qty.get(p, 0) + d["qty"]
         if t in (E.CART_ITEM_ADDED, E.CHECKOUT_STARTED, E.CART_ABANDONED):
             self.totals(ev, c)
@@ -230,7 +231,7 @@ class Carts(Check):
             for i in d["items"]:
                 if cents(i["price"]) != self.price.get(i["product"]):
                     self.bad(ev, f"{d['order']} charges {i['price']} for {i['product']}; its price is "
-                                 f"{money(self.price.get(i['product'], 0))}")
+                                 f"{cents_text(self.price.get(i['product'], 0))}")
         c.last, c.last_t = t, ev.t
         if t in (E.ORDER_PLACED, E.CART_EMPTIED):
             del self.open[cid]
@@ -241,7 +242,7 @@ class Carts(Check):
         reason, shipping = d["reason"], cents(d.get("shipping", 0))
         if shipping not in (0, self.fee):
             self.report(n, ev.seq, f"{d['cart']}: abandoned paying {d.get('shipping')} shipping; the fee is "
-                                   f"{money(self.fee)} or nothing")
+                                   f"{cents_text(self.fee)} or nothing")
         if reason in EXTRA_COST_REASONS and shipping == 0:
             self.report(n, ev.seq, f"{d['cart']}: abandoned for {reason}, but it paid no shipping")
         checkout = d.get("stage") == "checkout"
@@ -258,7 +259,7 @@ class Carts(Check):
         value = sum(self.price.get(p, 0) * q for p, q in c.qty.items())
         if d["items"] != items or cents(d["value"]) != value:
             self.bad(ev, f"{ev.type} says {d['items']} items worth {d['value']}; the cart holds {items} worth "
-                         f"{money(value)}")
+                         f"{cents_text(value)}")
 
 
 def _items(qty: dict[str, int]) -> str:

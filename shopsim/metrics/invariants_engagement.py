@@ -6,12 +6,12 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from shopsim.metrics.invariants_base import Check, IdSet, RunState, is_marketing
-from shopsim.scenario.taxonomy import MARKETING_CATEGORIES
-from shopsim.scenario.units import format_duration, parse_duration
-from shopsim.sim import events as E
+from shopsim.contract.taxonomy import MARKETING_CATEGORIES
+from shopsim.contract.units import format_duration, parse_duration
+from shopsim.contract import events as E
 
 if TYPE_CHECKING:
-    from shopsim.sim.events import Event
+    from shopsim.contract.events import Event
 
 OPENED, ANSWERED, CLICKED, READ = 1, 2, 4, 8   # what happened to a delivered message so far (bits)
 # OPENED counts any open, a privacy proxy's machine open included; READ only hers, which marks it read in her inbox.

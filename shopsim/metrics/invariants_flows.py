@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 from shopsim.metrics.invariants_base import DIGEST, Check, RunState, clock
 from shopsim.notify.windows import next_outside
-from shopsim.scenario.units import parse_duration
-from shopsim.sim import events as E
+from shopsim.contract.units import parse_duration
+from shopsim.contract import events as E
 
 if TYPE_CHECKING:
-    from shopsim.sim.events import Event
+    from shopsim.contract.events import Event
 
 EXITS = "flows_exit_on_purchase"
 CONDITIONS = "flow_conditions_respected"

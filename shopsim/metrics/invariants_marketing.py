@@ -6,12 +6,13 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from shopsim.metrics.invariants_base import DIGEST, Check, RunState, cents, money
-from shopsim.scenario.units import parse_duration
-from shopsim.sim import events as E
+from shopsim.contract.money import cents_text
+from shopsim.metrics.invariants_base import DIGEST, Check, RunState, cents
+from shopsim.contract.units import parse_duration
+from shopsim.contract import events as E
 
 if TYPE_CHECKING:
-    from shopsim.sim.events import Event
+    from shopsim.contract.events import Event
 
 ONCE = "coupons_redeemed_once_before_expiry"
 BEST = "best_coupon_applied"
@@ -153,10 +154,10 @@ class Coupons(Check):
         code = d["coupon"]
         if code is None:
             if disc != 0:
-                self.report(BEST, ev.seq, f"{d['order']} has a discount of {money(disc)} without a coupon")
+                self.report(BEST, ev.seq, f"{d['order']} has a discount of {cents_text(disc)} without a coupon")
             if saves > 0:
                 self.report(BEST, ev.seq, f"{d['order']} took no coupon, though {ev.shopper}'s {best.code} saves "
-                                          f"{money(saves)}")
+                                          f"{cents_text(saves)}")
             return
         self.unredeemed.append((ev, code))
         c = next((c for c in valid if c.code == code), None)
@@ -168,12 +169,12 @@ class Coupons(Check):
             return self.report(ONCE, ev.seq, f"{d['order']} took coupon {code}, which is not {ev.shopper}'s to use "
                                              f"({why})")
         if c.discount(sub, ship) != disc or disc <= 0:
-            self.report(BEST, ev.seq, f"{d['order']} took {money(disc)} off with {code}, which saves "
-                                      f"{money(c.discount(sub, ship))} on it")
+            self.report(BEST, ev.seq, f"{d['order']} took {cents_text(disc)} off with {code}, which saves "
+                                      f"{cents_text(c.discount(sub, ship))} on it")
         mine = c.discount(sub, ship)
         if best is not c and saves >= mine:
-            other = "issued earlier, saves as much" if saves == mine else f"also valid, saves {money(saves)}"
-            self.report(BEST, ev.seq, f"{d['order']} took {code} (saves {money(mine)}), but {best.code}, {other}")
+            other = "issued earlier, saves as much" if saves == mine else f"also valid, saves {cents_text(saves)}"
+            self.report(BEST, ev.seq, f"{d['order']} took {code} (saves {cents_text(mine)}), but {best.code}, {other}")
 
     def redeemed(self, ev: Event) -> None:
         d, code = ev.data, ev.data["coupon"]

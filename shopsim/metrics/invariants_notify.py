@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 from shopsim.metrics.invariants_base import DIGEST, Check, IdSet, RunState
 from shopsim.metrics.invariants_timing import (CAPS, DIGESTS, INTERRUPTIVE, QUIET, WINDOWS, CapChecks,
                                                 LocalTimeChecks)
-from shopsim.scenario.taxonomy import CATEGORY_CLASS, CHANNELS, CRITICAL, MARKETING
-from shopsim.sim import events as E
+from shopsim.contract.taxonomy import CATEGORY_CLASS, CHANNELS, CRITICAL, MARKETING
+from shopsim.contract import events as E
 
 if TYPE_CHECKING:
-    from shopsim.sim.events import Event
+    from shopsim.contract.events import Event
 
 ONE = "one_outcome_per_request"
 SETTINGS = "settings_respected"

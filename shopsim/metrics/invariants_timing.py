@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 from shopsim.metrics.invariants_base import DIGEST, clock, hhmm
 from shopsim.notify.windows import next_outside, window_end
-from shopsim.scenario.taxonomy import CATEGORY_CLASS, MARKETING
-from shopsim.scenario.units import format_duration
-from shopsim.sim.clock import DAY, HOUR
+from shopsim.contract.taxonomy import CATEGORY_CLASS, MARKETING
+from shopsim.contract.units import format_duration
+from shopsim.contract.clock import DAY, HOUR
 
 if TYPE_CHECKING:
-    from shopsim.sim.events import Event
+    from shopsim.contract.events import Event
 
 INTERRUPTIVE = ("push", "sms")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

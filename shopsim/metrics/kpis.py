@@ -22,9 +22,9 @@ from shopsim.metrics.kpis_commerce import CommerceKPIs
 from shopsim.metrics.kpis_messages import NOTE_FIELDS, MessageKPIs, _Notes  # noqa: F401
 from shopsim.metrics.kpis_shoppers import ShopperKPIs
 from shopsim.metrics.variants import experiments_result
-from shopsim.sim import events as E
-from shopsim.sim.clock import DAY, HOUR
-from shopsim.sim.events import Event
+from shopsim.contract import events as E
+from shopsim.contract.clock import DAY, HOUR
+from shopsim.contract.events import Event
 
 
 class Metrics(CommerceKPIs, MessageKPIs, ShopperKPIs):

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from shopsim.scenario.taxonomy import CHANNELS
-from shopsim.sim import events as E
-from shopsim.sim.clock import DAY, HOUR
+from shopsim.contract.taxonomy import CHANNELS
+from shopsim.contract import events as E
+from shopsim.contract.clock import DAY, HOUR
 
 # Event types of the trustworthy-answers log (docs/event-log.md); spelled out here too, so that logs with
 # them can be read whether or not the engine at hand defines the constants yet.

@@ -12,7 +12,7 @@ from shopsim.metrics import stats
 from shopsim.metrics.kpis_base import (ABANDONED, CART_REMINDERS, COUPON_SEEN, DEVICES, ORDERED, RECOVERED,
                                        RECOVERY_BINS, SURVEY_ANSWERED, by_count, cents, flag_count, is_ad, ordered,
                                        ratio, share_left)
-from shopsim.sim import events as E
+from shopsim.contract import events as E
 
 
 class CommerceKPIs:

@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from shopsim.metrics.kpis_base import PROXY, UNSUBSCRIBED, by_count, ordered, ratio
-from shopsim.scenario.taxonomy import CHANNELS
+from shopsim.contract.taxonomy import CHANNELS
 
 NOTE_FIELDS = ("requested", "delivered", "deferred", "digested", "suppressed", "opened", "human_opened",
                "machine_opened", "clicked", "dismissed", "unsubscribed", "complained", "orders", "recipients",

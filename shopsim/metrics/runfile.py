@@ -36,8 +36,8 @@ from urllib.parse import quote
 
 import orjson
 
-from shopsim.sim.clock import epoch_ms
-from shopsim.sim.events import RUN_FINISHED, RUN_STARTED, Event
+from shopsim.contract.clock import epoch_ms
+from shopsim.contract.events import RUN_FINISHED, RUN_STARTED, Event
 
 __all__ = ["RunFileError", "RunFile", "open_run"]
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from shopsim.metrics import stats
 from shopsim.metrics.kpis_base import ABANDONED, ORDERED, RECOVERED, UNSUBSCRIBED, cents
-from shopsim.sim import events as E
+from shopsim.contract import events as E
 
 if TYPE_CHECKING:
     from shopsim.metrics.kpis import Metrics

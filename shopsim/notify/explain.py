@@ -13,14 +13,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from shopsim.notify.notifier import trace_record
-from shopsim.scenario.taxonomy import DIGEST
+from shopsim.contract.taxonomy import DIGEST
 from shopsim.notify.policy import DEFERRED, DIGESTED, NO_PARAMS, REROUTED, SUPPRESSED, Verdict
 from shopsim.notify.state import Note
-from shopsim.scenario.taxonomy import CATEGORY_CLASS, CRITICAL, MARKETING, TRANSACTIONAL
-from shopsim.scenario.units import format_duration
-from shopsim.sim import events as E
-from shopsim.sim.clock import epoch_ms, iso
-from shopsim.sim.events import Event
+from shopsim.contract.taxonomy import CATEGORY_CLASS, CRITICAL, MARKETING, TRANSACTIONAL
+from shopsim.contract.units import format_duration
+from shopsim.contract import events as E
+from shopsim.contract.clock import epoch_ms, iso
+from shopsim.contract.events import Event
 
 _UNREACHABLE = {
     "reach.app": "they do not have the app",

@@ -107,6 +107,13 @@ def format_money(amount: Any, currency: str, locale: str) -> str:
     return fmt(amount)
 
 
+def format_cents(cents: int, currency: str, locale: str = "en_US") -> str:
+    """An amount in cents as `locale` writes it in `currency` ('$13.90' in en_US, '13,90 $US' in fr_FR)."""
+    if not currency:
+        return f"{cents / 100:,.2f}"
+    return format_money(cents / 100, currency, locale)
+
+
 @pass_context
 def money(context: Any, amount: Any) -> str:
     """Jinja filter: ``{{ order.total | money }}`` using the context's ``currency`` and ``locale``."""

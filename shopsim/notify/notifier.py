@@ -21,14 +21,14 @@ from shopsim.notify.policy import (
 from shopsim.notify.state import Message, Note, ShopperNotes
 from shopsim.notify.templates import Templates
 from shopsim.notify.windows import next_local_time
-from shopsim.scenario.taxonomy import CATEGORY_CLASS, CRITICAL, DIGEST, EVENT_CATEGORY, MARKETING
-from shopsim.scenario.units import parse_clock
-from shopsim.sim import events as E
-from shopsim.sim.clock import iso
+from shopsim.contract.taxonomy import CATEGORY_CLASS, CRITICAL, DIGEST, EVENT_CATEGORY, MARKETING
+from shopsim.contract.units import parse_clock
+from shopsim.contract import events as E
+from shopsim.contract.clock import iso
 
 if TYPE_CHECKING:
     from shopsim.sim.engine import Simulation
-    from shopsim.sim.events import Event
+    from shopsim.contract.events import Event
     from shopsim.sim.population import Shopper
 
 DELIVERED = "delivered"

@@ -14,8 +14,8 @@ from typing import Any, Mapping, NamedTuple
 from zoneinfo import ZoneInfo
 
 from shopsim.notify.windows import next_outside
-from shopsim.scenario.taxonomy import CATEGORY_CLASS, CRITICAL, MARKETING
-from shopsim.scenario.units import parse_clock
+from shopsim.contract.taxonomy import CATEGORY_CLASS, CRITICAL, MARKETING
+from shopsim.contract.units import parse_clock
 
 PASS, SUPPRESSED, DEFERRED, DIGESTED, REROUTED = "pass", "suppressed", "deferred", "digested", "rerouted"
 # Where a critical message goes when its channel is unreachable, in order of preference.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shopsim.scenario.taxonomy import DIGEST
+from shopsim.contract.taxonomy import DIGEST
 
 
 def _ctx(category: str, kind: str, **fields: Any) -> dict:

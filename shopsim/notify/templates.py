@@ -34,7 +34,7 @@ from shopsim.notify.sandbox import (ENV, MAX_SOURCE, MAX_STEPS, MAX_VALUE, PART_
                                     make_environment, render_bounded, render_capped)
 from shopsim.notify.template_samples import SAMPLE_LABELS, SAMPLES
 from shopsim.scenario.problems import did_you_mean
-from shopsim.scenario.taxonomy import CATEGORIES, CHANNELS, DIGEST
+from shopsim.contract.taxonomy import CATEGORIES, CHANNELS, DIGEST
 
 __all__ = [
     "DIGEST",

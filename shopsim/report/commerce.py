@@ -14,7 +14,7 @@ from shopsim.report.funnel import (MAIN, OPEN, carts_abandoned_at_checkout, cart
 from shopsim.report.labels import LABELS, PLATFORMS, REASONS, SURVEY_CHANNELS, device_words, pp, pp_range, reason_words
 from shopsim.report.model import (Block, Chart, Lines, Section, Table, count, day_labels,
                                   human_duration, money, rate, run_period, share)
-from shopsim.scenario.taxonomy import BROWSE_STAGE_REASONS
+from shopsim.contract.taxonomy import BROWSE_STAGE_REASONS
 
 __all__ = ["run_section", "shoppers_section", "funnel_section", "device_section", "reasons_section",
            "recovery_time_section", "incremental_text"]

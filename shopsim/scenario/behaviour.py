@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator
 
 from shopsim.scenario.dists import DurationDist, NumberDist
-from shopsim.scenario.taxonomy import ABANDON_REASONS, DEVICES, LEVER_REASONS
+from shopsim.contract.taxonomy import ABANDON_REASONS, DEVICES, LEVER_REASONS
 from shopsim.scenario.types import Duration, Model, Positive, Probability, Share, _duration
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from shopsim.sim.rng import cumulative, stream
+from shopsim.contract.rng import cumulative, stream
 
 _WORDS = {
     "electronics": (["Wireless", "Bluetooth 5.3", "Mini", "Smart", "Portable", "USB-C", "4K", "Noise-Cancelling"],

@@ -22,7 +22,7 @@ from shopsim.scenario.problems import Path, Positions, Problem, did_you_mean, fo
 from shopsim.scenario.schema import (
     Behaviour, Catalogue, Orders, Policies, Population, Run, Scenario, ScriptedEvent,
 )
-from shopsim.scenario.units import format_duration, parse_clock, parse_duration, parse_instant
+from shopsim.contract.units import format_duration, parse_clock, parse_duration, parse_instant
 from shopsim.scenario.volume import MAX_EVENTS, MAX_QUEUED, MAX_VIEWS, about, volume
 from shopsim.scenario.zones import country_of, default_time_zones, zone_in_country, zones_of
 
@@ -217,7 +217,7 @@ def _event_time(c: Checker, s: Scenario, path: Path, ev: ScriptedEvent) -> None:
 def _policies(c: Checker, s: Scenario) -> None:
     from shopsim.notify.templates import check_templates  # Jinja loads only when a scenario has policies
 
-    from shopsim.scenario.taxonomy import EVENT_CATEGORY
+    from shopsim.contract.taxonomy import EVENT_CATEGORY
     from shopsim.scenario.yamlpos import TEXT
 
     for type_ in s.policies.transactional:
@@ -281,7 +281,7 @@ def _campaign_times(c: Checker, s: Scenario) -> None:
     from zoneinfo import ZoneInfo
 
     from shopsim.scenario.compiled import at_ms
-    from shopsim.sim.clock import HOUR, epoch_ms
+    from shopsim.contract.clock import HOUR, epoch_ms
 
     start = epoch_ms(parse_instant(s.run.start))
     run_ms = parse_duration(s.run.duration)

@@ -10,11 +10,11 @@ from shopsim.contract.ids import shopper_id, shopper_index
 from shopsim.scenario.checker import Checker
 from shopsim.scenario.problems import Path, did_you_mean
 from shopsim.scenario.schema import Scenario
-from shopsim.scenario.units import parse_duration, parse_instant
+from shopsim.contract.units import parse_duration, parse_instant
 
 
 def _event_types() -> set[str]:
-    from shopsim.sim import events as E
+    from shopsim.contract import events as E
 
     return {v for k, v in vars(E).items() if k.isupper() and isinstance(v, str) and "." in v}
 
@@ -47,7 +47,7 @@ def experiments(c: Checker, s: Scenario) -> None:
 
 def expectations(c: Checker, s: Scenario) -> None:
     from shopsim.metrics.catalog import METRICS, bound, suggest
-    from shopsim.scenario.taxonomy import CATEGORIES, DIGEST
+    from shopsim.contract.taxonomy import CATEGORIES, DIGEST
 
     categories = (*CATEGORIES, DIGEST)
     types = _event_types()
@@ -98,7 +98,7 @@ def expectations(c: Checker, s: Scenario) -> None:
                                                        f"{shopper_id(s.population.size - 1)}")
             if r.between is not None:
                 from shopsim.scenario.compiled import at_ms
-                from shopsim.sim.clock import epoch_ms
+                from shopsim.contract.clock import epoch_ms
                 start = epoch_ms(parse_instant(s.run.start))
                 if at_ms(r.between[0], start) >= at_ms(r.between[1], start):
                     c.report(at + ("receives", "between"), "the window ends before it starts: give [from, to] in order")
@@ -134,7 +134,7 @@ def arm_reference(c: Checker, s: Scenario, at: Path, ex: Any, needs_variant: boo
 def narration(c: Checker, s: Scenario) -> None:
     from shopsim.scenario.compiled import at_ms
     from shopsim.scenario.teaching import narration_problems
-    from shopsim.sim.clock import epoch_ms
+    from shopsim.contract.clock import epoch_ms
 
     types = _event_types()
     start = epoch_ms(parse_instant(s.run.start))

@@ -14,13 +14,13 @@ from shopsim.notify.caps import CapRule
 from shopsim.scenario.catalogue import ProductDef, build_catalogue
 from shopsim.scenario.schema import CONSENT_DEFAULTS, Scenario
 from shopsim.scenario.settings import apply_patch, builtin_defaults
-from shopsim.scenario.taxonomy import (
+from shopsim.contract.taxonomy import (
     ABANDON_REASONS, BROWSE_STAGE_REASONS, DEVICES, EXTRA_COST_REASONS, LEVER_REASONS, TRANSACTIONAL_PLAN,
 )
-from shopsim.scenario.units import parse_clock, parse_duration, parse_instant
+from shopsim.contract.units import parse_clock, parse_duration, parse_instant
 from shopsim.scenario.zones import default_time_zones
-from shopsim.sim.clock import DAY, epoch_ms
-from shopsim.sim.rng import cumulative
+from shopsim.contract.clock import DAY, epoch_ms
+from shopsim.contract.rng import cumulative
 
 Sampler = Callable[[Any], float]
 

@@ -12,7 +12,7 @@ from typing import Any, Callable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shopsim.scenario.units import MAX_DURATION_MS, parse_duration, shown
+from shopsim.contract.units import MAX_DURATION_MS, parse_duration, shown
 
 Sampler = Callable[[Any], float]
 _N = 4096

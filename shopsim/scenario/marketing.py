@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from shopsim.scenario.dists import DurationDist
-from shopsim.scenario.taxonomy import CHANNELS, MARKETING_CATEGORIES
+from shopsim.contract.taxonomy import CHANNELS, MARKETING_CATEGORIES
 from shopsim.scenario.types import At, Channel, Channels, Clock, Duration, Model, Name, Probability, Subtotal
 
 MarketingCategory = Literal[MARKETING_CATEGORIES]  # type: ignore[valid-type]

@@ -15,12 +15,12 @@ from shopsim.scenario.marketing import Ads, Campaign, Engagement, Flow
 from shopsim.scenario.qa import Expectation, Experiment
 from shopsim.scenario.teaching import NarrationStep
 from shopsim.scenario.settings import SettingsPatch
-from shopsim.scenario.taxonomy import MARKETING_CATEGORIES
+from shopsim.contract.taxonomy import MARKETING_CATEGORIES
 from shopsim.scenario.types import (  # noqa: F401 (re-exported: the schema's building blocks)
     MAX_PRICE, MAX_RUN, At, Channel, Channels, Clock, Duration, Model, Name, Positive, Price, Probability, Share,
     Subtotal, Trait, _duration, _run_duration,
 )
-from shopsim.scenario.units import parse_instant
+from shopsim.contract.units import parse_instant
 
 SCHEMA_VERSION = 1
 MAX_SHOPPERS = 1_000_000  # about 1 GB of shoppers in memory

@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shopsim.scenario.taxonomy import CATEGORIES, CATEGORY_CLASS, CHANNELS, MARKETING
-from shopsim.scenario.units import parse_clock
+from shopsim.contract.taxonomy import CATEGORIES, CATEGORY_CLASS, CHANNELS, MARKETING
+from shopsim.contract.units import parse_clock
 
 Frequency = Literal["realtime", "daily", "weekly", "off"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]

@@ -6,8 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from shopsim.scenario.taxonomy import CHANNELS
-from shopsim.scenario.units import MAX_DURATION, parse_clock, parse_duration, parse_instant, shown
+from shopsim.contract.taxonomy import CHANNELS
+from shopsim.contract.units import MAX_DURATION, parse_clock, parse_duration, parse_instant, shown
 
 Probability = Annotated[float, Field(ge=0, le=1)]
 Share = Annotated[float, Field(ge=0, le=1)]

@@ -4,7 +4,7 @@ begins, and the limits `shopsim validate` holds them to (docs/scenario-format.md
 from __future__ import annotations
 
 from shopsim.scenario.schema import Scenario
-from shopsim.scenario.units import parse_duration
+from shopsim.contract.units import parse_duration
 
 __all__ = ["MAX_EVENTS", "MAX_QUEUED", "MAX_VIEWS", "about", "volume"]
 
@@ -28,7 +28,7 @@ def volume(s: Scenario) -> tuple[float, float]:
     """(events, queued): an upper estimate of the events a run of `s` plays, and of the work queued when it
     begins. Visits, views and ad opportunities come from the rates; each message is counted with what follows
     it (delivery, open, click)."""
-    from shopsim.sim.clock import DAY
+    from shopsim.contract.clock import DAY
 
     size, days = s.population.size, parse_duration(s.run.duration) / DAY
     sessions = s.behaviour.sessions

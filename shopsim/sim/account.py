@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from shopsim.sim import events as E
-from shopsim.sim.rng import stream
+from shopsim.contract import events as E
+from shopsim.contract.rng import stream
 
 if TYPE_CHECKING:
     from shopsim.sim.engine import Simulation

@@ -23,16 +23,14 @@ from heapq import heappush
 from typing import TYPE_CHECKING
 
 from shopsim.scenario.compiled import abandon_probability
-from shopsim.sim import events as E
+from shopsim.contract import events as E
+from shopsim.contract.money import amount
 from shopsim.sim.engine import PRIO_NORMAL
-from shopsim.sim.rng import cumulative, stream
+from shopsim.contract.rng import cumulative, stream
 
 if TYPE_CHECKING:
     from shopsim.sim.engine import Simulation
     from shopsim.sim.population import Shopper
-
-def money(cents: int) -> float:
-    return round(cents / 100, 2)
 
 
 class Commerce:
@@ -139,7 +137,7 @@ class Commerce:
             cum = cs.product_cum
             p = cs.products[min(len(cum) - 1, bisect(cum, rng.random() * cum[-1]))]
         sim.emit(E.PRODUCT_VIEWED, sh.id, {"session": sid, "product": p.id, "category": p.category,
-                                           "price": money(sim.prices[p.index]) if p.index in sim.prices else p.price})
+                                           "price": amount(sim.prices[p.index]) if p.index in sim.prices else p.price})
         if s[4] is not None:
             s[4].append(p.index)
         if self.keep_views:
@@ -168,8 +166,8 @@ class Commerce:
         sh.cart_state = "open"
         p = self.cs.products[pidx]
         self.sim.emit(E.CART_ITEM_ADDED, sh.id, {
-            "cart": sh.cart_id, "product": p.id, "price": money(self.price(pidx)), "qty": 1,
-            "items": sum(sh.cart.values()), "value": money(self.cart_value(sh)), "device": sh.device,
+            "cart": sh.cart_id, "product": p.id, "price": amount(self.price(pidx)), "qty": 1,
+            "items": sum(sh.cart.values()), "value": amount(self.cart_value(sh)), "device": sh.device,
         })
 
     def cart_context(self, sh: Shopper) -> dict | None:
@@ -177,10 +175,10 @@ class Commerce:
         if not sh.cart:
             return None
         products = self.cs.products
-        items = [{"name": products[i].name, "qty": q, "price": money(self.price(i))}
+        items = [{"name": products[i].name, "qty": q, "price": amount(self.price(i))}
                  for i, q in sh.cart.items()]
         return {"id": sh.cart_id, "items": items, "item_count": sum(sh.cart.values()),
-                "first_item": items[0]["name"], "value": money(self.cart_value(sh))}
+                "first_item": items[0]["name"], "value": amount(self.cart_value(sh))}
 
     def cart_value(self, sh: Shopper) -> int:
         products = self.cs.products
@@ -238,7 +236,7 @@ class Commerce:
     def _checkout(self, sh: Shopper) -> None:
         sh.cart_state = "checkout"
         self.sim.emit(E.CHECKOUT_STARTED, sh.id, {"cart": sh.cart_id, "items": sum(sh.cart.values()),
-                                                  "value": money(self.cart_value(sh)), "device": sh.device})
+                                                  "value": amount(self.cart_value(sh)), "device": sh.device})
 
     def _abandon(self, sh: Shopper, payload) -> None:
         token, reason, stage, device, shipping = payload  # shipping: what the cart paid as she left it
@@ -259,7 +257,7 @@ class Commerce:
         sh.cart_reason = reason
         self.sim.emit(E.CART_ABANDONED, sh.id, {"cart": sh.cart_id, "reason": reason, "first_reason": sh.cart_reason1,
                                                 "stage": stage, "device": device, "items": sum(sh.cart.values()),
-                                                "value": money(self.cart_value(sh)), "shipping": money(shipping)})
+                                                "value": amount(self.cart_value(sh)), "shipping": amount(shipping)})
         survey = cs.survey
         if survey is not None and survey.on_site and stage in survey.stages:
             self.survey(sh, "on_site")

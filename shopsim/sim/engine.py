@@ -17,11 +17,11 @@ from shopsim import __version__
 from shopsim.scenario.compiled import CompiledScenario, compile_scenario
 from shopsim.scenario.schema import Scenario
 from shopsim.scenario.settings import apply_patch, validate_patch
-from shopsim.scenario.taxonomy import CHANNELS
-from shopsim.scenario.units import format_duration
-from shopsim.sim import events as E
-from shopsim.sim.clock import iso
-from shopsim.sim.events import Event
+from shopsim.contract.taxonomy import CHANNELS
+from shopsim.contract.units import format_duration
+from shopsim.contract import events as E
+from shopsim.contract.clock import iso
+from shopsim.contract.events import Event
 from shopsim.sim.population import PopulationBuilder, Shopper, shopper_index
 
 if TYPE_CHECKING:

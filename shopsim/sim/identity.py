@@ -20,7 +20,7 @@ from functools import lru_cache
 
 from faker import Faker
 
-from shopsim.sim.rng import stream_seed
+from shopsim.contract.rng import stream_seed
 
 POOL = 300
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from bisect import bisect
 from typing import TYPE_CHECKING, Any
 
-from shopsim.sim import events as E
-from shopsim.sim.commerce import money
-from shopsim.sim.rng import stream
+from shopsim.contract import events as E
+from shopsim.contract.money import amount
+from shopsim.contract.rng import stream
 
 if TYPE_CHECKING:
     from shopsim.scenario.catalogue import ProductDef
@@ -47,9 +47,9 @@ class Orders:
         sh.last_click = None  # one order per click: the next order needs a click of its own
         sim.emit(E.ORDER_PLACED, sh.id, {
             "order": oid, "cart": cart_id, "currency": cs.currency, "coupon": coupon.code if coupon else None,
-            "items": [{"product": p.id, "qty": q, "price": money(price(p.index))} for p, q in items],
-            "subtotal": money(subtotal), "shipping": money(shipping), "discount": money(discount),
-            "total": money(total), "attributed_to": attributed, "device": sh.device,
+            "items": [{"product": p.id, "qty": q, "price": amount(price(p.index))} for p, q in items],
+            "subtotal": amount(subtotal), "shipping": amount(shipping), "discount": amount(discount),
+            "total": amount(total), "attributed_to": attributed, "device": sh.device,
         })
         if coupon is not None:
             sim.coupons.redeem(sh, coupon, oid, discount)
@@ -72,7 +72,7 @@ class Orders:
                 return plan
             t += cs.retry_after(rng)
             attempt = 2
-        plan.append((t, E.PAYMENT_CONFIRMED, {**ref, "attempt": attempt, "amount": money(total)}))
+        plan.append((t, E.PAYMENT_CONFIRMED, {**ref, "attempt": attempt, "amount": amount(total)}))
         t += cs.processing(rng)
         plan.append((t, E.ORDER_PROCESSING, dict(ref)))
         carrier = cs.carriers[min(len(cs.carriers) - 1, bisect(cs.carrier_cum, rng.random() * cs.carrier_cum[-1]))]
@@ -94,9 +94,9 @@ class Orders:
             t += cs.dispute_after(rng)
             plan.append((t, E.DISPUTE_OPENED, {**ref, "dispute": did, "reason": reason}))
             if rng.random() < d.refund:
-                amount = total // 2 if rng.random() < d.partial_refund else total
+                refund = total // 2 if rng.random() < d.partial_refund else total
                 t += cs.refund_after(rng)
-                plan.append((t, E.REFUND_ISSUED, {**ref, "dispute": did, "amount": money(amount)}))
+                plan.append((t, E.REFUND_ISSUED, {**ref, "dispute": did, "amount": amount(refund)}))
         return plan
 
     def _stage(self, sh: Shopper, payload: tuple[Order, int]) -> None:

@@ -8,9 +8,9 @@ from typing import Any
 
 from shopsim.contract.ids import shopper_id, shopper_index  # noqa: F401 - re-exported
 from shopsim.scenario.compiled import CompiledScenario, SegmentDef
-from shopsim.sim.clock import HOUR, LocalClock
+from shopsim.contract.clock import HOUR, LocalClock
 from shopsim.sim.identity import make_identity, pools
-from shopsim.sim.rng import stream
+from shopsim.contract.rng import stream
 
 
 class Shopper:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import orjson
 
-from shopsim.sim.clock import iso
-from shopsim.sim.events import Event
+from shopsim.contract.clock import iso
+from shopsim.contract.events import Event
 
 LINE_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE
 

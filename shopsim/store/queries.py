@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
-from shopsim.scenario.taxonomy import CHANNELS
+from shopsim.contract.taxonomy import CHANNELS
 
 _TABLES = ("runs", "shoppers", "notifications", "inbox")
 

@@ -6,8 +6,8 @@ from typing import IO, Protocol
 
 import orjson
 
-from shopsim.sim.clock import iso
-from shopsim.sim.events import Event
+from shopsim.contract.clock import iso
+from shopsim.contract.events import Event
 from shopsim.store.jsonl import LINE_OPTIONS
 
 

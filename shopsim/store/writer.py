@@ -23,9 +23,9 @@ from sqlmodel import SQLModel
 
 from shopsim import __version__
 from shopsim.scenario.compiled import CompiledScenario
-from shopsim.sim import events as E
-from shopsim.sim.clock import epoch_ms, iso
-from shopsim.sim.events import Event
+from shopsim.contract import events as E
+from shopsim.contract.clock import epoch_ms, iso
+from shopsim.contract.events import Event
 from shopsim.store.models import (
     CartItemRow, CartRow, EventRow, InboxRow, NotificationRow, OrderEventRow, OrderRow, ProductRow, RunRow,
     SettingsHistoryRow, ShopperRow,

@@ -10,10 +10,10 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-from shopsim.sim import events as E
-from shopsim.sim.clock import DAY, HOUR, MINUTE
+from shopsim.contract import events as E
+from shopsim.contract.clock import DAY, HOUR, MINUTE
 from shopsim.sim.engine import Simulation
-from shopsim.sim.events import Event
+from shopsim.contract.events import Event
 from shopsim.tui.narrator import Hit, Narrator
 
 # Virtual seconds per wall second; None runs as fast as possible.

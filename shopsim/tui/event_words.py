@@ -8,8 +8,9 @@ from contextvars import ContextVar
 from typing import Any, Callable, Mapping
 
 from shopsim.report.labels import category_words, channel_words, decision_words, device_words, reason_words, words
-from shopsim.sim import events as E
-from shopsim.sim.events import Event
+from shopsim.contract import events as E
+from shopsim.contract.events import Event
+from shopsim.contract.money import amount_text
 
 Data = Mapping[str, Any]
 
@@ -19,10 +20,7 @@ _CURRENCY: ContextVar[str | None] = ContextVar("currency", default=None)
 
 
 def _money(value: Any) -> str:
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        return "?"
-    currency = _CURRENCY.get()
-    return f"{value:,.2f} {currency}" if currency else f"{value:,.2f}"
+    return amount_text(value, _CURRENCY.get())
 
 
 _ARTICLE = {"email": "an email", "push": "a push", "sms": "an SMS", "in_app": "an in-app message"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from shopsim.sim.events import Event
+from shopsim.contract.events import Event
 
 
 class SimAdvanced(Message):

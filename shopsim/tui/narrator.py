@@ -8,7 +8,7 @@ from typing import Any, Mapping, NamedTuple, Sequence
 from shopsim.metrics.narration import render
 from shopsim.scenario.compiled import at_ms
 from shopsim.scenario.teaching import NarrationStep
-from shopsim.sim.events import Event
+from shopsim.contract.events import Event
 
 _ORDER_PLACED = "order.placed"
 _REQUESTED = "notification.requested"
@@ -237,8 +237,8 @@ def _minutes(clock: str) -> int:
 def unmet(hit: Hit, sim) -> list[str]:
     """What the step's `expect:` claims that this run does not bear out, in plain words (empty: all holds).
     Judged as the step shows: call it when the step fires, before the run moves on."""
-    from shopsim.scenario.units import format_duration, parse_duration, parse_instant
-    from shopsim.sim.clock import epoch_ms
+    from shopsim.contract.units import format_duration, parse_duration, parse_instant
+    from shopsim.contract.clock import epoch_ms
 
     claims, ev, facts = hit.step.expect, hit.event, hit.facts
     if claims is None or ev is None:

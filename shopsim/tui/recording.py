@@ -34,7 +34,7 @@ from typing import IO, Callable
 
 from shopsim.scenario.compiled import CompiledScenario
 from shopsim.sim.engine import Simulation
-from shopsim.sim.events import RUN_FINISHED, Event
+from shopsim.contract.events import RUN_FINISHED, Event
 from shopsim.store.outputs import Claim, OutputError
 from shopsim.store.recorder import Recorder
 

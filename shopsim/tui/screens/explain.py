@@ -21,7 +21,7 @@ from textual.widgets import Static
 
 from shopsim.report.labels import channel_words, words
 from shopsim.sim.engine import Simulation
-from shopsim.sim.events import Event
+from shopsim.contract.events import Event
 
 OUTCOME_STYLE = {
     "delivered": "bold green",

@@ -117,7 +117,7 @@ class NarrationScreen(ModalScreen[bool]):
 
 def describe(hit: Hit, sim) -> str:
     """What triggered the step, in one line: when (the shopper's local time), who, what."""
-    from shopsim.sim.clock import local_label
+    from shopsim.contract.clock import local_label
     from shopsim.tui.event_words import event_words
 
     parts = []

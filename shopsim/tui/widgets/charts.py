@@ -14,7 +14,7 @@ from rich.style import Style
 from rich.text import Text
 
 from shopsim.report.svg import color_for
-from shopsim.sim.clock import HOUR
+from shopsim.contract.clock import HOUR
 from shopsim.tui.widgets.chart_base import EIGHTHS, LEVELS, Chart, blocks, clip as _clip, fmt as _fmt
 from shopsim.tui.widgets.variants_chart import VariantsChart, uplift_text, verdict_word
 

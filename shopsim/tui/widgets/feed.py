@@ -25,10 +25,10 @@ from textual.strip import Strip
 from shopsim.contract.ids import shopper_index
 from shopsim.report.labels import ad_reason_words, category_words, channel_words, decision_words
 from shopsim.report.svg import CHANNEL_COLORS
-from shopsim.sim import events as E
-from shopsim.sim.clock import DAY, HOUR, MINUTE
+from shopsim.contract import events as E
+from shopsim.contract.clock import DAY, HOUR, MINUTE
 from shopsim.sim.engine import Simulation
-from shopsim.sim.events import Event
+from shopsim.contract.events import Event
 from shopsim.tui.messages import ExplainRequested, ShopperSelected
 
 __all__ = ["LiveFeed", "OUTCOMES", "CHANNEL_CYCLE"]

@@ -18,8 +18,8 @@ from textual.widgets import Button, OptionList, Static, Tab, Tabs
 from textual.widgets.option_list import Option
 
 from shopsim.notify.state import Message
-from shopsim.sim import events as E
-from shopsim.sim.events import Event
+from shopsim.contract import events as E
+from shopsim.contract.events import Event
 from shopsim.tui.messages import ExplainRequested
 from shopsim.tui.widgets.preview import (CHANNEL_ICONS, CHANNEL_LABELS, AdImpression, Entry, MessagePreview, accent,
                                          product, short_time)

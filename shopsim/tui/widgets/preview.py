@@ -27,7 +27,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Rule, Static
 
-from shopsim.notify.filters import format_money
+from shopsim.notify.filters import format_cents
 from shopsim.notify.state import Message
 
 SENDER = "shop.example"
@@ -56,13 +56,6 @@ class AdImpression:
 
 
 Entry = Message | AdImpression
-
-
-def format_cents(cents: int, currency: str, locale: str = "en_US") -> str:
-    """An amount in cents as `locale` writes it in `currency` ('$13.90' in en_US, '13,90 $US' in fr_FR)."""
-    if not currency:
-        return f"{cents / 100:,.2f}"
-    return format_money(cents / 100, currency, locale)
 
 
 def accent(widget: Any) -> str:

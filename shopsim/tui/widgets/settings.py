@@ -25,11 +25,11 @@ from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.widgets import Checkbox, Input, Label, Select, Static
 
 from shopsim.scenario.settings import validate_patch
-from shopsim.scenario.taxonomy import CATEGORIES, CATEGORY_CLASS, CHANNELS, CRITICAL, MARKETING
+from shopsim.contract.taxonomy import CATEGORIES, CATEGORY_CLASS, CHANNELS, CRITICAL, MARKETING
 from shopsim.report.labels import words
-from shopsim.sim import events as E
+from shopsim.contract import events as E
 from shopsim.sim.engine import Simulation
-from shopsim.sim.events import Event
+from shopsim.contract.events import Event
 
 CHANNEL_LABELS = {"email": "email", "push": "push", "sms": "SMS", "in_app": "in-app"}
 CATEGORY_LABELS = {

@@ -15,7 +15,7 @@ from rich.style import Style as RichStyle
 from textual.strip import Strip
 
 from shopsim.report.labels import words
-from shopsim.tui.widgets.preview import format_cents
+from shopsim.notify.filters import format_cents
 
 if TYPE_CHECKING:
     from shopsim.tui.widgets.shoppers import ShopperList

@@ -21,8 +21,8 @@ from textual.strip import Strip
 from textual.widgets import Input
 
 from shopsim.contract.ids import shopper_index
-from shopsim.sim import events as E
-from shopsim.sim.events import Event
+from shopsim.contract import events as E
+from shopsim.contract.events import Event
 from shopsim.tui.messages import ShopperSelected
 from shopsim.tui.widgets.shopper_query import CART_STATES, country_name, parse_query
 from shopsim.tui.widgets.shopper_rows import ShopperRows
