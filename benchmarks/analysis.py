@@ -46,7 +46,7 @@ def _phase(name: str, shoppers: int, days: int) -> dict:
         out["with_kpis_s"] = time.perf_counter() - t0
         out["events"] = sim.emitted
     elif name == "kpis-log":
-        from shopsim.metrics.runfile import open_run
+        from shopsim.store.runfile import open_run
         from shopsim.store.recorder import Recorder
 
         with tempfile.TemporaryDirectory() as d:
@@ -60,7 +60,7 @@ def _phase(name: str, shoppers: int, days: int) -> dict:
             Metrics.of(open_run(f"{d}/run.jsonl").events()).result()
             out["seconds"] = time.perf_counter() - t0
     else:
-        from shopsim.metrics.invariants import INVARIANTS, InvariantChecker
+        from shopsim.qa.invariants import INVARIANTS, InvariantChecker
 
         sim = Simulation(cs, keep_messages=False)
         checker = InvariantChecker(sim, list(INVARIANTS))

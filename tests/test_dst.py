@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from conftest import play
-from shopsim.metrics.invariants import InvariantChecker
+from shopsim.qa.invariants import InvariantChecker
 from shopsim.notify.policy import quiet_hours, send_windows
 from shopsim.notify.windows import next_local_time, next_outside, reach
 from shopsim.contract import events as E

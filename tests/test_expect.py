@@ -11,7 +11,7 @@ from junitparser import Failure, JUnitXml
 
 from conftest import play, tiny_scenario
 from shopsim.cli import main
-from shopsim.metrics.expect import Expectations
+from shopsim.qa.expect import Expectations
 from shopsim.sim.engine import Simulation
 
 SCENARIOS = Path(__file__).parent.parent / "scenarios"
@@ -140,7 +140,7 @@ def test_a_bad_junit_path_is_refused_before_the_run(tmp_path, junit) -> None:
 
 
 def test_the_scenario_format_lists_every_invariant() -> None:
-    from shopsim.metrics.invariants import INVARIANTS
+    from shopsim.qa.invariants import INVARIANTS
 
     text = (Path(__file__).parent.parent / "docs" / "scenario-format.md").read_text(encoding="utf-8")
     for name, description in INVARIANTS.items():

@@ -20,7 +20,7 @@ from shopsim.cli import main
 from shopsim.cli import export as export_mod
 from shopsim.cli.export import SCHEMAS, TABLES
 from shopsim.metrics.kpis import Metrics
-from shopsim.metrics.runfile import open_run
+from shopsim.store.runfile import open_run
 
 RESPONSES = {"notification.opened", "notification.clicked", "notification.dismissed", "notification.unsubscribed",
              "notification.complained"}

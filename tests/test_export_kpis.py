@@ -13,7 +13,7 @@ from conftest import tiny_scenario
 from shopsim.cli import main
 from shopsim.metrics import stats
 from shopsim.metrics.kpis import Metrics
-from shopsim.metrics.runfile import open_run
+from shopsim.store.runfile import open_run
 
 
 def _ratio(a, b):

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from conftest import tiny_scenario
 from shopsim.cli import main
-from shopsim.metrics.logdiff import Divergence, first_divergence, format_divergence
+from shopsim.qa.logdiff import Divergence, first_divergence, format_divergence
 
 LOG = Path("runs") / "tiny-seed1.jsonl"
 

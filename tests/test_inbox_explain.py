@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from conftest import tiny_scenario
 from shopsim.cli import main
-from shopsim.metrics.runfile import open_run
+from shopsim.store.runfile import open_run
 from shopsim.notify.explain import explain, logged_note
 from shopsim.scenario.loader import load_scenario, load_scenario_text
 from shopsim.contract.units import parse_duration

@@ -1,4 +1,4 @@
-"""The named invariants (shopsim.metrics.invariants): each one catches a violation planted into a real run's
+"""The named invariants (shopsim.qa.invariants): each one catches a violation planted into a real run's
 events, at the line where it shows and in words that name the ids; the shipped scenarios violate none.
 
 Planting: play a small scenario, then change, copy or insert lines with `Event._replace`; `_renumber` keeps
@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from conftest import play, tiny_scenario
-from shopsim.metrics.invariants import INVARIANTS, InvariantChecker
-from shopsim.metrics.invariants_base import cents
+from shopsim.qa.invariants import INVARIANTS, InvariantChecker
+from shopsim.qa.invariants_base import cents
 from shopsim.scenario.loader import load_scenario
 from shopsim.contract import events as E
 from shopsim.contract.clock import DAY, HOUR, iso
@@ -521,7 +521,7 @@ def test_shipped_scenarios_keep_every_invariant(path):
 
 
 def test_the_checks_import_no_front_end_or_test_tool():
-    code = ("import sys, shopsim.metrics.invariants; "
+    code = ("import sys, shopsim.qa.invariants; "
             "print(sorted(m for m in ('textual', 'pytest', 'hypothesis') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parent.parent)

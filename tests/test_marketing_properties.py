@@ -2,7 +2,7 @@
 channels, delays, incentives and `when` conditions), random engagement (open, click and unsubscribe chances,
 high ones included so clicks, returns, orders and unsubscribes happen) and scripted promotions.
 
-The checks are the library's invariants (shopsim.metrics.invariants), which read the event log alone
+The checks are the library's invariants (shopsim.qa.invariants), which read the event log alone
 (docs/event-log.md), as a QA engineer would; every property checks all of them, and each is about one:
 a) flows exit on purchase (and on their other exits), and a step's `when` is judged on the previous step;
 b) coupons: redeemed at most once, by their holder, before they expire; orders carry the best discount;
@@ -174,7 +174,7 @@ def _instant(sim: Simulation, text: str) -> int:
     return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000) - sim.scenario.start_epoch
 
 
-# Each check_* asserts its invariants (shopsim.metrics.invariants) and counts what the run gave them to judge.
+# Each check_* asserts its invariants (shopsim.qa.invariants) and counts what the run gave them to judge.
 
 def check_flows(sim: Simulation, events) -> dict[str, int]:
     """a) Every step of every run is judged as its flow says: void once an exit happened (the first exit names

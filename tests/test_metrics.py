@@ -10,7 +10,7 @@ import pytest
 from conftest import play, tiny_scenario
 from shopsim.metrics import catalog, stats
 from shopsim.metrics.kpis import Metrics
-from shopsim.metrics.runfile import open_run
+from shopsim.store.runfile import open_run
 from shopsim.scenario.loader import load_scenario
 from shopsim.contract.clock import HOUR
 from shopsim.contract.events import Event

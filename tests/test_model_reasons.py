@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import play, tiny_scenario
-from shopsim.metrics.invariants import InvariantChecker
+from shopsim.qa.invariants import InvariantChecker
 from shopsim.scenario.compiled import abandon_probability, compile_scenario
 from shopsim.scenario.schema import Scenario
 from shopsim.contract.taxonomy import (

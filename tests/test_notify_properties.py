@@ -1,7 +1,7 @@
 """Property tests of the notification pipeline: over generated scenarios, with marketing messages, settings
 per segment, caps, send windows and settings changes applied mid-run, the event log obeys DESIGN.md.
 
-The checks are the library's invariants (shopsim.metrics.invariants), which read the log alone. Each
+The checks are the library's invariants (shopsim.qa.invariants), which read the log alone. Each
 shopper's settings are rebuilt from `shopper.created` and `settings.changed` as the log goes, so every
 decision is judged against the settings in effect at the instant it was made (a change applies from its
 instant on, and not before).
@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shopsim.metrics.invariants import InvariantChecker
+from shopsim.qa.invariants import InvariantChecker
 from shopsim.scenario.schema import Scenario
 from shopsim.contract.taxonomy import CATEGORIES, CHANNELS, MARKETING_CATEGORIES
 from shopsim.contract.units import parse_duration
@@ -142,7 +142,7 @@ NOTIFY_INVARIANTS = ["one_outcome_per_request", "settings_respected", "quiet_hou
 
 def check_notifications(sim: Simulation, events):
     """Every decision of the run follows the settings in effect at its instant, the caps, quiet hours, send
-    windows and digests (shopsim.metrics.invariants)."""
+    windows and digests (shopsim.qa.invariants)."""
     return assert_invariants(sim, events, NOTIFY_INVARIANTS)
 
 

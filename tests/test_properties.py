@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import tiny_scenario
-from shopsim.metrics.invariants import InvariantChecker
+from shopsim.qa.invariants import InvariantChecker
 from shopsim.scenario.compiled import abandon_probability, compile_scenario
 from shopsim.scenario.loader import load_scenario_text
 from shopsim.scenario.problems import ScenarioError
@@ -118,7 +118,7 @@ def _run(sc: Scenario):
 
 
 def assert_invariants(sim: Simulation, events: list, names=None, batch: int = 97) -> InvariantChecker:
-    """The library's invariant checks (shopsim.metrics.invariants; all of them unless `names` says which) on a
+    """The library's invariant checks (shopsim.qa.invariants; all of them unless `names` says which) on a
     run's events, fed in batches that split instants as a live run's do: none may be violated."""
     checker = InvariantChecker(sim, names, limit=5)
     for i in range(0, len(events), batch):

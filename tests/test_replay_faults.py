@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from shopsim.cli import main
-from shopsim.metrics.runfile import RunFileError, open_run
+from shopsim.store.runfile import RunFileError, open_run
 from shopsim.store import queries
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -15,7 +15,7 @@ from conftest import tiny_scenario
 from shopsim.cli import main
 from shopsim.metrics.catalog import METRICS
 from shopsim.metrics.kpis import Metrics
-from shopsim.metrics.runfile import open_run
+from shopsim.store.runfile import open_run
 from shopsim.report.render import console, plain, print_table
 from shopsim.report.tables import Table, human_duration
 

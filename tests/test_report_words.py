@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from conftest import tiny_scenario
 from shopsim.cli import main
 from shopsim.metrics.kpis import Metrics
-from shopsim.metrics.runfile import open_run
+from shopsim.store.runfile import open_run
 from shopsim.report.funnel import ABANDONED, MAIN, cart_funnel, recovery_split
 from shopsim.report.labels import device_words, pp, reason_words
 from shopsim.report.render import to_html, to_markdown

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from conftest import replay_events, tiny_scenario
 from shopsim.cli import main
-from shopsim.metrics.runfile import RunFile, RunFileError, open_run
+from shopsim.store.runfile import RunFile, RunFileError, open_run
 
 SCENARIO = tiny_scenario(size=12, duration="2d", seed=3, as_text=True)
 

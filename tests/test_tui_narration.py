@@ -17,7 +17,7 @@ from conftest import tiny_scenario
 from shopsim.calibrate.anchors import ANCHORS, CHECKOUT_REASONS
 from shopsim.metrics.catalog import METRICS, format_value, lookup
 from shopsim.metrics.kpis import Metrics
-from shopsim.metrics.narration import render
+from shopsim.qa.narration import render
 from shopsim.scenario.loader import load_scenario, load_scenario_text
 from shopsim.scenario.problems import ScenarioError
 from shopsim.scenario.teaching import Placeholder, placeholders, split_text

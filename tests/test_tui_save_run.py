@@ -23,7 +23,7 @@ from textual.widgets import Checkbox, Input, Static
 
 from shopsim.cli import main
 from shopsim.cli.tui import open_outputs, plan_outputs
-from shopsim.metrics.runfile import open_run
+from shopsim.store.runfile import open_run
 from shopsim.scenario.compiled import compile_scenario
 from shopsim.scenario.loader import load_scenario
 from shopsim.contract import events as E

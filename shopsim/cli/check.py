@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from shopsim.metrics.expect import Outcome
+from shopsim.qa.expect import Outcome
 from shopsim.textsafe import visible
 
 

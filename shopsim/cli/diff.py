@@ -20,8 +20,8 @@ from shopsim.cli.common import fail
 from shopsim.cli.report import compute
 from shopsim.cli.runarg import open_or_fail
 from shopsim.metrics.catalog import METRICS, format_value
-from shopsim.metrics.logdiff import Divergence, first_divergence, format_divergence
-from shopsim.metrics.runfile import RunFile, RunFileError
+from shopsim.qa.logdiff import Divergence, first_divergence, format_divergence
+from shopsim.store.runfile import RunFile, RunFileError
 from shopsim.report.compare import (device_rows, device_table, headline_rows, headline_table, kpi_table,
                                     metric_rows, signed_value)
 

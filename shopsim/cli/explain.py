@@ -13,7 +13,7 @@ import click
 
 from shopsim.cli.common import fail
 from shopsim.cli.runarg import NOTIFICATION_ID, local_label, parse_iso, reading, run_argument, utc_label
-from shopsim.metrics.runfile import RunFile
+from shopsim.store.runfile import RunFile
 from shopsim.notify.explain import _SKIPPED, explain, logged_note
 from shopsim.contract import events as E
 from shopsim.contract.events import Event

@@ -2,7 +2,7 @@
 
 A golden log is a stored event log (`.jsonl`, or gzip-compressed `.jsonl.gz`) that a replay must reproduce.
 `--golden FILE` compares the run's log with it once the run has finished: the same → exit 0; different →
-the first difference (shopsim.metrics.logdiff) on stderr and exit 1. `run.started.version` is not compared,
+the first difference (shopsim.qa.logdiff) on stderr and exit 1. `run.started.version` is not compared,
 so a golden keeps passing across shopsim upgrades that do not change the engine's behaviour.
 `--update-golden` writes the run's log to FILE instead (atomically; gzip when FILE ends in `.gz`).
 
@@ -23,8 +23,8 @@ from typing import IO, Iterator
 import click
 
 from shopsim.cli.common import fail
-from shopsim.metrics.logdiff import first_divergence, format_divergence
-from shopsim.metrics.runfile import RunFileError, open_run
+from shopsim.qa.logdiff import first_divergence, format_divergence
+from shopsim.store.runfile import RunFileError, open_run
 
 _CHUNK = 1 << 20
 _LOG_SUFFIXES = (".jsonl", ".jsonl.gz")

@@ -15,7 +15,7 @@ import click
 
 from shopsim.cli.common import fail
 from shopsim.cli.runarg import SHOPPER_ID, local_dt, local_iso, parse_iso, reading, run_argument
-from shopsim.metrics.runfile import RunFile
+from shopsim.store.runfile import RunFile
 from shopsim.textsafe import visible
 from shopsim.contract.taxonomy import CHANNELS
 from shopsim.contract import events as E

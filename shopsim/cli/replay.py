@@ -181,7 +181,7 @@ def _run(cs, until: int, claim: Claim, db_url: str | None, db: str | None, db_pa
         sim.subscribe(Recorder(cs.start_epoch, _LogStream(out), store))
         sim.subscribe(tally)
         if check:
-            from shopsim.metrics.expect import Expectations
+            from shopsim.qa.expect import Expectations
             expectations = Expectations(sim)
             sim.subscribe(expectations)
         _play(sim, until, show_progress=not quiet and sys.stderr.isatty())

@@ -20,7 +20,7 @@ from shopsim.cli.common import fail
 from shopsim.cli.runarg import open_or_fail
 from shopsim.metrics.catalog import METRICS
 from shopsim.metrics.kpis import Metrics
-from shopsim.metrics.runfile import RunFile, RunFileError
+from shopsim.store.runfile import RunFile, RunFileError
 
 FORMATS = ("text", "md", "json", "html")
 

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from shopsim.cli.common import fail
-from shopsim.metrics.runfile import RunFile, RunFileError, open_run
+from shopsim.store.runfile import RunFile, RunFileError, open_run
 from shopsim.contract.clock import epoch_ms
 
 SHOPPER_ID = re.compile(r"s\d{6,}")

@@ -11,7 +11,7 @@ from typing import Any
 
 from shopsim.metrics.export_schema import F, I, SCHEMAS, SETTINGS_TRACKED
 from shopsim.metrics.kpis import Metrics
-from shopsim.metrics.runfile import RunFile
+from shopsim.store.runfile import RunFile
 from shopsim.contract.taxonomy import CATEGORY_CLASS, MARKETING
 from shopsim.contract.units import parse_duration
 from shopsim.contract import events as E

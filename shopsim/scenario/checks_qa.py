@@ -77,7 +77,7 @@ def expectations(c: Checker, s: Scenario) -> None:
                             " or a duration" if d.kind == "duration" else "") + ", e.g. 0.25 or 25%")
         elif ex.invariant is not None:
             try:
-                from shopsim.metrics.invariants import INVARIANTS
+                from shopsim.qa.invariants import INVARIANTS
             except ImportError:  # pragma: no cover - the module ships with shopsim
                 continue
             if ex.invariant not in INVARIANTS:

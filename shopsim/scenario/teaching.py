@@ -75,7 +75,7 @@ class NarrationStep(Model):
 # A step's title and text may quote the run through placeholders: `{abandonment_rate}` is replaced, when the
 # step shows, by that KPI of shopsim/metrics/catalog.py as the run stands; `{shoppers}` by the run's shopper
 # count. `{{` and `}}` are literal braces. Parsing and checking live here (the scenario side); filling them in
-# from a `Metrics.result()` is shopsim/metrics/narration.py.
+# from a `Metrics.result()` is shopsim/qa/narration.py.
 
 SHOPPERS = "shoppers"  # the one placeholder that is not a KPI name
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, NamedTuple, Sequence
 
-from shopsim.metrics.narration import render
+from shopsim.qa.narration import render
 from shopsim.scenario.compiled import at_ms
 from shopsim.scenario.teaching import NarrationStep
 from shopsim.contract.events import Event

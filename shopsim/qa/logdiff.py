@@ -22,7 +22,7 @@ from typing import Iterable, Iterator, NamedTuple
 
 import orjson
 
-from shopsim.metrics.runfile import parse_record
+from shopsim.store.runfile import parse_record
 
 __all__ = ["Divergence", "first_divergence", "format_divergence"]
 

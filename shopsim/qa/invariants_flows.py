@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from shopsim.metrics.invariants_base import DIGEST, Check, RunState, clock
+from shopsim.qa.invariants_base import DIGEST, Check, RunState, clock
 from shopsim.notify.windows import next_outside
 from shopsim.contract.units import parse_duration
 from shopsim.contract import events as E

@@ -21,12 +21,12 @@ import difflib
 from collections import Counter
 from typing import TYPE_CHECKING, Callable, Iterable
 
-from shopsim.metrics.invariants_base import Check, RunState, Violation
-from shopsim.metrics.invariants_commerce import Carts, Orders
-from shopsim.metrics.invariants_engagement import Ads, Attribution, Engagement
-from shopsim.metrics.invariants_flows import Flows
-from shopsim.metrics.invariants_marketing import Coupons, ScriptedMessages
-from shopsim.metrics.invariants_notify import Notifications
+from shopsim.qa.invariants_base import Check, RunState, Violation
+from shopsim.qa.invariants_commerce import Carts, Orders
+from shopsim.qa.invariants_engagement import Ads, Attribution, Engagement
+from shopsim.qa.invariants_flows import Flows
+from shopsim.qa.invariants_marketing import Coupons, ScriptedMessages
+from shopsim.qa.invariants_notify import Notifications
 from shopsim.contract import events as E
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from shopsim.metrics.invariants_base import DIGEST, clock, hhmm
+from shopsim.qa.invariants_base import DIGEST, clock, hhmm
 from shopsim.notify.windows import next_outside, window_end
 from shopsim.contract.taxonomy import CATEGORY_CLASS, MARKETING
 from shopsim.contract.units import format_duration

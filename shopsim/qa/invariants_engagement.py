@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING
 
-from shopsim.metrics.invariants_base import Check, IdSet, RunState, is_marketing
+from shopsim.qa.invariants_base import Check, IdSet, RunState, is_marketing
 from shopsim.contract.taxonomy import MARKETING_CATEGORIES
 from shopsim.contract.units import format_duration, parse_duration
 from shopsim.contract import events as E

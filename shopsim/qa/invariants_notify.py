@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from shopsim.metrics.invariants_base import DIGEST, Check, IdSet, RunState
-from shopsim.metrics.invariants_timing import (CAPS, DIGESTS, INTERRUPTIVE, QUIET, WINDOWS, CapChecks,
+from shopsim.qa.invariants_base import DIGEST, Check, IdSet, RunState
+from shopsim.qa.invariants_timing import (CAPS, DIGESTS, INTERRUPTIVE, QUIET, WINDOWS, CapChecks,
                                                 LocalTimeChecks)
 from shopsim.contract.taxonomy import CATEGORY_CLASS, CHANNELS, CRITICAL, MARKETING
 from shopsim.contract import events as E

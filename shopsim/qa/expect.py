@@ -87,7 +87,7 @@ class Expectations:
         names = sorted({x.invariant for x in self.items if x.invariant is not None})
         self.invariants = None
         if names:
-            from shopsim.metrics.invariants import InvariantChecker
+            from shopsim.qa.invariants import InvariantChecker
             self.invariants = InvariantChecker(sim, names)
 
     def __call__(self, batch: list["Event"]) -> None:

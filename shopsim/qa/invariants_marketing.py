@@ -7,7 +7,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from shopsim.contract.money import cents_text
-from shopsim.metrics.invariants_base import DIGEST, Check, RunState, cents
+from shopsim.qa.invariants_base import DIGEST, Check, RunState, cents
 from shopsim.contract.units import parse_duration
 from shopsim.contract import events as E
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from shopsim.contract.money import cents_text
-from shopsim.metrics.invariants_base import Check, IdSet, RunState, cents, whole_cents
+from shopsim.qa.invariants_base import Check, IdSet, RunState, cents, whole_cents
 from shopsim.contract.taxonomy import BROWSE_STAGE_REASONS, EXTRA_COST_REASONS
 from shopsim.contract import events as E
 from shopsim.contract.events import ORDER_LIFECYCLE
