@@ -6,14 +6,35 @@ narrow."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from shopsim.metrics import stats
 from shopsim.metrics.kpis_base import ABANDONED, ORDERED, RECOVERED, UNSUBSCRIBED, cents
 from shopsim.contract import events as E
 
-if TYPE_CHECKING:
-    from shopsim.metrics.kpis import Metrics
+
+class ArmKPIs(Protocol):
+    """What the comparisons read of a run's KPIs or of one arm's: kpis.Metrics, which calls them, is one.
+    Described here, not imported, so the arrow runs from kpis to variants only."""
+
+    end_t: int
+    flags: Mapping[str, int]
+    revenue_of: Mapping[str, int]
+    counts: Mapping[str, int]
+    cents: Mapping[str, int]
+    coupon_orders: int
+    total: Any  # kpis_messages' per-channel counters, read through as_dict(shoppers, days)
+    experiment_defs: Mapping[str, dict[str, Any]]
+    arms: Mapping[tuple[str, str], ArmKPIs]
+
+    @property
+    def shoppers(self) -> int: ...
+
+    @property
+    def days(self) -> float: ...
+
+    def _commerce(self) -> dict[str, Any]: ...
 
 # name -> (plain words, flag that counts as a success, flag that puts a shopper in the denominator or 0 for all)
 OUTCOMES: dict[str, tuple[str, int, int]] = {
@@ -29,18 +50,18 @@ ARM_KPIS = ("abandonment_rate", "abandoned_at_least_once_rate", "checkout_abando
             "discount_cost")
 
 
-def _outcome(arm: "Metrics", success: int, among: int) -> tuple[int, int]:
+def _outcome(arm: ArmKPIs, success: int, among: int) -> tuple[int, int]:
     n = arm.shoppers if not among else sum(1 for f in arm.flags.values() if f & among)
     x = sum(1 for f in arm.flags.values() if f & success and (not among or f & among))
     return x, n
 
 
-def _revenue(arm: "Metrics") -> tuple[int, float, float]:
+def _revenue(arm: ArmKPIs) -> tuple[int, float, float]:
     vals = [c / 100 for c in arm.revenue_of.values()]  # shoppers without revenue add 0 to both sums
     return arm.shoppers, sum(vals), sum(v * v for v in vals)
 
 
-def experiments_result(m: "Metrics") -> dict[str, Any]:
+def experiments_result(m: ArmKPIs) -> dict[str, Any]:
     out: dict[str, Any] = {}
     names = list(m.experiment_defs) + sorted({e for e, _ in m.arms} - set(m.experiment_defs))
     for name in names:
@@ -77,7 +98,7 @@ def experiments_result(m: "Metrics") -> dict[str, Any]:
     return out
 
 
-def coupon_roi(arm: "Metrics", control: "Metrics | None") -> dict[str, Any]:
+def coupon_roi(arm: ArmKPIs, control: ArmKPIs | None) -> dict[str, Any]:
     """What an arm's coupons cost against the orders it gained over the control (orders scaled to the arm's size).
 
     Coupons redeemed on orders beyond the incremental ones are taken to have gone on orders that would have
@@ -96,7 +117,7 @@ def coupon_roi(arm: "Metrics", control: "Metrics | None") -> dict[str, Any]:
     return out
 
 
-def _compare(m: "Metrics", name: str, control: str, others: list[str], primary: str) -> list[dict[str, Any]]:
+def _compare(m: ArmKPIs, name: str, control: str, others: list[str], primary: str) -> list[dict[str, Any]]:
     ctl = m.arms.get((name, control))
     rows = []
     for v in others:
