@@ -28,7 +28,7 @@ def _phase(name: str, shoppers: int, days: int) -> dict:
     from engine import _scenario
 
     from shopsim.metrics.kpis import Metrics
-    from shopsim.sim.engine import Simulation
+    from shopsim.simulation import Simulation
 
     cs = _scenario(shoppers, days)
     out: dict = {"phase": name}

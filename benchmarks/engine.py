@@ -39,7 +39,7 @@ def _scenario(shoppers: int, days: int):
 
 def _phase(name: str, shoppers: int, days: int) -> dict:
     cs = _scenario(shoppers, days)
-    from shopsim.sim.engine import Simulation
+    from shopsim.simulation import Simulation
 
     out: dict = {"phase": name}
     t0 = time.perf_counter()

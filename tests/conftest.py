@@ -12,7 +12,7 @@ import yaml
 
 from shopsim.scenario.loader import load_scenario_text
 from shopsim.scenario.schema import Scenario
-from shopsim.sim.engine import Simulation
+from shopsim.simulation import Simulation
 from shopsim.contract.events import Event
 from shopsim.store.recorder import Recorder
 

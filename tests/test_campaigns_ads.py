@@ -106,7 +106,7 @@ ads_scenarios = st.builds(
 @given(ads_scenarios, st.lists(st.tuples(st.integers(0, 14), st.booleans(), st.floats(0, 1, exclude_max=True)),
                                max_size=4))
 def test_ads_only_with_personalization_consent_and_under_their_cap(sc, flips):
-    from shopsim.sim.engine import Simulation
+    from shopsim.simulation import Simulation
 
     sim = Simulation(sc)
     events: list = []

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from shopsim.cli import main
-from shopsim.sim.engine import Simulation
+from shopsim.simulation import Simulation
 
 ROOT = Path(__file__).resolve().parent.parent
 MINIMAL = ROOT / "tests" / "fixtures" / "minimal.yaml"

@@ -8,7 +8,7 @@ import sys
 
 import shopsim
 
-CORE = ("scenario", "sim", "store", "notify", "engage", "marketing", "metrics")
+CORE = ("contract", "scenario", "sim", "simulation", "store", "notify", "engage", "marketing", "metrics")
 
 
 def _core_modules() -> list[str]:
@@ -21,7 +21,7 @@ def _core_modules() -> list[str]:
 
 def test_core_imports_without_textual():
     modules = _core_modules()
-    assert "shopsim.sim.engine" in modules and "shopsim.store.writer" in modules
+    assert "shopsim.simulation" in modules and "shopsim.sim.kernel" in modules and "shopsim.store.writer" in modules
     code = ("import importlib, sys\n"
             f"for name in {modules!r}: importlib.import_module(name)\n"
             "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"

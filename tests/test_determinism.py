@@ -14,7 +14,7 @@ import pytest
 
 from conftest import replay_events, replay_lines, tiny_scenario
 from shopsim.scenario.loader import load_scenario
-from shopsim.sim.engine import Simulation
+from shopsim.simulation import Simulation
 from shopsim.contract.events import RUN_FINISHED, RUN_STARTED
 
 HERE = Path(__file__).parent

@@ -18,7 +18,7 @@ import pytest
 from conftest import replay_lines, tiny_scenario
 from shopsim.scenario.loader import load_scenario
 from shopsim.contract import events as E
-from shopsim.sim.engine import Simulation
+from shopsim.simulation import Simulation
 from shopsim.store.recorder import Recorder
 
 ROOT = Path(__file__).resolve().parent.parent

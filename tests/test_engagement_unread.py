@@ -124,7 +124,7 @@ def test_a_proxys_fetch_then_an_unopened_unsubscribe_leaves_it_unread_for_her() 
     from conftest import tiny_scenario
 
     from shopsim.contract import events as E
-    from shopsim.sim.engine import Simulation
+    from shopsim.simulation import Simulation
     from shopsim.scenario.schema import Scenario
 
     import yaml

@@ -12,7 +12,7 @@ from junitparser import Failure, JUnitXml
 from conftest import play, tiny_scenario
 from shopsim.cli import main
 from shopsim.qa.expect import Expectations
-from shopsim.sim.engine import Simulation
+from shopsim.simulation import Simulation
 
 SCENARIOS = Path(__file__).parent.parent / "scenarios"
 FLOW = {"f": {"trigger": "cart.abandoned", "steps": [{"after": "1h", "channel": "email"}]}}

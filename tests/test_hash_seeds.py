@@ -25,7 +25,7 @@ warnings.simplefilter("ignore")
 import orjson
 from shopsim.scenario.loader import load_scenario
 from shopsim.contract.clock import DAY
-from shopsim.sim.engine import Simulation
+from shopsim.simulation import Simulation
 from shopsim.store.recorder import Recorder
 
 out = {{}}

@@ -18,7 +18,7 @@ from shopsim.notify.explain import explain, logged_note
 from shopsim.scenario.loader import load_scenario, load_scenario_text
 from shopsim.contract.units import parse_duration
 from shopsim.contract import events as E
-from shopsim.sim.engine import Simulation
+from shopsim.simulation import Simulation
 from shopsim.store import queries
 from shopsim.store.recorder import Recorder
 

@@ -353,7 +353,7 @@ policies:
 
 def test_a_template_over_a_limit_at_run_time_stops_the_run():
     from shopsim.notify.templates import TemplateLimitError
-    from shopsim.sim.engine import Simulation
+    from shopsim.simulation import Simulation
 
     text = BASE.replace("catalogue: {products: 20, stores: 3}\nbehaviour: {sessions: {per_day: 1.0}}\n", "") \
         + RUNTIME_ONLY

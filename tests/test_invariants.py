@@ -19,7 +19,7 @@ from shopsim.qa.invariants_base import cents
 from shopsim.scenario.loader import load_scenario
 from shopsim.contract import events as E
 from shopsim.contract.clock import DAY, HOUR, iso
-from shopsim.sim.engine import Simulation
+from shopsim.simulation import Simulation
 from shopsim.contract.events import Event
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"

@@ -24,7 +24,7 @@ from shopsim.scenario.loader import load_scenario, load_scenario_text
 from shopsim.scenario.problems import ScenarioError
 from shopsim.scenario.teaching import Placeholder, split_text
 from shopsim.contract import events as E
-from shopsim.sim.engine import Simulation
+from shopsim.simulation import Simulation
 from shopsim.tui.driver import SPEEDS, SimDriver
 from shopsim.tui.narrator import Narrator, highlight, in_inbox, unmet
 

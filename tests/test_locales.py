@@ -57,7 +57,7 @@ def survey() -> dict[str, dict]:
     from shopsim.scenario.compiled import compile_scenario
     from shopsim.scenario.schema import Scenario
     from shopsim.scenario.zones import default_time_zones
-    from shopsim.sim.engine import Simulation
+    from shopsim.simulation import Simulation
     from shopsim.store.recorder import Recorder
 
     warnings.simplefilter("ignore")  # fr_QC warns that it is deprecated (a child process: nothing to restore)

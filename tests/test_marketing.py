@@ -18,7 +18,7 @@ from shopsim.scenario.schema import Scenario
 from shopsim.contract.taxonomy import CHANNELS, TRANSACTIONAL_PLAN
 from shopsim.contract import events as E
 from shopsim.contract.clock import HOUR
-from shopsim.sim.engine import Simulation
+from shopsim.simulation import Simulation
 from test_marketing_properties import (
     _instant, check_attribution, check_coupons, check_engagement, check_flows,
 )

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from shopsim.scenario.schema import Scenario
 from shopsim.contract.taxonomy import CHANNELS, MARKETING_CATEGORIES, TRANSACTIONAL_PLAN
 from shopsim.contract import events as E
-from shopsim.sim.engine import Simulation
+from shopsim.simulation import Simulation
 from shopsim.store.recorder import Recorder
 from test_notify_properties import notify_scenarios
 from test_properties import FAST, PROPS, assert_invariants

@@ -20,7 +20,7 @@ from shopsim.scenario.behaviour import Intent
 from shopsim.scenario.schema import Scenario
 from shopsim.contract.units import parse_duration
 from shopsim.contract import events as E
-from shopsim.sim.engine import Simulation
+from shopsim.simulation import Simulation
 
 HOUR = 3_600_000
 HALF_LIFE = parse_duration(Intent().half_life)      # the shipped default of behaviour.intent.half_life
@@ -127,15 +127,15 @@ def test_intent_is_whole_for_a_cart_never_left_and_halves_every_half_life():
     intent = sim.commerce.intent
     assert sh.cart_aband_n == 0 and intent(sh) == 1.0          # never left
     sh.cart, sh.cart_state = {0: 1}, "open"
-    sim.now = 20 * HOUR
+    sim.kernel.now = 20 * HOUR
     assert intent(sh) == 1.0                                   # an open cart she never left keeps it all
     # Left at 2h with the default half-life.
     sh.cart_state, sh.cart_aband_n, sh.cart_left, sh.cart_hl = "abandoned", 1, 2 * HOUR, HALF_LIFE
     for elapsed, want in ((0, 1.0), (HALF_LIFE, 0.5), (2 * HALF_LIFE, 0.25), (HALF_LIFE // 2, 2 ** -0.5)):
-        sim.now = 2 * HOUR + elapsed
+        sim.kernel.now = 2 * HOUR + elapsed
         assert intent(sh) == pytest.approx(want, rel=1e-12)
     # Back in the shop adding an item makes the cart open again but leaves the clock running.
-    sim.now = 2 * HOUR + HALF_LIFE
+    sim.kernel.now = 2 * HOUR + HALF_LIFE
     sh.cart_id, sh.device = f"{sh.id}-c1", "desktop"
     sim.commerce._add(sh, 1)
     assert sh.cart_state == "open" and intent(sh) == pytest.approx(0.5, rel=1e-12)
@@ -181,8 +181,8 @@ def test_in_a_run_the_half_life_follows_segment_reason_and_default_and_an_added_
             wrong.append(f"{cart}: intent {got} after an add at +{ev.t - t_left} ms; want {want}")
         checked["added to a left cart"] += 1
 
-    sim.on(E.CART_ABANDONED, abandoned)
-    sim.on(E.CART_ITEM_ADDED, added)
+    sim.kernel.on(E.CART_ABANDONED, abandoned)
+    sim.kernel.on(E.CART_ITEM_ADDED, added)
     sim.run()
     assert not wrong, wrong[:5]
     # The run exercised every factor: both segments, a reason with a factor and one without, adds to left carts.
@@ -201,7 +201,7 @@ def test_the_spread_gives_each_abandoned_cart_its_own_half_life_around_the_media
         base = sh.segment.half_life * DEFAULT_BY_REASON.get(ev.data["reason"], 1.0)
         logs.append(math.log(sh.cart_hl / base))
 
-    sim.on(E.CART_ABANDONED, abandoned)
+    sim.kernel.on(E.CART_ABANDONED, abandoned)
     sim.run()
     # log(half-life / median) is normal(0, spread = 0.5). Seed 3 measured: n=649, mean -0.013 (SE 0.02), sd 0.489
     # (SE 0.014). The default spread (1.0) or none (0) would land far outside 0.4-0.6.

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import play, tiny_scenario
 from shopsim.contract import events as E
-from shopsim.sim.engine import Simulation
+from shopsim.simulation import Simulation
 
 MINUTE = 60_000
 HUMAN = ("shopper", "user")
@@ -120,9 +120,9 @@ def test_at_the_instant_of_a_machine_open_the_message_is_still_unread_unless_she
         assert before.t == ev.t and before.data.get("source") != "proxy", (before, ev)
         checked["seen"] += 1
 
-    sim.on(E.NOTIFICATION_OPENED, opened)
-    sim.on(E.NOTIFICATION_CLICKED, lambda ev: last.__setitem__(ev.shopper, ev))
-    sim.on(E.COUPON_SEEN, seen)
+    sim.kernel.on(E.NOTIFICATION_OPENED, opened)
+    sim.kernel.on(E.NOTIFICATION_CLICKED, lambda ev: last.__setitem__(ev.shopper, ev))
+    sim.kernel.on(E.COUPON_SEEN, seen)
     sim.run()
     assert checked[False] > 50 and checked["seen"] > 10, checked
 

@@ -19,7 +19,7 @@ from shopsim.contract.taxonomy import (
     ABANDON_REASONS, BROWSE_STAGE_REASONS, CHECKOUT_REASONS, DEVICES, EXTRA_COST_REASONS, LEVER_REASONS,
 )
 from shopsim.contract import events as E
-from shopsim.sim.engine import Simulation
+from shopsim.simulation import Simulation
 
 WITH_COMPARISON = {"extra_costs": 2.3, "account_required": 0.26, "payment_trust": 0.25, "slow_delivery": 0.23,
                    "long_checkout": 0.22, "total_cost_unclear": 1.0, "returns_policy": 0.18, "site_error": 0.17,

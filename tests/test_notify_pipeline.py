@@ -16,7 +16,7 @@ from shopsim.notify.policy import (
 from shopsim.scenario.schema import Scenario
 from shopsim.contract import events as E
 from shopsim.contract.clock import HOUR, MINUTE
-from shopsim.sim.engine import Simulation
+from shopsim.simulation import Simulation
 from shopsim.store.recorder import Recorder
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -90,7 +90,7 @@ class Run:
     def ship(self, t: int, kind: str = E.ORDER_SHIPPED, order: str = "o-1", shopper: str = S1):
         """A shipping update about `order` at virtual time t (the commerce layer's event, forced)."""
         self.sim.run_until(t)
-        self.sim.emit(kind, shopper, {"order": order, "carrier": "Only Post", "tracking": "OP123"})
+        self.sim.kernel.emit(kind, shopper, {"order": order, "carrier": "Only Post", "tracking": "OP123"})
 
     def of(self, type_: str, nid: str | None = None) -> list:
         return [e for e in self.events if e.type == type_ and (nid is None or e.data.get("id") == nid)]
@@ -231,7 +231,7 @@ def test_quiet_hours_never_hold_email_or_in_app():
     r = Run(scenario(settings={"quiet_hours": QUIET},
                      policies={"transactional": {"order.shipped": ["email", "in_app"]}}))
     r.sim.run_until(r.vt("2026-03-02 23:00"))
-    r.sim.emit(E.ORDER_PLACED, S1, {"order": "o-1", "cart": "c-1", "items": [], "subtotal": 0, "shipping": 0,
+    r.sim.kernel.emit(E.ORDER_PLACED, S1, {"order": "o-1", "cart": "c-1", "items": [], "subtotal": 0, "shipping": 0,
                                     "total": 0, "coupon": None})
     r.ship(r.vt("2026-03-02 23:00"))
     r.sim.run()

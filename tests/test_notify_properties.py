@@ -21,7 +21,7 @@ from shopsim.contract.taxonomy import CATEGORIES, CHANNELS, MARKETING_CATEGORIES
 from shopsim.contract.units import parse_duration
 from shopsim.contract import events as E
 from shopsim.contract.clock import HOUR
-from shopsim.sim.engine import Simulation
+from shopsim.simulation import Simulation
 from test_properties import PROPS, _prefs, assert_invariants, clock, scenario_dicts
 
 UTC = timezone.utc

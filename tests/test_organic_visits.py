@@ -13,7 +13,7 @@ import pytest
 from conftest import tiny_scenario
 from shopsim.contract import events as E
 from shopsim.sim.commerce import Commerce
-from shopsim.sim.engine import Simulation
+from shopsim.simulation import Simulation
 
 _ARRIVAL = Commerce._arrival
 FLOW = {"nudge": {"trigger": "cart.abandoned", "category": "cart_reminders",
@@ -26,7 +26,7 @@ def _play(monkeypatch, flows: dict) -> tuple[list[tuple[str, int]], list[tuple[s
     due: list[tuple[str, int]] = []
 
     def arrival(self, sh, k):
-        due.append((sh.id, self.sim.now))
+        due.append((sh.id, self.kernel.now))
         _ARRIVAL(self, sh, k)
 
     monkeypatch.setattr(Commerce, "_arrival", arrival)

@@ -21,7 +21,7 @@ from shopsim.contract.taxonomy import (
     ABANDON_REASONS, CATEGORIES, CATEGORY_CLASS, CHANNELS, DEVICES, FREQUENCIES, LEVER_REASON, MARKETING,
 )
 from shopsim.contract import events as E
-from shopsim.sim.engine import Simulation
+from shopsim.simulation import Simulation
 from shopsim.store.recorder import Recorder
 
 PROPS = settings(max_examples=25, deadline=None, database=None,

@@ -271,7 +271,7 @@ def test_a_gz_log_works_with_golden_and_an_interrupted_run_is_still_readable(cli
     res = cli("replay", s, "--no-db", "-q", "--log", "a.jsonl.gz", "--golden", "g.jsonl")
     assert res.exit_code == 0, res.output
 
-    from shopsim.sim.engine import Simulation
+    from shopsim.simulation import Simulation
     real = Simulation.run_until
     calls = {"n": 0}
 

@@ -30,7 +30,7 @@ from shopsim.cli import main
 from shopsim.metrics.kpis import Metrics
 from shopsim.scenario.loader import load_scenario
 from shopsim.contract.units import parse_duration
-from shopsim.sim.engine import Simulation
+from shopsim.simulation import Simulation
 from shopsim.contract.events import Event
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"

@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from shopsim.sim.engine import Simulation
+from shopsim.simulation import Simulation
 from shopsim.store.recorder import Recorder
 from shopsim.store.writer import ORDER_STATUS, StoreWriter
 from conftest import tiny_scenario

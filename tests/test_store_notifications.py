@@ -13,7 +13,7 @@ import pytest
 
 from shopsim.scenario.loader import load_scenario
 from shopsim.contract.clock import HOUR
-from shopsim.sim.engine import Simulation
+from shopsim.simulation import Simulation
 from shopsim.store import queries
 from shopsim.store.recorder import Recorder
 from shopsim.store.writer import StoreWriter

@@ -18,7 +18,7 @@ from textual.app import App, ComposeResult
 from shopsim.cli import main
 from shopsim.scenario.compiled import compile_scenario
 from shopsim.scenario.loader import load_scenario_text
-from shopsim.sim.engine import Simulation
+from shopsim.simulation import Simulation
 from shopsim.textsafe import visible
 
 HOSTILE = "\x1b]0;PWNED\x07\x1b[2J\x9b31m\x7f"  # set the title, clear the screen, a C1 CSI, DEL

@@ -6,7 +6,7 @@ from conftest import tiny_scenario
 from shopsim.scenario.schema import Scenario
 from shopsim.contract import events as E
 from shopsim.contract.clock import HOUR, MINUTE
-from shopsim.sim.engine import Simulation
+from shopsim.simulation import Simulation
 from shopsim.tui.driver import SPEEDS, SimDriver
 from shopsim.tui.narrator import Narrator
 

@@ -19,7 +19,7 @@ from shopsim.report.tables import rate
 from shopsim.scenario.loader import load_scenario
 from shopsim.contract import events as E
 from shopsim.contract.clock import DAY
-from shopsim.sim.engine import Simulation
+from shopsim.simulation import Simulation
 from shopsim.contract.events import Event
 from shopsim.sim.population import shopper_index
 from shopsim.tui.messages import ExplainRequested, ShopperSelected

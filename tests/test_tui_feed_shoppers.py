@@ -21,7 +21,7 @@ from textual.widgets import Static
 from shopsim.scenario.loader import load_scenario
 from shopsim.contract import events as E
 from shopsim.contract.clock import DAY
-from shopsim.sim.engine import Simulation
+from shopsim.simulation import Simulation
 from shopsim.contract.events import Event
 from shopsim.tui.messages import ShopperSelected
 from shopsim.tui.widgets.feed import CHANNEL_CYCLE, SHOPPER, LiveFeed

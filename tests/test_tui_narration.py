@@ -21,7 +21,7 @@ from shopsim.qa.narration import render
 from shopsim.scenario.loader import load_scenario, load_scenario_text
 from shopsim.scenario.problems import ScenarioError
 from shopsim.scenario.teaching import Placeholder, placeholders, split_text
-from shopsim.sim.engine import Simulation
+from shopsim.simulation import Simulation
 from shopsim.tui.driver import SPEEDS, SimDriver
 from shopsim.tui.narrator import step_texts
 

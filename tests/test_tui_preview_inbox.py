@@ -21,7 +21,7 @@ from shopsim.notify.state import Message
 from shopsim.scenario.compiled import compile_scenario
 from shopsim.scenario.loader import load_scenario
 from shopsim.contract.clock import DAY
-from shopsim.sim.engine import Simulation
+from shopsim.simulation import Simulation
 from shopsim.tui.widgets.inbox import InboxPane
 from shopsim.notify.filters import format_cents
 from shopsim.tui.widgets.preview import AdImpression, MessagePreview, product

@@ -28,7 +28,7 @@ from shopsim.scenario.compiled import compile_scenario
 from shopsim.scenario.loader import load_scenario
 from shopsim.contract import events as E
 from shopsim.contract.clock import DAY, HOUR
-from shopsim.sim.engine import Simulation
+from shopsim.simulation import Simulation
 from shopsim.store.outputs import Claim
 from shopsim.tui.app import ShopsimApp, make_app
 from shopsim.tui.recording import Recording, RunOutputs, SaveError, plan_save, save

@@ -26,7 +26,7 @@ from conftest import tiny_scenario
 from shopsim.cli import main
 from shopsim.scenario.loader import load_scenario
 from shopsim.scenario.problems import ScenarioError
-from shopsim.sim.engine import Simulation
+from shopsim.simulation import Simulation
 from shopsim.tui.commands import ShopsimCommands
 from shopsim.tui.messages import ShopperSelected
 from shopsim.tui.screens.errors import ErrorsScreen, OpenPicker

@@ -17,7 +17,7 @@ from conftest import berlin_promotions
 from shopsim.scenario.loader import load_scenario_text
 from shopsim.contract.units import parse_duration
 from shopsim.contract import events as E
-from shopsim.sim.engine import Simulation
+from shopsim.simulation import Simulation
 from shopsim.contract.events import Event
 from shopsim.tui.screens.explain import ExplainScreen
 from shopsim.tui.widgets.settings import CRITICAL_TIP, SettingsPane

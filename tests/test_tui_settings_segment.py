@@ -7,10 +7,10 @@ import pytest
 from pydantic import ValidationError
 from textual.widgets import Checkbox, Select, Static
 
-import shopsim.sim.engine as engine_module
+import shopsim.sim.settings_change as engine_module
 from conftest import tiny_scenario
 from shopsim.contract import events as E
-from shopsim.sim.engine import Simulation
+from shopsim.simulation import Simulation
 from shopsim.contract.events import Event
 from test_tui_settings_explain import SIZE, Harness, h, pilot_test
 
@@ -207,7 +207,7 @@ def test_the_readmes_example_promotions_off_on_push_for_a_segment_shows_in_heavy
     from shopsim.scenario.loader import load_scenario
     from shopsim.contract import events as E
     from shopsim.contract.clock import HOUR
-    from shopsim.sim.engine import Simulation
+    from shopsim.simulation import Simulation
 
     root = Path(__file__).resolve().parent.parent
     readme = (root / "README.md").read_text()

@@ -19,7 +19,7 @@ from shopsim.scenario.compiled import compile_scenario
 from shopsim.scenario.loader import load_scenario
 from shopsim.contract import events as E
 from shopsim.contract.clock import DAY
-from shopsim.sim.engine import Simulation
+from shopsim.simulation import Simulation
 from shopsim.contract.events import Event
 from shopsim.tui.messages import ExplainRequested, ShopperSelected
 from shopsim.tui.widgets.inbox import InboxPane

@@ -25,7 +25,7 @@ from shopsim.metrics.kpis import Metrics
 from shopsim.scenario.compiled import compile_scenario
 from shopsim.scenario.loader import load_scenario
 from shopsim.scenario.schema import Scenario
-from shopsim.sim.engine import Simulation
+from shopsim.simulation import Simulation
 
 MAX_SEED = 2**63 - 1
 

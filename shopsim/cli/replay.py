@@ -21,7 +21,7 @@ from shopsim.scenario.compiled import compile_scenario
 from shopsim.scenario.loader import problem_in_file
 from shopsim.contract.units import parse_duration
 from shopsim.contract.clock import HOUR
-from shopsim.sim.engine import Simulation
+from shopsim.simulation import Simulation
 from shopsim.store.outputs import Claim, OutputError, probe_new_file
 from shopsim.store.recorder import Recorder
 from shopsim.store.writer import StoreError

@@ -8,7 +8,7 @@ import click
 
 from shopsim.report.labels import reason_words
 from shopsim.contract import events as E
-from shopsim.sim.engine import Simulation
+from shopsim.simulation import Simulation
 
 
 class Tally:

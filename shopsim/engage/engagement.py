@@ -29,7 +29,12 @@ from shopsim.contract.clock import HOUR
 from shopsim.contract.rng import stream
 
 if TYPE_CHECKING:
-    from shopsim.sim.engine import Simulation
+    from shopsim.marketing.coupons import Coupons
+    from shopsim.notify.notifier import Notifier
+    from shopsim.scenario.compiled import CompiledScenario
+    from shopsim.sim.commerce import Commerce
+    from shopsim.sim.kernel import Kernel
+    from shopsim.sim.settings_change import SettingsChanges
     from shopsim.contract.events import Event
     from shopsim.sim.population import Shopper
 
@@ -39,17 +44,19 @@ QUIET_FACTOR = 0.5                # an hour whose open factor is below this is p
 
 
 class Engagement:
-    def __init__(self, sim: Simulation):
-        self.sim = sim
-        self.cs = cs = sim.scenario
+    def __init__(self, kernel: Kernel, cs: CompiledScenario, commerce: Commerce, coupons: Coupons, notify: Notifier,
+                 settings: SettingsChanges):
+        self.kernel = kernel
+        self.cs = cs
+        self.commerce, self.coupons, self.notify, self.settings = commerce, coupons, notify, settings
         self.m = cs.model.engagement
-        self.k_open = sim.register(self._open)
-        self.k_click = sim.register(self._click)
-        self.k_dismiss = sim.register(self._dismiss)
-        self.k_proxy = sim.register(self._proxy_open)
-        self.k_leave = sim.register(self._leave)
+        self.k_open = kernel.register(self._open)
+        self.k_click = kernel.register(self._click)
+        self.k_dismiss = kernel.register(self._dismiss)
+        self.k_proxy = kernel.register(self._proxy_open)
+        self.k_leave = kernel.register(self._leave)
         if self.m.enabled:
-            sim.on(E.NOTIFICATION_DELIVERED, self._delivered)
+            kernel.on(E.NOTIFICATION_DELIVERED, self._delivered)
 
     def load(self, sh: Shopper, now: int) -> float:
         """Her marketing load now: messages delivered, each worth less the longer ago it came."""
@@ -65,9 +72,9 @@ class Engagement:
 
     def _delivered(self, ev: Event) -> None:
         d = ev.data
-        sim = self.sim
-        sh = sim.shoppers[shopper_index(ev.shopper)]
-        category, channel, now, nid = d["category"], d["channel"], sim.now, d["id"]
+        k = self.kernel
+        sh = k.shoppers[shopper_index(ev.shopper)]
+        category, channel, now, nid = d["category"], d["channel"], k.now, d["id"]
         m = self.m
         marketing = category == "digest" or CATEGORY_CLASS[category] == MARKETING
         factor, growth = 1.0, 1.0
@@ -82,17 +89,17 @@ class Engagement:
         rng = stream(self.cs.seed, nid, "engage")
         if channel == "email" and sh.mail_proxy:
             lo, hi = PROXY_FETCH_MS
-            sim.schedule(now + lo + int(rng.random() * (hi - lo)), self.k_proxy, sh.index, (nid, category, channel))
+            k.schedule(now + lo + int(rng.random() * (hi - lo)), self.k_proxy, sh.index, (nid, category, channel))
         at = now + self.cs.open_delay(rng)
         if marketing:
             r = rng.random()
             complaint = m.complaint * growth if channel == "email" else 0.0
             unopened = getattr(m.unsubscribe_unopened, channel, 0.0) * growth
             if r < complaint:
-                return sim.schedule(at, self.k_leave, sh.index, (nid, category, channel, "complaint"))
+                return k.schedule(at, self.k_leave, sh.index, (nid, category, channel, "complaint"))
             if r < complaint + unopened:
                 method = "os_settings" if channel == "push" else "list_unsubscribe"
-                return sim.schedule(at, self.k_leave, sh.index, (nid, category, channel, method))
+                return k.schedule(at, self.k_leave, sh.index, (nid, category, channel, method))
         hours, hour = m.by_local_hour, sh.clock.hour
         if channel in SEEN_LATER:
             # Mail and the message centre wait: what arrives in her night is read, if at all, in the morning.
@@ -104,7 +111,7 @@ class Engagement:
         p_open = getattr(m.open, channel) * hours[hour(at if channel in SEEN_LATER else now)] * segment * factor
         if rng.random() >= p_open:
             if channel == "push":
-                sim.schedule(at, self.k_dismiss, sh.index, (nid, category, channel))
+                k.schedule(at, self.k_dismiss, sh.index, (nid, category, channel))
             return
         p_click = getattr(m.click, channel) * segment * factor
         codes = [d["coupon"]] if d.get("coupon") is not None else d.get("coupons") or []
@@ -112,34 +119,34 @@ class Engagement:
             p_click *= m.incentive_factor
         if category == "cart_reminders":  # a fresher cart draws more clicks
             w = self.cs.click_weight
-            p_click *= (1.0 - w) + w * sim.commerce.intent(sh)
+            p_click *= (1.0 - w) + w * self.commerce.intent(sh)
         then = None
         if rng.random() < p_click:
             then = ("click", self.cs.click_delay(rng), rng.random() < m.recovery.visit)
         elif marketing and rng.random() < getattr(m.unsubscribe, channel) * growth:
             then = ("unsubscribe",)
-        sim.schedule(at, self.k_open, sh.index, (nid, category, channel, marketing, then, tuple(codes)))
+        k.schedule(at, self.k_open, sh.index, (nid, category, channel, marketing, then, tuple(codes)))
 
     def _proxy_open(self, sh: Shopper, payload: tuple) -> None:
         nid, category, channel = payload
         # The sender sees an open; nobody read anything: the inbox stays unread and no coupon becomes known.
-        self.sim.emit(E.NOTIFICATION_OPENED, sh.id, {"id": nid, "category": category, "channel": channel,
+        self.kernel.emit(E.NOTIFICATION_OPENED, sh.id, {"id": nid, "category": category, "channel": channel,
                                                      "source": "proxy"})
 
     def _dismiss(self, sh: Shopper, payload: tuple) -> None:
         nid, category, channel = payload
-        self.sim.emit(E.NOTIFICATION_DISMISSED, sh.id, {"id": nid, "category": category, "channel": channel})
+        self.kernel.emit(E.NOTIFICATION_DISMISSED, sh.id, {"id": nid, "category": category, "channel": channel})
 
     def _open(self, sh: Shopper, payload: tuple) -> None:
         nid, category, channel, marketing, then, codes = payload
-        self.sim.open_message(nid, sh, category, channel, source="shopper")
+        self.notify.open(nid, sh, category, channel, "shopper")
         for code in codes:
-            self.sim.coupons.mark_seen(sh, code, "in_app" if channel == "in_app" else "opened")
+            self.coupons.mark_seen(sh, code, "in_app" if channel == "in_app" else "opened")
         if then is None:
             return
         if then[0] == "click":
             _, delay, comes_back = then
-            self.sim.schedule(self.sim.now + delay, self.k_click, sh.index,
+            self.kernel.schedule(self.kernel.now + delay, self.k_click, sh.index,
                               (nid, category, channel, marketing, comes_back, codes))
         else:
             self._unsubscribe(sh, nid, category, channel, "link")
@@ -150,15 +157,14 @@ class Engagement:
             if not any(_on(sh, c, "email") for c in MARKETING_CATEGORIES):
                 return  # nothing left to stop: she no longer gets marketing email
             # A spam complaint: the sender stops all marketing email to her.
-            self.sim.emit(E.NOTIFICATION_COMPLAINED, sh.id, {"id": nid, "category": category, "channel": channel})
-            self.sim.apply_settings_change(
-                sh.id, {"categories": {c: {"email": False} for c in MARKETING_CATEGORIES}}, source="unsubscribe")
+            self.kernel.emit(E.NOTIFICATION_COMPLAINED, sh.id, {"id": nid, "category": category, "channel": channel})
+            self.settings.change(sh, {"categories": {c: {"email": False} for c in MARKETING_CATEGORIES}}, "unsubscribe")
         elif method == "os_settings":
             if not sh.settings.get("push_os_permission"):
                 return  # already off
-            self.sim.emit(E.NOTIFICATION_UNSUBSCRIBED, sh.id, {"id": nid, "category": category, "channel": channel,
+            self.kernel.emit(E.NOTIFICATION_UNSUBSCRIBED, sh.id, {"id": nid, "category": category, "channel": channel,
                                                                "method": method})
-            self.sim.apply_settings_change(sh.id, {"push_os_permission": False}, source="os_settings")
+            self.settings.change(sh, {"push_os_permission": False}, "os_settings")
         else:
             self._unsubscribe(sh, nid, category, channel, method)
 
@@ -166,16 +172,16 @@ class Engagement:
         cats = MARKETING_CATEGORIES if category == "digest" else (category,)
         if not any(_on(sh, c, channel) for c in cats):
             return  # she already left this list (through another message meanwhile)
-        self.sim.emit(E.NOTIFICATION_UNSUBSCRIBED, sh.id, {"id": nid, "category": category, "channel": channel,
+        self.kernel.emit(E.NOTIFICATION_UNSUBSCRIBED, sh.id, {"id": nid, "category": category, "channel": channel,
                                                            "method": method})
         # The message's own footer link: this category on this channel (a digest's: all it can carry).
-        self.sim.apply_settings_change(sh.id, {"categories": {c: {channel: False} for c in cats}}, source="unsubscribe")
+        self.settings.change(sh, {"categories": {c: {channel: False} for c in cats}}, "unsubscribe")
 
     def _click(self, sh: Shopper, payload: tuple) -> None:
         nid, category, channel, marketing, comes_back, codes = payload
-        self.sim.emit(E.NOTIFICATION_CLICKED, sh.id, {"id": nid, "category": category, "channel": channel})
+        self.kernel.emit(E.NOTIFICATION_CLICKED, sh.id, {"id": nid, "category": category, "channel": channel})
         for code in codes:
-            self.sim.coupons.mark_seen(sh, code, "clicked")
+            self.coupons.mark_seen(sh, code, "clicked")
         self.visit_from_click(sh, nid, category == "cart_reminders", comes_back, attribute=marketing)
 
     def visit_from_click(self, sh: Shopper, ref: str, to_cart: bool, comes_back: bool, attribute: bool = True) -> None:
@@ -183,16 +189,16 @@ class Engagement:
         with chance `recovery.visit`); a cart reminder, to her cart. Marketing clicks and ad clicks are
         remembered for attribution; order and shipping updates are not."""
         if attribute:
-            sh.last_click = (ref, self.sim.now)
+            sh.last_click = (ref, self.kernel.now)
         if not comes_back or sh.session is not None or sh.cart_state == "checkout":
             return  # not now, or she is already in the shop: the click changes nothing about this visit
         r = self.m.recovery
         if to_cart and sh.cart is not None:
             factor = r.abandon_factor
-            if sh.coupons and self.sim.coupons.usable(sh):
+            if sh.coupons and self.coupons.usable(sh):
                 factor *= r.incentive_factor
             sh.boost = (factor, r.resume_cart)
-        self.sim.commerce.start_visit(sh, f"click:{ref}", stream(self.cs.seed, ref, "visit"))
+        self.commerce.start_visit(sh, f"click:{ref}", stream(self.cs.seed, ref, "visit"))
 
 
 def _on(sh: Shopper, category: str, channel: str) -> bool:

@@ -20,38 +20,45 @@ from shopsim.contract.units import parse_clock, parse_duration
 from shopsim.contract import events as E
 from shopsim.contract.clock import local_label
 from shopsim.contract.money import amount
-from shopsim.sim.engine import PRIO_SCRIPT
+from shopsim.sim.kernel import PRIO_SCRIPT
 from shopsim.contract.rng import stream
 
 if TYPE_CHECKING:
     from shopsim.scenario.marketing import Campaign
-    from shopsim.sim.engine import Simulation
+    from shopsim.marketing.coupons import Coupons
+    from shopsim.marketing.experiments import Experiments
+    from shopsim.notify.notifier import Notifier
+    from shopsim.scenario.compiled import CompiledScenario
+    from shopsim.sim.commerce import Commerce
+    from shopsim.sim.kernel import Kernel
     from shopsim.sim.population import Shopper
 
 VIEWS_KEPT = 12  # recent product views remembered per shopper, for recommendations and "viewed" audiences
 
 
 class Campaigns:
-    def __init__(self, sim: Simulation):
-        self.sim = sim
-        self.cs = cs = sim.scenario
+    def __init__(self, kernel: Kernel, cs: CompiledScenario, commerce: Commerce, coupons: Coupons,
+                 experiments: Experiments, notify: Notifier):
+        self.kernel = kernel
+        self.cs = cs
+        self.commerce, self.coupons, self.experiments, self.notify = commerce, coupons, experiments, notify
         self.defs: dict[str, Campaign] = dict(cs.model.campaigns)
-        self.k_send = sim.register(self._send)
-        self.k_price = sim.register(self._price_drop)
+        self.k_send = kernel.register(self._send)
+        self.k_price = kernel.register(self._price_drop)
         self.by_id = {p.id: p for p in cs.products} if self.defs else {}
         # Recommendations and "viewed" audiences need each shopper's recent views.
         self.needs_views = any(c.kind == "recommendations" or c.audience.viewed for c in self.defs.values())
 
     def start(self) -> None:
-        sim, epoch = self.sim, self.cs.start_epoch
+        k, epoch = self.kernel, self.cs.start_epoch
         for name, c in self.defs.items():
             t = at_ms(c.at, epoch)  # the same reading of `at` as scripted events
             if c.stock is not None:
-                sim.coupons.set_stock(f"campaign:{name}", c.stock)
+                self.coupons.set_stock(f"campaign:{name}", c.stock)
             if c.kind == "price_drop":  # the price changes at `at`, before any message announces it
-                sim.schedule(t, self.k_price, -1, name, prio=PRIO_SCRIPT)
+                k.schedule(t, self.k_price, -1, name, prio=PRIO_SCRIPT)
             if c.local_time is None:
-                sim.schedule(t, self.k_send, -1, (name, t))
+                k.schedule(t, self.k_send, -1, (name, t))
                 continue
             minute = parse_clock(c.local_time)
             # `at` names the day (its UTC date): "1d at 12:00" is Tuesday noon in every zone, even where
@@ -59,28 +66,28 @@ class Campaigns:
             # DST gap at the jump (02:30 on a spring-forward night goes at 03:00), in a fold the first time.
             local_day = datetime.fromtimestamp((epoch + t) / 1000, timezone.utc).date()
             by_zone: dict[str, int] = {}
-            for sh in sim.shoppers:
+            for sh in k.shoppers:
                 when = by_zone.get(sh.tz)
                 if when is None:
                     when = by_zone[sh.tz] = reach(ZoneInfo(sh.tz), local_day, minute) - epoch
                 if when >= 0:
-                    sim.schedule(when, self.k_send, sh.index, (name, t))
+                    k.schedule(when, self.k_send, sh.index, (name, t))
 
     def _price_drop(self, _sh: None, name: str) -> None:
         c = self.defs[name]
         for pid in c.products:
             p = self.by_id[pid]
-            old = self.sim.commerce.price(p.index)
+            old = self.commerce.price(p.index)
             new = max(1, round(p.price_cents * (1 - c.discount / 100)))
-            self.sim.prices[p.index] = new
-            self.sim.emit(E.PRODUCT_PRICE_CHANGED, None, {"product": p.id, "price": amount(new), "old_price": amount(old),
+            self.commerce.prices[p.index] = new
+            self.kernel.emit(E.PRODUCT_PRICE_CHANGED, None, {"product": p.id, "price": amount(new), "old_price": amount(old),
                                                           "source": f"campaign:{name}"})
 
     def _send(self, sh: Shopper | None, payload: tuple[str, int]) -> None:
         name, t0 = payload
         c = self.defs[name]
-        allows = self.sim.experiments.allows
-        for target in self.sim.shoppers if sh is None else (sh,):
+        allows = self.experiments.allows
+        for target in self.kernel.shoppers if sh is None else (sh,):
             if allows(target, "campaigns", name) and self._in_audience(target, c):
                 self._request(target, name, c, t0)
 
@@ -118,7 +125,7 @@ class Campaigns:
         for pid in c.products:
             p = self.by_id[pid]
             if c.kind == "price_drop" and c.discount:
-                out.append(self._product(p, p.price, amount(self.sim.commerce.price(p.index))))
+                out.append(self._product(p, p.price, amount(self.commerce.price(p.index))))
             else:
                 out.append(self._product(p, None))
         return out
@@ -129,7 +136,7 @@ class Campaigns:
                 "category": p.category}
 
     def _request(self, sh: Shopper, name: str, c: Campaign, t0: int) -> None:
-        sim, coupons = self.sim, self.sim.coupons
+        k, coupons = self.kernel, self.coupons
         source = f"campaign:{name}"
         lasts = parse_duration(c.ends) if c.ends else None
         offer = {"title": c.title, "text": c.text or c.title, "code": None, "ends_local": None}
@@ -140,7 +147,7 @@ class Campaigns:
             # The offer lasts from the moment the message reaches the shopper: a flash sale held overnight by
             # her quiet hours still gives her its full time (and its coupon never expires before it exists).
             more: dict[str, Any] = {}
-            ends = sim.now + lasts if lasts is not None else None
+            ends = k.now + lasts if lasts is not None else None
             if ends is not None:
                 more["offer"] = dict(offer, ends_local=local_label(self.cs.start_epoch + ends, sh.tz))
             if c.incentive is not None:
@@ -149,5 +156,5 @@ class Campaigns:
             return more
 
         extra = on_delivery if c.incentive is not None or lasts is not None else None
-        sim.notify.request(sh, CAMPAIGN_CATEGORY[c.kind], list(c.channels), "campaign", source, None, data,
+        self.notify.request(sh, CAMPAIGN_CATEGORY[c.kind], list(c.channels), "campaign", source, None, data,
                            key=source, extra=extra)

@@ -19,7 +19,8 @@ from shopsim.contract.rng import stream
 
 if TYPE_CHECKING:
     from shopsim.scenario.marketing import Incentive
-    from shopsim.sim.engine import Simulation
+    from shopsim.scenario.compiled import CompiledScenario
+    from shopsim.sim.kernel import Kernel
     from shopsim.sim.population import Shopper
 
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: codes are read off a phone
@@ -49,9 +50,10 @@ class Coupon:
 
 
 class Coupons:
-    def __init__(self, sim: Simulation):
-        self.sim = sim
-        self.k_expire = sim.register(self._expire)
+    def __init__(self, kernel: Kernel, cs: CompiledScenario):
+        self.kernel = kernel
+        self.cs = cs
+        self.k_expire = kernel.register(self._expire)
         self.stock: dict[str, int] = {}   # offer -> orders it can still serve
 
     def set_stock(self, pool: str, stock: int) -> None:
@@ -59,32 +61,32 @@ class Coupons:
 
     def issue(self, sh: Shopper, inc: Incentive, source: str, expires: int | None = None,
               pool: str | None = None) -> Coupon:
-        sim = self.sim
+        k, cs = self.kernel, self.cs
         sh.coupon_n += 1
-        rng = stream(sim.seed, f"{sh.id}-k{sh.coupon_n}", "coupon")
+        rng = stream(cs.seed, f"{sh.id}-k{sh.coupon_n}", "coupon")
         code = f"{inc.prefix}-" + "".join(rng.choice(_ALPHABET) for _ in range(6))
-        until = sim.now + parse_duration(inc.valid) if expires is None else expires
-        c = Coupon(code, inc, sim.now, until, source, pool)
+        until = k.now + parse_duration(inc.valid) if expires is None else expires
+        c = Coupon(code, inc, k.now, until, source, pool)
         if sh.coupons is None:
             sh.coupons = []
         sh.coupons.append(c)
-        sim.emit(E.COUPON_ISSUED, sh.id, {
+        k.emit(E.COUPON_ISSUED, sh.id, {
             "coupon": code, "kind": inc.type, "value": inc.value if inc.type == "percent" else amount(c.value),
-            "min_order": amount(c.min_cents), "expires": iso(sim.scenario.start_epoch + until), "source": source,
+            "min_order": amount(c.min_cents), "expires": iso(cs.start_epoch + until), "source": source,
             "auto_apply": c.auto})
-        sim.schedule(until, self.k_expire, sh.index, c)
+        k.schedule(until, self.k_expire, sh.index, c)
         return c
 
     def context(self, sh: Shopper, c: Coupon) -> dict[str, Any]:
         """The coupon as templates see it."""
         return {"code": c.code, "type": c.type, "value": c.value if c.type == "percent" else c.value / 100,
-                "min_order": c.min_cents / 100, "expires_local": local_label(self.sim.scenario.start_epoch + c.expires, sh.tz),
+                "min_order": c.min_cents / 100, "expires_local": local_label(self.cs.start_epoch + c.expires, sh.tz),
                 "valid_hours": round((c.expires - c.issued) / 3_600_000)}
 
     def best(self, sh: Shopper, subtotal: int, shipping: int) -> tuple[Coupon | None, int]:
         """The valid coupon that saves the shopper most on this order, and how much (cents)."""
         best, saving = None, 0
-        now = self.sim.now
+        now = self.kernel.now
         for c in sh.coupons or ():
             if c.state != "issued" or c.expires <= now or (c.pool is not None and self.stock.get(c.pool, 0) <= 0):
                 continue
@@ -97,12 +99,12 @@ class Coupons:
 
     def usable(self, sh: Shopper) -> bool:
         """Whether she holds a valid coupon she can use (seen, or applied by the platform)."""
-        now = self.sim.now
+        now = self.kernel.now
         return any(c.state == "issued" and c.expires > now and (c.seen or c.auto) for c in sh.coupons or ())
 
     def covers_shipping(self, sh: Shopper, subtotal: int) -> bool:
         """Whether a usable free-shipping coupon of hers applies to a cart worth `subtotal` cents."""
-        now = self.sim.now
+        now = self.kernel.now
         return any(c.type == "free_shipping" and c.state == "issued" and c.expires > now and (c.seen or c.auto)
                    and subtotal >= c.min_cents and (c.pool is None or self.stock.get(c.pool, 0) > 0)
                    for c in sh.coupons or ())
@@ -113,18 +115,18 @@ class Coupons:
             if c.code == code:
                 if not c.seen and c.state == "issued":
                     c.seen = True
-                    self.sim.emit(E.COUPON_SEEN, sh.id, {"coupon": code, "via": via})
+                    self.kernel.emit(E.COUPON_SEEN, sh.id, {"coupon": code, "via": via})
                 return
 
     def redeem(self, sh: Shopper, c: Coupon, order: str, discount: int) -> None:
         c.state = "redeemed"
         if c.pool is not None:
             self.stock[c.pool] -= 1
-        self.sim.emit(E.COUPON_REDEEMED, sh.id, {"coupon": c.code, "order": order, "discount": amount(discount)})
+        self.kernel.emit(E.COUPON_REDEEMED, sh.id, {"coupon": c.code, "order": order, "discount": amount(discount)})
 
     def _expire(self, sh: Shopper, c: Coupon) -> None:
         if c.state == "issued":
             c.state = "expired"
-            self.sim.emit(E.COUPON_EXPIRED, sh.id, {"coupon": c.code})
+            self.kernel.emit(E.COUPON_EXPIRED, sh.id, {"coupon": c.code})
         if sh.coupons:
             sh.coupons = [x for x in sh.coupons if x.state == "issued"] or None

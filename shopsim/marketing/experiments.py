@@ -14,7 +14,8 @@ from shopsim.contract import events as E
 
 if TYPE_CHECKING:
     from shopsim.scenario.qa import Experiment
-    from shopsim.sim.engine import Simulation
+    from shopsim.scenario.compiled import CompiledScenario
+    from shopsim.sim.kernel import Kernel
     from shopsim.sim.population import Shopper
 
 
@@ -39,9 +40,10 @@ def control_of(ex: "Experiment") -> str:
 
 
 class Experiments:
-    def __init__(self, sim: "Simulation"):
-        self.sim = sim
-        self.defs = dict(sim.scenario.model.experiments)
+    def __init__(self, kernel: Kernel, cs: CompiledScenario, shoppers: list[Shopper]):
+        self.kernel = kernel
+        self.shoppers = shoppers
+        self.defs = dict(cs.model.experiments)
         # (kind, name) -> (experiment, {variant: allowed}) for every flow, campaign and "ads" under test.
         self.governed: dict[tuple[str, str], tuple[str, dict[str, bool]]] = {}
         for ename, ex in self.defs.items():
@@ -55,7 +57,7 @@ class Experiments:
                 self.governed[(kind, name)] = (ename, allowed)
         # shopper index -> {experiment: variant}
         self.arm: list[dict[str, str]] = [
-            {ename: assign(ename, ex, sh.id) for ename, ex in self.defs.items()} for sh in sim.shoppers
+            {ename: assign(ename, ex, sh.id) for ename, ex in self.defs.items()} for sh in shoppers
         ] if self.defs else []
 
     def allows(self, sh: "Shopper", kind: str, name: str = "") -> bool:
@@ -69,14 +71,14 @@ class Experiments:
     def start(self) -> None:
         """At time 0, after the shoppers: each experiment, then every shopper's arm, in id order."""
         for ename, ex in self.defs.items():
-            self.sim.emit(E.EXPERIMENT_STARTED, None, {
+            self.kernel.emit(E.EXPERIMENT_STARTED, None, {
                 "experiment": ename, "description": ex.description, "metric": ex.metric,
                 "control": control_of(ex),
                 "variants": [{"name": vn, "weight": v.weight, "holdout": v.holdout, "flows": list(v.flows),
                               "campaigns": list(v.campaigns), "ads": v.ads} for vn, v in ex.variants.items()],
             })
-        sim = self.sim
-        for sh in sim.shoppers:
+        k = self.kernel
+        for sh in self.shoppers:
             for ename in self.defs:
-                sim.emit(E.EXPERIMENT_ASSIGNED, sh.id, {"experiment": ename, "variant": self.arm[sh.index][ename]})
-            sim.flush_if_full()
+                k.emit(E.EXPERIMENT_ASSIGNED, sh.id, {"experiment": ename, "variant": self.arm[sh.index][ename]})
+            k.flush_if_full()

@@ -19,7 +19,12 @@ from shopsim.contract import events as E
 
 if TYPE_CHECKING:
     from shopsim.scenario.marketing import Flow, FlowStep
-    from shopsim.sim.engine import Simulation
+    from shopsim.marketing.coupons import Coupons
+    from shopsim.marketing.experiments import Experiments
+    from shopsim.notify.notifier import Notifier
+    from shopsim.scenario.compiled import CompiledScenario
+    from shopsim.sim.commerce import Commerce
+    from shopsim.sim.kernel import Kernel
     from shopsim.contract.events import Event
     from shopsim.sim.population import Shopper
 
@@ -40,32 +45,34 @@ class FlowRun:
 
 
 class Flows:
-    def __init__(self, sim: Simulation):
-        self.sim = sim
-        self.cs = cs = sim.scenario
+    def __init__(self, kernel: Kernel, cs: CompiledScenario, commerce: Commerce, coupons: Coupons,
+                 experiments: Experiments, notify: Notifier):
+        self.kernel = kernel
+        self.cs = cs
+        self.commerce, self.coupons, self.experiments, self.notify = commerce, coupons, experiments, notify
         self.defs: dict[str, Flow] = dict(cs.model.flows)
         self.after = {n: [parse_duration(s.after) for s in f.steps] for n, f in self.defs.items()}
-        self.k_step = sim.register(self._step)
+        self.k_step = kernel.register(self._step)
         self.owner: dict[str, FlowRun] = {}  # notification id -> the run whose step it is (until engaged)
         self.surveys: dict[str, FlowRun] = {}  # survey message id -> its run: she may read it after the next step
         self.browse = {n: f for n, f in self.defs.items() if f.trigger == E.BROWSE_ABANDONED}
         self.browse_for_ads = cs.model.ads.enabled  # ads retarget browsers even without a browse flow
         if not self.defs:
             return
-        sim.on(E.CART_ABANDONED, self._cart_abandoned)
-        sim.on(E.ORDER_PLACED, lambda ev: self._exit(ev, "order_placed", ev.data["cart"]))
-        sim.on(E.CART_EMPTIED, lambda ev: self._exit(ev, "cart_emptied", ev.data["cart"]))
-        sim.on(E.SESSION_STARTED, lambda ev: self._exit(ev, "visited", None))
-        sim.on(E.SETTINGS_CHANGED, self._settings)
-        sim.on(E.NOTIFICATION_OPENED, self._engaged)
-        sim.on(E.NOTIFICATION_CLICKED, self._engaged)
+        kernel.on(E.CART_ABANDONED, self._cart_abandoned)
+        kernel.on(E.ORDER_PLACED, lambda ev: self._exit(ev, "order_placed", ev.data["cart"]))
+        kernel.on(E.CART_EMPTIED, lambda ev: self._exit(ev, "cart_emptied", ev.data["cart"]))
+        kernel.on(E.SESSION_STARTED, lambda ev: self._exit(ev, "visited", None))
+        kernel.on(E.SETTINGS_CHANGED, self._settings)
+        kernel.on(E.NOTIFICATION_OPENED, self._engaged)
+        kernel.on(E.NOTIFICATION_CLICKED, self._engaged)
 
     # --- triggers and exits -----------------------------------------------------------------------
 
     def _cart_abandoned(self, ev: Event) -> None:
         sh = self._shopper(ev)
-        cart = self.sim.commerce.cart_context(sh)
-        allows = self.sim.experiments.allows
+        cart = self.commerce.cart_context(sh)
+        allows = self.experiments.allows
         for name, f in self.defs.items():
             if f.trigger == E.CART_ABANDONED and allows(sh, "flows", name):
                 self._start(sh, name, ev.data["cart"], ev.data["value"], cart, None)
@@ -73,13 +80,13 @@ class Flows:
     def browse_abandoned(self, sh: Shopper, session: str, viewed: list[int]) -> None:
         """Called by commerce at the end of a visit that viewed products and added none (when a browse flow
         or retargeting ads listen for it)."""
-        allows = self.sim.experiments.allows
+        allows = self.experiments.allows
         flows = [(n, f) for n, f in self.browse.items() if len(viewed) >= f.min_views and allows(sh, "flows", n)]
         if not flows and (not self.browse_for_ads or len(viewed) < BROWSE_MIN_VIEWS):
             return
         products = self.cs.products
         shown = [products[i] for i in list(dict.fromkeys(viewed))[:4]]
-        self.sim.emit(E.BROWSE_ABANDONED, sh.id, {"session": session, "views": len(viewed),
+        self.kernel.emit(E.BROWSE_ABANDONED, sh.id, {"session": session, "views": len(viewed),
                                                   "products": [p.id for p in shown]})
         ctx = [{"name": p.name, "price": p.price, "old_price": None, "category": p.category} for p in shown]
         for name, _ in flows:
@@ -101,7 +108,7 @@ class Flows:
         # are new messages, not duplicates of the first run's.
         run = FlowRun(name, ref, n, value, cart, products)
         runs.append(run)
-        self._schedule(sh, run, 0, self.sim.now)
+        self._schedule(sh, run, 0, self.kernel.now)
 
     def _exit(self, ev: Event, why: str, cart: str | None) -> None:
         sh = self._shopper(ev)
@@ -141,7 +148,7 @@ class Flows:
             if asked is not None:
                 sh = self._shopper(ev)
                 if sh.cart_id == asked.ref and sh.cart_state == "abandoned":  # she reads the question
-                    self.sim.commerce.survey(sh, ev.data["channel"], ev.data["id"])
+                    self.commerce.survey(sh, ev.data["channel"], ev.data["id"])
 
     # --- steps ------------------------------------------------------------------------------------
 
@@ -152,7 +159,7 @@ class Flows:
             start, end = parse_clock(step.send_window.start), parse_clock(step.send_window.end)
             epoch = self.cs.start_epoch
             t = next_outside(ZoneInfo(sh.tz), epoch + t, end, start) - epoch
-        self.sim.schedule(t, self.k_step, sh.index, (run, i))
+        self.kernel.schedule(t, self.k_step, sh.index, (run, i))
 
     def _step(self, sh: Shopper, payload: tuple[FlowRun, int]) -> None:
         run, i = payload
@@ -163,7 +170,7 @@ class Flows:
         data: dict[str, Any] = {
             "offer": {"title": step.title, "text": step.text, "code": None, "ends_local": None},
             "cart": run.cart, "products": run.products}
-        coupons = self.sim.coupons
+        coupons = self.coupons
         def issue_coupon(inc=step.incentive) -> dict[str, Any]:
             c = coupons.issue(sh, inc, source)
             return {"coupon": coupons.context(sh, c), "coupon_code": c.code}
@@ -172,7 +179,7 @@ class Flows:
         # The condition is judged now (it is about the previous step); an exit, whenever the pipeline asks
         # (a step held by quiet hours is void if the order is placed meanwhile).
         condition = self._condition(sh, run, step, i)
-        notes = self.sim.notify.request(sh, f.category, [step.channel], kind, source, run.ref, data,
+        notes = self.notify.request(sh, f.category, [step.channel], kind, source, run.ref, data,
                                         exit=lambda: run.exited or condition, key=f"{source}:{run.ref}:{run.n}",
                                         extra=extra)
         for n in list(run.last):
@@ -185,7 +192,7 @@ class Flows:
         for n in notes:
             self.owner[n.id] = run
         if i + 1 < len(f.steps):
-            self._schedule(sh, run, i + 1, self.sim.now)
+            self._schedule(sh, run, i + 1, self.kernel.now)
         else:
             run.cart = run.products = None  # the last message has its own copy: a finished run stays small
 
@@ -207,5 +214,5 @@ class Flows:
         return None
 
     def _shopper(self, ev: Event) -> Shopper:
-        return self.sim.shoppers[shopper_index(ev.shopper)]
+        return self.kernel.shoppers[shopper_index(ev.shopper)]
 

@@ -27,7 +27,8 @@ from shopsim.contract import events as E
 from shopsim.contract.clock import iso
 
 if TYPE_CHECKING:
-    from shopsim.sim.engine import Simulation
+    from shopsim.scenario.compiled import CompiledScenario
+    from shopsim.sim.kernel import Kernel
     from shopsim.contract.events import Event
     from shopsim.sim.population import Shopper
 
@@ -66,21 +67,21 @@ def _record(v: Verdict) -> dict[str, Any]:
 
 
 class Notifier:
-    def __init__(self, sim: Simulation, keep: bool = True):
-        self.sim = sim
-        self.cs = cs = sim.scenario
+    def __init__(self, kernel: Kernel, cs: CompiledScenario, keep: bool = True):
+        self.kernel = kernel
+        self.cs = cs
         self.keep = keep  # remember notes and inboxes for explain() and inbox(); headless replays need neither
         self.templates = Templates.load(cs.policies.templates or None)
         self.caps = CapTracker(list(cs.caps))
         self.products = {p.id: p for p in cs.products}
         self.placed: dict[str, dict[str, Any]] = {}   # order id -> the order as templates see it
         self.notes: dict[str, Note] = {}
-        self.k_retry = sim.register(self._retry)
-        self.k_digest = sim.register(self._digest_due)
-        sim.on(E.ORDER_PLACED, self._remember_order)
+        self.k_retry = kernel.register(self._retry)
+        self.k_digest = kernel.register(self._digest_due)
+        kernel.on(E.ORDER_PLACED, self._remember_order)
         for type_, channels in cs.transactional.items():
             if channels:
-                sim.on(type_, self._on_event)
+                kernel.on(type_, self._on_event)
 
     # --- requests ---------------------------------------------------------------------------------
 
@@ -89,7 +90,7 @@ class Notifier:
         self.placed[ev.data["order"]] = order_summary(ev.data, self.products)
 
     def _on_event(self, ev: Event) -> None:
-        sh = self.sim.shoppers[shopper_index(ev.shopper)]
+        sh = self.kernel.shoppers[shopper_index(ev.shopper)]
         source = "account" if ev.type.startswith("account.") else "order"
         # kind + ref name the triggering event (seq would tie a shopper's lines to everyone else's).
         self.request(sh, EVENT_CATEGORY[ev.type], self.cs.transactional[ev.type], ev.type, source,
@@ -109,9 +110,9 @@ class Notifier:
         for channel in channels:
             st.n += 1
             note = Note(f"{sh.id}-n{st.n}", sh, category, CATEGORY_CLASS[category], channel, kind, source, ref,
-                        data if data is not None else {}, exit, key, taken, self.sim.now)
+                        data if data is not None else {}, exit, key, taken, self.kernel.now)
             note.extra = extra
-            self.sim.emit(E.NOTIFICATION_REQUESTED, sh.id, {
+            self.kernel.emit(E.NOTIFICATION_REQUESTED, sh.id, {
                 "id": note.id, "category": category, "channel": channel, "kind": kind, "source": source,
                 "ref": ref})
             if self.keep:
@@ -123,7 +124,7 @@ class Notifier:
     # --- the pipeline -----------------------------------------------------------------------------
 
     def _evaluate(self, note: Note) -> None:
-        sh, now, cls = note.sh, self.sim.now, note.cls
+        sh, now, cls = note.sh, self.kernel.now, note.cls
         s, st = sh.settings, sh.notes
         trace: list[Verdict] = []
         note.evaluations.append((now, trace))
@@ -202,7 +203,7 @@ class Notifier:
         data = {"id": note.id, "category": note.category, "channel": note.channel,
                 "trace": trace_record(note.evaluations[-1][1], self.cs.start_epoch)}
         data.update(fields)
-        self.sim.emit(type_, note.sh.id, data)
+        self.kernel.emit(type_, note.sh.id, data)
 
     def _settle(self, note: Note, outcome: str) -> None:
         note.outcome = outcome
@@ -225,10 +226,10 @@ class Notifier:
             note.sh.notes.deferred[ckey] = note
         self._emit(E.NOTIFICATION_DEFERRED, note, until=iso(v.params["until"]), reason=v.reason, rule=v.rule)
         # Past the run's end the note stays deferred: the log shows it waiting, never a made-up outcome.
-        self.sim.schedule(note.until, self.k_retry, note.sh.index, note)
+        self.kernel.schedule(note.until, self.k_retry, note.sh.index, note)
 
     def _deliver(self, note: Note, extra: dict[str, Any] | None = None) -> None:
-        sh, now = note.sh, self.sim.now
+        sh, now = note.sh, self.kernel.now
         ctx = build_context(note, self.cs.currency, self.placed.get(note.ref) if note.ref else None)
         coupon = None
         if note.extra is not None:
@@ -269,7 +270,7 @@ class Notifier:
             st.digests[(note.channel, period)] = d
             if self.keep:
                 self.notes[d.id] = d
-            self.sim.schedule(d.until, self.k_digest, sh.index, d)
+            self.kernel.schedule(d.until, self.k_digest, sh.index, d)
         d.items.append(note)
         note.digest = d
         trace.append(digest(period, self.cs.start_epoch + d.until, d.id))
@@ -280,8 +281,8 @@ class Notifier:
         st = sh.notes
         if st.digests.get((d.channel, d.period)) is d:
             del st.digests[(d.channel, d.period)]
-        d.t = self.sim.now
-        self.sim.emit(E.NOTIFICATION_REQUESTED, sh.id, {
+        d.t = self.kernel.now
+        self.kernel.emit(E.NOTIFICATION_REQUESTED, sh.id, {
             "id": d.id, "category": DIGEST, "channel": d.channel, "kind": DIGEST, "source": d.source,
             "ref": None})
         self._evaluate_digest(d)
@@ -289,7 +290,7 @@ class Notifier:
     def _evaluate_digest(self, d: Note) -> None:
         """A digest re-checks each item against the settings of the moment it goes out: one the shopper has
         since switched off is dropped from it (listed in `dropped`), so a change applies from its instant."""
-        sh, now = d.sh, self.sim.now
+        sh, now = d.sh, self.kernel.now
         s = sh.settings
         trace: list[Verdict] = []
         d.evaluations.append((now, trace))
@@ -349,3 +350,12 @@ class Notifier:
             return self.notes[nid]
         except KeyError:
             raise KeyError(f"no notification {nid!r}") from None
+
+    def open(self, nid: str, sh: Shopper, category: str, channel: str, source: str) -> Event:
+        """She opens a delivered message: the inbox's copy becomes read and `notification.opened` is logged
+        (engagement calls it for the shopper's own opens, the front ends for a user's)."""
+        note = self.notes.get(nid) if self.keep else None
+        if note is not None and note.message is not None:
+            note.message.read = True
+        return self.kernel.emit(E.NOTIFICATION_OPENED, sh.id, {"id": nid, "category": category, "channel": channel,
+                                                               "source": source})

@@ -15,7 +15,7 @@ from shopsim.contract import events as E
 
 if TYPE_CHECKING:
     from shopsim.scenario.qa import Expectation
-    from shopsim.sim.engine import Simulation
+    from shopsim.simulation import Simulation
     from shopsim.contract.events import Event
 
 

@@ -30,7 +30,7 @@ from shopsim.qa.invariants_notify import Notifications
 from shopsim.contract import events as E
 
 if TYPE_CHECKING:
-    from shopsim.sim.engine import Simulation
+    from shopsim.simulation import Simulation
     from shopsim.contract.events import Event
 
 __all__ = ["INVARIANTS", "InvariantChecker", "Violation"]

@@ -17,7 +17,7 @@ from shopsim.contract import events as E
 from shopsim.contract.clock import iso
 
 if TYPE_CHECKING:
-    from shopsim.sim.engine import Simulation
+    from shopsim.simulation import Simulation
     from shopsim.contract.events import Event
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)

@@ -20,40 +20,58 @@ from __future__ import annotations
 from bisect import bisect
 from math import exp
 from heapq import heappush
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from shopsim.scenario.compiled import abandon_probability
 from shopsim.contract import events as E
 from shopsim.contract.money import amount
-from shopsim.sim.engine import PRIO_NORMAL
+from shopsim.sim.kernel import PRIO_NORMAL
 from shopsim.contract.rng import cumulative, stream
 
 if TYPE_CHECKING:
-    from shopsim.sim.engine import Simulation
+    from shopsim.scenario.compiled import CompiledScenario
+    from shopsim.sim.kernel import Kernel
+    from shopsim.sim.orders import Orders
     from shopsim.sim.population import Shopper
 
 
+class BrowseFlows(Protocol):
+    def browse_abandoned(self, sh: Shopper, session: str, viewed: list[int]) -> None: ...
+
+
+class ShippingCoupons(Protocol):
+    def covers_shipping(self, sh: Shopper, subtotal: int) -> bool: ...
+
+
 class Commerce:
-    def __init__(self, sim: Simulation):
-        self.sim = sim
-        self.cs = sim.scenario
-        self.k_arrival = sim.register(self._arrival)
-        self.k_step = sim.register(self._step)
-        self.k_abandon = sim.register(self._abandon)
-        self.k_place = sim.register(self._place)
+    def __init__(self, kernel: Kernel, cs: CompiledScenario):
+        self.kernel = kernel
+        self.cs = cs
+        self.prices: dict[int, int] = {}  # product index -> price in cents, where a price drop changed it
+        self.k_arrival = kernel.register(self._arrival)
+        self.k_step = kernel.register(self._step)
+        self.k_abandon = kernel.register(self._abandon)
+        self.k_place = kernel.register(self._place)
+        self.flows: BrowseFlows | None = None
+        self.coupons: ShippingCoupons | None = None
+        self.orders: Orders | None = None
         self.track_views = False  # set by flows that start on a visit without a cart (browse abandonment)
         self.keep_views = False   # set by campaigns that need each shopper's recent views
+
+    def wire(self, *, flows: BrowseFlows, coupons: ShippingCoupons, orders: Orders) -> None:
+        """The collaborators built after commerce: browse abandonment, shipping coupons, placing orders."""
+        self.flows, self.coupons, self.orders = flows, coupons, orders
 
     # --- visits -----------------------------------------------------------------------------------
 
     def start(self, sh: Shopper) -> None:
         t = self._next_arrival(sh, stream(self.cs.seed, sh.id, "arrival-0"), 0)
         if t is not None:
-            self.sim.schedule(t, self.k_arrival, sh.index, 1)
+            self.kernel.schedule(t, self.k_arrival, sh.index, 1)
 
     def _next_arrival(self, sh: Shopper, rng, t: int) -> int | None:
         # Thinning: a Poisson process at the busiest hour's rate, kept with probability weight/max weight.
-        rate, end = sh.segment.arrival_rate, self.sim.end
+        rate, end = sh.segment.arrival_rate, self.kernel.end
         if rate <= 0:  # a rate so small that it rounded to nothing (per_day times activity under 1e-308)
             return None
         weights, wmax, hour = self.cs.hour_weights, self.cs.hour_max, sh.clock.hour
@@ -67,9 +85,9 @@ class Commerce:
 
     def _arrival(self, sh: Shopper, k: int) -> None:
         rng = stream(self.cs.seed, sh.id, f"arrival-{k}")
-        nxt = self._next_arrival(sh, rng, self.sim.now)
+        nxt = self._next_arrival(sh, rng, self.kernel.now)
         if nxt is not None:
-            self.sim.schedule(nxt, self.k_arrival, sh.index, k + 1)
+            self.kernel.schedule(nxt, self.k_arrival, sh.index, k + 1)
         self.start_visit(sh, "organic", rng)
 
     def start_visit(self, sh: Shopper, source: str, rng=None) -> bool:
@@ -90,7 +108,7 @@ class Commerce:
                 u = (u - cs.app_share) / (1.0 - cs.app_share)
             device = cs.web_devices[min(len(cs.web_devices) - 1, bisect(cs.web_cum, u * cs.web_cum[-1]))]
         sh.device = device
-        self.sim.emit(E.SESSION_STARTED, sh.id, {"session": sid, "device": device, "source": source})
+        self.kernel.emit(E.SESSION_STARTED, sh.id, {"session": sid, "device": device, "source": source})
         touched = False
         boost = sh.boost
         if sh.cart is not None:
@@ -98,7 +116,7 @@ class Commerce:
             if boost is not None:  # back from a cart reminder: straight to the cart
                 touched = rng.random() < boost[1]
             elif sh.cart_state == "abandoned" and rng.random() < cs.clear_cart:
-                self.sim.emit(E.CART_EMPTIED, sh.id, {"cart": sh.cart_id, "reason": "shopper"})
+                self.kernel.emit(E.CART_EMPTIED, sh.id, {"cart": sh.cart_id, "reason": "shopper"})
                 self._reset_cart(sh)
             else:
                 # On her own she goes back to a cart she left as often as its intent still holds.
@@ -126,18 +144,18 @@ class Commerce:
             if s[3] and sh.cart:
                 self._decide(sh)
             elif s[4] and not s[3]:
-                self.sim.flows.browse_abandoned(sh, sid, s[4])
+                self.flows.browse_abandoned(sh, sid, s[4])
             sh.rng = None  # the visit's stream ends with the visit
             return
-        cs, rng, sim = self.cs, sh.rng, self.sim
+        cs, rng, k, prices = self.cs, sh.rng, self.kernel, self.prices
         if sh.favourites and rng.random() < cs.favourite_share:
             ix, cum = cs.category_products[sh.favourites[int(rng.random() * len(sh.favourites))]]
             p = cs.products[ix[min(len(ix) - 1, bisect(cum, rng.random() * cum[-1]))]]
         else:
             cum = cs.product_cum
             p = cs.products[min(len(cum) - 1, bisect(cum, rng.random() * cum[-1]))]
-        sim.emit(E.PRODUCT_VIEWED, sh.id, {"session": sid, "product": p.id, "category": p.category,
-                                           "price": amount(sim.prices[p.index]) if p.index in sim.prices else p.price})
+        k.emit(E.PRODUCT_VIEWED, sh.id, {"session": sid, "product": p.id, "category": p.category,
+                                           "price": amount(prices[p.index]) if p.index in prices else p.price})
         if s[4] is not None:
             s[4].append(p.index)
         if self.keep_views:
@@ -149,10 +167,10 @@ class Commerce:
                 del viewed[0]
         if rng.random() < sh.segment.add_to_cart:
             s[2] = p.index
-        t = sim.now + cs.view_time(rng)
-        if t <= sim.end:
-            sim._qseq += 1
-            heappush(sim._queue, (t, PRIO_NORMAL, sh.index, sim._qseq, self.k_step, sid))
+        t = k.now + cs.view_time(rng)
+        if t <= k.end:
+            k._qseq += 1
+            heappush(k._queue, (t, PRIO_NORMAL, sh.index, k._qseq, self.k_step, sid))
 
     # --- carts ------------------------------------------------------------------------------------
 
@@ -165,7 +183,7 @@ class Commerce:
         sh.cart[pidx] = sh.cart.get(pidx, 0) + 1
         sh.cart_state = "open"
         p = self.cs.products[pidx]
-        self.sim.emit(E.CART_ITEM_ADDED, sh.id, {
+        self.kernel.emit(E.CART_ITEM_ADDED, sh.id, {
             "cart": sh.cart_id, "product": p.id, "price": amount(self.price(pidx)), "qty": 1,
             "items": sum(sh.cart.values()), "value": amount(self.cart_value(sh)), "device": sh.device,
         })
@@ -182,18 +200,18 @@ class Commerce:
 
     def cart_value(self, sh: Shopper) -> int:
         products = self.cs.products
-        prices = self.sim.prices
+        prices = self.prices
         return sum(prices.get(i, products[i].price_cents) * q for i, q in sh.cart.items()) if sh.cart else 0
 
     def price(self, index: int) -> int:
         """A product's price now, in cents: the catalogue's, unless a price drop changed it."""
-        return self.sim.prices.get(index, self.cs.products[index].price_cents)
+        return self.prices.get(index, self.cs.products[index].price_cents)
 
     def intent(self, sh: Shopper) -> float:
         """The share of her purchase intent her cart still holds now (1 for a cart she never left)."""
         if sh.cart_aband_n == 0 or sh.cart_hl <= 0:
             return 1.0  # never left: adding to a cart she left does not renew it
-        return 0.5 ** ((self.sim.now - sh.cart_left) / sh.cart_hl)
+        return 0.5 ** ((self.kernel.now - sh.cart_left) / sh.cart_hl)
 
     def _reset_cart(self, sh: Shopper) -> None:
         sh.cart, sh.cart_id, sh.cart_state = None, None, None
@@ -202,12 +220,12 @@ class Commerce:
         sh.cart_token += 1
 
     def _decide(self, sh: Shopper) -> None:
-        cs, rng, sim = self.cs, sh.rng, self.sim
+        cs, rng, k = self.cs, sh.rng, self.kernel
         dev = cs.devices[sh.device]
         # A reason must fit the cart: the extra-cost reasons need a cost added at checkout.
         value = self.cart_value(sh)
         shipping = cs.shipping_fee if value < cs.free_shipping_over else 0
-        if shipping and sh.coupons and self.sim.coupons.covers_shipping(sh, value):
+        if shipping and sh.coupons and self.coupons.covers_shipping(sh, value):
             shipping = 0  # a free-shipping coupon she can use takes the surprise away
         boost = sh.boost
         abandon_p, table = abandon_probability(cs, sh.segment, sh.device, shipping > 0,
@@ -224,18 +242,18 @@ class Commerce:
                 reason = "just_browsing"  # she leaves before checkout because she no longer wants the cart
             if reason in cs.browse_reasons:
                 sh.cart_state = "open"
-                sim.schedule(sim.now + cs.detect_after, self.k_abandon, sh.index, (token, reason, "cart", sh.device, shipping))
+                k.schedule(k.now + cs.detect_after, self.k_abandon, sh.index, (token, reason, "cart", sh.device, shipping))
             else:
                 self._checkout(sh)
-                left = sim.now + int(cs.checkout_time(rng) * dev.checkout_time) + cs.detect_after
-                sim.schedule(left, self.k_abandon, sh.index, (token, reason, "checkout", sh.device, shipping))
+                left = k.now + int(cs.checkout_time(rng) * dev.checkout_time) + cs.detect_after
+                k.schedule(left, self.k_abandon, sh.index, (token, reason, "checkout", sh.device, shipping))
         else:
             self._checkout(sh)
-            sim.schedule(sim.now + int(cs.checkout_time(rng) * dev.checkout_time), self.k_place, sh.index, token)
+            k.schedule(k.now + int(cs.checkout_time(rng) * dev.checkout_time), self.k_place, sh.index, token)
 
     def _checkout(self, sh: Shopper) -> None:
         sh.cart_state = "checkout"
-        self.sim.emit(E.CHECKOUT_STARTED, sh.id, {"cart": sh.cart_id, "items": sum(sh.cart.values()),
+        self.kernel.emit(E.CHECKOUT_STARTED, sh.id, {"cart": sh.cart_id, "items": sum(sh.cart.values()),
                                                   "value": amount(self.cart_value(sh)), "device": sh.device})
 
     def _abandon(self, sh: Shopper, payload) -> None:
@@ -244,7 +262,7 @@ class Commerce:
             return
         cs = self.cs
         sh.cart_state = "abandoned"
-        sh.cart_left = self.sim.now
+        sh.cart_left = self.kernel.now
         sh.cart_aband_n += 1
         # Shoppers differ: each abandoned cart draws its own half-life around the segment's and the reason's,
         # so intent fades fast for most carts and lingers for a few (a reminder days later still wins some).
@@ -255,7 +273,7 @@ class Commerce:
         if sh.cart_reason1 is None:
             sh.cart_reason1 = reason
         sh.cart_reason = reason
-        self.sim.emit(E.CART_ABANDONED, sh.id, {"cart": sh.cart_id, "reason": reason, "first_reason": sh.cart_reason1,
+        self.kernel.emit(E.CART_ABANDONED, sh.id, {"cart": sh.cart_id, "reason": reason, "first_reason": sh.cart_reason1,
                                                 "stage": stage, "device": device, "items": sum(sh.cart.values()),
                                                 "value": amount(self.cart_value(sh)), "shipping": amount(shipping)})
         survey = cs.survey
@@ -278,7 +296,7 @@ class Commerce:
             names, weights = list(survey.misreport_to), cumulative(survey.misreport_to.values())
             answer = names[min(len(names) - 1, bisect(weights, rng.random() * weights[-1]))]
         sh.cart_answered = sh.cart_aband_n
-        self.sim.emit(E.SURVEY_ANSWERED, sh.id, {"cart": sh.cart_id, "answer": answer, "channel": channel})
+        self.kernel.emit(E.SURVEY_ANSWERED, sh.id, {"cart": sh.cart_id, "answer": answer, "channel": channel})
 
     def _place(self, sh: Shopper, token: int) -> None:
         if token != sh.cart_token:
@@ -286,5 +304,5 @@ class Commerce:
         items = [(self.cs.products[i], q) for i, q in sh.cart.items()]
         cart_id = sh.cart_id
         self._reset_cart(sh)
-        self.sim.orders.place(sh, cart_id, items)
+        self.orders.place(sh, cart_id, items)
 

@@ -8,7 +8,7 @@ of how many other events the shopper had.
 from __future__ import annotations
 
 from bisect import bisect
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from shopsim.contract import events as E
 from shopsim.contract.money import amount
@@ -16,8 +16,17 @@ from shopsim.contract.rng import stream
 
 if TYPE_CHECKING:
     from shopsim.scenario.catalogue import ProductDef
-    from shopsim.sim.engine import Simulation
+    from shopsim.scenario.compiled import CompiledScenario
+    from shopsim.sim.kernel import Kernel
     from shopsim.sim.population import Shopper
+
+
+class OrderCoupons(Protocol):
+    """What an order asks of the shopper's coupons (marketing/coupons.py)."""
+
+    def best(self, sh: Shopper, subtotal: int, shipping: int) -> tuple[Any, int]: ...
+
+    def redeem(self, sh: Shopper, c: Any, order: str, discount: int) -> None: ...
 
 
 class Order:
@@ -28,34 +37,36 @@ class Order:
 
 
 class Orders:
-    def __init__(self, sim: Simulation):
-        self.sim = sim
-        self.cs = sim.scenario
-        self.k_stage = sim.register(self._stage)
+    def __init__(self, kernel: Kernel, cs: CompiledScenario, price: Callable[[int], int]):
+        self.kernel = kernel
+        self.cs = cs
+        self.price = price  # a product's price now, in cents (commerce's, after any price drop)
+        self.coupons: OrderCoupons | None = None
+        self.k_stage = kernel.register(self._stage)
 
     def place(self, sh: Shopper, cart_id: str, items: list[tuple[ProductDef, int]]) -> Order:
-        cs, sim = self.cs, self.sim
+        cs, k = self.cs, self.kernel
         sh.order_n += 1
         oid = f"{sh.id}-o{sh.order_n}"
-        price = sim.commerce.price
+        price = self.price
         subtotal = sum(price(p.index) * q for p, q in items)
         shipping = 0 if subtotal >= cs.free_shipping_over else cs.shipping_fee
-        coupon, discount = sim.coupons.best(sh, subtotal, shipping) if sh.coupons else (None, 0)
+        coupon, discount = self.coupons.best(sh, subtotal, shipping) if sh.coupons else (None, 0)
         total = subtotal + shipping - discount
         click = sh.last_click
-        attributed = click[0] if click is not None and sim.now - click[1] <= cs.attribution_window else None
+        attributed = click[0] if click is not None and k.now - click[1] <= cs.attribution_window else None
         sh.last_click = None  # one order per click: the next order needs a click of its own
-        sim.emit(E.ORDER_PLACED, sh.id, {
+        k.emit(E.ORDER_PLACED, sh.id, {
             "order": oid, "cart": cart_id, "currency": cs.currency, "coupon": coupon.code if coupon else None,
             "items": [{"product": p.id, "qty": q, "price": amount(price(p.index))} for p, q in items],
             "subtotal": amount(subtotal), "shipping": amount(shipping), "discount": amount(discount),
             "total": amount(total), "attributed_to": attributed, "device": sh.device,
         })
         if coupon is not None:
-            sim.coupons.redeem(sh, coupon, oid, discount)
-        order = Order(oid, sh.id, self._plan(oid, sim.now, total))
+            self.coupons.redeem(sh, coupon, oid, discount)
+        order = Order(oid, sh.id, self._plan(oid, k.now, total))
         if order.plan:
-            sim.schedule(order.plan[0][0], self.k_stage, sh.index, (order, 0))
+            k.schedule(order.plan[0][0], self.k_stage, sh.index, (order, 0))
         return order
 
     def _plan(self, oid: str, t: int, total: int) -> list[tuple[int, str, dict[str, Any]]]:
@@ -103,6 +114,6 @@ class Orders:
         order, i = payload
         _, type_, data = order.plan[i]
         order.status = type_
-        self.sim.emit(type_, sh.id, data)
+        self.kernel.emit(type_, sh.id, data)
         if i + 1 < len(order.plan):
-            self.sim.schedule(order.plan[i + 1][0], self.k_stage, sh.index, (order, i + 1))
+            self.kernel.schedule(order.plan[i + 1][0], self.k_stage, sh.index, (order, i + 1))

@@ -23,7 +23,7 @@ from shopsim.scenario.compiled import compile_scenario
 from shopsim.notify.templates import TemplateLimitError
 from shopsim.scenario.loader import load_scenario, problem_in_file
 from shopsim.scenario.problems import ScenarioError
-from shopsim.sim.engine import Simulation
+from shopsim.simulation import Simulation
 from shopsim.tui.commands import ShopsimCommands
 from shopsim.tui.driver import FRAME_S, SimDriver
 from shopsim.tui.messages import NarrationReached, SimAdvanced

@@ -12,7 +12,7 @@ from typing import Callable
 
 from shopsim.contract import events as E
 from shopsim.contract.clock import DAY, HOUR, MINUTE
-from shopsim.sim.engine import Simulation
+from shopsim.simulation import Simulation
 from shopsim.contract.events import Event
 from shopsim.tui.narrator import Hit, Narrator
 

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import IO, Callable
 
 from shopsim.scenario.compiled import CompiledScenario
-from shopsim.sim.engine import Simulation
+from shopsim.simulation import Simulation
 from shopsim.contract.events import RUN_FINISHED, Event
 from shopsim.store.outputs import Claim, OutputError
 from shopsim.store.recorder import Recorder

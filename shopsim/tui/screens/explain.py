@@ -20,7 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from shopsim.report.labels import channel_words, words
-from shopsim.sim.engine import Simulation
+from shopsim.simulation import Simulation
 from shopsim.contract.events import Event
 
 OUTCOME_STYLE = {

@@ -27,7 +27,7 @@ from shopsim.report.funnel import MAIN, cart_funnel, recovery_split
 from shopsim.report.labels import channel_words, device_words, pp
 from shopsim.report.svg import CHANNEL_COLORS, FUNNEL_COLORS
 from shopsim.report.tables import count, metric_words, money, number, rate
-from shopsim.sim.engine import Simulation
+from shopsim.simulation import Simulation
 from shopsim.tui.clocktext import day_text
 from shopsim.tui.widgets.charts import BarsChart, SeriesChart, TableChart, VariantsChart, uplift_text, verdict_word
 

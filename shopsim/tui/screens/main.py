@@ -14,7 +14,7 @@ from textual.widgets import Footer, TabbedContent, TabPane
 from shopsim.contract.ids import shopper_index
 from shopsim.metrics.kpis import Metrics
 from shopsim.contract import events as E
-from shopsim.sim.engine import Simulation
+from shopsim.simulation import Simulation
 from shopsim.tui.clocktext import utc_text
 from shopsim.tui.driver import OUTCOMES, SimDriver
 from shopsim.tui.messages import ExplainRequested, NarrationReached, ShopperSelected, SimAdvanced

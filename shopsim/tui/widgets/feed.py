@@ -27,7 +27,7 @@ from shopsim.report.labels import ad_reason_words, category_words, channel_words
 from shopsim.report.svg import CHANNEL_COLORS
 from shopsim.contract import events as E
 from shopsim.contract.clock import DAY, HOUR, MINUTE
-from shopsim.sim.engine import Simulation
+from shopsim.simulation import Simulation
 from shopsim.contract.events import Event
 from shopsim.tui.messages import ExplainRequested, ShopperSelected
 

@@ -28,7 +28,7 @@ from shopsim.scenario.settings import validate_patch
 from shopsim.contract.taxonomy import CATEGORIES, CATEGORY_CLASS, CHANNELS, CRITICAL, MARKETING
 from shopsim.report.labels import words
 from shopsim.contract import events as E
-from shopsim.sim.engine import Simulation
+from shopsim.simulation import Simulation
 from shopsim.contract.events import Event
 
 CHANNEL_LABELS = {"email": "email", "push": "push", "sms": "SMS", "in_app": "in-app"}

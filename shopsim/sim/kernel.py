@@ -1,0 +1,184 @@
+"""The discrete-event kernel: a virtual clock, a heap of plain tuples, reactors and observers. It knows no
+process: the composition root (shopsim/simulation.py) builds the processes, and each registers its handlers
+and reactions here.
+
+Queue entries are `(t, priority, shopper_index, insertion_seq, kind, payload)`. Ties break by priority,
+then shopper index, then insertion order, so the order never depends on anything but the scenario and
+the seed. Cancellation is lazy: a handler compares the token in its payload with the shopper's current
+one and returns if it is stale, so voiding a timer costs nothing.
+"""
+
+from __future__ import annotations
+
+import gc
+from heapq import heappop, heappush
+from time import perf_counter
+from typing import Any, Callable, Sequence
+
+from shopsim.contract import events as E
+from shopsim.contract.events import Event
+
+Observer = Callable[[list[Event]], Any]
+Handler = Callable[[Any, Any], None]  # (the shopper at the entry's index, or None; the payload)
+FLUSH_EVERY = 4096
+_new_event = tuple.__new__
+PRIO_SCRIPT = 0  # a scenario's scripted events run before anything else due at the same instant
+PRIO_NORMAL = 1
+
+
+class Kernel:
+    """The loop. Processes call register/schedule/emit/on; front ends drive it through the Simulation.
+    Nothing here does I/O or reads the wall clock (a deadline's clock is passed in)."""
+
+    def __init__(self, end: int, shoppers: Sequence[Any]):
+        self.end = end
+        self.now = 0
+        self.shoppers = shoppers  # handlers receive shoppers[entry's index]
+        self.counts: dict[str, int] = {}
+        self.started = False
+        self.finished = False
+        self._queue: list[tuple] = []  # commerce's hottest handler pushes here directly, with _qseq
+        self._qseq = 0
+        self._seq = 0
+        self._out: list[Event] = []
+        self._observers: list[Observer] = []
+        self._reactors: dict[str, list[Callable[[Event], None]]] = {}
+        self._handlers: list[Handler] = []
+        self._starters: list[Callable[[], None]] = []
+
+    # --- what processes use ---------------------------------------------------------------------
+
+    def register(self, handler: Handler) -> int:
+        """A handler for queue items; returns the `kind` to schedule them with."""
+        self._handlers.append(handler)
+        return len(self._handlers) - 1
+
+    def schedule(self, t: int, kind: int, shopper: int, payload: Any = None, prio: int = PRIO_NORMAL) -> None:
+        if t > self.end:
+            return
+        if t < self.now:  # the log's time must never go back: a past time is a bug in the caller
+            raise ValueError(f"cannot schedule at {t} ms, before now ({self.now} ms)")
+        self._qseq += 1
+        heappush(self._queue, (t, prio, shopper, self._qseq, kind, payload))
+
+    def emit(self, type_: str, shopper: str | None, data: dict[str, Any]) -> Event:
+        self._seq = seq = self._seq + 1
+        ev = _new_event(Event, (seq, self.now, type_, shopper, data))
+        self._out.append(ev)
+        counts = self.counts
+        counts[type_] = counts.get(type_, 0) + 1
+        if type_ in self._reactors:
+            for react in self._reactors[type_]:
+                react(ev)
+        return ev
+
+    def on(self, type_: str, react: Callable[[Event], None]) -> None:
+        """React inside the run, synchronously, to every event of a type, in the order reactions were added."""
+        self._reactors.setdefault(type_, []).append(react)
+
+    def on_start(self, start: Callable[[], None]) -> None:
+        """Call `start()` once, when the run begins (the first step, or the first change a user makes)."""
+        self._starters.append(start)
+
+    def flush_if_full(self) -> None:
+        """Hand observers what is buffered once it is a full batch (long loops at one instant call this)."""
+        if len(self._out) >= FLUSH_EVERY:
+            self._flush()
+
+    # --- what the simulation's front-end API uses -------------------------------------------------
+
+    def subscribe(self, observer: Observer) -> Callable[[], None]:
+        """Call `observer(batch)` with every event, in order, in batches. Returns an unsubscribe function."""
+        self._observers.append(observer)
+        return lambda: self._observers.remove(observer)
+
+    @property
+    def emitted(self) -> int:
+        return self._seq
+
+    @property
+    def next_time(self) -> int | None:
+        return self._queue[0][0] if self._queue else None
+
+    def begin(self) -> None:
+        """Start the run if it has not started (idempotent)."""
+        if not self.started:
+            self.started = True
+            for start in self._starters:
+                start()
+
+    def step(self) -> list[Event]:
+        """Process queue items until at least one event is emitted; returns those events."""
+        if not self.started:
+            self.begin()
+        elif not self._out:
+            while self._queue and not self._out:
+                t, _, idx, _, kind, payload = heappop(self._queue)
+                self.now = t
+                self._handlers[kind](self.shoppers[idx] if idx >= 0 else None, payload)
+            if not self._queue and not self._out:
+                self.now = self.end  # nothing left: the clock runs out to the end
+                self._finish()
+        return self._flush()
+
+    def run_until(self, t: int, deadline: float | None = None, clock: Callable[[], float] = perf_counter) -> bool:
+        """Process everything up to and including virtual time t (clamped to the run's end); with a
+        deadline, stop early between two queue items once `clock()` passes it and return False."""
+        if not self.started:
+            self.begin()
+        limit = min(t, self.end)
+        q, handlers, shoppers = self._queue, self._handlers, self.shoppers
+        n = 0
+        # The hot loop, flushing in batches. It makes millions of small acyclic objects, so the cyclic
+        # collector would only rescan the population over and over: pause it meanwhile.
+        gc_was_on = gc.isenabled()
+        gc.disable()
+        try:
+            while q and q[0][0] <= limit:
+                t_, _, idx, _, kind, payload = heappop(q)
+                self.now = t_
+                handlers[kind](shoppers[idx] if idx >= 0 else None, payload)
+                if len(self._out) >= FLUSH_EVERY:
+                    self._flush()
+                if deadline is not None:
+                    n += 1
+                    if not n & 31 and clock() >= deadline:
+                        self._flush()
+                        return False
+        finally:
+            if gc_was_on:
+                gc.enable()
+        self.now = max(self.now, limit)
+        if t >= self.end:
+            self._finish()
+        self._flush()
+        return True
+
+    def finish(self) -> None:
+        """End the run at the current virtual time with `run.finished` (idempotent)."""
+        self._finish()
+        self._flush()
+
+    def flush(self) -> list[Event]:
+        """Hand observers the events emitted since the last batch now."""
+        return self._flush()
+
+    # --- internals --------------------------------------------------------------------------------
+
+    def _finish(self) -> None:
+        if self.finished:
+            return
+        if not self.started:
+            self.begin()
+        self.finished = True
+        self._queue.clear()
+        counts = dict(sorted(self.counts.items()))
+        self.emit(E.RUN_FINISHED, None, {"events": self._seq + 1, "counts": counts, "shoppers": len(self.shoppers)})
+
+    def _flush(self) -> list[Event]:
+        batch = self._out
+        if batch:
+            self._out = []
+            for obs in self._observers:
+                obs(batch)
+        return batch
