@@ -21,7 +21,7 @@ from shopsim.contract import events as E
 from shopsim.contract.clock import DAY
 from shopsim.simulation import Simulation
 from shopsim.contract.events import Event
-from shopsim.sim.population import shopper_index
+from shopsim.contract.ids import shopper_index
 from shopsim.tui.messages import ExplainRequested, ShopperSelected
 from shopsim.report.labels import category_words, decision_words, device_words
 from shopsim.tui.screens.kpis import KpiScreen, KpiTile

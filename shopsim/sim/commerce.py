@@ -26,6 +26,7 @@ from shopsim.scenario.compiled import abandon_probability
 from shopsim.contract import events as E
 from shopsim.contract.money import amount
 from shopsim.sim.kernel import PRIO_NORMAL
+from shopsim.sim.population import Visit
 from shopsim.contract.rng import cumulative, stream
 
 if TYPE_CHECKING:
@@ -125,26 +126,26 @@ class Commerce:
             sh.boost = None
         views = max(1, round(sh.segment.views(rng)))
         # The first view happens now: one more than the views left, stepped at once.
-        sh.session = [sid, views + 1, None, touched, [] if self.track_views else None]
+        sh.session = Visit(sid, views + 1, touched, [] if self.track_views else None)
         self._step(sh, sid)
         return True
 
     def _step(self, sh: Shopper, sid: str) -> None:
         # The engine's hottest handler: most events are product views. heappush is called directly.
         s = sh.session
-        if s is None or s[0] != sid:
+        if s is None or s.id != sid:
             return
-        if s[2] is not None:
-            self._add(sh, s[2])
-            s[2] = None
-            s[3] = True
-        s[1] -= 1
-        if s[1] <= 0:
+        if s.pending is not None:
+            self._add(sh, s.pending)
+            s.pending = None
+            s.touched = True
+        s.left -= 1
+        if s.left <= 0:
             sh.session = None
-            if s[3] and sh.cart:
+            if s.touched and sh.cart:
                 self._decide(sh)
-            elif s[4] and not s[3]:
-                self.flows.browse_abandoned(sh, sid, s[4])
+            elif s.viewed and not s.touched:
+                self.flows.browse_abandoned(sh, sid, s.viewed)
             sh.rng = None  # the visit's stream ends with the visit
             return
         cs, rng, k, prices = self.cs, sh.rng, self.kernel, self.prices
@@ -156,8 +157,8 @@ class Commerce:
             p = cs.products[min(len(cum) - 1, bisect(cum, rng.random() * cum[-1]))]
         k.emit(E.PRODUCT_VIEWED, sh.id, {"session": sid, "product": p.id, "category": p.category,
                                            "price": amount(prices[p.index]) if p.index in prices else p.price})
-        if s[4] is not None:
-            s[4].append(p.index)
+        if s.viewed is not None:
+            s.viewed.append(p.index)
         if self.keep_views:
             viewed = sh.viewed
             if viewed is None:
@@ -166,7 +167,7 @@ class Commerce:
             if len(viewed) > 12:
                 del viewed[0]
         if rng.random() < sh.segment.add_to_cart:
-            s[2] = p.index
+            s.pending = p.index
         t = k.now + cs.view_time(rng)
         if t <= k.end:
             k._qseq += 1

@@ -177,8 +177,9 @@ class Kernel:
 
     def _flush(self) -> list[Event]:
         batch = self._out
-        if batch:
-            self._out = []
-            for obs in self._observers:
-                obs(batch)
+        if not batch:
+            return []  # a new list: the buffer itself would grow under the caller's feet
+        self._out = []
+        for obs in self._observers:
+            obs(batch)
         return batch

@@ -6,11 +6,24 @@ import random
 from bisect import bisect
 from typing import Any
 
-from shopsim.contract.ids import shopper_id, shopper_index  # noqa: F401 - re-exported
+from shopsim.contract.ids import shopper_id
 from shopsim.scenario.compiled import CompiledScenario, SegmentDef
 from shopsim.contract.clock import HOUR, LocalClock
 from shopsim.sim.identity import make_identity, pools
 from shopsim.contract.rng import stream
+
+
+class Visit:
+    """A visit under way: one product view per queue item until `left` runs out."""
+
+    __slots__ = ("id", "left", "pending", "touched", "viewed")
+
+    def __init__(self, vid: str, left: int, touched: bool, viewed: list[int] | None):
+        self.id = vid
+        self.left = left          # views still to come, this one included
+        self.pending: int | None = None  # the product she adds to her cart at the next view (index)
+        self.touched = touched    # she added to or went back to her cart in this visit
+        self.viewed = viewed      # product indexes viewed, kept when a browse flow or ads may need them
 
 
 class Shopper:
@@ -29,7 +42,7 @@ class Shopper:
         self.cart_n = 0
         self.cart_token = 0                       # bumped on every cart state change: voids pending timers
         self.cart_state: str | None = None        # open, checkout, abandoned
-        self.session: list | None = None          # [session id, views left, pending add, added this visit]
+        self.session: Visit | None = None         # the visit under way (sim/commerce.py)
         self.session_n = 0
         self.order_n = 0
         self.rng = None                           # the current visit's random stream (commerce.py)
