@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 
 from shopsim.cli.common import EXIT_BAD_INPUT
-from shopsim.scenario.loader import load_scenario
+from shopsim.contract.log_schema import log_json_schema
+from shopsim.validate import load_scenario
 from shopsim.scenario.problems import ScenarioError
 from shopsim.scenario.schema import json_schema
 from shopsim.scenario.shipped import scenario_dirs
@@ -70,9 +71,10 @@ def scenarios_cmd() -> None:
 
 @click.command("schema")
 @click.option("--out", type=click.Path(dir_okay=False, writable=True, path_type=Path), help="write to a file")
-def schema_cmd(out: Path | None) -> None:
-    """Print the scenario format's JSON Schema (for editors and validators)."""
-    text = json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
+@click.option("--log", "log", is_flag=True, help="the event log's schema (one line of a log) instead")
+def schema_cmd(out: Path | None, log: bool) -> None:
+    """Print the scenario format's JSON Schema, or with --log the event log's (for editors and validators)."""
+    text = json.dumps(log_json_schema() if log else json_schema(), indent=2, sort_keys=True) + "\n"
     if out is None:
         click.echo(text, nl=False)
         return
