@@ -28,7 +28,7 @@ sys.path.insert(0, str(HERE.parent))
 
 def _scenario(shoppers: int, days: int):
     from shopsim.scenario.compiled import compile_scenario
-    from shopsim.scenario.loader import load_scenario
+    from shopsim.validate import load_scenario
     from shopsim.scenario.schema import Scenario
 
     data = load_scenario(HERE / "large.yaml").model_dump(exclude_unset=True)

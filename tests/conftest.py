@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import yaml
 
-from shopsim.scenario.loader import load_scenario_text
+from shopsim.validate import load_scenario_text
 from shopsim.scenario.schema import Scenario
 from shopsim.simulation import Simulation
 from shopsim.contract.events import Event

@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from shopsim.scenario.loader import load_scenario, load_scenario_text  # noqa: E402
+from shopsim.validate import load_scenario, load_scenario_text  # noqa: E402
 from shopsim.contract.units import parse_duration  # noqa: E402
 from shopsim.simulation import Simulation  # noqa: E402
 from shopsim.store.recorder import Recorder  # noqa: E402
@@ -307,7 +307,7 @@ import contextlib  # noqa: E402
 
 NDOC = ROOT / "docs" / "notifications.md"
 nt = NDOC.read_text(encoding="utf-8")
-m = re.search(r"```python\n(from shopsim.scenario.loader import load_scenario\nfrom shopsim.contract.units import "
+m = re.search(r"```python\n(from shopsim.validate import load_scenario\nfrom shopsim.contract.units import "
               r"parse_duration\nfrom shopsim.simulation import Simulation\n\nsim = Simulation.*?)```\n\n```\n(.*?)```", nt, re.S)
 code = m.group(1).replace('"scenarios/default.yaml"', f'"{ROOT}/scenarios/default.yaml"')
 assert f'"{ship}"' in code, f"the example's notification is no longer {ship}"

@@ -245,7 +245,7 @@ def test_the_same_json_whatever_the_number_of_workers(tiny):
 
 def test_seeds_are_played_as_replay_plays_them(tiny):
     from shopsim.metrics.kpis import Metrics
-    from shopsim.scenario.loader import load_scenario
+    from shopsim.validate import load_scenario
     from shopsim.simulation import Simulation
 
     doc = json.loads(calibrate(tiny, "--seeds", 2, "--workers", 1, "--format", "json", "--only",

@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shopsim.notify.caps import CapRule, CapTracker
+from shopsim.notify.caps import CapTracker
+from shopsim.scenario.compiled import CapRule
 from shopsim.notify.policy import PASS, SUPPRESSED
 
 H = 3_600_000

@@ -136,7 +136,7 @@ def test_interrupted_run_is_marked_and_has_no_run_finished(run, tmp_path, monkey
 
 def test_a_killed_run_never_looks_complete(tmp_path):
     """A writer that never reaches close() (kill -9) leaves the run 'running'."""
-    from shopsim.scenario.loader import load_scenario
+    from shopsim.validate import load_scenario
     from shopsim.store.recorder import Recorder
     from shopsim.store.writer import StoreWriter
 

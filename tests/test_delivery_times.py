@@ -17,7 +17,7 @@ from types import SimpleNamespace
 import pytest
 
 from shopsim.scenario.compiled import compile_scenario
-from shopsim.scenario.loader import load_scenario, load_scenario_text
+from shopsim.validate import load_scenario, load_scenario_text
 from shopsim.contract import events as E
 from shopsim.sim.orders import Orders
 

@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from conftest import replay_events, replay_lines, tiny_scenario
-from shopsim.scenario.loader import load_scenario
+from shopsim.validate import load_scenario
 from shopsim.simulation import Simulation
 from shopsim.contract.events import RUN_FINISHED, RUN_STARTED
 
@@ -43,7 +43,7 @@ _CHILD = """
 import hashlib, sys
 sys.path.insert(0, {tests!r})
 from conftest import replay_lines
-from shopsim.scenario.loader import load_scenario
+from shopsim.validate import load_scenario
 sys.stdout.write(hashlib.sha256(replay_lines(load_scenario({path!r}))).hexdigest())
 """
 

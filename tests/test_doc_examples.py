@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import replay_lines, tiny_scenario
-from shopsim.scenario.loader import load_scenario
+from shopsim.validate import load_scenario
 from shopsim.contract import events as E
 from shopsim.simulation import Simulation
 from shopsim.store.recorder import Recorder

@@ -12,7 +12,7 @@ import yaml
 from conftest import play, tiny_scenario
 from shopsim.marketing.experiments import assign, bucket
 from shopsim.metrics.kpis import Metrics
-from shopsim.scenario.loader import load_scenario_text
+from shopsim.validate import load_scenario_text
 from shopsim.scenario.schema import Scenario
 from shopsim.contract import events as E
 

@@ -23,7 +23,7 @@ _CHILD = """
 import glob, hashlib, io, sys, warnings
 warnings.simplefilter("ignore")
 import orjson
-from shopsim.scenario.loader import load_scenario
+from shopsim.validate import load_scenario
 from shopsim.contract.clock import DAY
 from shopsim.simulation import Simulation
 from shopsim.store.recorder import Recorder

@@ -15,7 +15,7 @@ from conftest import tiny_scenario
 from shopsim.cli import main
 from shopsim.store.runfile import open_run
 from shopsim.notify.explain import explain, logged_note
-from shopsim.scenario.loader import load_scenario, load_scenario_text
+from shopsim.validate import load_scenario, load_scenario_text
 from shopsim.contract.units import parse_duration
 from shopsim.contract import events as E
 from shopsim.simulation import Simulation

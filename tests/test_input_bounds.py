@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from conftest import tiny_scenario
 from shopsim.cli import main
-from shopsim.scenario.loader import load_scenario_text
+from shopsim.validate import load_scenario_text
 from shopsim.scenario.problems import ScenarioError
 from shopsim.contract import units
 from shopsim.contract.units import parse_duration
@@ -171,7 +171,7 @@ def test_a_run_too_large_to_play_is_refused_with_its_estimate(cli, tmp_path):
 
 def test_the_shipped_scenarios_and_the_benchmark_are_well_inside_the_budget():
     from shopsim.scenario.volume import MAX_EVENTS, MAX_QUEUED, volume
-    from shopsim.scenario.loader import load_scenario
+    from shopsim.validate import load_scenario
 
     root = Path(__file__).resolve().parent.parent
     for f in [*sorted((root / "scenarios").glob("*.yaml")), root / "benchmarks" / "large.yaml"]:
@@ -230,7 +230,8 @@ def test_problems_are_capped_with_a_count_of_the_rest(cli, tmp_path):
 def test_a_large_file_of_junk_is_refused_fast(tmp_path):
     import time
 
-    from shopsim.scenario.loader import MAX_FILE_BYTES, load_scenario
+    from shopsim.scenario.loader import MAX_FILE_BYTES
+    from shopsim.validate import load_scenario
 
     big = _write(tmp_path, "# " + "x" * (MAX_FILE_BYTES + 10) + "\n" + BASE)
     with pytest.raises(ScenarioError, match="larger than") as err:

@@ -16,7 +16,7 @@ import pytest
 from conftest import play, tiny_scenario
 from shopsim.qa.invariants import INVARIANTS, InvariantChecker
 from shopsim.qa.invariants_base import cents
-from shopsim.scenario.loader import load_scenario
+from shopsim.validate import load_scenario
 from shopsim.contract import events as E
 from shopsim.contract.clock import DAY, HOUR, iso
 from shopsim.simulation import Simulation

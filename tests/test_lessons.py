@@ -20,7 +20,7 @@ import yaml
 
 from conftest import tiny_scenario
 from shopsim.metrics.kpis import Metrics
-from shopsim.scenario.loader import load_scenario, load_scenario_text
+from shopsim.validate import load_scenario, load_scenario_text
 from shopsim.scenario.problems import ScenarioError
 from shopsim.scenario.teaching import Placeholder, split_text
 from shopsim.contract import events as E

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from shopsim.scenario.locales import UNSUPPORTED_LOCALES
-from shopsim.scenario.loader import load_scenario_text
+from shopsim.validate import load_scenario_text
 from shopsim.scenario.problems import ScenarioError
 from shopsim.sim import identity
 from shopsim.sim.identity import pools

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import play, replay_events
-from shopsim.scenario.loader import load_scenario
+from shopsim.validate import load_scenario
 from shopsim.scenario.schema import Scenario
 from shopsim.contract.taxonomy import CHANNELS, TRANSACTIONAL_PLAN
 from shopsim.contract import events as E

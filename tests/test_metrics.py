@@ -11,7 +11,7 @@ from conftest import play, tiny_scenario
 from shopsim.metrics import catalog, stats
 from shopsim.metrics.kpis import Metrics
 from shopsim.store.runfile import open_run
-from shopsim.scenario.loader import load_scenario
+from shopsim.validate import load_scenario
 from shopsim.contract.clock import HOUR
 from shopsim.contract.events import Event
 from shopsim.store.recorder import Recorder

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from conftest import tiny_scenario
 from shopsim.qa.invariants import InvariantChecker
 from shopsim.scenario.compiled import abandon_probability, compile_scenario
-from shopsim.scenario.loader import load_scenario_text
+from shopsim.validate import load_scenario_text
 from shopsim.scenario.problems import ScenarioError
 from shopsim.scenario.schema import Scenario
 from shopsim.contract.taxonomy import (

@@ -28,7 +28,7 @@ from click.testing import CliRunner
 from conftest import play
 from shopsim.cli import main
 from shopsim.metrics.kpis import Metrics
-from shopsim.scenario.loader import load_scenario
+from shopsim.validate import load_scenario
 from shopsim.contract.units import parse_duration
 from shopsim.simulation import Simulation
 from shopsim.contract.events import Event

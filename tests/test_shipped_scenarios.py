@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shopsim.scenario.loader import load_scenario
+from shopsim.validate import load_scenario
 from conftest import play
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"

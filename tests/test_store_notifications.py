@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from shopsim.scenario.loader import load_scenario
+from shopsim.validate import load_scenario
 from shopsim.contract.clock import HOUR
 from shopsim.simulation import Simulation
 from shopsim.store import queries

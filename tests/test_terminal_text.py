@@ -17,7 +17,7 @@ from textual.app import App, ComposeResult
 
 from shopsim.cli import main
 from shopsim.scenario.compiled import compile_scenario
-from shopsim.scenario.loader import load_scenario_text
+from shopsim.validate import load_scenario_text
 from shopsim.simulation import Simulation
 from shopsim.textsafe import visible
 

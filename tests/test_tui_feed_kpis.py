@@ -16,7 +16,7 @@ from textual.screen import Screen
 
 from shopsim.metrics.kpis import Metrics
 from shopsim.report.tables import rate
-from shopsim.scenario.loader import load_scenario
+from shopsim.validate import load_scenario
 from shopsim.contract import events as E
 from shopsim.contract.clock import DAY
 from shopsim.simulation import Simulation

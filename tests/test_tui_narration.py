@@ -18,7 +18,7 @@ from shopsim.calibrate.anchors import ANCHORS, CHECKOUT_REASONS
 from shopsim.metrics.catalog import METRICS, format_value, lookup
 from shopsim.metrics.kpis import Metrics
 from shopsim.qa.narration import render
-from shopsim.scenario.loader import load_scenario, load_scenario_text
+from shopsim.validate import load_scenario, load_scenario_text
 from shopsim.scenario.problems import ScenarioError
 from shopsim.scenario.teaching import Placeholder, placeholders, split_text
 from shopsim.simulation import Simulation

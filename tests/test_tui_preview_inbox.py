@@ -19,7 +19,7 @@ from textual.widgets import Static, TabbedContent
 from shopsim.notify.filters import format_money
 from shopsim.notify.state import Message
 from shopsim.scenario.compiled import compile_scenario
-from shopsim.scenario.loader import load_scenario
+from shopsim.validate import load_scenario
 from shopsim.contract.clock import DAY
 from shopsim.simulation import Simulation
 from shopsim.tui.widgets.inbox import InboxPane

@@ -25,7 +25,7 @@ from shopsim.cli import main
 from shopsim.cli.tui import open_outputs, plan_outputs
 from shopsim.store.runfile import open_run
 from shopsim.scenario.compiled import compile_scenario
-from shopsim.scenario.loader import load_scenario
+from shopsim.validate import load_scenario
 from shopsim.contract import events as E
 from shopsim.contract.clock import DAY, HOUR
 from shopsim.simulation import Simulation
@@ -428,7 +428,7 @@ def test_opening_another_scenario_ends_the_recorded_files_there_and_the_next_run
 def test_the_offered_path_never_is_the_replays_own_log() -> None:
     """Accepting the save dialog's path must not replace `shopsim replay`'s log of the same scenario and seed."""
     from shopsim.scenario.compiled import compile_scenario
-    from shopsim.scenario.loader import load_scenario
+    from shopsim.validate import load_scenario
     from shopsim.tui.recording import default_save_path
 
     cs = compile_scenario(load_scenario(Path(__file__).resolve().parent.parent / "scenarios" / "default.yaml"))

@@ -24,7 +24,7 @@ from textual.widgets import Input, OptionList, Static
 
 from conftest import tiny_scenario
 from shopsim.cli import main
-from shopsim.scenario.loader import load_scenario
+from shopsim.validate import load_scenario
 from shopsim.scenario.problems import ScenarioError
 from shopsim.simulation import Simulation
 from shopsim.tui.commands import ShopsimCommands

@@ -14,7 +14,7 @@ from textual.widgets import Checkbox, Input, Select, Static
 from textual.widgets.select import InvalidSelectValueError
 
 from conftest import berlin_promotions
-from shopsim.scenario.loader import load_scenario_text
+from shopsim.validate import load_scenario_text
 from shopsim.contract.units import parse_duration
 from shopsim.contract import events as E
 from shopsim.simulation import Simulation

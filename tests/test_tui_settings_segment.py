@@ -204,7 +204,7 @@ def test_the_readmes_example_promotions_off_on_push_for_a_segment_shows_in_heavy
     from pathlib import Path
 
     from shopsim.scenario.compiled import compile_scenario
-    from shopsim.scenario.loader import load_scenario
+    from shopsim.validate import load_scenario
     from shopsim.contract import events as E
     from shopsim.contract.clock import HOUR
     from shopsim.simulation import Simulation

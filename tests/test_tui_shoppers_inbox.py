@@ -16,7 +16,7 @@ from textual.app import App, ComposeResult
 from textual.containers import Horizontal
 
 from shopsim.scenario.compiled import compile_scenario
-from shopsim.scenario.loader import load_scenario
+from shopsim.validate import load_scenario
 from shopsim.contract import events as E
 from shopsim.contract.clock import DAY
 from shopsim.simulation import Simulation

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from shopsim.scenario.loader import load_scenario, load_scenario_text
+from shopsim.validate import load_scenario, load_scenario_text
 from shopsim.scenario.problems import Problem, ScenarioError, format_path
 from shopsim.scenario.yamlpos import load_yaml
 from shopsim.scenario.zones import _DEFAULTS, default_time_zones, zone_in_country, zone_table

@@ -23,7 +23,7 @@ from shopsim.calibrate.anchors import BY_ID, Anchor
 from shopsim.calibrate.stats import Spread, ratio_spread, spread
 from shopsim.metrics.kpis import Metrics
 from shopsim.scenario.compiled import compile_scenario
-from shopsim.scenario.loader import load_scenario
+from shopsim.validate import load_scenario
 from shopsim.scenario.schema import Scenario
 from shopsim.simulation import Simulation
 

@@ -32,7 +32,7 @@ def report_problems(err: ScenarioError) -> None:
 
 def load_or_exit(name: str) -> tuple[Path, Scenario]:
     """A scenario by path or shipped name, validated; every problem printed and exit 2 if it is bad."""
-    from shopsim.scenario.loader import load_scenario  # the commands that never read a scenario skip pydantic
+    from shopsim.validate import load_scenario  # the commands that never read a scenario skip pydantic
 
     path = find_scenario(name)
     try:

@@ -60,7 +60,7 @@ def serve_cmd(scenario: str, host: str, port: int, public_url: str | None, seed:
 def _valid_scenario(name: str) -> Path:
     """The scenario's path once it validates; otherwise every problem, what that means here (no server), exit 2.
     (The other commands' "nothing was written" would be beside the point: serve writes nothing either way.)"""
-    from shopsim.scenario.loader import load_scenario  # pydantic only once the arguments are known
+    from shopsim.validate import load_scenario  # pydantic only once the arguments are known
 
     path = find_scenario(name)
     try:

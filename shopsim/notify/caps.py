@@ -5,24 +5,9 @@ suppression names the first full one in the scenario's order."""
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass
 
 from shopsim.notify.policy import SUPPRESSED, Verdict, shared
-
-
-@dataclass(frozen=True, slots=True)
-class CapRule:
-    channel: str
-    max: int
-    per_ms: int
-    category: str | None = None
-    name: str = ""
-
-    def applies(self, channel: str, category: str) -> bool:
-        return self.channel == channel and (self.category is None or self.category == category)
-
-    def key(self, channel: str, category: str) -> tuple[str, str | None]:
-        return (channel, self.category and category)
+from shopsim.scenario.compiled import CapRule
 
 
 class CapTracker:

@@ -1,10 +1,11 @@
 """What collects a scenario's cross-field problems, each placed at the key it is about (checks.py and
-checks_qa.py report through it)."""
+checks_qa.py report through it, and so do the checks the layers above contribute: `LayerCheck`)."""
 
 from __future__ import annotations
 
 import re
-from typing import Mapping
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
 
 from shopsim.scenario.problems import Path, Positions, Problem, problem_at
 
@@ -35,3 +36,14 @@ class Checker:
         for name in names:
             if not _NAME.match(name):
                 self.report(path + (name,), f"{what} name {name!r} may only contain a-z, 0-9 and _")
+
+
+@dataclass(frozen=True)
+class LayerCheck:
+    """A check that needs a layer above the scenario (its templates, KPI names, invariant names), handed in by
+    shopsim/validate.py so the scenario package imports nothing above itself. `run(checker, scenario)` reports
+    through the checker like the scenario's own checks. `needs` names the sections it reads: it then also runs
+    on a file whose other sections are malformed, given just those; None runs it on a whole valid scenario only."""
+
+    run: Callable[[Checker, Any], None]
+    needs: tuple[str, ...] | None = None

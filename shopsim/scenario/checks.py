@@ -1,5 +1,7 @@
 """Checks that need more than one field, or outside knowledge (Faker locales, the tz database); those of what
-a scenario expects of its run and teaches (experiments, `expect:`, narration) are in checks_qa.py.
+a scenario expects of its run and teaches (experiments, `expect:`, narration) are in checks_qa.py. Names a
+scenario borrows from the layers above (templates, KPIs, invariants, calibration anchors) are checked by
+shopsim/validate.py, whose `LayerCheck`s run here among these.
 
 They run on a scenario that already passed the schema, so they can rely on types and defaults.
 """
@@ -10,12 +12,12 @@ import re
 import zoneinfo
 from functools import lru_cache
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Sequence
 
 from pydantic import ValidationError
 
 from shopsim.contract.ids import shopper_id, shopper_index
-from shopsim.scenario.checker import Checker
+from shopsim.scenario.checker import Checker, LayerCheck
 from shopsim.scenario.checks_qa import expectations, experiments, narration
 from shopsim.scenario.locales import UNSUPPORTED_LOCALES, faker_locales, locale_suggestion
 from shopsim.scenario.problems import Path, Positions, Problem, did_you_mean, format_path
@@ -35,8 +37,10 @@ def _zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
-def check_scenario(scenario: Scenario, positions: Positions, filename: str) -> list[Problem]:
-    """Every cross-field problem in `scenario`, each placed at the key it is about."""
+def check_scenario(scenario: Scenario, positions: Positions, filename: str,
+                   checks: Sequence[LayerCheck]) -> list[Problem]:
+    """Every cross-field problem in `scenario`, each placed at the key it is about; `checks` are those of the
+    layers above."""
     c = Checker(positions, filename)
     _population(c, scenario)
     _settings(c, scenario)
@@ -48,18 +52,20 @@ def check_scenario(scenario: Scenario, positions: Positions, filename: str) -> l
     experiments(c, scenario)
     expectations(c, scenario)
     narration(c, scenario)
-    _calibration(c, scenario)
     _behaviour(c, scenario)
     _campaign_times(c, scenario)
     _limits(c, scenario)
+    for check in checks:
+        check.run(c, scenario)
     if not c.problems:  # the estimate needs sound shares and distributions
         _volume(c, scenario)
     return c.problems
 
 
-def check_sections(data: Any, positions: Positions, filename: str) -> list[Problem]:
+def check_sections(data: Any, positions: Positions, filename: str, checks: Sequence[LayerCheck]) -> list[Problem]:
     """Cross-field checks for each section that is well-formed on its own, for a file whose whole shape is
-    not: so one round of `shopsim validate` reports the wrong shares alongside the misspelt key."""
+    not: so one round of `shopsim validate` reports the wrong shares alongside the misspelt key. Of `checks`,
+    those whose sections are all well-formed run too."""
     if not isinstance(data, dict):
         return []
     ok: dict[str, Any] = {}
@@ -100,6 +106,9 @@ def check_sections(data: Any, positions: Positions, filename: str) -> list[Probl
                 pass
         # Without a well-formed run, event times cannot be judged; shopper references still can.
         _events(c, SimpleNamespace(run=getattr(s, "run", None), population=s.population, events=events))
+    for check in checks:
+        if check.needs is not None and all(name in ok for name in check.needs):
+            check.run(c, s)
     return c.problems
 
 
@@ -215,24 +224,12 @@ def _event_time(c: Checker, s: Scenario, path: Path, ev: ScriptedEvent) -> None:
 
 
 def _policies(c: Checker, s: Scenario) -> None:
-    from shopsim.notify.templates import check_templates  # Jinja loads only when a scenario has policies
-
     from shopsim.contract.taxonomy import EVENT_CATEGORY
-    from shopsim.scenario.yamlpos import TEXT
 
     for type_ in s.policies.transactional:
         if type_ not in EVENT_CATEGORY:
             c.report(("policies", "transactional", type_), f"no message is sent for {type_!r}; it must be one of "
                      "the commerce events that trigger one" + did_you_mean(type_, EVENT_CATEGORY))
-    if not s.policies.templates:
-        return
-    for path, tline, message in check_templates(s.policies.templates):
-        base = c.positions.get(path + (TEXT,))
-        if tline is not None and base is not None:
-            c.problems.append(Problem(c.filename, base[0] + tline - 1, base[1], format_path(path),
-                                      f"template line {tline}: {message}"))
-        else:
-            c.report(path, message)
 
 
 def _marketing(c: Checker, s: Scenario) -> None:
@@ -349,15 +346,3 @@ def _volume(c: Checker, s: Scenario) -> None:
                  f"local time), more than the {MAX_QUEUED:,} that fit in memory: lower population.size, "
                  "run.duration, the account rates or the local-time campaigns")
 
-
-def _calibration(c: Checker, s: Scenario) -> None:
-    if not s.calibration:
-        return
-    import fnmatch
-
-    from shopsim.calibrate.anchors import ANCHORS  # the anchors' own module owns their names
-
-    ids = [a.id for a in ANCHORS]
-    for i, name in enumerate(s.calibration):
-        if not fnmatch.filter(ids, name):
-            c.report(("calibration", i), f"unknown anchor {name!r}" + did_you_mean(name, ids))

@@ -1,16 +1,22 @@
 """The checks of what a scenario expects of its run and teaches about it: experiments (their arms' flows,
-campaigns and ads), `expect:` (metrics, invariants, counts, deliveries) and `narration:` steps. They name
-the engine's event types and the metric catalogue, which the other checks (checks.py) never need."""
+campaigns and ads), `expect:` (counts, deliveries) and `narration:` steps (times, events, shoppers). They
+name the event types, which the other checks (checks.py) never need. The KPIs and invariants an `expect:`
+names and the placeholders a narration quotes are checked by shopsim/validate.py, which sees metrics and qa."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from shopsim.contract.ids import shopper_id, shopper_index
 from shopsim.scenario.checker import Checker
-from shopsim.scenario.problems import Path, did_you_mean
+from shopsim.scenario.problems import did_you_mean
 from shopsim.scenario.schema import Scenario
 from shopsim.contract.units import parse_duration, parse_instant
+
+
+def categories() -> tuple[str, ...]:
+    """What an expectation's category may be: a notification category, or the digest."""
+    from shopsim.contract.taxonomy import CATEGORIES, DIGEST
+
+    return (*CATEGORIES, DIGEST)
 
 
 def _event_types() -> set[str]:
@@ -46,43 +52,14 @@ def experiments(c: Checker, s: Scenario) -> None:
 
 
 def expectations(c: Checker, s: Scenario) -> None:
-    from shopsim.metrics.catalog import METRICS, bound, suggest
-    from shopsim.contract.taxonomy import CATEGORIES, DIGEST
-
-    categories = (*CATEGORIES, DIGEST)
+    """The counts and deliveries `expect:` claims; a metric or an invariant is validate.py's to judge."""
+    known = categories()
     types = _event_types()
     for i, ex in enumerate(s.expect):
         at = ("expect", i)
-        if ex.metric is not None:
-            d = METRICS.get(ex.metric)
-            if d is None:
-                c.report(at + ("metric",), f"unknown metric {ex.metric!r}" + suggest(ex.metric))
-                continue
-            narrow = d.section == "messages" or ex.metric == "attributed_orders"
-            if ex.channel is not None and ex.category is not None:
-                c.report(at, "give channel or category, not both")
-            elif (ex.channel or ex.category) and not narrow:
-                c.report(at + ("channel" if ex.channel else "category",),
-                         f"{ex.metric} is not a message metric; only message metrics take a channel or category")
-            if ex.category is not None and ex.category not in categories:
-                c.report(at + ("category",), f"unknown category {ex.category!r}" + did_you_mean(ex.category, categories))
-            arm_reference(c, s, at, ex, d.section == "experiment")
-            for side in ("min", "max"):
-                value = getattr(ex, side)
-                if value is not None:
-                    try:
-                        bound(value, d.kind)
-                    except ValueError:
-                        c.report(at + (side,), f"{value!r} is not a number" + (
-                            " or a duration" if d.kind == "duration" else "") + ", e.g. 0.25 or 25%")
-        elif ex.invariant is not None:
-            try:
-                from shopsim.qa.invariants import INVARIANTS
-            except ImportError:  # pragma: no cover - the module ships with shopsim
-                continue
-            if ex.invariant not in INVARIANTS:
-                c.report(at + ("invariant",), f"unknown invariant {ex.invariant!r}" + did_you_mean(ex.invariant, INVARIANTS))
-        elif ex.count is not None:
+        if ex.metric is not None or ex.invariant is not None:
+            continue
+        if ex.count is not None:
             typ = ex.count.get("type")
             for t in typ if isinstance(typ, list) else [typ] if typ is not None else []:
                 if t not in types:
@@ -102,38 +79,17 @@ def expectations(c: Checker, s: Scenario) -> None:
                 start = epoch_ms(parse_instant(s.run.start))
                 if at_ms(r.between[0], start) >= at_ms(r.between[1], start):
                     c.report(at + ("receives", "between"), "the window ends before it starts: give [from, to] in order")
-            if r.category is not None and r.category not in categories:
+            if r.category is not None and r.category not in known:
                 c.report(at + ("receives", "category"),
-                         f"unknown category {r.category!r}" + did_you_mean(r.category, categories))
+                         f"unknown category {r.category!r}" + did_you_mean(r.category, known))
             for side in ("min", "max"):
                 value = getattr(ex, side)
                 if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
                     c.report(at + (side,), "a count bound is a whole number, 0 or more")
 
 
-def arm_reference(c: Checker, s: Scenario, at: Path, ex: Any, needs_variant: bool) -> None:
-    if ex.experiment is None and ex.variant is None:
-        if needs_variant:
-            c.report(at + ("metric",), f"{ex.metric} compares an arm with its control: give variant (and "
-                                       "experiment when there are several)")
-        return
-    names = list(s.experiments)
-    if ex.experiment is not None and ex.experiment not in s.experiments:
-        c.report(at + ("experiment",), f"unknown experiment {ex.experiment!r}" + did_you_mean(ex.experiment, names))
-        return
-    if ex.experiment is None and len(names) != 1:
-        c.report(at + ("variant",), "several experiments (or none) in this scenario: say which with experiment")
-        return
-    exp = s.experiments[ex.experiment or names[0]]
-    if ex.variant is None:
-        c.report(at + ("experiment",), "give the variant too")
-    elif ex.variant not in exp.variants:
-        c.report(at + ("variant",), f"unknown variant {ex.variant!r}" + did_you_mean(ex.variant, exp.variants))
-
-
 def narration(c: Checker, s: Scenario) -> None:
     from shopsim.scenario.compiled import at_ms
-    from shopsim.scenario.teaching import narration_problems
     from shopsim.contract.clock import epoch_ms
 
     types = _event_types()
@@ -152,5 +108,3 @@ def narration(c: Checker, s: Scenario) -> None:
             if isinstance(who, str) and who.startswith("s") and who[1:].isdigit() and \
                     not 0 <= shopper_index(who) < s.population.size:
                 c.report(at + path, f"no shopper {who}: ids run from s000001 to {shopper_id(s.population.size - 1)}")
-    for path, message in narration_problems(s.narration):  # placeholders such as {abandonment_rate}
-        c.report(path, message)

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from shopsim.contract.ids import shopper_index
-from shopsim.notify.caps import CapRule
 from shopsim.scenario.catalogue import ProductDef, build_catalogue
 from shopsim.scenario.schema import CONSENT_DEFAULTS, Scenario
 from shopsim.scenario.settings import apply_patch, builtin_defaults
@@ -64,6 +63,23 @@ class CarrierDef:
     in_transit_after: Callable[[Any], int]
     transit: Callable[[Any], int]
     last_mile: Callable[[Any], int]
+
+
+@dataclass(frozen=True, slots=True)
+class CapRule:
+    """One frequency cap as compiled: at most `max` messages on `channel` (of `category` only, when given) in
+    any window of `per_ms`. The notification layer counts deliveries against it (notify/caps.py)."""
+    channel: str
+    max: int
+    per_ms: int
+    category: str | None = None
+    name: str = ""
+
+    def applies(self, channel: str, category: str) -> bool:
+        return self.channel == channel and (self.category is None or self.category == category)
+
+    def key(self, channel: str, category: str) -> tuple[str, str | None]:
+        return (channel, self.category and category)
 
 
 @dataclass(frozen=True, slots=True)

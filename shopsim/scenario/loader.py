@@ -1,14 +1,18 @@
-"""Read a scenario file into a validated `Scenario`, or fail with every problem in it at once."""
+"""Read a scenario file into a validated `Scenario`, or fail with every problem in it at once.
+
+The checks that need the layers above the scenario come in as `checks`: shopsim/validate.py, whose
+`load_scenario` the rest of shopsim calls, hands them all in."""
 
 from __future__ import annotations
 
 import os
 import re
 import types
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Sequence, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
+from shopsim.scenario.checker import LayerCheck
 from shopsim.scenario.checks import check_scenario, check_sections
 from shopsim.scenario.problems import (
     MAX_PROBLEMS, Path, Positions, Problem, ScenarioError, did_you_mean, format_path, problem_at,
@@ -24,8 +28,9 @@ MAX_FILE_BYTES = 1 << 20
 _CONVERTED = 2 * MAX_PROBLEMS
 
 
-def load_scenario(path: str | os.PathLike[str]) -> Scenario:
-    """Load and validate a scenario file; raises ScenarioError listing every problem."""
+def read_scenario(path: str | os.PathLike[str], *, checks: Sequence[LayerCheck]) -> Scenario:
+    """Load and validate a scenario file, with `checks` among its cross-field checks; raises ScenarioError
+    listing every problem."""
     name = os.fspath(path)
 
     def fail(message: str) -> ScenarioError:
@@ -50,7 +55,7 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
     except UnicodeDecodeError as e:
         line = raw[:e.start].count(b"\n") + 1
         raise fail(f"not UTF-8 text (byte 0x{raw[e.start]:02x} on line {line}); save the file as UTF-8") from None
-    return load_scenario_text(text, name)
+    return read_scenario_text(text, name, checks=checks)
 
 
 def _too_large(size: int) -> str:
@@ -59,8 +64,8 @@ def _too_large(size: int) -> str:
             "large catalogue with catalogue.products rather than listing it")
 
 
-def load_scenario_text(text: str, filename: str = "<string>") -> Scenario:
-    """Validate scenario YAML given as text; `filename` is only used in problem reports."""
+def read_scenario_text(text: str, filename: str = "<string>", *, checks: Sequence[LayerCheck]) -> Scenario:
+    """Validate scenario YAML given as text, as `read_scenario`; `filename` is only used in problem reports."""
     if len(text) > MAX_FILE_BYTES and len(text.encode("utf-8")) > MAX_FILE_BYTES:
         raise ScenarioError([Problem(filename, 0, 0, "-", _too_large(len(text.encode("utf-8"))))])
     doc = load_yaml(text, filename)
@@ -73,9 +78,9 @@ def load_scenario_text(text: str, filename: str = "<string>") -> Scenario:
         problems += validation_problems(e, doc.data, doc.positions, filename, limit=_CONVERTED)
         skipped = max(0, e.error_count() - _CONVERTED)
         # Sections that are well-formed on their own still get their cross-field checks.
-        problems += check_sections(doc.data, doc.positions, filename)
+        problems += check_sections(doc.data, doc.positions, filename, checks)
         raise ScenarioError(problems, total=len(problems) + skipped) from None
-    problems += check_scenario(scenario, doc.positions, filename)
+    problems += check_scenario(scenario, doc.positions, filename, checks)
     if problems:
         raise ScenarioError(problems)
     return scenario

@@ -74,8 +74,8 @@ class NarrationStep(Model):
 #
 # A step's title and text may quote the run through placeholders: `{abandonment_rate}` is replaced, when the
 # step shows, by that KPI of shopsim/metrics/catalog.py as the run stands; `{shoppers}` by the run's shopper
-# count. `{{` and `}}` are literal braces. Parsing and checking live here (the scenario side); filling them in
-# from a `Metrics.result()` is shopsim/qa/narration.py.
+# count. `{{` and `}}` are literal braces. Parsing lives here (the scenario side); whether a name is a KPI,
+# and filling them in from a `Metrics.result()`, is shopsim/qa/narration.py, which sees the KPI catalogue.
 
 SHOPPERS = "shoppers"  # the one placeholder that is not a KPI name
 
@@ -130,41 +130,3 @@ def split_text(text: str) -> list[str]:
 def placeholders(text: str) -> list[str]:
     """The placeholder names in `text`, in order (ValueError as `split_text`)."""
     return [p for p in split_text(text) if isinstance(p, Placeholder)]
-
-
-def placeholder_problem(name: str) -> str | None:
-    """Why `{name}` cannot be filled in, or None when it can: a run-wide KPI of the catalogue, or shoppers."""
-    from difflib import get_close_matches
-
-    from shopsim.metrics.catalog import METRICS
-
-    d = METRICS.get(name)
-    if name == SHOPPERS or (d is not None and d.section != "experiment"):
-        return None
-    if d is not None:
-        return (f"{{{name}}} compares an experiment's arm with its control; a narration quotes run-wide KPIs "
-                "(e.g. {recovery_rate})")
-    names = [SHOPPERS, *(k for k, v in METRICS.items() if v.section != "experiment")]
-    close = get_close_matches(name.strip(), names, n=1, cutoff=0.6)
-    hint = (f"; did you mean {{{close[0]}}}?" if close else
-            "; a placeholder is a KPI name (`shopsim report --metrics` lists them) or shoppers; "
-            "write {{ and }} for literal braces")
-    return f"unknown placeholder {{{name}}}" + hint
-
-
-def narration_problems(steps: list[NarrationStep]) -> list[tuple[tuple, str]]:
-    """(path, message) for every placeholder of `narration:` that cannot be filled in, and unbalanced braces."""
-    out: list[tuple[tuple, str]] = []
-    for i, step in enumerate(steps):
-        for field in ("title", "text"):
-            path = ("narration", i, field)
-            try:
-                names = placeholders(getattr(step, field))
-            except ValueError as err:
-                out.append((path, str(err)))
-                continue
-            for name in dict.fromkeys(names):
-                problem = placeholder_problem(name)
-                if problem is not None:
-                    out.append((path, problem))
-    return out

@@ -21,7 +21,8 @@ from textual.widgets import Footer, LoadingIndicator, Static
 from shopsim.metrics.kpis import Metrics
 from shopsim.scenario.compiled import compile_scenario
 from shopsim.notify.templates import TemplateLimitError
-from shopsim.scenario.loader import load_scenario, problem_in_file
+from shopsim.scenario.loader import problem_in_file
+from shopsim.validate import load_scenario
 from shopsim.scenario.problems import ScenarioError
 from shopsim.simulation import Simulation
 from shopsim.tui.commands import ShopsimCommands

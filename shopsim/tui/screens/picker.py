@@ -22,7 +22,7 @@ from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from shopsim.scenario.shipped import scenario_dirs
-from shopsim.scenario.loader import load_scenario
+from shopsim.validate import load_scenario
 from shopsim.scenario.problems import ScenarioError
 
 
