@@ -8,7 +8,8 @@ import sys
 
 import shopsim
 
-CORE = ("contract", "scenario", "sim", "simulation", "store", "notify", "engage", "marketing", "metrics")
+CORE = ("contract", "scenario", "sim", "simulation", "store", "notify", "engage", "marketing", "metrics", "qa",
+        "validate")
 
 
 def _core_modules() -> list[str]:
@@ -49,16 +50,34 @@ BELOW_FRONT_ENDS = (*CORE, "report", "calibrate", "textsafe")
 
 
 def _imports(path) -> set[str]:
-    """The shopsim modules a source file imports, at module level or inside functions."""
+    """The shopsim modules a source file imports: every import statement in it, at module level, inside
+    functions or under TYPE_CHECKING, relative ones resolved. `from shopsim.x import y` counts as
+    shopsim.x and as shopsim.x.y (y may be a module: `from shopsim import metrics`)."""
     import ast
+    from pathlib import Path
 
+    root = Path(shopsim.__path__[0]).parent
+    package = path.relative_to(root).with_suffix("").parts[:-1]
     names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             names.update(a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(package[:len(package) - node.level + 1] + ((base,) if base else ()))
+            names.add(base)
+            names.update(f"{base}.{a.name}" for a in node.names)
     return {n for n in names if n == "shopsim" or n.startswith("shopsim.")}
+
+
+def _reaching(package: str, banned) -> list[str]:
+    """`file imports name` for each import in shopsim.<package> whose name `banned` refuses."""
+    from pathlib import Path
+
+    root = Path(shopsim.__path__[0])
+    return [f"{p.relative_to(root.parent)} imports {n}" for p in sorted((root / package).rglob("*.py"))
+            for n in sorted(_imports(p)) if banned(n)]
 
 
 def test_nothing_below_the_front_ends_imports_them():
@@ -107,3 +126,18 @@ def test_shopper_ids_are_parsed_in_one_place():
     found = [f"{p.relative_to(root.parent)}:{i}" for p in sorted(root.rglob("*.py")) if p.parent.name != "contract"
              for i, line in enumerate(p.read_text().splitlines(), 1) if pattern.search(line)]
     assert not found, found
+
+
+def test_the_scenario_imports_only_itself_and_the_ground_floor():
+    """A scenario is read, checked and compiled knowing nothing of what plays it: no engine (sim), notify,
+    marketing, engage, metrics, qa, store, report, calibrate, cli or tui. Checks that need those are composed
+    above it, by shopsim/validate.py."""
+    upward = _reaching("scenario", lambda n: n.split(".")[1:2] not in (["scenario"], ["contract"]))
+    assert not upward, "\n".join(upward)
+
+
+def test_kpis_never_import_qa():
+    """QA judges a run by what metrics counts: metrics is read by qa, the report and the front ends, and never
+    leans on the checks."""
+    upward = _reaching("metrics", lambda n: n.split(".")[1:2] == ["qa"])
+    assert not upward, "\n".join(upward)
