@@ -1,5 +1,6 @@
 """What a line of the shoppers list looks like: which columns fit a width and how wide each is, the header,
-the footer, the search's notices and one shopper's row, as Strips for `ShopperList.render_line`.
+the footer, the search's notices and one shopper's row, as Strips for `ShopperList` (drawn in the styles of
+the widget given as `view`).
 
 `ShopperRows` is mixed into `ShopperTable`, which holds the state it draws (rows shown, cursor, selection,
 unread counts, filter, problems); this module decides only how that state reads."""
@@ -7,18 +8,16 @@ unread counts, filter, problems); this module decides only how that state reads.
 from __future__ import annotations
 
 from textwrap import wrap
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style as RichStyle
 from textual.strip import Strip
+from textual.widget import Widget
 
 from shopsim.report.labels import words
 from shopsim.notify.filters import format_cents
-
-if TYPE_CHECKING:
-    from shopsim.tui.widgets.shoppers import ShopperList
 
 # Columns: key -> header, narrowest width, alignment. The id is always shown: the feed and the narration
 # name shoppers by it. A narrow pane keeps the columns in _PRIORITY order as long as the name keeps
@@ -80,7 +79,7 @@ class ShopperRows:
         segments = [Segment(text, style) for text, style in cells]
         return Strip(segments).adjust_cell_length(width, fill)
 
-    def header_strip(self, width: int, view: ShopperList) -> Strip:
+    def header_strip(self, width: int, view: Widget) -> Strip:
         style = view.get_component_rich_style("shopper-table--header")
         cells = [("  ", style)]
         for key, w in self.columns(width):
@@ -88,7 +87,7 @@ class ShopperRows:
             cells.append((_fit(head, w, align) + " ", style))
         return self._line(cells, width, style)
 
-    def footer_strip(self, width: int, view: ShopperList) -> Strip:
+    def footer_strip(self, width: int, view: Widget) -> Strip:
         style = view.get_component_rich_style("shopper-table--footer")
         total, shown = len(self.shoppers), len(self.rows)
         text = f" {total:,} {'shopper' if total == 1 else 'shoppers'} ({shown:,} shown)"
@@ -117,13 +116,13 @@ class ShopperRows:
             self._notice = (problems, width, lines)
         return lines
 
-    def notice_strip(self, line: int, width: int, view: ShopperList) -> Strip:
+    def notice_strip(self, line: int, width: int, view: Widget) -> Strip:
         style = view.get_component_rich_style("shopper-table--notice")
         lines = self.notice_lines(width)
         text = " " + lines[line] if 0 <= line < len(lines) else ""
         return self._line([(text, style)], width, style)
 
-    def row_strip(self, row: int, width: int, view: ShopperList) -> Strip:
+    def row_strip(self, row: int, width: int, view: Widget) -> Strip:
         """One table line: the shopper at position `row` among those shown."""
         base = view.rich_style
         if not 0 <= row < len(self.rows):

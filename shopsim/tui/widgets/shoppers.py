@@ -1,9 +1,9 @@
 """The shoppers list: a search box over a virtual table (Line API), fast at 100k shoppers.
 
 `ShopperTable` holds the state (the filter, the cursor, unread counts kept from events) and composes a
-`ShopperSearch` input and a `ShopperList`, a `ScrollView` that renders only the visible lines with
-`render_line`, as toolong's log view does: no widget per row, so 100k shoppers cost one list of indices.
-How a line reads (columns, header, footer, notices, rows) is `ShopperRows`, in shopper_rows.py.
+`ShopperSearch` input and a `ShopperList`, a `VirtualList` that renders only the visible lines: no widget
+per row, so 100k shoppers cost one list of indices (both in shopper_list.py). How a line reads (columns,
+header, footer, notices, rows) is `ShopperRows`, in shopper_rows.py.
 """
 
 from __future__ import annotations
@@ -11,19 +11,16 @@ from __future__ import annotations
 from bisect import bisect_left
 from typing import Any, Iterable, NamedTuple, Sequence
 
-from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.geometry import Size
-from textual.scroll_view import ScrollView
-from textual.strip import Strip
 from textual.widgets import Input
 
 from shopsim.contract.ids import shopper_index
 from shopsim.contract import events as E
 from shopsim.contract.events import Event
 from shopsim.tui.messages import ShopperSelected
+from shopsim.tui.widgets.shopper_list import ShopperList, ShopperSearch
 from shopsim.tui.widgets.shopper_query import CART_STATES, country_name, parse_query
 from shopsim.tui.widgets.shopper_rows import ShopperRows
 
@@ -40,142 +37,6 @@ class _Filter(NamedTuple):
     cart_state: str | None = None
 
 
-class ShopperSearch(Input):
-    """The filter box above the table. Typing filters at once; up/down move the table's cursor; enter
-    selects the highlighted shopper; escape goes back to the list."""
-
-    BINDINGS = [Binding("escape", "leave", "Back to list", show=False)]
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("placeholder", "Search name, id, city, country…  segment:  country:  cart:  is:unread")
-        super().__init__(**kwargs)
-
-    def action_leave(self) -> None:
-        self.screen.set_focus(self.parent.query_one(ShopperList) if self.parent else None)
-
-
-class ShopperList(ScrollView, can_focus=True, inherit_bindings=False):
-    """The Line API view of a `ShopperTable`: a fixed header line, the visible rows, a fixed footer line.
-    Up, down and the page keys are the table's bindings (so they work from the search box too)."""
-
-    COMPONENT_CLASSES = {
-        "shopper-table--header", "shopper-table--footer", "shopper-table--cursor", "shopper-table--selected",
-        "shopper-table--muted", "shopper-table--unread", "shopper-table--open", "shopper-table--checkout",
-        "shopper-table--abandoned", "shopper-table--notice",
-    }
-    DEFAULT_CSS = """
-    ShopperList {
-        height: 1fr;
-        overflow-x: hidden;
-        scrollbar-size-vertical: 1;  /* a cell more for names */
-        background: $surface;
-        & > .shopper-table--notice { background: $warning-muted; color: $text-warning; }
-        & > .shopper-table--header { background: $panel; color: $text-primary; text-style: bold; }
-        & > .shopper-table--footer { background: $panel; color: $text-muted; }
-        & > .shopper-table--cursor {
-            background: $block-cursor-blurred-background; color: $block-cursor-blurred-foreground;
-        }
-        &:focus > .shopper-table--cursor {
-            background: $block-cursor-background; color: $block-cursor-foreground;
-            text-style: $block-cursor-text-style;
-        }
-        & > .shopper-table--selected { background: $primary-muted; text-style: bold; }
-        & > .shopper-table--muted { color: $text-muted; }
-        & > .shopper-table--unread { color: $text-accent; text-style: bold; }
-        & > .shopper-table--open { color: $text-primary; }
-        & > .shopper-table--checkout { color: $text-warning; }
-        & > .shopper-table--abandoned { color: $text-error; }
-    }
-    """
-    BINDINGS = [
-        Binding("home", "first", "First", show=False),
-        Binding("end", "last", "Last", show=False),
-        Binding("enter", "select", "Select", show=False),
-    ]
-
-    def __init__(self, table: ShopperTable, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.table = table
-
-    @property
-    def top(self) -> int:
-        """The line of the first row: after the header and the notice, if any."""
-        return 1 + len(self.table.notice_lines(self.scrollable_content_region.width))
-
-    @property
-    def body_height(self) -> int:
-        """How many rows fit between the header (and notice) and the footer."""
-        return max(1, self.scrollable_content_region.height - self.top - 1)
-
-    def update_virtual_size(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self.table.rows) + self.top + 1)
-
-    def on_resize(self) -> None:
-        self.update_virtual_size()
-        self.scroll_to_row(self.table.cursor)
-
-    def scroll_to_row(self, row: int) -> None:
-        """Scroll just enough for `row` (a position among the rows shown) to be visible."""
-        top, h = round(self.scroll_y), self.body_height
-        if row < top:
-            self.scroll_to(y=row, animate=False)
-        elif row >= top + h:
-            self.scroll_to(y=row - h + 1, animate=False)
-
-    def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
-        height = self.scrollable_content_region.height
-        table = self.table
-        if y == 0:
-            return table.header_strip(width, self)
-        if y == height - 1:
-            return table.footer_strip(width, self)
-        top = self.top
-        if y < top:
-            return table.notice_strip(y - 1, width, self)
-        return table.row_strip(round(self.scroll_y) + y - top, width, self)
-
-    # --- keys and mouse: the table owns the cursor --------------------------------------------------
-
-    def action_first(self) -> None:
-        self.table.move_cursor(0)
-
-    def action_last(self) -> None:
-        self.table.move_cursor(len(self.table.rows) - 1)
-
-    def action_select(self) -> None:
-        self.table.select_cursor()
-
-    def on_click(self, event: events.Click) -> None:
-        offset = event.get_content_offset(self)
-        top = self.top
-        if offset is None or not top <= offset.y < self.scrollable_content_region.height - 1:
-            return
-        row = round(self.scroll_y) + offset.y - top
-        if row < len(self.table.rows):
-            self.table.move_cursor(row)
-            self.table.select_cursor()
-
-    def on_key(self, event: events.Key) -> None:
-        # A burst of keys ("/jesus" typed fast) is queued here before any binding runs, so "/" is handled
-        # here at once and the rest of the burst is handed on to the search box.
-        search = self.table.query_one(ShopperSearch)
-        if event.key == "slash" and self.screen.focused is self:
-            self.screen.set_focus(search)
-        elif self.screen.focused is search and event.is_printable and event.character:
-            search.insert_text_at_cursor(event.character)
-        else:
-            return
-        event.stop()
-        event.prevent_default()
-
-    def on_focus(self) -> None:
-        self.refresh()
-
-    def on_blur(self) -> None:
-        self.refresh()
-
-
 class ShopperTable(ShopperRows, Vertical):
     """Every shopper of `sim` in one virtual table: name, id, segment, country and time zone, cart state
     with its value, unread messages. Enter or a click posts `ShopperSelected`."""
@@ -186,10 +47,10 @@ class ShopperTable(ShopperRows, Vertical):
     ShopperTable > ShopperSearch:focus { border: tall $border; }
     """
     BINDINGS = [  # from the list and from the search box
-        Binding("up", "cursor(-1)", "Previous shopper", show=False),
-        Binding("down", "cursor(1)", "Next shopper", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("up", "cursor_up", "Previous shopper", show=False),
+        Binding("down", "cursor_down", "Next shopper", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
     ]
 
     def __init__(self, sim: Any, *, name: str | None = None, id: str | None = None,
@@ -418,17 +279,25 @@ class ShopperTable(ShopperRows, Vertical):
         return self.rows[self.cursor] if 0 <= self.cursor < len(self.rows) else None
 
     def move_cursor(self, row: int) -> None:
-        old, self.cursor = self.cursor, max(0, min(row, len(self.rows) - 1))
-        if self.is_mounted and old != self.cursor:
-            view = self.view
-            view.scroll_to_row(self.cursor)
-            view.refresh()
+        """Put the cursor on position `row` among the rows shown (in sight, once the list is)."""
+        if self.is_mounted:
+            self.view.move_cursor(row)
+        else:
+            self.cursor = max(0, min(row, len(self.rows) - 1))
 
-    def action_cursor(self, delta: int) -> None:
-        self.move_cursor(self.cursor + delta)
+    # The list's own keys, bound here too so that they work from the search box.
 
-    def action_page(self, direction: int) -> None:
-        self.move_cursor(self.cursor + direction * self.view.body_height)
+    def action_cursor_up(self) -> None:
+        self.view.action_cursor_up()
+
+    def action_cursor_down(self) -> None:
+        self.view.action_cursor_down()
+
+    def action_page_up(self) -> None:
+        self.view.action_page_up()
+
+    def action_page_down(self) -> None:
+        self.view.action_page_down()
 
     def select_cursor(self) -> None:
         """Select the shopper under the cursor: highlight it and post `ShopperSelected`."""
