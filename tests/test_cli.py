@@ -131,7 +131,7 @@ def test_interrupted_run_is_marked_and_has_no_run_finished(run, tmp_path, monkey
     lines = (tmp_path / "runs" / "minimal-seed1.jsonl").read_bytes().splitlines()
     assert json.loads(lines[-1])["type"] != "run.finished"
     con = sqlite3.connect(tmp_path / "runs" / "minimal-seed1.db")
-    assert con.execute("select status, until_ms from runs").fetchone() == ("interrupted", 6 * 3_600_000)
+    assert con.execute("select status, end_ms from runs").fetchone() == ("interrupted", 6 * 3_600_000)
 
 
 def test_a_killed_run_never_looks_complete(tmp_path):

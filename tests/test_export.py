@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from conftest import tiny_scenario
 from shopsim.cli import main
 from shopsim.cli import export as export_mod
-from shopsim.cli.export import SCHEMAS, TABLES
+from shopsim.store.tables import EXPORT, EXPORT_TABLES
 from shopsim.metrics.kpis import Metrics
 from shopsim.store.runfile import open_run
 
@@ -88,9 +88,9 @@ def test_every_table_is_written_in_every_format_and_listed(run):
     for src in ("log", "db"):
         for fmt in ("csv", "jsonl", "parquet"):
             d = run[(src, fmt)]
-            assert sorted(p.name for p in d.iterdir()) == sorted(f"{t}.{fmt}" for t in TABLES)
+            assert sorted(p.name for p in d.iterdir()) == sorted(f"{t}.{fmt}" for t in EXPORT_TABLES)
             listed = run[(src, fmt, "stdout")].splitlines()
-            assert [line.split()[0] for line in listed] == list(TABLES)
+            assert [line.split()[0] for line in listed] == list(EXPORT_TABLES)
             for line in listed:
                 name, rows = line.split()[0], int(line.split()[1].replace(",", ""))
                 assert line.endswith(str(d / f"{name}.{fmt}"))
@@ -99,12 +99,12 @@ def test_every_table_is_written_in_every_format_and_listed(run):
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
 def test_a_log_and_its_database_give_the_same_bytes(run, fmt):
-    for t in TABLES:
+    for t in EXPORT_TABLES:
         assert (run[("log", fmt)] / f"{t}.{fmt}").read_bytes() == (run[("db", fmt)] / f"{t}.{fmt}").read_bytes(), t
 
 
 def test_a_log_and_its_database_give_the_same_parquet_tables(run):
-    for t in TABLES:
+    for t in EXPORT_TABLES:
         a, b = (pq.read_table(run[(s, "parquet")] / f"{t}.parquet") for s in ("log", "db"))
         assert a.equals(b), t
 
@@ -124,8 +124,8 @@ def _as_csv_text(v) -> str:
 
 
 def test_csv_jsonl_and_parquet_hold_the_same_values(run):
-    for t in TABLES:
-        names = [c for c, _ in SCHEMAS[t]]
+    for t in EXPORT_TABLES:
+        names = [c for c, _ in EXPORT[t]]
         from_csv = _csv(run[("log", "csv")] / f"{t}.csv")
         from_jsonl = _rows(run, t)
         from_pq = pq.read_table(run[("log", "parquet")] / f"{t}.parquet").to_pylist()
@@ -140,9 +140,9 @@ def test_csv_jsonl_and_parquet_hold_the_same_values(run):
 
 def test_parquet_types(run):
     d = run[("log", "parquet")]
-    for t in TABLES:
+    for t in EXPORT_TABLES:
         schema = pq.read_schema(d / f"{t}.parquet")
-        kinds = dict(SCHEMAS[t])
+        kinds = dict(EXPORT[t])
         for field in schema:
             kind = kinds.get(field.name)
             if kind == "time":
@@ -284,7 +284,7 @@ def test_people_coupons_ads_and_settings_rows_follow_the_log(run):
 def test_the_scripted_message_rows_are_what_the_scenario_asked(run):
     rows = [n for n in _rows(run, "notifications") if n["source"] == "scenario:events[1]"]
     assert len(rows) == 20 * 4
-    assert {(n["requested"], n["requested_t_ms"], n["category"], n["class"], n["kind"]) for n in rows} == \
+    assert {(n["requested"], n["requested_ms"], n["category"], n["class"], n["kind"]) for n in rows} == \
         {("2026-03-02T23:00:00.000Z", 23 * 3_600_000, "promotions", "marketing", "message")}
     assert Counter(n["requested_channel"] for n in rows) == {"push": 20, "email": 20, "sms": 20, "in_app": 20}
     sms = [n for n in rows if n["channel"] == "sms"]
@@ -324,9 +324,9 @@ def test_a_run_without_ads_or_experiments_still_has_their_columns(tmp_path):
     for fmt in ("csv", "parquet"):
         r = _invoke("export", tmp_path / "s.jsonl", "--format", fmt, "--out", tmp_path / fmt)
         assert r.exit_code == 0, r.output
-    assert (tmp_path / "csv" / "ads.csv").read_text() == ",".join(c for c, _ in SCHEMAS["ads"]) + "\n"
+    assert (tmp_path / "csv" / "ads.csv").read_text() == ",".join(c for c, _ in EXPORT["ads"]) + "\n"
     t = pq.read_table(tmp_path / "parquet" / "experiment_assignments.parquet")
-    assert t.num_rows == 0 and t.schema.names == [c for c, _ in SCHEMAS["experiment_assignments"]]
+    assert t.num_rows == 0 and t.schema.names == [c for c, _ in EXPORT["experiment_assignments"]]
 
 
 # --- the output folder --------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from conftest import tiny_scenario
 from shopsim.cli import main
-from shopsim.metrics.export_schema import SCHEMAS, TABLES
+from shopsim.store.tables import EXPORT, EXPORT_TABLES
 from shopsim.metrics.kpis import Metrics
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "exports.md"
@@ -82,21 +82,21 @@ def written_columns(folder: Path, fmt: str, table: str) -> list[str]:
 
 
 def test_every_table_is_documented_and_nothing_else():
-    assert list(documented()) == list(TABLES)
+    assert list(documented()) == list(EXPORT_TABLES)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_documented_columns_are_the_columns_written(exported, fmt):
     docs = documented()
-    for table in TABLES:
+    for table in EXPORT_TABLES:
         assert written_columns(exported[fmt], fmt, table) == [c for c, _ in docs[table]], (table, fmt)
 
 
 def test_documented_types_are_the_schema_kinds():
     docs = documented()
     daily = Metrics().series()["day"]
-    for table in TABLES:
-        kinds = dict(SCHEMAS[table])
+    for table in EXPORT_TABLES:
+        kinds = dict(EXPORT[table])
         if table == "kpis_daily":
             kinds.update({name: "float" if name == "revenue" else "int" for name in daily})
         assert dict(docs[table]) == kinds, table

@@ -242,7 +242,7 @@ def test_inbox_json_matches_the_live_inbox_and_the_database(tiny, sid):
         [(m.id, m.channel, m.category, m.title, m.body, m.link, m.read, list(m.digest_of)) for m in live]
     assert [m["t"] for m in got] == [tiny["sim"].iso(m.t) for m in live]
     stored = queries.inbox(tiny["db"], sid)
-    assert [(m["id"], m["read"]) for m in got] == [(m["id"], m["read"]) for m in stored]
+    assert [(m["id"], m["read"]) for m in got] == [(m["notification"], m["read"]) for m in stored]
     for m in got:
         assert m["outcome"] == "delivered" and m["local_time"][:4] == "2026"
         assert set(m) >= {"id", "t", "local_time", "channel", "category", "title", "body", "link", "read",

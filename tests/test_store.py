@@ -10,7 +10,8 @@ import pytest
 
 from shopsim.simulation import Simulation
 from shopsim.store.recorder import Recorder
-from shopsim.store.writer import ORDER_STATUS, StoreWriter
+from shopsim.store.tables import ORDER_STATUS
+from shopsim.store.writer import StoreWriter
 from conftest import tiny_scenario
 
 
@@ -57,13 +58,13 @@ def test_order_rows_match_their_last_lifecycle_event(stored):
             last[e.data["order"]] = ORDER_STATUS[e.type]
         if e.type == "refund.issued":
             refunded[e.data["order"]] += e.data["amount"]
-    rows = dict(con.execute("select id, status from orders"))
+    rows = dict(con.execute('select "order", status from orders'))
     assert rows == last
     assert {"delivered", "refunded"} <= set(rows.values())
-    for oid, amount in con.execute("select id, refunded from orders where refunded > 0"):
+    for oid, amount in con.execute('select "order", refund_amount from orders where refund_amount > 0'):
         assert amount == pytest.approx(refunded[oid])
     placed = {e.data["order"]: e.data for e in events if e.type == "order.placed"}
-    for oid, coupon, discount, attributed in con.execute("select id, coupon, discount, attributed_to from orders"):
+    for oid, coupon, discount, attributed in con.execute('select "order", coupon, discount, attributed_to from orders'):
         assert (coupon, discount, attributed) == (
             placed[oid]["coupon"], placed[oid]["discount"], placed[oid]["attributed_to"])
     assert any(d["coupon"] for d in placed.values()) and any(d["attributed_to"] for d in placed.values())
@@ -71,7 +72,7 @@ def test_order_rows_match_their_last_lifecycle_event(stored):
 
 def test_cart_items_add_up_to_the_cart_value(stored):
     con, _ = stored
-    for cart, value in con.execute("select id, value from carts"):
+    for cart, value in con.execute("select cart, value from carts"):
         total = con.execute("select sum(qty * price) from cart_items where cart = ?", (cart,)).fetchone()[0]
         assert total == pytest.approx(value)
 

@@ -66,7 +66,7 @@ def test_every_requested_notification_has_one_row_with_its_outcome(stored):
     requested = _by_id(events, "notification.requested")
     final = {e.data["id"]: e for e in events if e.type in OUTCOMES}
     deferrals = Counter(e.data["id"] for e in events if e.type == "notification.deferred")
-    rows = {r["id"]: r for r in con.execute("select * from notifications")}
+    rows = {r["notification"]: r for r in con.execute("select * from notifications")}
     assert rows.keys() == requested.keys()
     assert con.execute("select count(*) from notifications").fetchone()[0] == len(requested)
     for nid, req in requested.items():
@@ -97,7 +97,7 @@ def test_deferred_notes_keep_every_pass_of_their_trace(stored):
     assert deferred
     waiting = delivered_later = 0
     for nid, evs in deferred.items():
-        row = con.execute("select * from notifications where id = ?", (nid,)).fetchone()
+        row = con.execute("select * from notifications where notification = ?", (nid,)).fetchone()
         assert row["deferrals"] == len(evs) >= 1
         passes = json.loads(row["trace"])
         assert passes[:len(evs)] == [{"t_ms": e.t, "steps": e.data["trace"]} for e in evs]
@@ -123,7 +123,7 @@ def test_inbox_rows_are_the_delivered_events(stored):
     con, events, _, _ = stored
     requested = _by_id(events, "notification.requested")
     delivered = [e for e in events if e.type == "notification.delivered"]
-    rows = {r["id"]: r for r in con.execute("select * from inbox")}
+    rows = {r["notification"]: r for r in con.execute("select * from inbox")}
     assert len(rows) == len(delivered)
     for e in delivered:
         row, d = rows[e.data["id"]], e.data
@@ -136,15 +136,15 @@ def test_inbox_rows_are_the_delivered_events(stored):
 def test_a_digest_row_lists_what_it_carries(stored):
     con, events, _, _ = stored
     digested = Counter(e.data["digest"] for e in events if e.type == "notification.digested")
-    rows = con.execute("select id, digest_of, kind from inbox where category = 'digest'").fetchall()
+    rows = con.execute("select notification, digest_of, kind from inbox where category = 'digest'").fetchall()
     assert rows
     for row in rows:
         carried = json.loads(row["digest_of"])
         assert carried and row["kind"] == "digest"
-        assert len(carried) <= digested[row["id"]]
+        assert len(carried) <= digested[row["notification"]]
         for item in carried:
-            assert tuple(con.execute("select outcome, digest from notifications where id = ?", (item,)).fetchone()) == (
-                "digested", row["id"])
+            assert tuple(con.execute("select outcome, digest from notifications where notification = ?",
+                                     (item,)).fetchone()) == ("digested", row["notification"])
 
 
 def test_opened_messages_are_read_from_their_first_opening(stored):
@@ -156,7 +156,7 @@ def test_opened_messages_are_read_from_their_first_opening(stored):
             if e.data["source"] == "user":
                 by_user.add(e.data["id"])
     assert len(by_user) == 2 and by_user <= set(opened)  # the two the test opened, and the shoppers' own
-    read = dict(con.execute("select id, read_ms from inbox where read_ms is not null").fetchall())
+    read = dict(con.execute("select notification, read_ms from inbox where read_ms is not null").fetchall())
     assert read == opened
 
 
@@ -170,14 +170,14 @@ def test_queries_inbox_is_the_shoppers_delivered_events_in_log_order(stored):
     busiest = max(per_shopper, key=lambda s: len(per_shopper[s]))
     for shopper in (busiest, *sorted(per_shopper)[:5]):
         msgs = queries.inbox(path, shopper)
-        assert [(m["id"], m["t_ms"], m["title"], m["body"], m["channel"]) for m in msgs] == [
+        assert [(m["notification"], m["t_ms"], m["title"], m["body"], m["channel"]) for m in msgs] == [
             (e.data["id"], e.t, e.data["title"], e.data["body"], e.data["channel"]) for e in per_shopper[shopper]]
-        assert [m["read"] for m in msgs] == [m["id"] in opened for m in msgs]
+        assert [m["read"] for m in msgs] == [m["notification"] in opened for m in msgs]
         for channel in ("email", "push"):
-            assert [m["id"] for m in queries.inbox(f"sqlite:///{path}", shopper, channel)] == [
+            assert [m["notification"] for m in queries.inbox(f"sqlite:///{path}", shopper, channel)] == [
                 e.data["id"] for e in per_shopper[shopper] if e.data["channel"] == channel]
     digest = next(e for e in events if e.type == "notification.delivered" and e.data["digest_of"])
-    (msg,) = [m for m in queries.inbox(path, digest.shopper) if m["id"] == digest.data["id"]]
+    (msg,) = [m for m in queries.inbox(path, digest.shopper) if m["notification"] == digest.data["id"]]
     assert msg["digest_of"] == digest.data["digest_of"]
     quiet = next(f"s{i:06d}" for i in range(1, 41) if f"s{i:06d}" not in per_shopper)
     assert queries.inbox(path, quiet) == []
@@ -242,5 +242,5 @@ def test_a_database_rebuilt_from_the_log_file_is_the_same(stored, tmp_path):
     store.close("finished", 0)
     other = sqlite3.connect(tmp_path / "rebuilt.db")
     for table in ("notifications", "inbox"):
-        q = f"select * from {table} order by id"
+        q = f"select * from {table} order by notification"
         assert other.execute(q).fetchall() == [tuple(r) for r in con.execute(q)]

@@ -325,7 +325,7 @@ def test_run_with_log_and_db_records_the_run_and_a_restart_starts_the_files_over
         assert [r["shopper"] for r in records if r["type"] == E.SETTINGS_CHANGED] == ["s000002"]
         assert cli("report", run_file).exit_code == 0
     with sqlite3.connect(db) as con:
-        assert con.execute("SELECT status, until_ms FROM runs").fetchall() == [("finished", 3 * HOUR)]
+        assert con.execute("SELECT status, end_ms FROM runs").fetchall() == [("finished", 3 * HOUR)]
     # The same as a save at that time would have been: the untouched part is the engine's own run.
     until = tmp_path / "until.jsonl"
     assert cli("replay", story(tmp_path), "--until", "2h", "--log", until, "--no-db", "-q").exit_code == 0

@@ -1,11 +1,11 @@
 """`shopsim export RUN --format csv|parquet|jsonl --out DIR`: a finished run as tidy tables for analysts.
 
-The tables are built by shopsim.metrics.export_tables (one pass over the run's events; a log or a database
-gives the same tables) with the columns of shopsim.metrics.export_schema; docs/exports.md describes each one.
+The tables are built by shopsim.store.export_rows (one pass over the run's events; a log or a database
+gives the same tables) with the columns of shopsim.store.tables; docs/exports.md describes each one.
 This module only reads the arguments and writes the files.
 
 Times are UTC: ISO strings (`2026-03-02T08:00:00.000Z`) in CSV and JSON Lines, `timestamp[ms, tz=UTC]` in
-Parquet; `*_t_ms` columns give the same instant as milliseconds since the run's start. Money is a float in
+Parquet; `*_ms` columns give the same instant as milliseconds since the run's start. Money is a float in
 the run's currency. Lists and objects (`favourites`, `products`, `change`) are JSON text.
 """
 
@@ -21,8 +21,8 @@ import orjson
 
 from shopsim.cli.common import fail
 from shopsim.cli.runarg import reading, run_argument
-from shopsim.metrics.export_schema import B, D, F, I, J, S, SCHEMAS, T, TABLES  # noqa: F401 (re-exported)
-from shopsim.metrics.export_tables import Table, build_tables  # noqa: F401 (re-exported)
+from shopsim.store.export_rows import Table, build_tables
+from shopsim.store.tables import B, D, F, I, J, S, T
 from shopsim.contract.clock import iso
 
 FORMATS = ("csv", "parquet", "jsonl")

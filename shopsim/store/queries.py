@@ -25,7 +25,7 @@ _TABLES = ("runs", "shoppers", "notifications", "inbox")
 
 def run(db: str | os.PathLike, run_id: int | None = None) -> dict[str, Any]:
     """The runs row: scenario, seed, version, start, duration_ms, `status` (running, finished, interrupted
-    or failed), until_ms (the virtual time the run reached) and events (the events it holds)."""
+    or failed), end_ms (the virtual time the run reached) and events (the events it holds)."""
     with _connect(db) as (conn, name):
         run_id = _run(conn, name, run_id)
         return dict(conn.execute(text("SELECT * FROM runs WHERE id = :r"), {"r": run_id}).mappings().one())
@@ -39,8 +39,8 @@ def inbox(db: str | os.PathLike, shopper: str, channel: str | None = None,
         raise ValueError(f"unknown channel {channel!r}; channels: {', '.join(CHANNELS)}")
     with _connect(db) as (conn, name):
         run = _run(conn, name, run_id)
-        if conn.execute(text("SELECT 1 FROM shoppers WHERE id = :s"), {"s": shopper}).first() is None:
-            last = conn.execute(text("SELECT max(id) FROM shoppers")).scalar()
+        if conn.execute(text("SELECT 1 FROM shoppers WHERE shopper = :s"), {"s": shopper}).first() is None:
+            last = conn.execute(text("SELECT max(shopper) FROM shoppers")).scalar()
             hint = f" (ids run from s000001 to {last})" if last else ""
             raise LookupError(f"no shopper {shopper!r} in {name}{hint}")
         sql = "SELECT * FROM inbox WHERE run_id = :r AND shopper = :s"
@@ -63,7 +63,7 @@ def notification(db: str | os.PathLike, notification_id: str, run_id: int | None
     pipeline, each {"t_ms": ..., "steps": [...]} (more than one when it was deferred)."""
     with _connect(db) as (conn, name):
         run = _run(conn, name, run_id)
-        row = conn.execute(text("SELECT * FROM notifications WHERE run_id = :r AND id = :i"),
+        row = conn.execute(text("SELECT * FROM notifications WHERE run_id = :r AND notification = :i"),
                            {"r": run, "i": notification_id}).mappings().first()
     if row is None:
         raise LookupError(f"no notification {notification_id!r} in run {run} of {name}")

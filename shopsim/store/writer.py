@@ -1,7 +1,8 @@
 """Write a run to a SQL database (SQLite by default) in large batched transactions.
 
 The writer observes events: it appends events, order events and settings history as they come, keeps
-carts and orders in memory as they change, and writes those at the end. A notification is held in memory
+carts and orders in memory as they change (projected by `store.tables.Commerce`, as the export's are), and
+writes those at the end. A notification is held in memory
 from its request to its final outcome (usually the next line; hours for a deferred one), then written with
 its inbox row if it was delivered; one still waiting at the end is written as `deferred`. The `runs` row says
 `running` until `close()` marks it `finished` (or `interrupted`, or `failed`), so a killed run never looks
@@ -14,44 +15,44 @@ from __future__ import annotations
 import queue
 import threading
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import Index, and_, bindparam, create_engine, event, func, insert, select, update
 from sqlalchemy.engine import Engine
-from sqlmodel import SQLModel
 
 from shopsim import __version__
 from shopsim.scenario.compiled import CompiledScenario
 from shopsim.contract import events as E
 from shopsim.contract.clock import epoch_ms, iso
 from shopsim.contract.events import Event
-from shopsim.store.models import (
-    CartItemRow, CartRow, EventRow, InboxRow, NotificationRow, OrderEventRow, OrderRow, ProductRow, RunRow,
-    SettingsHistoryRow, ShopperRow,
-)
+from shopsim.store.models import TABLES as _T, metadata
+from shopsim.store.tables import ORDER_STEPS, Commerce, row_type, shopper_row
 
 BATCH_ROWS = 50_000
-_ORDER_TYPES = frozenset(E.ORDER_LIFECYCLE) | {E.PAYMENT_FAILED, E.ORDER_CANCELLED, E.DISPUTE_OPENED, E.REFUND_ISSUED}
-# What orders.status says after each lifecycle event.
-ORDER_STATUS = {
-    E.ORDER_PLACED: "placed", E.PAYMENT_FAILED: "payment_failed", E.PAYMENT_CONFIRMED: "paid",
-    E.ORDER_CANCELLED: "cancelled", E.ORDER_PROCESSING: "processing", E.ORDER_SHIPPED: "shipped",
-    E.SHIPMENT_IN_TRANSIT: "in_transit", E.SHIPMENT_OUT_FOR_DELIVERY: "out_for_delivery",
-    E.ORDER_DELIVERED: "delivered", E.DISPUTE_OPENED: "disputed", E.REFUND_ISSUED: "refunded",
-}
-_T = {m: m.__table__ for m in (RunRow, ShopperRow, ProductRow, CartRow, CartItemRow, OrderRow, OrderEventRow,
-                              SettingsHistoryRow, EventRow, NotificationRow, InboxRow)}
 RUN_ID = 1  # one run per database (a replay to the same place replaces it)
-# Notification and inbox rows are built as tuples in their tables' column order (the hot path skips _add).
-_NOTIFICATION_COLS = ("run_id", "id", "shopper", "category", "channel", "requested_channel", "kind", "source",
-                      "ref", "requested_ms", "outcome", "reason", "rule", "deferrals", "until_ms", "digest",
-                      "decided_ms", "trace")
-_INBOX_COLS = ("run_id", "id", "shopper", "t_ms", "seq", "channel", "category", "kind", "title", "body", "link",
-               "digest_of", "read_ms")
-assert tuple(c.name for c in _T[NotificationRow].columns) == _NOTIFICATION_COLS
-assert tuple(c.name for c in _T[InboxRow].columns) == _INBOX_COLS
-_NOTIFICATIONS, _INBOX = _T[NotificationRow], _T[InboxRow]
+_NOTIFICATIONS, _INBOX = _T["notifications"], _T["inbox"]
+
+
+# Notification and inbox rows are built by position on the hot path, as named tuples of their columns.
+NotificationRecord, InboxRecord = row_type("notifications"), row_type("inbox")
+
+
+class Requested(NamedTuple):
+    """A notification between its request and its final outcome."""
+    data: dict
+    t_ms: int
+
+
+class Waiting:
+    """A deferred notification's state until its final outcome."""
+    __slots__ = ("deferrals", "until_ms", "reason", "rule", "channel", "passes")
+
+    def __init__(self) -> None:
+        self.deferrals = 0
+        self.until_ms: int | None = None
+        self.reason = self.rule = self.channel = None
+        self.passes: list[dict] = []
 
 
 class StoreError(Exception):
@@ -95,8 +96,8 @@ def open_engine(url: str) -> Engine:
 
 # Built after the load: one sort per index instead of a B-tree update per row.
 _new_event = tuple.__new__
-_LATE_INDEXES = (Index("ix_events_type", _T[EventRow].c.type), Index("ix_events_shopper", _T[EventRow].c.shopper),
-                 Index("ix_inbox_shopper", *(_T[InboxRow].c[n] for n in ("run_id", "shopper", "channel", "t_ms"))))
+_LATE_INDEXES = (Index("ix_events_type", _T["events"].c.type), Index("ix_events_shopper", _T["events"].c.shopper),
+                 Index("ix_inbox_shopper", *(_INBOX.c[n] for n in ("run_id", "shopper", "channel", "t_ms"))))
 for _index in _LATE_INDEXES:
     # An Index over a table's columns joins that table's indexes, and create_all() would build it up front.
     _index.table.indexes.discard(_index)
@@ -111,18 +112,15 @@ class StoreWriter:
         self.cs = cs
         self.engine = open_engine(url)
         # One database per run: a replay to the same place replaces the previous run.
-        SQLModel.metadata.drop_all(self.engine)
-        SQLModel.metadata.create_all(self.engine)
+        metadata.drop_all(self.engine)
+        metadata.create_all(self.engine)
         self.rows_written = 0
         self._pending: dict[Any, list[dict]] = {t: [] for t in _T.values()}
         self._n_pending = 0
-        self._carts: dict[str, dict] = {}
+        self._commerce = Commerce()
         self._cart_items: dict[str, dict[str, dict]] = {}
-        self._orders: dict[str, dict] = {}
-        # Notifications between request and final outcome: id -> (requested record, t_ms).
-        self._notes: dict[str, tuple[dict, int]] = {}
-        # Deferred ones among them: id -> [deferrals, until_ms, reason, rule, channel, passes so far].
-        self._waiting: dict[str, list] = {}
+        self._notes: dict[str, Requested] = {}
+        self._waiting: dict[str, Waiting] = {}  # the deferred ones among them
         self._opened: dict[str, int] = {}  # inbox id -> first notification.opened, applied at close
         self._events = 0
         self._derive = self._derivers()
@@ -131,16 +129,16 @@ class StoreWriter:
         self._thread: threading.Thread | None = None
         self._error: Exception | None = None
         self.failed: StoreError | None = None  # set once a write has failed; nothing more is written
-        self._add(RunRow, {"id": 1, "scenario": cs.name, "seed": cs.seed, "version": __version__,
+        self._add("runs", {"id": RUN_ID, "scenario": cs.name, "seed": cs.seed, "version": __version__,
                            "start": iso(cs.start_epoch), "duration_ms": cs.duration, "status": "running",
                            "events": 0})
         for p in cs.products:
-            self._add(ProductRow, {"id": p.id, "name": p.name, "category": p.category, "price": p.price,
+            self._add("products", {"product": p.id, "name": p.name, "category": p.category, "price": p.price,
                                    "store": p.store})
         self.flush()
 
-    def _add(self, model, row: dict) -> None:
-        table = _T[model]
+    def _add(self, name: str, row: dict) -> None:
+        table = _T[name]
         self._pending[table].append(tuple(row.get(c.name) for c in table.columns))
         self._n_pending += 1
 
@@ -150,7 +148,7 @@ class StoreWriter:
         Only the lines of types that feed the derived tables are parsed in full."""
         if self.failed is not None:
             raise self.failed
-        events = self._pending[_T[EventRow]]
+        events = self._pending[_T["events"]]
         derive, loads = self._derive, orjson.loads
         lines = chunk.splitlines()
         if meta is None:
@@ -180,72 +178,44 @@ class StoreWriter:
     # --- derived tables: one small handler per event type that changes them --------------------------
 
     def _shopper_created(self, ev: Event, d: dict) -> None:
-        self._add(ShopperRow, {
-            "id": ev.shopper, "name": d["name"], "email": d["email"], "phone": d["phone"], "city": d["city"],
-            "country": d["country"], "locale": d["locale"], "tz": d["tz"], "segment": d["segment"],
-            "platform": d["platform"], "has_app": d["reach"]["app"], "email_verified": d["reach"]["email"]})
-        self._add(SettingsHistoryRow, {"seq": ev.seq, "shopper": ev.shopper, "t_ms": ev.t, "source": "created",
+        self._add("shoppers", shopper_row(ev.shopper, d))
+        self._add("settings_history", {"seq": ev.seq, "shopper": ev.shopper, "t_ms": ev.t, "source": "created",
                                        "settings": _json(d["settings"])})
 
     def _settings_changed(self, ev: Event, d: dict) -> None:
-        self._add(SettingsHistoryRow, {"seq": ev.seq, "shopper": ev.shopper, "t_ms": ev.t,
+        self._add("settings_history", {"seq": ev.seq, "shopper": ev.shopper, "t_ms": ev.t,
                                        "source": d["source"], "settings": _json(d["settings"])})
 
     def _item_added(self, ev: Event, d: dict) -> None:
-        cart = self._carts.get(d["cart"])
-        if cart is None:
-            cart = self._carts[d["cart"]] = {
-                "id": d["cart"], "shopper": ev.shopper, "status": "open", "created_ms": ev.t,
-                "abandon_reason": None, "abandon_stage": None, "abandoned_count": 0, "order": None}
-            self._cart_items[d["cart"]] = {}
-        item = self._cart_items[d["cart"]].setdefault(
-            d["product"], {"cart": d["cart"], "product": d["product"], "qty": 0, "price": d["price"]})
+        self._commerce.item_added(ev, d)
+        items = self._cart_items.get(d["cart"])
+        if items is None:
+            items = self._cart_items[d["cart"]] = {}
+        item = items.setdefault(d["product"], {"cart": d["cart"], "product": d["product"], "qty": 0,
+                                               "price": d["price"]})
         item["qty"] += d["qty"]
-        cart.update(status="open", updated_ms=ev.t, items=d["items"], value=d["value"])
-
-    def _checkout(self, ev: Event, d: dict) -> None:
-        self._carts[d["cart"]].update(status="checkout", updated_ms=ev.t)
-
-    def _abandoned(self, ev: Event, d: dict) -> None:
-        cart = self._carts[d["cart"]]
-        cart.update(status="abandoned", updated_ms=ev.t, abandon_reason=d["reason"], abandon_stage=d["stage"])
-        cart["abandoned_count"] += 1
-
-    def _emptied(self, ev: Event, d: dict) -> None:
-        self._carts[d["cart"]].update(status="emptied", updated_ms=ev.t)
 
     def _order_placed(self, ev: Event, d: dict) -> None:
-        self._carts[d["cart"]].update(status="ordered", updated_ms=ev.t, order=d["order"])
-        self._orders[d["order"]] = {
-            "id": d["order"], "shopper": ev.shopper, "cart": d["cart"], "placed_ms": ev.t,
-            "currency": d["currency"], "subtotal": d["subtotal"], "shipping": d["shipping"],
-            "discount": d["discount"], "total": d["total"], "coupon": d["coupon"],
-            "attributed_to": d["attributed_to"], "status": "placed", "carrier": None,
-            "tracking": None, "refunded": 0.0}
-        self._order_event(ev, d)
+        self._commerce.order(ev, d)
+        self._add("order_events", {"seq": ev.seq, "order": d["order"], "t_ms": ev.t, "type": ev.type})
 
-    def _order_event(self, ev: Event, d: dict) -> None:
-        order = self._orders[d["order"]]
-        order["status"] = ORDER_STATUS[ev.type]
-        if "tracking" in d:
-            order["carrier"], order["tracking"] = d["carrier"], d["tracking"]
-        if ev.type == E.REFUND_ISSUED:
-            order["refunded"] = round(order["refunded"] + d["amount"], 2)
-        self._add(OrderEventRow, {"seq": ev.seq, "order": d["order"], "t_ms": ev.t, "type": ev.type})
+    def _order_step(self, ev: Event, d: dict) -> None:
+        self._commerce.order_step(ev, d)
+        self._add("order_events", {"seq": ev.seq, "order": d["order"], "t_ms": ev.t, "type": ev.type})
 
     # Notifications: held from request to outcome, then written (with an inbox row when delivered).
 
     def _note_requested(self, ev: Event, d: dict) -> None:
-        self._notes[d["id"]] = (d, ev.t)
+        self._notes[d["id"]] = Requested(d, ev.t)
 
     def _note_deferred(self, ev: Event, d: dict) -> None:
         nid = d["id"]
         w = self._waiting.get(nid)
         if w is None:
-            w = self._waiting[nid] = [0, None, None, None, None, []]
-        w[0] += 1
-        w[1], w[2], w[3], w[4] = self._t_ms(d["until"]), d["reason"], d["rule"], d["channel"]
-        w[5].append({"steps": d["trace"], "t_ms": ev.t})
+            w = self._waiting[nid] = Waiting()
+        w.deferrals += 1
+        w.until_ms, w.reason, w.rule, w.channel = self._t_ms(d["until"]), d["reason"], d["rule"], d["channel"]
+        w.passes.append({"steps": d["trace"], "t_ms": ev.t})
 
     def _note_decided(self, ev: Event, d: dict) -> None:
         nid = d["id"]
@@ -254,19 +224,19 @@ class StoreWriter:
         if w is None:
             deferrals, until, trace = 0, None, b'[{"steps":' + orjson.dumps(d["trace"]) + b',"t_ms":%d}]' % ev.t
         else:
-            deferrals, until = w[0], w[1]
-            w[5].append({"steps": d["trace"], "t_ms": ev.t})
-            trace = orjson.dumps(w[5])
+            deferrals, until = w.deferrals, w.until_ms
+            w.passes.append({"steps": d["trace"], "t_ms": ev.t})
+            trace = orjson.dumps(w.passes)
         typ = ev.type
         outcome = typ[13:]  # "notification.delivered" -> "delivered"
-        self._pending[_NOTIFICATIONS].append((
+        self._pending[_NOTIFICATIONS].append(NotificationRecord(
             RUN_ID, nid, ev.shopper, req["category"], d["channel"], req["channel"], req["kind"], req["source"],
             req["ref"], t0, outcome, d.get("reason"), d.get("rule"), deferrals, until,
             d.get("digest"), ev.t, trace.decode()))
         n = 1
         if typ == E.NOTIFICATION_DELIVERED:
             digest_of = d["digest_of"]
-            self._pending[_INBOX].append((
+            self._pending[_INBOX].append(InboxRecord(
                 RUN_ID, nid, ev.shopper, ev.t, ev.seq, d["channel"], req["category"], req["kind"], d["title"],
                 d["body"], d["link"], None if digest_of is None else orjson.dumps(digest_of).decode(), None))
             n = 2
@@ -279,23 +249,22 @@ class StoreWriter:
     def _undecided_notes(self) -> None:
         """Rows for the notifications the log leaves without an outcome: deferred ones still waiting."""
         for nid, (req, t0) in self._notes.items():
-            w = self._waiting.get(nid)
-            deferrals, until, reason, rule, channel, passes = (
-                w if w is not None else (0, None, None, None, req["channel"], []))
-            self._pending[_NOTIFICATIONS].append((
-                RUN_ID, nid, req["shopper"], req["category"], channel, req["channel"], req["kind"],
-                req["source"], req["ref"], t0, "deferred" if w is not None else None, reason, rule,
-                deferrals, until, None, None, _json(passes)))
+            w = self._waiting.get(nid) or Waiting()
+            self._pending[_NOTIFICATIONS].append(NotificationRecord(
+                RUN_ID, nid, req["shopper"], req["category"], w.channel or req["channel"], req["channel"],
+                req["kind"], req["source"], req["ref"], t0, "deferred" if w.deferrals else None, w.reason, w.rule,
+                w.deferrals, w.until_ms, None, None, _json(w.passes)))
             self._n_pending += 1
         self._notes.clear()
         self._waiting.clear()
 
     def _derivers(self) -> dict:
-        out = {t: self._order_event for t in _ORDER_TYPES}
+        c = self._commerce
+        out = {t: self._order_step for t in ORDER_STEPS}
         out.update({
             E.SHOPPER_CREATED: self._shopper_created, E.SETTINGS_CHANGED: self._settings_changed,
-            E.CART_ITEM_ADDED: self._item_added, E.CHECKOUT_STARTED: self._checkout,
-            E.CART_ABANDONED: self._abandoned, E.CART_EMPTIED: self._emptied, E.ORDER_PLACED: self._order_placed,
+            E.CART_ITEM_ADDED: self._item_added, E.CHECKOUT_STARTED: c.checkout, E.CART_ABANDONED: c.abandoned,
+            E.CART_EMPTIED: c.emptied, E.ORDER_PLACED: self._order_placed, E.NOTIFICATION_CLICKED: c.clicked,
             E.NOTIFICATION_REQUESTED: self._note_requested, E.NOTIFICATION_DEFERRED: self._note_deferred,
             E.NOTIFICATION_OPENED: self._note_opened,
         })
@@ -358,11 +327,11 @@ class StoreWriter:
             self._queue = None
         self._pending = {t: [] for t in _T.values()}
         self._n_pending = 0
-        events, runs = _T[EventRow], _T[RunRow]
+        events, runs = _T["events"], _T["runs"]
         try:
             with self.engine.begin() as conn:
                 conn.execute(update(runs).where(runs.c.id == RUN_ID).values(
-                    status="failed", until_ms=select(func.max(events.c.t_ms)).scalar_subquery(),
+                    status="failed", end_ms=select(func.max(events.c.t_ms)).scalar_subquery(),
                     events=select(func.count()).select_from(events).scalar_subquery()))
             return True
         except Exception:
@@ -415,13 +384,13 @@ class StoreWriter:
 
     def _close(self, status: str, until_ms: int) -> int:
         self._undecided_notes()
-        for cart in self._carts.values():
-            self._add(CartRow, cart)
+        for cart in self._commerce.carts.values():
+            self._add("carts", cart)
         for items in self._cart_items.values():
             for item in items.values():
-                self._add(CartItemRow, item)
-        for order in self._orders.values():
-            self._add(OrderRow, order)
+                self._add("cart_items", item)
+        for order in self._commerce.orders.values():
+            self._add("orders", order)
         self.sync()
         if self._queue is not None:
             self._queue.put(None)
@@ -430,12 +399,13 @@ class StoreWriter:
         with self.engine.begin() as conn:
             if self._opened:
                 inbox = _INBOX
-                conn.execute(update(inbox).where(and_(inbox.c.run_id == RUN_ID, inbox.c.id == bindparam("nid")))
+                conn.execute(update(inbox).where(and_(inbox.c.run_id == RUN_ID,
+                                                      inbox.c.notification == bindparam("nid")))
                              .values(read_ms=bindparam("read")),
                              [{"nid": nid, "read": t} for nid, t in self._opened.items()])
             for index in _LATE_INDEXES:
                 index.create(conn, checkfirst=True)
-            conn.execute(update(_T[RunRow]).where(_T[RunRow].c.id == 1)
-                         .values(status=status, until_ms=until_ms, events=self._events))
+            conn.execute(update(_T["runs"]).where(_T["runs"].c.id == RUN_ID)
+                         .values(status=status, end_ms=until_ms, events=self._events))
         self.engine.dispose()
         return self.rows_written

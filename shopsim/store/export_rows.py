@@ -1,7 +1,8 @@
 """A finished run as tidy tables: one pass over its events fills one row per thing (a shopper, a visit, a
 cart, an order, a notification, a coupon, an ad, a settings change, a survey answer), keyed by its id, plus
 the daily KPI series of `Metrics`. `shopsim export` writes them; `build_tables(open_run(path))` returns
-them to Python. The columns are `export_schema.SCHEMAS`; docs/exports.md describes each one."""
+them to Python. The columns are `tables.EXPORT`, and shoppers, carts and orders are projected by
+`tables.Commerce` and `tables.shopper_row`, as for the database; docs/exports.md describes each one."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from shopsim.metrics.export_schema import F, I, SCHEMAS, SETTINGS_TRACKED
 from shopsim.metrics.kpis import Metrics
 from shopsim.store.runfile import RunFile
+from shopsim.store.tables import EXPORT, F, I, ORDER_STEPS, SETTINGS_TRACKED, Commerce, shopper_row
 from shopsim.contract.taxonomy import CATEGORY_CLASS, MARKETING
 from shopsim.contract.units import parse_duration
 from shopsim.contract import events as E
@@ -20,18 +21,10 @@ from shopsim.contract.events import Event
 
 __all__ = ["Table", "build_tables", "TableBuilder"]
 
-CART_REMINDERS = "cart_reminders"  # a recovery after a click on one of these is "attributed"
 PROXY = "proxy"                    # notification.opened.source of a machine open
-COMPLAINED = getattr(E, "NOTIFICATION_COMPLAINED", "notification.complained")
-COUPON_SEEN = getattr(E, "COUPON_SEEN", "coupon.seen")
-SURVEY_ANSWERED = getattr(E, "SURVEY_ANSWERED", "survey.answered")
-_ORDER_TIMES = {E.PAYMENT_FAILED: "payment_failed", E.PAYMENT_CONFIRMED: "paid", E.ORDER_CANCELLED: "cancelled",
-                E.ORDER_PROCESSING: "processing", E.ORDER_SHIPPED: "shipped",
-                E.SHIPMENT_IN_TRANSIT: "in_transit", E.SHIPMENT_OUT_FOR_DELIVERY: "out_for_delivery",
-                E.ORDER_DELIVERED: "delivered", E.DISPUTE_OPENED: "disputed", E.REFUND_ISSUED: "refunded"}
 _RESPONSES = {E.NOTIFICATION_OPENED: "opened", E.NOTIFICATION_CLICKED: "clicked",
               E.NOTIFICATION_DISMISSED: "dismissed", E.NOTIFICATION_UNSUBSCRIBED: "unsubscribed",
-              COMPLAINED: "complained"}
+              E.NOTIFICATION_COMPLAINED: "complained"}
 
 
 class Table:
@@ -62,9 +55,7 @@ class TableBuilder:
         self.assignments: list[dict] = []
         self.sessions: dict[str, dict] = {}
         self.visit: dict[str, dict] = {}      # shopper -> her current session
-        self.carts: dict[str, dict] = {}
-        self.orders: dict[str, dict] = {}
-        self.items: list[dict] = []
+        self.commerce = Commerce()
         self.notes: dict[str, dict] = {}
         self.coupons: dict[str, dict] = {}
         self.ads: dict[str, dict] = {}
@@ -77,16 +68,17 @@ class TableBuilder:
             E.SETTINGS_CHANGED: self._settings, E.SESSION_STARTED: self._session,
             E.PRODUCT_VIEWED: self._viewed, E.BROWSE_ABANDONED: self._browse,
             E.CART_ITEM_ADDED: self._item_added, E.CHECKOUT_STARTED: self._checkout,
-            E.CART_ABANDONED: self._abandoned, E.CART_EMPTIED: self._emptied, E.ORDER_PLACED: self._order,
+            E.CART_ABANDONED: self.commerce.abandoned, E.CART_EMPTIED: self.commerce.emptied,
+            E.ORDER_PLACED: self.commerce.order,
             E.NOTIFICATION_REQUESTED: self._requested, E.NOTIFICATION_DEFERRED: self._deferred,
             E.NOTIFICATION_DELIVERED: self._decided, E.NOTIFICATION_DIGESTED: self._decided,
             E.NOTIFICATION_SUPPRESSED: self._decided,
             E.COUPON_ISSUED: self._coupon_issued, E.COUPON_REDEEMED: self._coupon_redeemed,
-            E.COUPON_EXPIRED: self._coupon_expired, COUPON_SEEN: self._coupon_seen,
-            E.AD_IMPRESSION: self._ad, E.AD_CLICKED: self._ad_clicked, SURVEY_ANSWERED: self._survey,
+            E.COUPON_EXPIRED: self._coupon_expired, E.COUPON_SEEN: self._coupon_seen,
+            E.AD_IMPRESSION: self._ad, E.AD_CLICKED: self._ad_clicked, E.SURVEY_ANSWERED: self._survey,
         }
-        for typ in _ORDER_TIMES:
-            self.handlers[typ] = self._order_step
+        for typ in ORDER_STEPS:
+            self.handlers[typ] = self.commerce.order_step
         for typ in _RESPONSES:
             self.handlers[typ] = self._response
 
@@ -113,9 +105,8 @@ class TableBuilder:
         self.complete = True
 
     def _shopper(self, ev: Event, d: dict) -> None:
-        reach, settings = d.get("reach") or {}, d.get("settings") or {}
-        row = {**{k: v for k, v in d.items() if k not in ("settings", "reach")}, "shopper": ev.shopper,
-               "reach_app": reach.get("app"), "reach_email": reach.get("email"), "reach_phone": reach.get("phone")}
+        settings = d.get("settings") or {}
+        row = shopper_row(ev.shopper, d)
         for s in SETTINGS_TRACKED:
             row[f"{s}_at_creation"] = row[f"{s}_at_end"] = settings.get(s)
         self.shoppers[ev.shopper] = row
@@ -145,7 +136,7 @@ class TableBuilder:
     def _session(self, ev: Event, d: dict) -> None:
         src = d.get("source") or ""
         s = self.sessions[d["session"]] = {
-            "session": d["session"], "shopper": ev.shopper, "started": ev.t, "started_t_ms": ev.t,
+            "session": d["session"], "shopper": ev.shopper, "started": ev.t, "started_ms": ev.t,
             "device": d.get("device"), "source": src, "clicked_id": src[6:] if src.startswith("click:") else None,
             "views": 0, "items_added": 0, "checkout": False, "browse_abandoned": False}
         self.visit[ev.shopper] = s
@@ -160,92 +151,17 @@ class TableBuilder:
         if s is not None:
             s["browse_abandoned"] = True
 
-    def _device(self, ev: Event, d: dict) -> str | None:
-        """The device of the session this happened in: the event's own, else the shopper's latest visit's."""
-        visit = self.visit.get(ev.shopper)
-        return d.get("device") or (visit["device"] if visit is not None else None)
-
-    def _cart(self, ev: Event, d: dict) -> dict:
-        c = self.carts.get(d["cart"])
-        if c is None:
-            c = self.carts[d["cart"]] = {"cart": d["cart"], "shopper": ev.shopper, "device": self._device(ev, d),
-                                         "created": ev.t, "created_t_ms": ev.t, "checkout_reached": False,
-                                         "checkouts": 0, "times_abandoned": 0, "recovered": False}
-        if "items" in d and "value" in d:
-            c["items"], c["value"] = d["items"], d["value"]
-        return c
-
     def _item_added(self, ev: Event, d: dict) -> None:
-        self._cart(ev, d)
+        self.commerce.item_added(ev, d)
         s = self.visit.get(ev.shopper)
         if s is not None:
             s["items_added"] += 1
 
     def _checkout(self, ev: Event, d: dict) -> None:
-        c = self._cart(ev, d)
-        c["checkout_reached"] = True
-        c["checkouts"] += 1
+        self.commerce.checkout(ev, d)
         s = self.visit.get(ev.shopper)
         if s is not None:
             s["checkout"] = True
-
-    def _abandoned(self, ev: Event, d: dict) -> None:
-        c = self._cart(ev, d)
-        c["times_abandoned"] += 1
-        reason, stage = d.get("reason"), d.get("stage") or "cart"
-        if c.get("first_abandoned") is None:
-            c.update(first_abandoned=ev.t, first_abandoned_t_ms=ev.t, first_abandon_stage=stage,
-                     first_abandon_reason=d.get("first_reason") or reason)
-        if stage == "checkout" and c.get("checkout_abandon_reason") is None:
-            c["checkout_abandon_reason"] = reason
-        c.update(last_abandoned=ev.t, last_abandon_reason=reason, last_abandon_stage=stage)
-
-    def _emptied(self, ev: Event, d: dict) -> None:
-        self._cart(ev, d)["emptied"] = ev.t
-
-    # orders
-    def _recovery(self, by: str | None) -> str:
-        """How an order recovered its cart: after a click on a cart reminder, with no click, or otherwise."""
-        if by is None:
-            return "organic"
-        note = self.notes.get(by)
-        clicked = note is not None and note.get("clicked") is not None
-        return "attributed" if clicked and note["category"] == CART_REMINDERS else "other"
-
-    def _order(self, ev: Event, d: dict) -> None:
-        c = self.carts.get(d["cart"])
-        by = d.get("attributed_to")
-        recovered = c is not None and c["times_abandoned"] > 0 and not c["recovered"]
-        recovery = self._recovery(by) if recovered else None
-        if c is not None and c.get("order") is None:
-            c.update(order=d["order"], ordered=ev.t)
-        if recovered:
-            c.update(recovered=True, recovery=recovery, recovery_order=d["order"])
-        items = d.get("items") or []
-        self.orders[d["order"]] = {
-            **{k: d.get(k) for k in ("order", "cart", "currency", "subtotal", "shipping", "discount", "total",
-                                     "coupon", "attributed_to")},
-            "shopper": ev.shopper, "device": self._device(ev, d), "placed": ev.t, "placed_t_ms": ev.t,
-            "lines": len(items), "units": sum(i.get("qty", 0) for i in items),
-            "attributed_type": None if by is None else "ad" if _is_ad(by) else "notification",
-            "recovered_cart": recovered, "recovery": recovery}
-        for n, item in enumerate(items, 1):
-            self.items.append({"order": d["order"], "shopper": ev.shopper, "line": n, "product": item["product"],
-                               "qty": item.get("qty"), "price": item.get("price")})
-
-    def _order_step(self, ev: Event, d: dict) -> None:
-        o = self.orders.get(d.get("order"))
-        if o is None:
-            return
-        o.setdefault(_ORDER_TIMES[ev.type], ev.t)
-        if ev.type == E.ORDER_DELIVERED:
-            o.setdefault("delivered_t_ms", ev.t)
-        if "carrier" in d:
-            o["carrier"], o["tracking"] = d["carrier"], d.get("tracking")
-        if ev.type == E.DISPUTE_OPENED:
-            o["dispute"], o["dispute_reason"] = d.get("dispute"), d.get("reason")
-        elif ev.type == E.REFUND_ISSUED:
-            o["refund_amount"] = d.get("amount")
 
     # notifications
     def _requested(self, ev: Event, d: dict) -> None:
@@ -254,7 +170,7 @@ class TableBuilder:
             "notification": nid, "number": int(nid.rsplit("-n", 1)[1]), "shopper": ev.shopper,
             "category": d["category"], "class": CATEGORY_CLASS.get(d["category"], MARKETING),
             "requested_channel": d["channel"], "channel": d["channel"], "kind": d.get("kind"),
-            "source": d.get("source"), "ref": d.get("ref"), "requested": ev.t, "requested_t_ms": ev.t,
+            "source": d.get("source"), "ref": d.get("ref"), "requested": ev.t, "requested_ms": ev.t,
             "deferrals": 0}
 
     def _deferred(self, ev: Event, d: dict) -> None:
@@ -270,7 +186,7 @@ class TableBuilder:
         if n is None:
             return
         n.update(outcome=ev.type[len("notification."):], reason=d.get("reason"), rule=d.get("rule"),
-                 channel=d["channel"], decided=ev.t, decided_t_ms=ev.t, decided_by=_decided_by(d),
+                 channel=d["channel"], decided=ev.t, decided_ms=ev.t, decided_by=_decided_by(d),
                  digest=d.get("digest"), coupon=d.get("coupon"), title=d.get("title"))
         if d.get("digest_of") is not None:
             n["digest_items"] = len(d["digest_of"])
@@ -284,7 +200,9 @@ class TableBuilder:
         if n is None:
             return
         n.setdefault(_RESPONSES[ev.type], ev.t)
-        if ev.type == E.NOTIFICATION_OPENED:
+        if ev.type == E.NOTIFICATION_CLICKED:
+            self.commerce.clicked(ev, d)
+        elif ev.type == E.NOTIFICATION_OPENED:
             n.setdefault("machine_opened" if d.get("source") == PROXY else "human_opened", ev.t)
         elif ev.type == E.NOTIFICATION_UNSUBSCRIBED:
             n.setdefault("unsubscribe_method", d.get("method") or "link")
@@ -294,7 +212,7 @@ class TableBuilder:
         self.coupons[d["coupon"]] = {
             "coupon": d["coupon"], "shopper": ev.shopper, "kind": d.get("kind"), "value": d.get("value"),
             "min_order": d.get("min_order"), "source": d.get("source"), "auto_apply": d.get("auto_apply"),
-            "issued": ev.t, "issued_t_ms": ev.t, "expires": self._t(d.get("expires"))}
+            "issued": ev.t, "issued_ms": ev.t, "expires": self._t(d.get("expires"))}
 
     def _coupon_seen(self, ev: Event, d: dict) -> None:
         cp = self.coupons.get(d["coupon"])
@@ -313,7 +231,7 @@ class TableBuilder:
 
     def _ad(self, ev: Event, d: dict) -> None:
         self.ads[d["ad"]] = {"ad": d["ad"], "shopper": ev.shopper, "reason": d.get("reason"), "ref": d.get("ref"),
-                             "products": d.get("products"), "shown": ev.t, "shown_t_ms": ev.t}
+                             "products": d.get("products"), "shown": ev.t, "shown_ms": ev.t}
 
     def _ad_clicked(self, ev: Event, d: dict) -> None:
         a = self.ads.get(d["ad"])
@@ -321,9 +239,9 @@ class TableBuilder:
             a.setdefault("clicked", ev.t)
 
     def _survey(self, ev: Event, d: dict) -> None:
-        c = self.carts.get(d["cart"]) or {}
+        c = self.commerce.carts.get(d["cart"]) or {}
         real = c.get("last_abandon_reason")
-        self.surveys.append({"cart": d["cart"], "shopper": ev.shopper, "answered": ev.t, "answered_t_ms": ev.t,
+        self.surveys.append({"cart": d["cart"], "shopper": ev.shopper, "answered": ev.t, "answered_ms": ev.t,
                              "channel": d.get("channel"), "answer": d.get("answer"), "real_reason": real,
                              "answer_is_real": None if real is None else real == d.get("answer"),
                              "first_abandon_reason": c.get("first_abandon_reason")})
@@ -337,7 +255,7 @@ class TableBuilder:
             duration_ms = None
         run = {**{k: h.get(k) for k in ("scenario", "description", "seed", "version", "schema_version")},
                "start": 0, "duration": h.get("duration"), "duration_ms": duration_ms, "end": self.end,
-               "end_t_ms": self.end, "shoppers": h.get("shoppers"), "events": self.events,
+               "end_ms": self.end, "shoppers": h.get("shoppers"), "events": self.events,
                "complete": self.complete}
         daily = self.metrics.series()["day"]
         days = max((len(c) for c in daily.values()), default=0)
@@ -345,13 +263,13 @@ class TableBuilder:
         kpis = [{"day": i, "date": (start_day + timedelta(days=i)).date(), "start": i * DAY,
                  **{name: col[i] if i < len(col) else 0 for name, col in daily.items()}} for i in range(days)]
         sources = {"run": [run], "shoppers": self.shoppers.values(), "experiment_assignments": self.assignments,
-                   "sessions": self.sessions.values(), "carts": self.carts.values(), "orders": self.orders.values(),
-                   "order_items": self.items, "notifications": self.notes.values(),
+                   "sessions": self.sessions.values(), "carts": self.commerce.carts.values(),
+                   "orders": self.commerce.orders.values(), "order_items": self.commerce.items, "notifications": self.notes.values(),
                    "coupons": self.coupons.values(), "ads": self.ads.values(), "settings_changes": self.settings,
                    "surveys": self.surveys, "kpis_daily": kpis}
         out = {}
         for name, rows in sources.items():
-            cols = SCHEMAS[name] + (kpi_columns(daily) if name == "kpis_daily" else ())
+            cols = EXPORT[name] + (kpi_columns(daily) if name == "kpis_daily" else ())
             names = [c for c, _ in cols]
             out[name] = Table(name, cols, [[r.get(c) for c in names] for r in rows])
         return out
@@ -366,10 +284,6 @@ def kpi_columns(daily: dict[str, list]) -> tuple[tuple[str, str], ...]:
 def _decided_by(d: dict) -> str | None:
     trace = d.get("trace")
     return trace[-1].get("step") if trace else None
-
-
-def _is_ad(ref: str) -> bool:
-    return ref.rsplit("-", 1)[-1].startswith("a")  # s000433-a2; a notification is s000001-n3
 
 
 def build_tables(run: RunFile) -> dict[str, Table]:
