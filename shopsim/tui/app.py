@@ -28,7 +28,8 @@ from shopsim.simulation import Simulation
 from shopsim.tui.commands import ShopsimCommands
 from shopsim.tui.driver import FRAME_S, SimDriver
 from shopsim.tui.messages import NarrationReached, SimAdvanced
-from shopsim.tui.recording import Recording, RunOutputs, SaveError, Target, save, when
+from shopsim.tui.recording import Recording, RunOutputs, save
+from shopsim.tui.save_files import SaveError, Target, when
 from shopsim.tui.safe_text import neutralise_control_characters
 from shopsim.tui.themes import PROJECTOR
 

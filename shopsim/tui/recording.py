@@ -17,18 +17,15 @@ when a run is finished at that time (`Simulation.finish()`). A saved log is ther
 app's run: it plays on.
 
 Nothing here imports Textual: the app calls it, and the tests drive it headless. The database writer
-(SQLAlchemy: a third of a second to import) is imported only when a database is written."""
+(SQLAlchemy: a third of a second to import) is imported only when a database is written. A save's files
+(their paths checked, the snapshot it copies, the log and database written whole) are save_files.py's."""
 
 from __future__ import annotations
 
-import gzip
 import io
 import os
-import stat
 import tempfile
 import threading
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Callable
 
@@ -37,21 +34,14 @@ from shopsim.simulation import Simulation
 from shopsim.contract.events import RUN_FINISHED, Event
 from shopsim.store.outputs import Claim, OutputError
 from shopsim.store.recorder import Recorder
+from shopsim.tui.save_files import (CHUNK, SaveError, Snapshot, Target, check_save, temp_beside, why, write_db,
+                                    write_log)
 
-CHUNK = 1 << 20
 Tell = Callable[[str], None]  # how a recording tells the user that a copy of the run could not be written
-
-
-class SaveError(Exception):
-    """A save that cannot be done; `str(e)` is one line for the user."""
 
 
 def _ignore(_text: str) -> None:
     pass
-
-
-def _why(e: BaseException) -> str:
-    return (e.strerror or str(e)) if isinstance(e, OSError) else str(e) or e.__class__.__name__
 
 
 def finished_line(sim: Simulation) -> bytes:
@@ -173,7 +163,7 @@ class Recording:
             length = spool.tell()
             fd = os.dup(spool.fileno())  # the copy reads on while the spool is written, or closed
         except OSError as e:
-            raise SaveError(f"the run's temporary copy could not be read ({_why(e)})") from None
+            raise SaveError(f"the run's temporary copy could not be read ({why(e)})") from None
         tail = b"" if sim.finished else finished_line(sim)
         return Snapshot(fd, length, tail, self.cs, sim.now, sim.emitted + (0 if sim.finished else 1))
 
@@ -195,7 +185,7 @@ class Recording:
             self.outputs.write_log(chunk, self.tell)
 
     def _spool_failed(self, e: BaseException) -> None:
-        self.spool_error = _why(e)
+        self.spool_error = why(e)
         self.tell(f"The run's temporary copy could not be written ({self.spool_error}): it can no longer be "
                   "saved from the palette; it plays on.")
 
@@ -310,7 +300,7 @@ class RunOutputs:
             try:
                 log.close()
             except OSError as e:
-                self._problem(f"cannot write the event log {self.log_path}: {_why(e)}")
+                self._problem(f"cannot write the event log {self.log_path}: {why(e)}")
         store, self.store = self.store, None
         if store is not None:
             from shopsim.store.writer import StoreError
@@ -332,7 +322,7 @@ class RunOutputs:
         try:
             self.log.write(chunk)
         except OSError as e:
-            text = f"cannot write the event log {self.log_path}: {_why(e)}"
+            text = f"cannot write the event log {self.log_path}: {why(e)}"
             self._problem(text + " (it stops there)")
             try:
                 self.log.close()
@@ -358,107 +348,10 @@ class RunOutputs:
 # --- Save this run… ----------------------------------------------------------------------------------
 
 
-@dataclass
-class Snapshot:
-    fd: int               # a duplicate of the spool's descriptor: save() reads it with pread, then closes it
-    length: int           # the spool's bytes at the time of the snapshot
-    tail: bytes           # the run.finished line that ends the saved log (empty once the run has finished)
-    cs: CompiledScenario
-    now: int              # virtual ms
-    events: int           # lines of the saved log
-
-    def close(self) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
-
-    def lines(self):
-        """The saved log's bytes, in chunks that end at a line's end."""
-        at, rest = 0, b""
-        while at < self.length:
-            data = os.pread(self.fd, min(CHUNK, self.length - at), at)
-            if not data:
-                raise OSError(0, "the run's temporary copy is shorter than expected")
-            at += len(data)
-            data = rest + data
-            cut = data.rfind(b"\n") + 1
-            rest = data[cut:]
-            if cut:
-                yield data[:cut]
-        if rest:
-            yield rest
-        if self.tail:
-            yield self.tail
-
-
-@dataclass
-class Target:
-    """Where a save goes, claimed (locked, its folders made) before anything is written."""
-    log: Path
-    db: Path | None
-    claim: Claim
-
-    def give_up(self) -> None:
-        self.claim.abandon()
-
-
-def when(cs: CompiledScenario, t: int) -> str:
-    """A virtual time as the user reads it: 'Mon 2 Mar 06:30 UTC'."""
-    d = datetime.fromtimestamp((cs.start_epoch + t) / 1000, timezone.utc)
-    return f"{d:%a} {d.day} {d:%b %H:%M} UTC"
-
-
 def default_save_path(cs: CompiledScenario) -> str:
     """The path the save dialog offers: named as `shopsim replay` names its outputs, with "-played" so that
     accepting it never replaces a replay's log of the same scenario and seed."""
     return f"runs/{cs.name}-seed{cs.seed}-played.jsonl"
-
-
-def db_beside(log: Path) -> Path:
-    """run.jsonl (or run.jsonl.gz) -> run.db"""
-    name = log.name
-    for suffix in (".jsonl.gz", ".jsonl", ".gz"):
-        if name.endswith(suffix) and len(name) > len(suffix):
-            return log.with_name(name[:-len(suffix)] + ".db")
-    return log.with_name(name + ".db")
-
-
-def save_paths(text: str, with_db: bool) -> tuple[Path, Path | None]:
-    """The log (and database) paths for what the user typed; SaveError for one that names no file."""
-    text = text.strip()
-    if not text:
-        raise SaveError("give a file name for the event log, e.g. runs/my-run.jsonl")
-    if text.endswith(("/", os.sep)):
-        raise SaveError(f"{text} names a folder; give a file name")
-    log = Path(text).expanduser()
-    if log.name.endswith(".db"):
-        raise SaveError(f"the event log is JSON Lines: give {log.name} a .jsonl name (tick the box for a database "
-                        "beside it)")
-    return log, db_beside(log) if with_db else None
-
-
-def check_save(text: str, with_db: bool, keep_off: tuple[Path | None, ...] = ()) -> tuple[Path, Path | None]:
-    """The log (and database) paths for what the user typed, checked without writing anything; SaveError with
-    one line if they cannot be written. `keep_off`: files a save must not replace (the scenario, the app's own
-    --log/--db files)."""
-    log, db = save_paths(text, with_db)
-    for path, what in ((log, "event log"), (db, "database")):
-        if path is None:
-            continue
-        try:
-            mode = os.stat(path).st_mode
-        except FileNotFoundError:
-            mode = None
-        except OSError as e:
-            raise SaveError(f"cannot write {what} {path}: {_why(e)}") from None
-        if mode is not None and stat.S_ISDIR(mode):
-            raise SaveError(f"{path} is a folder; give a file name")
-        if mode is not None and not stat.S_ISREG(mode):
-            raise SaveError(f"{path} is not a regular file; give another name")
-        for other in keep_off:
-            if other is not None and _same(path, other):
-                raise SaveError(f"{path} is {_whose(other, keep_off)}; give another name")
-    return log, db
 
 
 def plan_save(text: str, with_db: bool, keep_off: tuple[Path | None, ...] = ()) -> Target:
@@ -476,17 +369,6 @@ def plan_save(text: str, with_db: bool, keep_off: tuple[Path | None, ...] = ()) 
     return Target(log, db, claim)
 
 
-def _same(a: Path, b: Path) -> bool:
-    try:
-        return a.resolve() == Path(b).resolve()
-    except OSError:
-        return False
-
-
-def _whose(path: Path, keep_off: tuple[Path | None, ...]) -> str:
-    return "the scenario file itself" if path == keep_off[0] else "being recorded by this app (--log or --db)"
-
-
 def save(snap: Snapshot, target: Target) -> str:
     """Write the snapshot to the target (in a worker thread): the log, then its database if asked, each
     through a temporary name beside it that replaces the file only once whole. Returns the files written, in
@@ -499,13 +381,13 @@ def save(snap: Snapshot, target: Target) -> str:
     made: list[Path] = []
     where = target.log
     try:
-        log_tmp = _temp_beside(target.log, made)
-        _write_log(snap, log_tmp, gz=target.log.name.endswith(".gz"))
+        log_tmp = temp_beside(target.log, made)
+        write_log(snap, log_tmp, gz=target.log.name.endswith(".gz"))
         db_tmp = None
         if target.db is not None:
             where = target.db
-            db_tmp = _temp_beside(target.db, made)
-            _write_db(snap, db_tmp)
+            db_tmp = temp_beside(target.db, made)
+            write_db(snap, db_tmp)
             for stale in ("-wal", "-shm"):  # a killed replay's journal would be read into the new file
                 Path(f"{target.db}{stale}").unlink(missing_ok=True)
         where = target.log
@@ -519,46 +401,8 @@ def save(snap: Snapshot, target: Target) -> str:
         for tmp in made:
             tmp.unlink(missing_ok=True)
         target.give_up()
-        raise SaveError(f"{where}: {_why(e)}; nothing was written") from None
+        raise SaveError(f"{where}: {why(e)}; nothing was written") from None
     finally:
         snap.close()
         target.claim.release()
     return str(target.log) + (f" and {target.db}" if target.db is not None else "")
-
-
-def _temp_beside(path: Path, made: list[Path]) -> Path:
-    fd, name = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.",
-                                suffix=".tmp")
-    made.append(Path(name))
-    try:
-        # The claim made the file (through the umask) if it was not there: the new one gets its permissions.
-        os.fchmod(fd, stat.S_IMODE(os.stat(path).st_mode))
-    finally:
-        os.close(fd)
-    return Path(name)
-
-
-def _write_log(snap: Snapshot, path: Path, gz: bool) -> None:
-    with open(path, "wb", buffering=CHUNK) as raw:
-        # No file name and no time stamp in a gzip header: the same run saves to the same bytes.
-        out = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) if gz else raw
-        for chunk in snap.lines():
-            out.write(chunk)
-        if out is not raw:
-            out.close()
-
-
-def _write_db(snap: Snapshot, path: Path) -> None:
-    from shopsim.store.writer import StoreError, StoreWriter, reason
-
-    writer = StoreWriter(f"sqlite:///{path}", snap.cs)
-    try:
-        for chunk in snap.lines():
-            writer.write(chunk)  # without meta: the writer reads each line's seq, time, type and shopper
-        writer.close("finished", snap.now)
-    except StoreError:
-        raise
-    except Exception as e:  # SQLAlchemy's own errors: one line, as the replay's writer gives them
-        raise StoreError(reason(e)) from e
-    finally:
-        writer.engine.dispose()

@@ -1,8 +1,9 @@
 """The "Save this run…" dialog: where to write the run so far, and whether to write a database beside it.
 
-The path is checked and claimed here (shopsim/tui/recording.py `plan_save`): a problem shows under the field
-and the dialog stays open. An existing file is replaced only after a second Save. The dialog returns the
-claimed `Target`; the app then writes it in a thread worker."""
+The path is checked and claimed here (`check_save` in shopsim/tui/save_files.py, `plan_save` in
+shopsim/tui/recording.py): a problem shows under the field and the dialog stays open. An existing file is
+replaced only after a second Save. The dialog returns the claimed `Target`; the app then writes it in a
+thread worker."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Static
 
 from shopsim.scenario.compiled import CompiledScenario
-from shopsim.tui.recording import SaveError, Target, check_save, default_save_path, plan_save
-from shopsim.tui.widgets.settings import OnOff
+from shopsim.tui.recording import default_save_path, plan_save
+from shopsim.tui.save_files import SaveError, Target, check_save
+from shopsim.tui.widgets.onoff import OnOff
 
 
 class SaveScreen(ModalScreen[Target | None]):

@@ -12,43 +12,24 @@ effect on a population: the same patch goes through `sim.apply_settings_change_m
 logs a change per shopper, in shopper order.
 
 Every switch shows its state as a glyph (✓ on, ✗ off), so it reads without colour and under the focus
-highlight.
+highlight (`OnOff`, onoff.py). How a change from the user is applied is settings_changes.py's.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from pydantic import ValidationError
 from textual.app import ComposeResult
 from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.widgets import Checkbox, Input, Label, Select, Static
 
-from shopsim.scenario.settings import validate_patch
 from shopsim.contract.taxonomy import CATEGORIES, CATEGORY_CLASS, CHANNELS, CRITICAL, MARKETING
 from shopsim.report.labels import words
 from shopsim.contract import events as E
 from shopsim.simulation import Simulation
 from shopsim.contract.events import Event
+from shopsim.tui.widgets.onoff import OFF, ON, OnOff
+from shopsim.tui.widgets.settings_changes import SettingsChanges
+from shopsim.tui.widgets.settings_labels import CATEGORY_LABELS, CHANNEL_LABELS, FLAG_LABELS, shoppers_text
 
-CHANNEL_LABELS = {"email": "email", "push": "push", "sms": "SMS", "in_app": "in-app"}
-CATEGORY_LABELS = {
-    "account_security": "Account security",
-    "order_updates": "Order updates",
-    "shipping": "Shipping",
-    "customer_service": "Customer service",
-    "cart_reminders": "Cart reminders",
-    "promotions": "Promotions",
-    "flash_sales": "Flash sales",
-    "recommendations": "Recommendations",
-    "new_product_alerts": "New product alerts",
-}
-FLAG_LABELS = {
-    "marketing_consent": "Marketing consent",
-    "personalization": "Personalization",
-    "push_os_permission": "Push allowed (OS)",
-    "sms_opt_in": "SMS opt-in",
-}
 FLAG_TIPS = {
     "marketing_consent": "Without it no marketing message is sent on any channel.",
     "personalization": "Recommendations and retargeting ads need it.",
@@ -64,38 +45,8 @@ FREQUENCY_OPTIONS = {
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # The controls' own messages: held back while the pane redraws them from the settings.
 _CONTROL_MESSAGES = (Checkbox.Changed, Select.Changed, Input.Changed)
-ON, OFF = "✓", "✗"
 LEGEND = f"{ON} on · {OFF} off · dimmed: its channel or its frequency is off"
 SCOPES = ("shopper", "segment", "all")
-
-
-def shoppers_text(n: int) -> str:
-    return f"{n:,} shopper" + ("" if n == 1 else "s")
-
-
-class OnOff(Checkbox):
-    """A checkbox whose box holds ✓ when on and ✗ when off: the state reads without colour, and the focus
-    highlight (a background) never hides it."""
-
-    DEFAULT_CSS = """
-    OnOff {
-        & > .toggle--button { color: $text-muted; background: $panel; }
-        &.-on > .toggle--button { color: $text-success; background: $panel; }
-        &:light.-on > .toggle--button { color: $text-primary; }  /* the light theme's green is 3:1 on white */
-        /* Focused: the glyph inverted, not the cursor's blue (white on it is under 4:1). */
-        &:focus > .toggle--button, &:focus.-on > .toggle--button, &:focus:light.-on > .toggle--button {
-            color: $background; background: $foreground; text-style: bold;
-        }
-    }
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.BUTTON_INNER = ON if self.value else OFF
-
-    def watch_value(self) -> None:
-        self.BUTTON_INNER = ON if self.value else OFF
-        super().watch_value()
 
 
 def _row_tip(cat: str) -> str:
@@ -109,17 +60,7 @@ def _row_tip(cat: str) -> str:
     return "Transactional: always sent unless switched off; push and SMS wait for quiet hours."
 
 
-def _error_text(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        msgs = []
-        for err in exc.errors():
-            msg = str(err.get("msg", ""))
-            msgs.append(msg.removeprefix("Value error, "))
-        return "; ".join(dict.fromkeys(msgs)) or str(exc)
-    return str(exc)
-
-
-class SettingsPane(VerticalScroll):
+class SettingsPane(SettingsChanges, VerticalScroll):
     """The notification settings of the selected shopper, editable; each change applies at once."""
 
     DEFAULT_CSS = """
@@ -357,100 +298,6 @@ class SettingsPane(VerticalScroll):
         inp = self.query_one(f"#{wid}", Input)
         if force or not inp.has_focus:
             inp.value = value
-
-    # --- changes from the user ---------------------------------------------------------------------
-
-    def _apply(self, patch: dict[str, Any], what: str) -> bool:
-        """Apply `patch` for the shown shopper, or everyone in the scope; on refusal say why. Either way the
-        pane then shows the truth."""
-        try:
-            if self._scope == "shopper":
-                self.sim.apply_settings_change(self.shopper.id, patch, source="user")
-            else:
-                targets = self.targets()
-                self.sim.apply_settings_change_many(targets, patch, source="user")
-                whom = (f"segment {self.shopper.segment.name}" if self._scope == "segment" else "everyone")
-                self.notify(f"{what[:1].upper()}{what[1:]}: changed for {shoppers_text(len(targets))} ({whom}).",
-                            title="Settings changed", markup=False)
-            ok = True
-        except (ValidationError, RuntimeError) as exc:
-            self.notify(f"{what}: {_error_text(exc)}", title="Setting not changed", severity="error",
-                        markup=False)
-            ok = False
-        self.sync(force_inputs=True)
-        return ok
-
-    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
-        event.stop()
-        if event.checkbox.value != event.value:  # overtaken by a redraw: not the user's latest word
-            return
-        wid, value, s = event.checkbox.id or "", event.value, self.shopper.settings
-        kind, _, rest = wid.partition("-")
-        if kind == "cat":
-            cat, _, ch = rest.rpartition("-")
-            if CATEGORY_CLASS.get(cat) == CRITICAL or s["categories"][cat][ch] == value:
-                return self.sync()
-            self._apply({"categories": {cat: {ch: value}}}, f"{CATEGORY_LABELS[cat]} by {CHANNEL_LABELS[ch]}")
-        elif kind == "chan":
-            if s["channels"][rest] != value:
-                self._apply({"channels": {rest: value}}, f"{CHANNEL_LABELS[rest]} on/off")
-        elif kind == "flag":
-            if s[rest] != value:
-                self._apply({rest: value}, FLAG_LABELS[rest])
-        elif wid == "qh-on":
-            if (s.get("quiet_hours") is not None) != value:
-                window = self._typed_window() if value else None
-                self._apply({"quiet_hours": window}, "Quiet hours")
-
-    def on_select_changed(self, event: Select.Changed) -> None:
-        event.stop()
-        wid, value, s = event.select.id or "", event.value, self.shopper.settings
-        if value is Select.NULL or event.select.value != value:  # blank, or overtaken by a redraw
-            return
-        if wid == "apply-scope":
-            if value != self._scope:
-                self.set_scope(str(value))
-        elif wid.startswith("freq-"):
-            cat = wid[len("freq-"):]
-            if s["categories"][cat].get("frequency") != value:
-                self._apply({"categories": {cat: {"frequency": value}}}, f"{CATEGORY_LABELS[cat]} frequency")
-        elif wid == "digest-weekday":
-            if (s.get("digest") or {}).get("weekday") != value:
-                self._apply({"digest": {"weekday": value}}, "Weekly digest day")
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self._input_done(event.input)
-
-    def on_input_blurred(self, event: Input.Blurred) -> None:
-        event.stop()
-        self._input_done(event.input)
-
-    def _typed_window(self) -> dict[str, str]:
-        return {part: self.query_one(f"#qh-{part}", Input).value.strip() for part in ("start", "end")}
-
-    def _input_done(self, inp: Input) -> None:
-        """An edited time is complete (enter, or focus moved on): apply it if it differs from the settings."""
-        wid, s = inp.id or "", self.shopper.settings
-        if wid.startswith("qh-"):
-            window = self._typed_window()
-            qh = s.get("quiet_hours")
-            if qh is not None:
-                if window != {"start": qh["start"], "end": qh["end"]}:
-                    self._apply({"quiet_hours": window}, "Quiet hours")
-            elif window != self._qh_draft:
-                # Off: check the times now, keep them for when quiet hours are switched on.
-                try:
-                    validate_patch({"quiet_hours": window})
-                    self._qh_draft = window
-                except ValidationError as exc:
-                    self.notify(f"Quiet hours: {_error_text(exc)}", title="Setting not changed",
-                                severity="error", markup=False)
-                    self.sync(force_inputs=True)
-        elif wid == "digest-time":
-            value = inp.value.strip()
-            if (s.get("digest") or {}).get("time") != value:
-                self._apply({"digest": {"time": value}}, "Digest time")
 
 
 __all__ = ["SettingsPane"]
