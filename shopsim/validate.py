@@ -39,7 +39,7 @@ def _templates(c: Checker, s: Any) -> None:
     line of a template is placed on that line of the file."""
     if not s.policies.templates:
         return
-    from shopsim.notify.templates import check_templates  # Jinja loads only when a scenario has templates
+    from shopsim.notify.template_checks import check_templates  # Jinja loads only when a scenario has templates
     from shopsim.scenario.yamlpos import TEXT
 
     for path, tline, message in check_templates(s.policies.templates):

@@ -303,7 +303,7 @@ def test_template_overrides_cannot_exhaust_the_machine(source, fragment):
     import resource
     import time
 
-    from shopsim.notify.templates import check_templates
+    from shopsim.notify.template_checks import check_templates
 
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.process_time()
@@ -323,21 +323,22 @@ def test_a_template_over_a_limit_is_a_located_problem(cli, tmp_path):
 
 def test_shipped_templates_stay_far_inside_the_limits():
     from shopsim.notify import sandbox as S
+    from shopsim.notify import template_samples
     from shopsim.notify import templates as T
 
     for cat in T.TEMPLATE_CATEGORIES:
         for ch, parts in T.PARTS.items():
             for part in parts:
                 tpl = T._default_template((cat, ch, part))
-                for sample in T.SAMPLES[cat]:
+                for sample in template_samples.SAMPLES[cat]:
                     budget = S._Budget()
                     S._local.budget = budget
                     try:
-                        out = S.render_capped(tpl, dict(sample, channel=ch), T.RENDER_LIMITS[(ch, part)])
+                        out = S.render_capped(tpl, dict(sample, channel=ch), S.RENDER_LIMITS[(ch, part)])
                     finally:
                         S._local.budget = None
-                    assert T.MAX_STEPS - budget.left < T.MAX_STEPS // 50, (cat, ch, part)
-                    assert len(out) < T.RENDER_LIMITS[(ch, part)] // 2, (cat, ch, part)
+                    assert S.MAX_STEPS - budget.left < S.MAX_STEPS // 50, (cat, ch, part)
+                    assert len(out) < S.RENDER_LIMITS[(ch, part)] // 2, (cat, ch, part)
 
 
 # A template that passes every sample but not a real message: orders here cost 500,000.

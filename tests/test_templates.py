@@ -12,20 +12,10 @@ import pytest
 import yaml
 from babel.numbers import format_currency
 
-from shopsim.notify.templates import (
-    PARTS,
-    SAMPLE_LABELS,
-    SAMPLES,
-    SMS_LIMIT,
-    TEMPLATE_CATEGORIES,
-    TemplateError,
-    Templates,
-    check_templates,
-    default_sources,
-    discount,
-    format_money,
-    shorten,
-)
+from shopsim.notify.filters import discount, format_money, shorten
+from shopsim.notify.template_checks import check_templates
+from shopsim.notify.template_samples import SAMPLE_LABELS, SAMPLES
+from shopsim.notify.templates import PARTS, SMS_LIMIT, TEMPLATE_CATEGORIES, TemplateError, Templates, default_sources
 from shopsim.notify import context
 from shopsim.contract.taxonomy import CATEGORIES, CHANNELS, MARKETING_CATEGORIES
 

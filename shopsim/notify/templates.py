@@ -7,9 +7,8 @@ part (``policies.templates``); overrides are merged over the defaults part by pa
 A runtime error in a template (undefined variable, sandbox violation, bad filter input) falls back to the
 shipped default for that part, and if that fails too, to a plain sentence. Rendering is bounded in work, in
 the size of what it makes and in output (shopsim/notify/sandbox.py); a scenario's override past a bound raises
-TemplateLimitError, the one error that stops a run. ``check_templates`` finds the problems in overrides
-ahead of time (for ``shopsim validate``) by rendering each overridden part against every sample context of
-its category (``SAMPLES``).
+TemplateLimitError, the one error that stops a run. ``template_checks.check_templates`` finds the
+problems in overrides ahead of time (for ``shopsim validate``).
 
 Environment: ``ImmutableSandboxedEnvironment`` with ``StrictUndefined``, no autoescaping, no trailing
 newline, and ``trim_blocks``/``lstrip_blocks`` so block tags on their own lines leave no blank lines behind.
@@ -27,37 +26,10 @@ from typing import Any
 
 import yaml
 from jinja2 import TemplateSyntaxError
-from jinja2.sandbox import SecurityError
 
-from shopsim.notify.filters import discount, format_money, money, shorten
-from shopsim.notify.sandbox import (ENV, MAX_SOURCE, MAX_STEPS, MAX_VALUE, PART_NAMES, RENDER_LIMITS, RenderLimit,
-                                    make_environment, render_bounded, render_capped)
-from shopsim.notify.template_samples import SAMPLE_LABELS, SAMPLES
+from shopsim.notify.sandbox import ENV, MAX_SOURCE, PART_NAMES, RENDER_LIMITS, RenderLimit, render_bounded, render_capped
 from shopsim.scenario.problems import did_you_mean
 from shopsim.contract.taxonomy import CATEGORIES, CHANNELS, DIGEST
-
-__all__ = [
-    "DIGEST",
-    "MAX_STEPS",
-    "MAX_VALUE",
-    "PARTS",
-    "RENDER_LIMITS",
-    "SAMPLES",
-    "SAMPLE_LABELS",
-    "SMS_LIMIT",
-    "TEMPLATE_CATEGORIES",
-    "TemplateError",
-    "TemplateLimitError",
-    "Templates",
-    "check_templates",
-    "default_sources",
-    "discount",
-    "format_money",
-    "make_environment",
-    "money",
-    "render_bounded",
-    "shorten",
-]
 
 TEMPLATE_CATEGORIES: tuple[str, ...] = (*CATEGORIES, DIGEST)
 PARTS: dict[str, tuple[str, ...]] = {
@@ -67,8 +39,8 @@ PARTS: dict[str, tuple[str, ...]] = {
     "in_app": ("title", "body"),
 }
 SMS_LIMIT = 160
-_OVERRIDE_PATH = ("policies", "templates")
-_TEMPLATE_FILE = "<template>"  # the filename Jinja gives templates compiled from strings
+OVERRIDE_PATH = ("policies", "templates")
+TEMPLATE_FILE = "<template>"  # the filename Jinja gives templates compiled from strings
 
 
 class TemplateError(Exception):
@@ -92,7 +64,7 @@ class TemplateLimitError(TemplateError):
 
     def __init__(self, category: str, channel: str, part: str, message: str) -> None:
         super().__init__(category, channel, part, None, message)
-        self.path = (*_OVERRIDE_PATH, category, channel, part)
+        self.path = (*OVERRIDE_PATH, category, channel, part)
 
 
 
@@ -136,27 +108,27 @@ def _compile(category: str, channel: str, part: str, source: Any) -> Any:
     if not isinstance(source, str):
         raise TemplateError(category, channel, part, None,
                             f"a template must be a string, got {type(source).__name__}")
-    problem = _source_problem(source)
+    problem = source_problem(source)
     if problem is not None:
         raise TemplateError(category, channel, part, None, problem)
     try:
-        return _from_string(source)
+        return from_string(source)
     except TemplateSyntaxError as e:
         raise TemplateError(category, channel, part, e.lineno, f"syntax error: {e.message}") from e
     except RecursionError:
-        raise TemplateError(category, channel, part, None, _TOO_DEEP) from None
+        raise TemplateError(category, channel, part, None, TOO_DEEP) from None
 
 
-_TOO_DEEP = "nested too deeply to compile"
+TOO_DEEP = "nested too deeply to compile"
 
 
-def _source_problem(source: str) -> str | None:
+def source_problem(source: str) -> str | None:
     if len(source) > MAX_SOURCE:
         return f"the template is {len(source):,} characters long; a template is at most {MAX_SOURCE:,}"
     return None
 
 
-def _from_string(source: str) -> Any:
+def from_string(source: str) -> Any:
     tpl = ENV.from_string(source)
     # Jinja keeps a template's globals as a ChainMap over the environment's, and copies it into every new
     # render context: a plain dict halves the cost of a short render (~15 -> ~7 µs for a push).
@@ -282,10 +254,10 @@ class Templates:
         return _plain(category, ctx, is_title)
 
 
-def _walk(overrides: Any):
+def walk_overrides(overrides: Any):
     """Every override in key order: ("part", path, source) for a usable part, ("problem", path, message)
     for an unknown key or a wrong shape. ``path`` starts with ("policies", "templates")."""
-    base = _OVERRIDE_PATH
+    base = OVERRIDE_PATH
     if not isinstance(overrides, dict):
         yield ("problem", base,
                f"expected a mapping of category -> channel -> part, got {type(overrides).__name__}")
@@ -326,107 +298,8 @@ def _iter_overrides(overrides: Any):
     """(category, channel, part, source) for every override; TemplateError on the first unknown key or bad shape."""
     if not overrides:
         return
-    for what, path, value in _walk(overrides):
-        keys = [*path[len(_OVERRIDE_PATH):], None, None, None]
+    for what, path, value in walk_overrides(overrides):
+        keys = [*path[len(OVERRIDE_PATH):], None, None, None]
         if what == "problem":
             raise TemplateError(keys[0], keys[1], keys[2], None, value)
         yield keys[0], keys[1], keys[2], value
-
-
-# ---------------------------------------------------------------------------------------------- checks
-
-def _template_line(exc: BaseException) -> int | None:
-    """The template line a runtime error happened on (Jinja rewrites tracebacks to template lines)."""
-    line = None
-    tb = exc.__traceback__
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename == _TEMPLATE_FILE:
-            line = tb.tb_lineno
-        tb = tb.tb_next
-    return line
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, RenderLimit):
-        return f"over a rendering limit: {exc}"
-    if isinstance(exc, RecursionError):
-        return "recurses too deeply"
-    if isinstance(exc, SecurityError):
-        return f"not allowed in the sandbox: {exc}"
-    name = type(exc).__name__
-    if name == "UndefinedError":
-        return f"undefined: {exc}"
-    return f"{name}: {exc}"
-
-
-def _list_labels(labels: list[str], limit: int = 3) -> str:
-    shown = ", ".join(labels[:limit])
-    return shown + (f" (+{len(labels) - limit} more)" if len(labels) > limit else "")
-
-
-def check_templates(overrides: Any) -> list[tuple[tuple, int | None, str]]:
-    """Every problem in scenario template overrides, as (path, line_in_template_or_None, message).
-
-    ``path`` is ("policies", "templates", category, channel, part), shorter for an unknown key. Each
-    overridden part is compiled, then rendered against every sample context of its category (SAMPLES):
-    errors (undefined variables, sandbox refusals, bad filter input), empty output and SMS over 160
-    characters are problems."""
-    if overrides is None:
-        return []
-    problems: list[tuple[tuple, int | None, str]] = []
-    for what, path, value in _walk(overrides):
-        if what == "problem":
-            problems.append((path, None, value))
-            continue
-        cat, ch, part = path[len(_OVERRIDE_PATH):]
-        problem = _source_problem(value)
-        if problem is not None:
-            problems.append((path, None, problem))
-            continue
-        try:
-            tpl = _from_string(value)
-        except TemplateSyntaxError as e:
-            problems.append((path, e.lineno, f"syntax error: {e.message}"))
-            continue
-        except RecursionError:
-            problems.append((path, None, _TOO_DEEP))
-            continue
-        problems.extend(_render_problems(path, cat, ch, part, tpl))
-    return problems
-
-
-def _render_problems(path: tuple, cat: str, ch: str, part: str, tpl: Any) -> list[tuple[tuple, int | None, str]]:
-    is_title = part != "body"
-    errors: dict[tuple[int | None, str], list[str]] = {}
-    empty: list[str] = []
-    too_long: list[tuple[int, str]] = []
-    for label, sample in zip(SAMPLE_LABELS[cat], SAMPLES[cat]):
-        ctx = dict(sample, channel=ch)
-        try:
-            try:
-                raw = render_bounded(tpl, ctx, ch, part)
-            except Exception:  # noqa: BLE001
-                tpl.environment.handle_exception()  # re-raises it, its traceback on template lines
-        except Exception as e:  # noqa: BLE001
-            errors.setdefault((_template_line(e), _describe(e)), []).append(label)
-            if isinstance(e, (RenderLimit, RecursionError, MemoryError)):
-                break  # one sample is enough: the others would cost as much
-            continue
-        text = raw.strip()
-        if is_title:
-            text = " ".join(text.split())
-        if not text:
-            empty.append(label)
-        elif ch == "sms" and len(text) > SMS_LIMIT:
-            too_long.append((len(text), label))
-    out: list[tuple[tuple, int | None, str]] = []
-    for (line, message), labels in errors.items():
-        out.append((path, line, f"{message} (rendering sample {_list_labels(labels)})"))
-    if empty:
-        out.append((path, None, f"renders empty for {_list_labels(empty)}"))
-    if too_long:
-        too_long.sort(key=lambda t: (-t[0], t[1]))
-        n, label = too_long[0]
-        more = f" (also too long for {_list_labels([lb for _, lb in too_long[1:]])})" if len(too_long) > 1 else ""
-        out.append((path, None, f"renders to {n} characters for {label}; SMS allows {SMS_LIMIT}{more}"))
-    return out
