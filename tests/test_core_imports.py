@@ -71,6 +71,18 @@ def _imports(path) -> set[str]:
     return {n for n in names if n == "shopsim" or n.startswith("shopsim.")}
 
 
+def _modules() -> dict:
+    """Every module of shopsim by dotted name, with its source file."""
+    from pathlib import Path
+
+    root = Path(shopsim.__path__[0])
+    out = {}
+    for path in sorted(root.rglob("*.py")):
+        parts = path.relative_to(root.parent).with_suffix("").parts
+        out[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return out
+
+
 def _reaching(package: str, banned) -> list[str]:
     """`file imports name` for each import in shopsim.<package> whose name `banned` refuses."""
     from pathlib import Path
@@ -141,3 +153,29 @@ def test_kpis_never_import_qa():
     leans on the checks."""
     upward = _reaching("metrics", lambda n: n.split(".")[1:2] == ["qa"])
     assert not upward, "\n".join(upward)
+
+def test_no_module_reaches_itself_through_its_imports():
+    """Every arrow points one way: no two modules import each other, directly (kpis and variants did) or
+    around a longer loop, counting imports inside functions and under TYPE_CHECKING too."""
+    modules = _modules()
+    graph = {m: {n for n in _imports(p) if n in modules and n != m} for m, p in modules.items()}
+    assert "shopsim.metrics.variants" in graph["shopsim.metrics.kpis"]
+    loops, done = [], set()
+    for start in graph:
+        if start in done:
+            continue
+        # Depth-first from each module: a path back to a module on the current path is a loop.
+        stack, on_path = [(start, iter(sorted(graph[start])))], [start]
+        while stack:
+            node, nexts = stack[-1]
+            step = next(nexts, None)
+            if step is None:
+                stack.pop()
+                on_path.pop()
+                done.add(node)
+            elif step in on_path:
+                loops.append(" -> ".join(on_path[on_path.index(step):] + [step]))
+            elif step not in done:
+                stack.append((step, iter(sorted(graph[step]))))
+                on_path.append(step)
+    assert not loops, "\n".join(sorted(set(loops)))
