@@ -15,11 +15,9 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any, Iterable
 
-# ABANDONED ... UNSUBSCRIBED, ADS, RECOVERY_BINS, NOTE_FIELDS and _Notes are re-exported: they used to live here.
-from shopsim.metrics.kpis_base import (ABANDONED, ADS, NOTIFICATION_COMPLAINED, ORDERED, RECOVERED,  # noqa: F401
-                                       RECOVERY_BINS, SERIES, SURVEY_ANSWERED, UNSUBSCRIBED)
+from shopsim.metrics.kpis_base import NOTIFICATION_COMPLAINED, SERIES, SURVEY_ANSWERED
 from shopsim.metrics.kpis_commerce import CommerceKPIs
-from shopsim.metrics.kpis_messages import NOTE_FIELDS, MessageKPIs, _Notes  # noqa: F401
+from shopsim.metrics.kpis_messages import MessageKPIs
 from shopsim.metrics.kpis_shoppers import ShopperKPIs
 from shopsim.metrics.variants import experiments_result
 from shopsim.contract import events as E

@@ -5,7 +5,7 @@ and `variants.py` all import from here, so none of them imports another in a cir
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 from shopsim.contract.taxonomy import CHANNELS
 from shopsim.contract import events as E
@@ -69,3 +69,21 @@ def ordered(have: Iterable[str], first: tuple[str, ...]) -> list[str]:
 
 def flag_count(flags: dict[Any, int], flag: int) -> int:
     return sum(1 for f in flags.values() if f & flag)
+
+
+class MetricDef(NamedTuple):
+    """One KPI by name: where its value sits in `Metrics.result()` and how to read and print it."""
+
+    section: str       # commerce, shoppers, survey, messages, recovery_time, ads, experiment
+    key: str           # its key in the section, dotted for a nested one; the name itself when not given
+    kind: str          # count, rate, pp (a difference of rates), money, duration, number
+    text: str          # its definition, in words
+
+
+def kpi(section: str, kind: str, text: str, key: str | None = None) -> tuple[str, str, str, str | None]:
+    return section, kind, text, key
+
+
+def declare(defs: dict[str, tuple[str, str, str, str | None]]) -> dict[str, MetricDef]:
+    """KPIs by name, from `kpi(...)` entries."""
+    return {name: MetricDef(sec, key or name, kind, text) for name, (sec, kind, text, key) in defs.items()}

@@ -10,9 +10,80 @@ from typing import Any
 
 from shopsim.metrics import stats
 from shopsim.metrics.kpis_base import (ABANDONED, CART_REMINDERS, COUPON_SEEN, DEVICES, ORDERED, RECOVERED,
-                                       RECOVERY_BINS, SURVEY_ANSWERED, by_count, cents, flag_count, is_ad, ordered,
-                                       ratio, share_left)
+                                       RECOVERY_BINS, SURVEY_ANSWERED, by_count, cents, declare, flag_count, is_ad,
+                                       kpi, ordered, ratio, share_left)
 from shopsim.contract import events as E
+
+
+# The commerce KPIs by name (what `expect:` checks, `report` prints, `diff` compares): section, kind, definition.
+COMMERCE_KPIS = declare({
+    "visits": kpi("commerce", "count", "visits (sessions started)"),
+    "product_views": kpi("commerce", "count", "products viewed"),
+    "carts": kpi("commerce", "count", "carts that had an item added"),
+    "checkouts": kpi("commerce", "count", "carts that reached checkout"),
+    "carts_abandoned": kpi("commerce", "count", "carts abandoned at least once"),
+    "abandonments": kpi("commerce", "count", "abandonments (a cart can be abandoned more than once)"),
+    "carts_ordered": kpi("commerce", "count", "carts (that had an item added) later ordered"),
+    "carts_open": kpi("commerce", "count", "carts neither ordered nor abandoned yet (being filled or in checkout)"),
+    "abandonment_rate": kpi("commerce", "rate", "1 − carts ordered / carts created (Baymard's cart abandonment rate)"),
+    "abandoned_at_least_once_rate": kpi("commerce", "rate", "carts abandoned at least once / carts"),
+    "checkout_abandonment_rate": kpi("commerce", "rate", "1 − carts ordered / carts that reached checkout"),
+    "orders": kpi("commerce", "count", "orders placed"),
+    "paid_orders": kpi("commerce", "count", "orders paid"),
+    "conversion_rate": kpi("commerce", "rate", "orders / visits"),
+    "shopper_conversion_rate": kpi("commerce", "rate", "shoppers who ordered / shoppers"),
+    "carts_recovered": kpi("commerce", "count", "abandoned carts later ordered"),
+    "recovery_rate": kpi("commerce", "rate", "abandoned carts later ordered / carts abandoned"),
+    "recovered_attributed": kpi("commerce", "count", "recovered carts ordered through a click on a cart reminder"),
+    "recovered_organic": kpi("commerce", "count", "recovered carts ordered with no click to credit"),
+    "recovered_other": kpi("commerce", "count", "recovered carts credited to an ad or to a message that is not a "
+                                               "cart reminder"),
+    "attributed_recovery_rate": kpi("commerce", "rate", "recovered carts ordered through a click on a cart reminder / "
+                                                       "carts abandoned"),
+    "organic_recovery_rate": kpi("commerce", "rate", "recovered carts with no click to credit / carts abandoned"),
+    "incremental_recovery_rate": kpi("commerce", "pp", "cart recovery rate of the treated arms minus the holdout's "
+                                                      "(first experiment with a holdout)"),
+    "incremental_recovery_low": kpi("commerce", "pp", "lower end of the incremental recovery's 95% interval"),
+    "incremental_recovery_high": kpi("commerce", "pp", "upper end of the incremental recovery's 95% interval"),
+    "recovered_by_notification": kpi("commerce", "count", "recovered carts attributed to a message click"),
+    "recovered_by_ad": kpi("commerce", "count", "recovered carts attributed to an ad click"),
+    "recovered_unattributed": kpi("commerce", "count", "recovered carts with no click to credit"),
+    "attributed_orders": kpi("commerce", "count", "orders attributed to a message or ad click (with channel or "
+                                                 "category: to a message of it)"),
+    "coupon_orders": kpi("commerce", "count", "orders placed with a coupon"),
+    "revenue": kpi("commerce", "money", "payments confirmed"),
+    "recovered_revenue": kpi("commerce", "money", "payments for orders of recovered carts"),
+    "discount_cost": kpi("commerce", "money", "coupon discounts granted on orders"),
+    "refunded": kpi("commerce", "money", "refunds issued"),
+    "coupons_issued": kpi("commerce", "count", "coupons issued"),
+    "coupons_seen": kpi("commerce", "count", "coupons whose code the shopper learned (coupon.seen)"),
+    "coupons_redeemed": kpi("commerce", "count", "coupons redeemed"),
+})
+
+
+# The exit survey's KPIs.
+SURVEY_KPIS = declare({
+    "survey_responses": kpi("survey", "count", "exit-survey answers", "responses"),
+    "survey_response_rate": kpi("survey", "rate", "exit-survey answers / carts abandoned", "response_rate"),
+})
+
+
+# Time from a cart's first abandonment to its order.
+RECOVERY_TIME_KPIS = declare({
+    "time_to_recovery_p25": kpi("recovery_time", "duration", "25th percentile of first abandonment → order", "p25_ms"),
+    "time_to_recovery_p50": kpi("recovery_time", "duration", "median of first abandonment → order", "p50_ms"),
+    "time_to_recovery_p75": kpi("recovery_time", "duration", "75th percentile of first abandonment → order", "p75_ms"),
+    "time_to_recovery_p90": kpi("recovery_time", "duration", "90th percentile of first abandonment → order", "p90_ms"),
+})
+
+
+# Retargeting ads.
+AD_KPIS = declare({
+    "ad_impressions": kpi("ads", "count", "retargeting ad impressions", "impressions"),
+    "ad_clicks": kpi("ads", "count", "retargeting ad clicks", "clicks"),
+    "ad_click_rate": kpi("ads", "rate", "ad clicks / impressions", "click_rate"),
+    "ad_orders": kpi("ads", "count", "orders attributed to an ad click", "orders"),
+})
 
 
 class CommerceKPIs:

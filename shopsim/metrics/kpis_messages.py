@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
-from shopsim.metrics.kpis_base import PROXY, UNSUBSCRIBED, by_count, ordered, ratio
+from shopsim.metrics.kpis_base import PROXY, UNSUBSCRIBED, by_count, declare, kpi, ordered, ratio
 from shopsim.contract.taxonomy import CHANNELS
 
 NOTE_FIELDS = ("requested", "delivered", "deferred", "digested", "suppressed", "opened", "human_opened",
@@ -19,6 +19,40 @@ NOTE_FIELDS = ("requested", "delivered", "deferred", "digested", "suppressed", "
 _REACH = ("recipients", "recipients_opened", "recipients_clicked")
 # notification.opened: what the opened-ids mask records.
 _OPEN_ANY, _OPEN_HUMAN, _OPEN_MACHINE = 1, 2, 4
+
+
+# Message KPIs by name (what `expect:` checks, `report` prints, `diff` compares); narrow them with a channel or a category.
+MESSAGE_KPIS = declare({
+    "requested": kpi("messages", "count", "notifications requested"),
+    "delivered": kpi("messages", "count", "notifications delivered (a digest counts once)"),
+    "deferred": kpi("messages", "count", "notifications deferred at least once"),
+    "digested": kpi("messages", "count", "notifications batched into a digest"),
+    "suppressed": kpi("messages", "count", "notifications suppressed"),
+    "opened": kpi("messages", "count", "delivered notifications opened, machine opens included (reported opens)"),
+    "human_opened": kpi("messages", "count", "delivered notifications opened by a person"),
+    "machine_opened": kpi("messages", "count", "delivered notifications opened by a mail privacy proxy"),
+    "clicked": kpi("messages", "count", "delivered notifications clicked"),
+    "dismissed": kpi("messages", "count", "pushes dismissed unopened"),
+    "unsubscribed": kpi("messages", "count", "unsubscribes from a message"),
+    "complained": kpi("messages", "count", "emails marked as spam"),
+    "recipients": kpi("messages", "count", "shoppers delivered at least one message"),
+    "recipients_opened": kpi("messages", "count", "recipients with at least one reported open"),
+    "recipients_clicked": kpi("messages", "count", "recipients with at least one click"),
+    "delivery_rate": kpi("messages", "rate", "delivered / requested"),
+    "suppression_rate": kpi("messages", "rate", "suppressed / requested"),
+    "deferral_rate": kpi("messages", "rate", "deferred / requested"),
+    "digest_rate": kpi("messages", "rate", "digested / requested"),
+    "open_rate": kpi("messages", "rate", "opened / delivered (reported: machine opens included)"),
+    "human_open_rate": kpi("messages", "rate", "opened by a person / delivered"),
+    "click_rate": kpi("messages", "rate", "clicked / delivered"),
+    "click_to_open_rate": kpi("messages", "rate", "clicked / opened"),
+    "order_rate": kpi("messages", "rate", "attributed orders / delivered"),
+    "unsubscribe_rate": kpi("messages", "rate", "unsubscribes / delivered"),
+    "complaint_rate": kpi("messages", "rate", "spam complaints / delivered"),
+    "recipient_open_rate": kpi("messages", "rate", "recipients with an open / recipients"),
+    "recipient_click_rate": kpi("messages", "rate", "recipients with a click / recipients"),
+    "messages_per_shopper_per_day": kpi("messages", "number", "delivered / shoppers / days", "per_shopper_per_day"),
+})
 
 
 class _Notes:

@@ -9,7 +9,22 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, NamedTuple
 
-from shopsim.metrics.kpis_base import PLATFORMS, ordered, ratio
+from shopsim.metrics.kpis_base import PLATFORMS, declare, kpi, ordered, ratio
+
+
+# The shoppers as created, by name (what `expect:` checks, `report` prints, `diff` compares).
+SHOPPER_KPIS = declare({
+    "shoppers_created": kpi("shoppers", "count", "shoppers created", "count"),
+    "app_shoppers": kpi("shoppers", "count", "shoppers who have the app", "app"),
+    "push_opt_in_ios": kpi("shoppers", "rate", "iOS app users whose phone allows push / iOS app users",
+                          "push_opt_in.ios"),
+    "push_opt_in_android": kpi("shoppers", "rate", "Android app users whose phone allows push / Android app users",
+                              "push_opt_in.android"),
+    "marketing_consent_rate": kpi("shoppers", "rate", "shoppers who consent to marketing / shoppers",
+                                 "marketing_consent"),
+    "mail_proxy_rate": kpi("shoppers", "rate", "shoppers whose mail goes through a privacy proxy / shoppers",
+                          "mail_proxy"),
+})
 
 
 class Profile(NamedTuple):

@@ -10,8 +10,17 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from shopsim.metrics import stats
-from shopsim.metrics.kpis_base import ABANDONED, ORDERED, RECOVERED, UNSUBSCRIBED, cents
+from shopsim.metrics.kpis_base import ABANDONED, ORDERED, RECOVERED, UNSUBSCRIBED, cents, declare, kpi
 from shopsim.contract import events as E
+
+
+# An arm against the control, on the experiment's metric, by name: `expect:` gives the experiment and the variant.
+EXPERIMENT_KPIS = declare({
+    "uplift": kpi("experiment", "rate", "variant minus control on the experiment's metric", "diff"),
+    "uplift_low": kpi("experiment", "rate", "lower end of the uplift's 95% interval", "low"),
+    "uplift_high": kpi("experiment", "rate", "upper end of the uplift's 95% interval", "high"),
+    "p_value": kpi("experiment", "number", "two-sided p-value of the uplift", "p"),
+})
 
 
 class ArmKPIs(Protocol):
