@@ -11,14 +11,13 @@ database stores. Shoppers, carts and orders are projected once, by `Commerce` an
 
 from __future__ import annotations
 
-from collections import namedtuple
 from typing import Any, NamedTuple
 
 from shopsim.contract import events as E
 from shopsim.contract.events import Event
 
 __all__ = ["S", "I", "F", "B", "T", "D", "J", "Col", "DATABASE", "EXPORT", "EXPORT_TABLES", "SETTINGS_TRACKED",
-           "ORDER_STATUS", "Commerce", "shopper_row", "row_type"]
+           "ORDER_STATUS", "Commerce", "shopper_row"]
 
 S, I, F, B, T, D, J = "string", "int", "float", "bool", "time", "date", "json"
 # Shopper settings whose value at creation and at the end of the run the shoppers table gives.
@@ -78,11 +77,6 @@ DATABASE: dict[str, tuple[Col, ...]] = {
               Col("read_ms", I, "n", "when it was first opened")),
 }
 
-
-
-def row_type(table: str) -> type:
-    """A named tuple of one database table's columns, in order, for rows built by position."""
-    return namedtuple(f"{table.title().replace('_', '')}Row", [c.name for c in DATABASE[table]])
 
 
 EXPORT: dict[str, tuple[tuple[str, str], ...]] = {

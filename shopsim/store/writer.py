@@ -27,15 +27,14 @@ from shopsim.contract import events as E
 from shopsim.contract.clock import epoch_ms, iso
 from shopsim.contract.events import Event
 from shopsim.store.models import TABLES as _T, metadata
-from shopsim.store.tables import ORDER_STEPS, Commerce, row_type, shopper_row
+from shopsim.store.tables import ORDER_STEPS, Commerce, shopper_row
 
 BATCH_ROWS = 50_000
 RUN_ID = 1  # one run per database (a replay to the same place replaces it)
+# Notification and inbox rows are built on the hot path as plain tuples in their tables' column order
+# (tests/test_tables.py holds each column to the export's): sqlite3 binds a tuple subclass item by item, and
+# named tuples cost the writer a tenth of its speed.
 _NOTIFICATIONS, _INBOX = _T["notifications"], _T["inbox"]
-
-
-# Notification and inbox rows are built by position on the hot path, as named tuples of their columns.
-NotificationRecord, InboxRecord = row_type("notifications"), row_type("inbox")
 
 
 class Requested(NamedTuple):
@@ -229,14 +228,14 @@ class StoreWriter:
             trace = orjson.dumps(w.passes)
         typ = ev.type
         outcome = typ[13:]  # "notification.delivered" -> "delivered"
-        self._pending[_NOTIFICATIONS].append(NotificationRecord(
+        self._pending[_NOTIFICATIONS].append((
             RUN_ID, nid, ev.shopper, req["category"], d["channel"], req["channel"], req["kind"], req["source"],
             req["ref"], t0, outcome, d.get("reason"), d.get("rule"), deferrals, until,
             d.get("digest"), ev.t, trace.decode()))
         n = 1
         if typ == E.NOTIFICATION_DELIVERED:
             digest_of = d["digest_of"]
-            self._pending[_INBOX].append(InboxRecord(
+            self._pending[_INBOX].append((
                 RUN_ID, nid, ev.shopper, ev.t, ev.seq, d["channel"], req["category"], req["kind"], d["title"],
                 d["body"], d["link"], None if digest_of is None else orjson.dumps(digest_of).decode(), None))
             n = 2
@@ -250,7 +249,7 @@ class StoreWriter:
         """Rows for the notifications the log leaves without an outcome: deferred ones still waiting."""
         for nid, (req, t0) in self._notes.items():
             w = self._waiting.get(nid) or Waiting()
-            self._pending[_NOTIFICATIONS].append(NotificationRecord(
+            self._pending[_NOTIFICATIONS].append((
                 RUN_ID, nid, req["shopper"], req["category"], w.channel or req["channel"], req["channel"],
                 req["kind"], req["source"], req["ref"], t0, "deferred" if w.deferrals else None, w.reason, w.rule,
                 w.deferrals, w.until_ms, None, None, _json(w.passes)))
