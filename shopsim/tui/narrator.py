@@ -114,9 +114,9 @@ class Narrator:
             # scans again before the slice ends). The next one waits until the run goes on.
             self._rest = list(events)
             return None
-        due = next(((t, i) for t, i in self.timed if i not in self.fired and t <= now), None)
+        due_at, due_step = next(((t, i) for t, i in self.timed if i not in self.fired and t <= now), (None, None))
         for k, ev in enumerate(events):
-            if due is not None and ev.t > due[0]:
+            if due_at is not None and ev.t > due_at:
                 self._rest = list(events[k:])
                 break
             for i, fields in self.filters:
@@ -127,8 +127,8 @@ class Narrator:
                     self._fired_now = now
                     return hit
             self._track(ev)
-        if due is not None:
-            hit = self._fire(due[1], due[0], None, ())
+        if due_at is not None:
+            hit = self._fire(due_step, due_at, None, ())
         else:
             return None
         self._fired_now = now

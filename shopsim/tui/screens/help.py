@@ -214,9 +214,10 @@ def _balance(blocks: list, n: int) -> list[list]:
     columns: list[list] = [[]]
     height = 0
     for block in blocks:
-        if columns[-1] and len(columns) < n and height + (block[2] + 2) / 2 > total / n:
+        _, _, rows = block  # a group: its title, its keys, how many
+        if columns[-1] and len(columns) < n and height + (rows + 2) / 2 > total / n:
             columns.append([])
             height = 0
         columns[-1].append(block)
-        height += block[2] + 2
+        height += rows + 2
     return columns

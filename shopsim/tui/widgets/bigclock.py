@@ -42,10 +42,11 @@ class BigClock(Horizontal):
             return
         d, sim = self.driver, self.driver.sim
         utc = datetime.fromtimestamp((sim.scenario.start_epoch + sim.now) / 1000, timezone.utc)
-        shown = (utc.strftime("%H:%M"), day_text(sim.now, sim.end), d.state, d.speed_label)
+        clock, day = utc.strftime("%H:%M"), day_text(sim.now, sim.end)
+        shown = (clock, day, d.state, d.speed_label)
         if shown == self._shown:
             return
         self._shown = shown
-        self.query_one(Digits).update(shown[0])
+        self.query_one(Digits).update(clock)
         self.query_one("#big-day", Static).update(
-            f"{shown[1]} · {utc:%A %d %B} · UTC\n{d.state} · speed {d.speed_label}")
+            f"{day} · {utc:%A %d %B} · UTC\n{d.state} · speed {d.speed_label}")

@@ -8,7 +8,7 @@ unread counts, filter, problems); this module decides only how that state reads.
 from __future__ import annotations
 
 from textwrap import wrap
-from typing import Any
+from typing import Any, NamedTuple
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -19,15 +19,22 @@ from textual.widget import Widget
 from shopsim.report.labels import words
 from shopsim.notify.filters import format_cents
 
-# Columns: key -> header, narrowest width, alignment. The id is always shown: the feed and the narration
+
+class _Column(NamedTuple):
+    head: str
+    width: int   # the narrowest
+    align: str   # "l" or "r"
+
+
+# Columns by key. The id is always shown: the feed and the narration
 # name shoppers by it. A narrow pane keeps the columns in _PRIORITY order as long as the name keeps
 # _NAME_MIN cells; spare width then goes, in _GROWTH order, to the name first (most shoppers' names fit
 # in 22 cells), the cart's amount, the time zone (only shown when it fits), then the rest.
-_COLUMNS = {"name": ("Shopper", 18, "l"), "id": ("ID", 7, "l"), "country": ("From", 4, "l"),
-            "segment": ("Segment", 8, "l"), "tz": ("Time zone", 13, "l"), "cart": ("Cart", 9, "l"),
-            "unread": ("Unread", 6, "r")}
+_COLUMNS = {"name": _Column("Shopper", 18, "l"), "id": _Column("ID", 7, "l"), "country": _Column("From", 4, "l"),
+            "segment": _Column("Segment", 8, "l"), "tz": _Column("Time zone", 13, "l"),
+            "cart": _Column("Cart", 9, "l"), "unread": _Column("Unread", 6, "r")}
 _ORDER = ("name", "id", "country", "segment", "tz", "cart", "unread")
-_NAME_MIN = _COLUMNS["name"][1]
+_NAME_MIN = _COLUMNS["name"].width
 _NOTICE_LINES = 4  # at most, above the rows
 _PRIORITY = ("name", "id", "unread", "cart", "country", "segment")  # then "tz", only with room to spare
 _GROWTH = (("name", 22), ("cart", 17), ("tz", None), ("name", 26), ("segment", 14), ("tz", 19))
@@ -57,7 +64,7 @@ class ShopperRows:
         room = width - 2 - 1 - _NAME_MIN
         chosen = {"name": _NAME_MIN}
         for key in _PRIORITY[1:]:
-            w = _COLUMNS[key][1]
+            w = _COLUMNS[key].width
             if room < w + 1:
                 break  # never show a less important column in place of a more important one
             chosen[key], room = w, room - w - 1
@@ -65,7 +72,7 @@ class ShopperRows:
             if room <= 0:
                 break
             if key not in chosen:
-                w = _COLUMNS[key][1]
+                w = _COLUMNS[key].width
                 if key == "tz" and len(chosen) == len(_PRIORITY) and room >= w + 1:
                     chosen[key], room = w, room - w - 1
                 continue
@@ -83,8 +90,8 @@ class ShopperRows:
         style = view.get_component_rich_style("shopper-table--header")
         cells = [("  ", style)]
         for key, w in self.columns(width):
-            head, _, align = _COLUMNS[key]
-            cells.append((_fit(head, w, align) + " ", style))
+            column = _COLUMNS[key]
+            cells.append((_fit(column.head, w, column.align) + " ", style))
         return self._line(cells, width, style)
 
     def footer_strip(self, width: int, view: Widget) -> Strip:
@@ -161,7 +168,7 @@ class ShopperRows:
             else:
                 n = self.unread[index]
                 text, kind = (f"● {n}", "shopper-table--unread") if n else ("·", "shopper-table--muted")
-            cells.append((_fit(text, w, _COLUMNS[key][2]) + " ", styled(kind)))
+            cells.append((_fit(text, w, _COLUMNS[key].align) + " ", styled(kind)))
         return self._line(cells, width, style)
 
     def cart_label(self, sh: Any, width: int | None = None) -> tuple[str, str | None]:

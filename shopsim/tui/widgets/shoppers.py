@@ -74,11 +74,13 @@ class ShopperTable(ShopperRows, Vertical):
         self._by_id: dict[str, int] | None = None
         self._currency = getattr(getattr(sim, "scenario", None), "currency", "")
         self._base_seq = getattr(sim, "emitted", 0)  # events up to here are already in the state read below
+        # Held, not queried: a timer or a selection may still reach the table while the screen is taken down.
+        self._list = ShopperList(self)
         if getattr(sim, "started", False):
             self._count_unread()
 
     def compose(self) -> ComposeResult:
-        yield ShopperList(self)              # first in the focus chain: keys go to the list, not the box
+        yield self._list                     # first in the focus chain: keys go to the list, not the box
         yield ShopperSearch(id="shopper-search")
 
     def on_mount(self) -> None:
@@ -86,7 +88,7 @@ class ShopperTable(ShopperRows, Vertical):
 
     @property
     def view(self) -> ShopperList:
-        return self.query_one(ShopperList)
+        return self._list
 
     @property
     def segments(self) -> list[str]:
@@ -222,13 +224,14 @@ class ShopperTable(ShopperRows, Vertical):
             if self.is_mounted:
                 view = self.view
                 view.update_virtual_size()
-                view.scroll_to_row(self.cursor)  # the notice took lines: keep the cursor in sight
+                view.scroll_to_cursor()  # the notice took lines: keep the cursor in sight
                 view.refresh()
         key = _Filter(text.strip().lower(), segment, country, bool(only_unread), cart_state)
         if key != self._filter:
             old = self._filter
             # Typing one more letter only narrows: look among the rows shown (unless live facets are on).
-            narrow = (key[1:] == old[1:] and not key.only_unread and not key.cart_state and old.text in key.text)
+            narrow = (key._replace(text="") == old._replace(text="") and not key.only_unread and not key.cart_state
+                      and old.text in key.text)
             self._apply_filter(key, narrow)
         return len(self.rows)
 
@@ -262,7 +265,7 @@ class ShopperTable(ShopperRows, Vertical):
         if self.is_mounted:
             view = self.view
             view.update_virtual_size()
-            view.scroll_to_row(self.cursor)
+            view.scroll_to_cursor()
             view.refresh()
 
     def row_of(self, index: int) -> int | None:
