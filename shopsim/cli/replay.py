@@ -81,12 +81,46 @@ def replay_cmd(scenario: str, seed: int | None, until_ms: int | None, db: str | 
     claim = Claim()
     stage = "before"
     try:
+        plan = _Plan.prepare(scenario, seed, until_ms, db, no_db, log, golden, update_golden,
+                             check or junit is not None, junit)
+        plan.claim(claim, quiet)
+        stage = "run"
+        wall = time.perf_counter()
+        sim, tally, expectations = _run(plan.cs, plan.until, claim, plan.db_url, db, plan.db_path, plan.log_path,
+                                        plan.gold, plan.check, quiet, plan.path)
+        stage = "after"
+        if not quiet:
+            print_summary(sim, tally, plan.log_path, plan.db_url and db, plan.db_path, time.perf_counter() - wall,
+                          to_stderr=plan.log_path is None)
+        if plan.judge(expectations, quiet):
+            sys.exit(EXIT_EXPECTATIONS)
+    except (KeyboardInterrupt, _Terminated) as e:
+        _stopped_outside_the_run(e, stage, claim)
+    except BrokenPipeError:  # the reader of the summary (or of the checks' table) went away
+        _quiet_stdout()
+        sys.exit(EXIT_BROKEN_PIPE)
+    finally:
+        claim.release()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+class _Plan:
+    """What a replay's options come to, each checked before anything is written: the compiled scenario, where
+    its outputs go, the golden comparison and the checks."""
+
+    def __init__(self, path: Path, cs, log: str | None, log_path: Path | None, db: str | None, db_url: str | None,
+                 db_path: Path | None, gold: Golden | None, check: bool, junit: str | None, until: int,
+                 until_ms: int | None, no_db: bool):
+        self.path, self.cs, self.log_path, self.db_url, self.db_path = path, cs, log_path, db_url, db_path
+        self.gold, self.check, self.junit, self.until, self.until_ms = gold, check, junit, until, until_ms
+        self.default_names = not log or (not no_db and not db)
+
+    @classmethod
+    def prepare(cls, scenario: str, seed: int | None, until_ms: int | None, db: str | None, no_db: bool,
+                log: str | None, golden: str | None, update_golden: bool, check: bool, junit: str | None) -> "_Plan":
         path, model = load_or_exit(scenario)
-        for value, option in ((log, "--log"), (db, "--db"), (junit, "--junit"), (golden, "--golden")):
-            if value is not None and not value.strip() and option in ("--log", "--db"):
-                fail(f"{option} needs a path (or leave it out for the default)")
-            if value is not None and value.endswith(os.sep) and "://" not in value:
-                fail(f"{option} {value} names a folder; give a file name")
+        _no_folders(log, db, junit, golden)
         cs = compile_scenario(model, seed)
         stem = f"{cs.name}-seed{cs.seed}"
         log_path = None if log == "-" else Path(log) if log else RUNS_DIR / f"{stem}.jsonl"
@@ -99,64 +133,68 @@ def replay_cmd(scenario: str, seed: int | None, until_ms: int | None, db: str | 
         if golden is not None and golden.strip():
             _readable_golden(Path(golden), update_golden)
         gold = Golden.prepare(golden, update_golden, path, log_path, db_path)  # exits 2 before the run
-        check = check or junit is not None
         if junit is not None:
             if not junit.strip():
                 fail("--junit needs a file name")
             writable_file(Path(junit), "JUnit file")
         until = cs.duration if until_ms is None else min(until_ms, cs.duration)
-        default_names = not log or (not no_db and not db)
+        return cls(path, cs, log, log_path, db, db_url, db_path, gold, check, junit, until, until_ms, no_db)
+
+    def claim(self, claim: Claim, quiet: bool) -> None:
+        """Make sure the files only this run may create are new, then claim every output."""
         try:
-            if gold is not None and gold.update:
-                probe_new_file(gold.path, "the golden log")
-            if junit is not None:
-                probe_new_file(Path(junit), "JUnit file")
+            if self.gold is not None and self.gold.update:
+                probe_new_file(self.gold.path, "the golden log")
+            if self.junit is not None:
+                probe_new_file(Path(self.junit), "JUnit file")
         except OutputError as e:
             claim.abandon()
-            fail_output(e, default_names)
-        claim_outputs(claim, log_path, db_path, db_url, default_names)
-        if until_ms is not None and until_ms > cs.duration and not quiet:
-            click.echo(f"shopsim: --until is past the scenario's end; the run stops at {cs.model.run.duration}.",
+            fail_output(e, self.default_names)
+        claim_outputs(claim, self.log_path, self.db_path, self.db_url, self.default_names)
+        if self.until_ms is not None and self.until_ms > self.cs.duration and not quiet:
+            click.echo(f"shopsim: --until is past the scenario's end; the run stops at {self.cs.model.run.duration}.",
                        err=True)
 
-        stage = "run"
-        wall = time.perf_counter()
-        sim, tally, expectations = _run(cs, until, claim, db_url, db, db_path, log_path, gold, check, quiet, path)
-        stage = "after"
-        if not quiet:
-            print_summary(sim, tally, log_path, db_url and db, db_path, time.perf_counter() - wall,
-                          to_stderr=log_path is None)
+    def judge(self, expectations, quiet: bool) -> bool:
+        """After a complete run: the checks' table (and JUnit file) and the golden comparison; whether any failed."""
         failed = False
-        if check:
-            from shopsim.cli.check import junit_xml, print_outcomes, write_junit
-            outcomes = expectations.finish()
-            print_outcomes(outcomes, cs.name, to_stderr=log_path is None)
-            if junit is not None:
-                try:
-                    write_junit(Path(junit), junit_xml(outcomes, cs.name, cs.seed))
-                except OSError as e:
-                    fail(f"cannot write JUnit file {junit}: {e.strerror or e} (the run itself is complete)")
-            failed = any(not o.passed for o in outcomes)
-        if gold is not None:
-            failed = not gold.conclude(log_path, quiet) or failed
-        if failed:
-            sys.exit(EXIT_EXPECTATIONS)
-    except (KeyboardInterrupt, _Terminated) as e:
-        code, what = _SIGNALS[signal.SIGTERM if isinstance(e, _Terminated) else signal.SIGINT]
-        if stage == "before":
-            claim.abandon()
-            click.echo(f"\nshopsim: {what} before the run started; nothing was written.", err=True)
-        else:  # "after": the run's own handler covers the run
-            click.echo(f"\nshopsim: {what} after the run finished (its outputs are complete); the summary and "
-                       "checks were cut short.", err=True)
-        sys.exit(code)
-    except BrokenPipeError:  # the reader of the summary (or of the checks' table) went away
-        _quiet_stdout()
-        sys.exit(EXIT_BROKEN_PIPE)
-    finally:
-        claim.release()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        if self.check:
+            failed = _checks_failed(expectations, self.cs, self.junit, to_stderr=self.log_path is None)
+        if self.gold is not None:
+            failed = not self.gold.conclude(self.log_path, quiet) or failed
+        return failed
+
+
+def _no_folders(log: str | None, db: str | None, junit: str | None, golden: str | None) -> None:
+    for value, option in ((log, "--log"), (db, "--db"), (junit, "--junit"), (golden, "--golden")):
+        if value is not None and not value.strip() and option in ("--log", "--db"):
+            fail(f"{option} needs a path (or leave it out for the default)")
+        if value is not None and value.endswith(os.sep) and "://" not in value:
+            fail(f"{option} {value} names a folder; give a file name")
+
+
+def _checks_failed(expectations, cs, junit: str | None, to_stderr: bool) -> bool:
+    from shopsim.cli.check import junit_xml, print_outcomes, write_junit
+    outcomes = expectations.finish()
+    print_outcomes(outcomes, cs.name, to_stderr=to_stderr)
+    if junit is not None:
+        try:
+            write_junit(Path(junit), junit_xml(outcomes, cs.name, cs.seed))
+        except OSError as e:
+            fail(f"cannot write JUnit file {junit}: {e.strerror or e} (the run itself is complete)")
+    return any(not o.passed for o in outcomes)
+
+
+def _stopped_outside_the_run(e: BaseException, stage: str, claim: Claim) -> None:
+    """A signal before the run (nothing was written) or after it (its outputs are whole): say so and exit."""
+    code, what = _SIGNALS[signal.SIGTERM if isinstance(e, _Terminated) else signal.SIGINT]
+    if stage == "before":
+        claim.abandon()
+        click.echo(f"\nshopsim: {what} before the run started; nothing was written.", err=True)
+    else:  # "after": the run's own handler covers the run
+        click.echo(f"\nshopsim: {what} after the run finished (its outputs are complete); the summary and "
+                   "checks were cut short.", err=True)
+    sys.exit(code)
 
 
 def _run(cs, until: int, claim: Claim, db_url: str | None, db: str | None, db_path: Path | None,

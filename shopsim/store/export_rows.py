@@ -264,8 +264,8 @@ class TableBuilder:
                  **{name: col[i] if i < len(col) else 0 for name, col in daily.items()}} for i in range(days)]
         sources = {"run": [run], "shoppers": self.shoppers.values(), "experiment_assignments": self.assignments,
                    "sessions": self.sessions.values(), "carts": self.commerce.carts.values(),
-                   "orders": self.commerce.orders.values(), "order_items": self.commerce.items, "notifications": self.notes.values(),
-                   "coupons": self.coupons.values(), "ads": self.ads.values(), "settings_changes": self.settings,
+                   "orders": self.commerce.orders.values(), "order_items": self.commerce.items,
+                   "notifications": self.notes.values(), "coupons": self.coupons.values(), "ads": self.ads.values(), "settings_changes": self.settings,
                    "surveys": self.surveys, "kpis_daily": kpis}
         out = {}
         for name, rows in sources.items():
