@@ -7,6 +7,8 @@ always shown."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from rich.cells import cell_len
 from textual import events
 from textual.app import ComposeResult
@@ -18,15 +20,24 @@ from textual.widgets import Button
 from shopsim.tui.clocktext import ROOMY, ClockFace
 from shopsim.tui.driver import SPEED_LABELS, SimDriver
 
-# (id, label, glyph, action, tooltip)
-BUTTONS = (("play", "▶ play", "▶", "toggle_play", "Play / pause (space)"),
-           ("event", "⏭ event", "⏭", "step_event", "Step to the next event (n)"),
-           ("note", "✉ next message", "✉", "step_notification", "Step to the next message (m)"),
-           ("hour", "+1h", "+1h", "jump_hour", "Jump one hour (h)"),
-           ("day", "+1d", "+1d", "jump_day", "Jump one day (d)"),
-           ("slower", "−", "−", "slower", "Slower (-)"),
-           ("faster", "+", "+", "faster", "Faster (+)"))
-PAUSE = ("⏸ pause", "⏸")  # the play button's label while playing: (label, glyph)
+
+class _Button(NamedTuple):
+    ident: str
+    label: str   # on a roomy bar
+    glyph: str   # on a narrow one
+    action: str
+    tip: str
+
+
+BUTTONS = (_Button("play", "▶ play", "▶", "toggle_play", "Play / pause (space)"),
+           _Button("event", "⏭ event", "⏭", "step_event", "Step to the next event (n)"),
+           _Button("note", "✉ next message", "✉", "step_notification", "Step to the next message (m)"),
+           _Button("hour", "+1h", "+1h", "jump_hour", "Jump one hour (h)"),
+           _Button("day", "+1d", "+1d", "jump_day", "Jump one day (d)"),
+           _Button("slower", "−", "−", "slower", "Slower (-)"),
+           _Button("faster", "+", "+", "faster", "Faster (+)"))
+PLAY = BUTTONS[0]
+PAUSE = _Button("play", "⏸ pause", "⏸", "toggle_play", PLAY.tip)  # the play button while playing
 GAP = 1  # cells before each button with a full label (glyph buttons stand side by side: their padding parts them)
 STYLES = {"name": "bold", "time": "bold", "state": "bold $text-accent", "sep": "$text-muted"}
 WIDEST_SPEED = max(map(cell_len, SPEED_LABELS))
@@ -35,14 +46,14 @@ TYPICAL_ZONE = "America/New_York"
 
 def play_width(glyphs: bool) -> int:
     """The play button's one width, for either of its labels and its padding."""
-    return 3 if glyphs else max(cell_len(PAUSE[0]), cell_len(BUTTONS[0][1])) + 2
+    return 3 if glyphs else max(cell_len(PAUSE.label), cell_len(PLAY.label)) + 2
 
 
 def buttons_width(glyphs: bool) -> int:
     """Cells the buttons take, gaps included (a compact button is its label and a cell either side)."""
     total = play_width(glyphs) + (0 if glyphs else GAP)
-    for ident, label, glyph, _, _ in BUTTONS[1:]:
-        total += (0 if glyphs else GAP) + cell_len(glyph if glyphs else label) + 2
+    for button in BUTTONS[1:]:
+        total += (0 if glyphs else GAP) + cell_len(button.glyph if glyphs else button.label) + 2
     return total
 
 
@@ -111,8 +122,8 @@ class TransportBar(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Clock(id="clock")
-        for ident, label, _, _, tip in BUTTONS:
-            yield TransportButton(label, id=ident, compact=True, tooltip=tip)
+        for button in BUTTONS:
+            yield TransportButton(button.label, id=button.ident, compact=True, tooltip=button.tip)
 
     def on_mount(self) -> None:
         self._clock = self.query_one(Clock)
@@ -137,22 +148,22 @@ class TransportBar(Horizontal):
             return
         self.glyphs = glyphs
         self.set_class(glyphs, "glyphs")
-        for ident, label, glyph, _, _ in BUTTONS:
-            if ident != "play":
-                self.query_one(f"#{ident}", Button).label = glyph if glyphs else label
+        for button in BUTTONS[1:]:
+            self.query_one(f"#{button.ident}", Button).label = button.glyph if glyphs else button.label
         # The play button keeps one width whatever it says: playing or pausing never relayouts the bar.
         self._play.styles.width = play_width(glyphs)
         self._set_play_label()
 
     def _set_play_label(self) -> None:
         playing = self.driver.playing
-        label = (PAUSE[1] if playing else BUTTONS[0][2]) if self.glyphs else (PAUSE[0] if playing else BUTTONS[0][1])
+        shown = PAUSE if playing else PLAY
+        label = shown.glyph if self.glyphs else shown.label
         if str(self._play.label) != label:
             self._play.label = label
 
     async def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
-        action = next((a for ident, _, _, a, _ in BUTTONS if ident == event.button.id), None)
+        action = next((b.action for b in BUTTONS if b.ident == event.button.id), None)
         if action is not None:
             # The screen's own version first: the main screen's steps also say where they landed, as the keys do.
             target = self.screen if hasattr(self.screen, f"action_{action}") else self.app
