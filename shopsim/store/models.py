@@ -1,18 +1,42 @@
-"""The SQL tables of a run, made from the declarations of `store.tables.DATABASE`. Events are the source of
-truth; the other tables are views of them shaped for analysts (one row per shopper, cart, order, ...)."""
+"""The SQL tables of a run as SQLModel classes, made from the declarations of `store.tables.DATABASE` (the
+one place a table's columns are named). Events are the source of truth; the other tables are views of them
+shaped for analysts (one row per shopper, cart, order, ...). `MODELS` maps a table's name to its class, for
+code that reads a run with SQLModel sessions; `TABLES` to its SQLAlchemy table, which the writer fills."""
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Float, Integer, MetaData, String, Table
+import types
+from typing import Any, Optional
 
-from shopsim.store.tables import B, DATABASE, F, I, J, S
+from sqlalchemy import Table
+from sqlmodel import Field, SQLModel
 
-_SQL = {S: String, I: Integer, F: Float, B: Boolean, J: String}
+from shopsim.store.tables import B, DATABASE, F, I, J, S, Col
 
-metadata = MetaData()
-TABLES: dict[str, Table] = {
-    name: Table(name, metadata, *(
-        Column(c.name, _SQL[c.kind], primary_key="k" in c.flags, nullable="n" in c.flags, index="i" in c.flags,
-               autoincrement=False, doc=c.doc or None) for c in cols))
-    for name, cols in DATABASE.items()
-}
+_PY: dict[str, type] = {S: str, I: int, F: float, B: bool, J: str}  # JSON is stored as its text
+
+
+def _class_name(table: str) -> str:
+    return "".join(part.title() for part in table.split("_")) + "Row"
+
+
+def _model(table: str, cols: tuple[Col, ...]) -> type[SQLModel]:
+    annotations: dict[str, Any] = {}
+    fields: dict[str, Any] = {}
+    for c in cols:
+        py = _PY[c.kind]
+        nullable = "n" in c.flags
+        annotations[c.name] = Optional[py] if nullable else py
+        fields[c.name] = Field(
+            default=None if nullable else ..., primary_key="k" in c.flags, index="i" in c.flags or None,
+            nullable=nullable, description=c.doc or None, sa_column_kwargs={"autoincrement": False})
+
+    def body(ns: dict[str, Any]) -> None:
+        ns.update(fields, __tablename__=table, __annotations__=annotations, __module__=__name__)
+
+    return types.new_class(_class_name(table), (SQLModel,), {"table": True}, body)
+
+
+MODELS: dict[str, type[SQLModel]] = {name: _model(name, cols) for name, cols in DATABASE.items()}
+TABLES: dict[str, Table] = {name: model.__table__ for name, model in MODELS.items()}  # type: ignore[attr-defined]
+metadata = SQLModel.metadata
