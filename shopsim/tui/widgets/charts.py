@@ -8,7 +8,7 @@ palette of the HTML report (mid-tones readable on dark and light) for series, th
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, NamedTuple, Sequence
 
 from rich.style import Style
 from rich.text import Text
@@ -22,6 +22,13 @@ __all__ = ["Chart", "BarsChart", "SeriesChart", "TableChart", "VariantsChart", "
            "verdict_word", "EIGHTHS", "LEVELS"]
 
 
+class _Bar(NamedTuple):
+    label: str
+    value: float | None  # None: a subheading
+    note: str
+    color: str | None
+
+
 class BarsChart(Chart):
     """Horizontal labelled bars, e.g. the cart funnel.
 
@@ -33,7 +40,7 @@ class BarsChart(Chart):
                  name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(title=title, name=name, id=id, classes=classes)
         self.max_label = max_label
-        self.bars: list[tuple[str, float | None, str, str | None]] = []
+        self.bars: list[_Bar] = []
         self.top: float | None = None
         self.empty = "nothing yet"
         self.update_data(bars)
@@ -41,10 +48,9 @@ class BarsChart(Chart):
     def update_data(self, bars: Sequence[Sequence[Any]], *, top: float | None = None, empty: str | None = None) -> None:
         rows = []
         for bar in bars:
-            label, value = str(bar[0]), (None if bar[1] is None else bar[1] or 0)
-            note = str(bar[2]) if len(bar) > 2 and bar[2] is not None else ""
-            color = bar[3] if len(bar) > 3 else None
-            rows.append((label, value, note, color))
+            label, value, note, color = (*bar, None, None)[:4]  # no note, no colour unless given
+            rows.append(_Bar(str(label), None if value is None else value or 0, "" if note is None else str(note),
+                             color))
         if rows == self.bars and top == self.top and (empty is None or empty == self.empty):
             return
         self.bars, self.top = rows, top
@@ -56,10 +62,10 @@ class BarsChart(Chart):
         if not self.bars:
             return [Text(self.empty, style=self.style_of("muted"))]
         muted, accent = self.style_of("muted"), self.style_of("bar")
-        lw = min(self.max_label, max(len(b[0]) for b in self.bars if b[1] is not None))
-        values = ["" if b[1] is None else _fmt(b[1]) for b in self.bars]
+        lw = min(self.max_label, max(len(b.label) for b in self.bars if b.value is not None))
+        values = ["" if b.value is None else _fmt(b.value) for b in self.bars]
         vw = max(len(v) for v in values)
-        nw = max(len(b[2]) for b in self.bars)
+        nw = max(len(b.note) for b in self.bars)
         cells = width - lw - vw - (nw + 2 if nw else 0) - 2
         if cells < 8 and nw:  # too narrow for the notes: the bars keep their room
             nw, cells = 0, width - lw - vw - 2
@@ -67,7 +73,7 @@ class BarsChart(Chart):
             lw = max(8, lw - (6 - cells))
             cells = width - lw - vw - 2
         cells = max(2, cells)
-        top = self.top if self.top is not None else max((b[1] for b in self.bars if b[1] is not None), default=0)
+        top = self.top if self.top is not None else max((b.value for b in self.bars if b.value is not None), default=0)
         out = []
         for (label, value, note, color), shown in zip(self.bars, values):
             if value is None:

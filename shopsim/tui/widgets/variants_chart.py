@@ -141,8 +141,8 @@ class VariantsChart(Chart):
         rows = [(label + (" ★" if metric == key else ""), metric == key,
                  [fn(self.variants[a], self.currency) if self.variants[a].get("shoppers") else "—" for a in arms])
                 for metric, label, fn in self.ARM_ROWS]
-        lw = max(len(r[0]) for r in rows)
-        cw = [max(len(h), *(len(r[2][i]) for r in rows)) for i, h in enumerate(heads)]
+        lw = max(len(label) for label, _, _ in rows)
+        cw = [max(len(h), *(len(cells[i]) for _, _, cells in rows)) for i, h in enumerate(heads)]
         # The heading's label cell says what the columns are: a line that starts with spaces loses them when
         # drawn, and its columns would slide under the labels.
         out = [Text("arm".ljust(lw) + "".join("  " + h.rjust(w) for h, w in zip(heads, cw)),
