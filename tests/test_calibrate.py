@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import tiny_scenario
+from helpers.scenarios import tiny_scenario
 from shopsim.calibrate import anchors as A
 from shopsim.calibrate import runner, table
 from shopsim.calibrate.stats import T975, ratio_spread, spread, t975

@@ -10,10 +10,11 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import play, replay_events, tiny_scenario
+from helpers.runs import play, replay_events
+from helpers.scenarios import tiny_scenario
 from shopsim.validate import load_scenario
 from shopsim.contract import events as E
-from test_properties import PROPS, assert_invariants
+from helpers.properties import PROPS, assert_invariants
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from conftest import replay_events, replay_lines, tiny_scenario
+from helpers.runs import replay_events, replay_lines
+from helpers.scenarios import tiny_scenario
 from shopsim.validate import load_scenario
 from shopsim.simulation import Simulation
 from shopsim.contract.events import RUN_FINISHED, RUN_STARTED
@@ -42,7 +43,7 @@ def test_same_seed_same_bytes_in_process():
 _CHILD = """
 import hashlib, sys
 sys.path.insert(0, {tests!r})
-from conftest import replay_lines
+from helpers.runs import replay_lines
 from shopsim.validate import load_scenario
 sys.stdout.write(hashlib.sha256(replay_lines(load_scenario({path!r}))).hexdigest())
 """

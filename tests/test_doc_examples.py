@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import replay_lines, tiny_scenario
+from helpers.runs import replay_lines
+from helpers.scenarios import tiny_scenario
 from shopsim.validate import load_scenario
 from shopsim.contract import events as E
 from shopsim.simulation import Simulation

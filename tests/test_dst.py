@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from conftest import play
+from helpers.runs import play
+from helpers.scenarios import REACHABLE
 from shopsim.qa.invariants import InvariantChecker
 from shopsim.notify.policy import quiet_hours, send_windows
 from shopsim.notify.windows import next_local_time, next_outside, reach
@@ -73,9 +74,7 @@ def _fall_back_scenario(tz: str, push_at: str) -> dict:
         "run": {"name": "fall_back", "seed": 2, "start": "2026-10-24T00:00:00Z", "duration": "9d"},
         "population": {"size": 1, "locales": {"en_US" if tz.startswith("America") else "en_GB":
                                               {"share": 1.0, "time_zones": {tz: 1.0}}},
-                       "platforms": {"ios": 1.0}, "reach": {"email_verified": 1.0, "phone": 1.0},
-                       "consent": {"marketing_consent": 1.0, "personalization": 1.0, "sms_opt_in": 1.0,
-                                   "push_os_permission": {"ios": 1.0}},
+                       **REACHABLE,
                        "settings": {"quiet_hours": {"start": "22:00", "end": "01:30"}}},
         "catalogue": {"products": 5, "stores": 1},
         "behaviour": {"sessions": {"per_day": 1e-6}},

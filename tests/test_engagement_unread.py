@@ -4,8 +4,8 @@ oracle reported that open as engagement after an unsubscribe. The engine itself 
 
 from __future__ import annotations
 
-from test_notify_properties import _play
-from test_properties import assert_invariants
+from helpers.properties import assert_invariants
+from helpers.runs import play_with_changes
 
 DATA = {'schema_version': 1,
 'run': {'name': 'prop',
@@ -108,7 +108,7 @@ DATA = {'schema_version': 1,
 
 
 def test_a_front_end_may_open_a_message_left_unread_by_an_unsubscribe_without_opening():
-    sim, events, _ = _play(DATA, [(0.5, 5, {})])  # at 6h the front end opens s000006's oldest unread message
+    sim, events, _ = play_with_changes(DATA, [(0.5, 5, {})])  # at 6h the front end opens s000006's oldest unread message
     unsub = [e for e in events if e.type == "notification.unsubscribed" and e.data["id"] == "s000006-n6"]
     opened = [e for e in events if e.type == "notification.opened" and e.data["id"] == "s000006-n6"]
     assert unsub and unsub[0].data["method"] == "list_unsubscribe"
@@ -121,22 +121,20 @@ def test_a_proxys_fetch_then_an_unopened_unsubscribe_leaves_it_unread_for_her() 
     unread), then she unsubscribes with the mail app's button without reading it: a front end may open it for
     her afterwards. Found by test_busy_push_and_sms_keep_caps_digests_and_quiet_hours, whose oracle took the
     proxy's open for hers."""
-    from conftest import tiny_scenario
+    from helpers.scenarios import tiny_scenario_data
 
     from shopsim.contract import events as E
     from shopsim.simulation import Simulation
     from shopsim.scenario.schema import Scenario
 
-    import yaml
-
-    data = yaml.safe_load(tiny_scenario(
-        1, "1d", as_text=True,
+    data = tiny_scenario_data(
+        1, "1d",
         population={"mail_proxy": {"ios": 1.0, "android": 1.0, "web": 1.0}, "consent": {"marketing_consent": 1.0},
                     "reach": {"email_verified": 1.0}},
         behaviour={"sessions": {"per_day": 1e-6}},
         engagement={"complaint": 0.0, "unsubscribe_unopened": {"email": 1.0}},
         events=[{"at": "1h", "shopper": "s000001",
-                 "notify": {"category": "promotions", "channels": ["email"], "title": "Offer"}}]))
+                 "notify": {"category": "promotions", "channels": ["email"], "title": "Offer"}}])
     sim = Simulation(Scenario.model_validate(data))
     events: list = []
     sim.subscribe(events.extend)

@@ -10,7 +10,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from conftest import parse_log, replay_lines, tiny_scenario
+from helpers.runs import parse_log, replay_lines
+from helpers.scenarios import tiny_scenario
 from shopsim import __version__
 from shopsim.contract.taxonomy import CATEGORIES, CHANNELS, FREQUENCIES
 

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings, strategies as st
 
-from conftest import replay_lines
+from helpers.runs import replay_lines
 from shopsim.cli import main
 from shopsim.contract import events as E
 from shopsim.contract.log_schema import log_json_schema

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import replay_events
+from helpers.runs import replay_events
 
 from shopsim.contract import events as E
 from shopsim.contract.events import Event

@@ -9,7 +9,8 @@ import yaml
 from click.testing import CliRunner
 from junitparser import Failure, JUnitXml
 
-from conftest import play, tiny_scenario
+from helpers.runs import play
+from helpers.scenarios import tiny_scenario, tiny_scenario_data
 from shopsim.cli import main
 from shopsim.qa.expect import Expectations
 from shopsim.simulation import Simulation
@@ -122,7 +123,7 @@ def test_check_without_expectations_says_so(tmp_path) -> None:
 
 
 def test_an_unknown_metric_is_bad_input_before_anything_is_written(tmp_path) -> None:
-    data = yaml.safe_load(tiny_scenario(size=5, duration="1d", as_text=True))
+    data = tiny_scenario_data(size=5, duration="1d")
     data["expect"] = [{"metric": "revenu", "min": 1}]
     path = tmp_path / "s.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))

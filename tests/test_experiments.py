@@ -9,7 +9,8 @@ from collections import Counter
 import pytest
 import yaml
 
-from conftest import play, tiny_scenario
+from helpers.runs import play
+from helpers.scenarios import tiny_scenario
 from shopsim.marketing.experiments import assign, bucket
 from shopsim.metrics.kpis import Metrics
 from shopsim.validate import load_scenario_text

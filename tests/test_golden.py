@@ -9,7 +9,7 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-from conftest import tiny_scenario
+from helpers.scenarios import tiny_scenario
 from shopsim.cli import main
 from shopsim.qa.logdiff import Divergence, first_divergence, format_divergence
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import tiny_scenario
+from helpers.scenarios import tiny_scenario
 from shopsim.cli import main
 from shopsim.store.runfile import open_run
 from shopsim.notify.explain import explain, logged_note

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import tiny_scenario
+from helpers.scenarios import tiny_scenario
 from shopsim.cli import main
 from shopsim.validate import load_scenario_text
 from shopsim.scenario.problems import ScenarioError
@@ -117,7 +117,7 @@ def test_duration_draws_stop_at_the_longest_duration():
     # ... and a scenario whose waits can pass any run's end still plays
     sim_text = tiny_scenario(size=5, duration="1d", as_text=True,
                              orders={"handling": {"dist": "lognormal", "median": "900d", "sigma": 5}})
-    from conftest import replay_lines
+    from helpers.runs import replay_lines
     assert replay_lines(sim_text).splitlines()[-1].startswith(b'{"')
 
 
@@ -394,7 +394,7 @@ def test_a_problem_found_at_run_time_is_placed_in_the_file(tmp_path):
 
 def test_a_vanishing_ad_rate_does_not_crash():
     # found by tests/test_input_fuzz.py: the gap to the next ad opportunity was int(inf)
-    from conftest import replay_events
+    from helpers.runs import replay_events
 
     sc = tiny_scenario(size=5, duration="12h", ads={"enabled": True, "per_day": 1e-300},
                        behaviour={"sessions": {"per_day": 5.0}, "add_to_cart": 0.5})
@@ -404,7 +404,7 @@ def test_a_vanishing_ad_rate_does_not_crash():
 
 def test_a_visit_rate_that_rounds_to_nothing_does_not_crash():
     # found by tests/test_input_fuzz.py: per_day 5e-324 made an arrival rate of 0.0, and expovariate(0) divides by it
-    from conftest import replay_events
+    from helpers.runs import replay_events
 
     sc = tiny_scenario(size=3, duration="12h", behaviour={"sessions": {"per_day": 5e-324}})
     events = replay_events(sc)

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import play, tiny_scenario
+from helpers.runs import play
+from helpers.scenarios import REACHABLE, berlin_shopper, tiny_scenario
 from shopsim.qa.invariants import INVARIANTS, InvariantChecker
 from shopsim.qa.invariants_base import cents
 from shopsim.validate import load_scenario
@@ -23,9 +24,6 @@ from shopsim.simulation import Simulation
 from shopsim.contract.events import Event
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
-REACHABLE = {"platforms": {"ios": 1.0}, "reach": {"email_verified": 1.0, "phone": 1.0},
-             "consent": {"marketing_consent": 1.0, "personalization": 1.0, "sms_opt_in": 1.0,
-                         "push_os_permission": {"ios": 1.0}}}
 
 
 # --- helpers ------------------------------------------------------------------------------------------
@@ -72,22 +70,6 @@ def with_settings(events, sid: str, **settings) -> list[Event]:
     """The shopper is created with these settings (merged over hers)."""
     i = at(events, E.SHOPPER_CREATED) + int(sid[1:]) - 1
     return replaced(events, i, settings={**events[i].data["settings"], **settings})
-
-
-def one_shopper(events: list[dict], duration: str = "1d", settings: dict | None = None, **extra) -> dict:
-    """One reachable, consenting shopper in Berlin who never visits on her own; `events` are scripted."""
-    data = {
-        "schema_version": 1,
-        "run": {"name": "plant", "seed": 2, "start": "2026-03-02T00:00:00Z", "duration": duration},
-        "population": {"size": 1, "locales": {"de_DE": {"share": 1.0, "time_zones": {"Europe/Berlin": 1.0}}},
-                       "settings": settings or {}, **REACHABLE},
-        "catalogue": {"products": 5, "stores": 2, "price": 9.99},
-        "behaviour": {"sessions": {"per_day": 1e-6}},
-        "account": {"new_signin_per_30d": 0.0, "password_change_per_30d": 0.0},
-        "events": events,
-    }
-    data.update(extra)
-    return data
 
 
 def msg(when: str, channels=("push",), category="promotions") -> dict:
@@ -179,7 +161,7 @@ def test_one_outcome_per_request_catches_a_second_outcome_and_a_missing_one(busy
 
 
 def test_settings_respected_judges_a_delivery_by_the_settings_of_its_instant():
-    sim, events = play(one_shopper([msg("10h")]))
+    sim, events = play(berlin_shopper([msg("10h")]))
     i = at(events, E.NOTIFICATION_REQUESTED)
     s = events[at(events, E.SHOPPER_CREATED)].data["settings"]
     off = Event(0, events[i].t, E.SETTINGS_CHANGED, "s000001",
@@ -193,7 +175,7 @@ def test_settings_respected_judges_a_delivery_by_the_settings_of_its_instant():
 
 
 def test_settings_respected_checks_what_a_suppression_claims():
-    sim, events = play(one_shopper([msg("10h")]))
+    sim, events = play(berlin_shopper([msg("10h")]))
     i = at(events, E.NOTIFICATION_DELIVERED)
     lie = events[i]._replace(type=E.NOTIFICATION_SUPPRESSED,
                              data={**events[i].data, "reason": "no_marketing_consent", "rule": "marketing_consent"})
@@ -202,7 +184,7 @@ def test_settings_respected_checks_what_a_suppression_claims():
 
 
 def test_quiet_hours_respected_reads_quiet_hours_in_local_time():
-    sim, events = play(one_shopper([msg("10h")]))  # 11:00 in Berlin
+    sim, events = play(berlin_shopper([msg("10h")]))  # 11:00 in Berlin
     delivered = events[at(events, E.NOTIFICATION_DELIVERED)]
     planted = with_settings(events, "s000001", quiet_hours={"start": "10:00", "end": "12:00"})
     one(sim, planted, "quiet_hours_respected", delivered.seq,
@@ -213,7 +195,7 @@ def test_quiet_hours_respected_reads_quiet_hours_in_local_time():
 
 def test_send_windows_respected():
     windows = {"send_windows": [{"channel": "push", "start": "08:00", "end": "20:00", "classes": ["marketing"]}]}
-    sim, events = play(one_shopper([msg("10h")], policies=windows))
+    sim, events = play(berlin_shopper([msg("10h")], policies=windows))
     i = at(events, E.NOTIFICATION_DELIVERED)
     late = list(events)
     late[i] = late[i]._replace(t=21 * HOUR)  # 22:00 in Berlin
@@ -223,7 +205,7 @@ def test_send_windows_respected():
 
 def test_caps_respected_catches_a_delivery_over_the_cap_and_a_cap_that_was_not_full():
     caps = {"caps": [{"channel": "push", "max": 1, "per": "24h"}]}
-    sim, events = play(one_shopper([msg("6h"), msg("10h")], policies=caps))
+    sim, events = play(berlin_shopper([msg("6h"), msg("10h")], policies=caps))
     i = at(events, E.NOTIFICATION_SUPPRESSED, reason="frequency_cap")
     first = at(events, E.NOTIFICATION_DELIVERED)
     over = list(events)
@@ -242,7 +224,7 @@ DAILY = {"categories": {"promotions": {"frequency": "daily"}}, "digest": {"time"
 
 
 def test_digests_consistent_catches_a_digest_that_lost_an_item():
-    sim, events = play(one_shopper([msg("6h"), msg("10h")], settings=DAILY))
+    sim, events = play(berlin_shopper([msg("6h"), msg("10h")], settings=DAILY))
     i = next(k for k, e in enumerate(events) if e.type == E.NOTIFICATION_DELIVERED and e.data["digest_of"])
     d = events[i]
     assert len(d.data["digest_of"]) == 2
@@ -251,7 +233,7 @@ def test_digests_consistent_catches_a_digest_that_lost_an_item():
 
 
 def test_digests_consistent_catches_a_digest_due_at_the_wrong_local_time():
-    sim, events = play(one_shopper([msg("6h")], settings=DAILY))
+    sim, events = play(berlin_shopper([msg("6h")], settings=DAILY))
     i = at(events, E.NOTIFICATION_DIGESTED)
     ev = events[i]
     wrong = iso(sim.scenario.start_epoch + 20 * HOUR)  # 21:00 in Berlin
@@ -259,7 +241,7 @@ def test_digests_consistent_catches_a_digest_due_at_the_wrong_local_time():
 
 
 def test_critical_always_sent_catches_a_wrong_suppression_and_a_doubled_channel():
-    sim, events = play(one_shopper([{"at": "8h", "shopper": "s000001", "signin": True}]))
+    sim, events = play(berlin_shopper([{"at": "8h", "shopper": "s000001", "signin": True}]))
     alerts = [i for i, e in enumerate(events) if e.type == E.NOTIFICATION_DELIVERED]
     assert [events[i].data["channel"] for i in alerts] == ["email", "push"]
     i = alerts[1]
@@ -272,14 +254,14 @@ def test_critical_always_sent_catches_a_wrong_suppression_and_a_doubled_channel(
 
 
 def test_critical_always_sent_catches_a_rerouted_promotion():
-    sim, events = play(one_shopper([msg("10h")]))
+    sim, events = play(berlin_shopper([msg("10h")]))
     i = at(events, E.NOTIFICATION_DELIVERED)
     one(sim, replaced(events, i, rerouted_from="email"), "critical_always_sent", events[i].seq,
         "s000001-n1 (promotions) rerouted from email to push")
 
 
 def test_scripted_messages_requested_once_per_shopper_and_channel():
-    sim, events = play(one_shopper([msg("10h", channels=("push", "email"))]))
+    sim, events = play(berlin_shopper([msg("10h", channels=("push", "email"))]))
     i = at(events, E.NOTIFICATION_REQUESTED)
     copy = events[i]._replace(data={**events[i].data, "id": "s000001-n9"})
     one(sim, insert(events, i + 1, copy), "scripted_messages_requested", events[i].seq + 1,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import tiny_scenario
+from helpers.scenarios import tiny_scenario
 from shopsim.contract import events as E
 from shopsim.simulation import Simulation
 from shopsim.sim.kernel import PRIO_NORMAL, PRIO_SCRIPT, Kernel

@@ -7,15 +7,9 @@ import math
 
 import pytest
 
-from test_kpi_definitions import H, Log
+from helpers.logs import H, Log, started
 
 Z95 = 1.959963984540054
-
-
-def started(g: Log, name: str, arms: dict[str, bool], control: str, metric: str = "recovery") -> None:
-    g.add(0, "experiment.started", None, experiment=name, description="", metric=metric, control=control,
-          variants=[{"name": a, "weight": 1, "holdout": hold, "flows": [], "campaigns": [], "ads": None}
-                    for a, hold in arms.items()])
 
 
 def holdout_log() -> Log:

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from shopsim.metrics import catalog
 from shopsim.metrics.kpis import Metrics
-from test_kpi_definitions import H, Log
-from test_kpi_experiments import started
+
+from helpers.logs import H, Log, started
 
 ACTIONS = ("visit", "add", "checkout", "abandon", "abandon", "order", "order", "message", "open", "click", "click",
            "unsubscribe", "complain", "survey", "ad", "coupon")

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import tiny_scenario
+from helpers.scenarios import tiny_scenario
 from shopsim.metrics.kpis import Metrics
 from shopsim.validate import load_scenario, load_scenario_text
 from shopsim.scenario.problems import ScenarioError

@@ -6,10 +6,11 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from conftest import play, tiny_scenario
+from helpers.runs import play
+from helpers.scenarios import tiny_scenario
 from shopsim.contract import events as E
 from shopsim.contract.events import ORDER_LIFECYCLE
-from test_properties import assert_invariants
+from helpers.properties import assert_invariants
 
 ORDER_TYPES = set(ORDER_LIFECYCLE) | {E.PAYMENT_FAILED, E.ORDER_CANCELLED, E.DISPUTE_OPENED, E.REFUND_ISSUED}
 

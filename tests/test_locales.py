@@ -164,7 +164,7 @@ def test_rejected_locale_is_reported_where_it_is_written():
 
 def test_the_suggested_replacement_works():
     scenario = load_scenario_text(one_shopper("en", "Asia/Manila"))
-    from conftest import replay_lines
+    from helpers.runs import replay_lines
 
     created = orjson.loads(replay_lines(scenario).splitlines()[1])
     assert created["tz"] == "Asia/Manila" and created["phone"]

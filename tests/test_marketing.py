@@ -12,18 +12,18 @@ from pathlib import Path
 
 import pytest
 
-from conftest import play, replay_events
+from helpers.runs import play, replay_events
+from helpers.scenarios import IDLE_SHOP, REACHABLE
 from shopsim.validate import load_scenario
 from shopsim.scenario.schema import Scenario
 from shopsim.contract.taxonomy import CHANNELS, TRANSACTIONAL_PLAN
 from shopsim.contract import events as E
 from shopsim.contract.clock import HOUR
 from shopsim.simulation import Simulation
-from test_marketing_properties import (
-    _instant, check_attribution, check_coupons, check_engagement, check_flows,
+
+from helpers.properties import (
+    check_attribution, check_coupons, check_engagement, check_flows, check_log, check_notifications, instant,
 )
-from test_notify_properties import check_notifications
-from test_properties import check_log
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 ALL = {c: 1.0 for c in CHANNELS}
@@ -56,9 +56,7 @@ def one_shopper(steps: list[dict], *, engaged: bool = True, duration: str = "3d"
         "schema_version": 1,
         "run": {"name": "one", "seed": 3, "start": "2026-03-02T00:00:00Z", "duration": duration},
         "population": {"size": 1, "locales": {"en_US": {"share": 1.0, "time_zones": {"America/New_York": 1.0}}},
-                       "platforms": {"ios": 1.0}, "reach": {"email_verified": 1.0, "phone": 1.0},
-                       "consent": {"marketing_consent": 1.0, "personalization": 1.0, "sms_opt_in": 1.0,
-                                   "push_os_permission": {"ios": 1.0}}},
+                       **REACHABLE},
         "catalogue": {"products": 5, "stores": 2, "price": 9.99, "shipping_fee": 4.99, "free_shipping_over": 1000},
         "behaviour": {"sessions": {"per_day": 1e-6, "views": 3, "view_time": "40s"}, "add_to_cart": 1.0,
                       "checkout_time": "4m", "resume_cart": 1.0, "clear_cart": 0.0,
@@ -285,7 +283,7 @@ def test_an_unused_coupon_expires_exactly_when_it_says():
     steps = [{"after": "1h", "channel": "email", "incentive": {"type": "percent", "value": 10, "valid": "6h"}}]
     sim, events = _play(Scenario.model_validate(one_shopper(steps, engaged=False)))
     [issued] = _of(events, E.COUPON_ISSUED)
-    expires = _instant(sim, issued.data["expires"])
+    expires = instant(sim, issued.data["expires"])
     assert expires == issued.t + 6 * HOUR
     [expired] = _of(events, E.COUPON_EXPIRED)
     assert expired.data["coupon"] == issued.data["coupon"] and expired.t == expires and expired.shopper == "s000001"
@@ -367,9 +365,7 @@ def _fatigue_arm(per_day: int, fatigue: dict | None = None, unsubscribe: float |
         "run": {"name": "fatigue", "seed": 5, "start": "2026-03-02T00:00:00Z", "duration": "4d"},
         "population": {"size": 300, "locales": {"en_US": {"share": 1.0}},
                        "reach": {"email_verified": 1.0}, "consent": {"marketing_consent": 1.0}},
-        "catalogue": {"products": 5, "stores": 2, "price": 9.99},
-        "behaviour": {"sessions": {"per_day": 1e-6}},
-        "account": {"new_signin_per_30d": 0.0, "password_change_per_30d": 0.0},
+        **IDLE_SHOP,
         "policies": {"caps": []},
         "engagement": engagement,
         "events": [{"at": f"{t}m", "shopper": "all",

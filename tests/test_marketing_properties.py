@@ -15,8 +15,7 @@ The flows' exits always include `order_placed`.
 from __future__ import annotations
 
 import io
-from collections import Counter, defaultdict
-from datetime import datetime
+from collections import defaultdict
 
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
@@ -26,12 +25,12 @@ from shopsim.contract.taxonomy import CHANNELS, MARKETING_CATEGORIES, TRANSACTIO
 from shopsim.contract import events as E
 from shopsim.simulation import Simulation
 from shopsim.store.recorder import Recorder
-from test_notify_properties import notify_scenarios
-from test_properties import FAST, PROPS, assert_invariants
+
+from helpers.properties import (
+    FAST, PROPS, assert_invariants, check_attribution, check_coupons, check_engagement, check_flows, notify_scenarios,
+)
 
 FLOW = "recover"
-ENGAGEMENT = {E.NOTIFICATION_OPENED, E.NOTIFICATION_CLICKED, E.NOTIFICATION_DISMISSED, E.NOTIFICATION_UNSUBSCRIBED}
-
 # --- generators ---------------------------------------------------------------------------------------
 
 prob = st.sampled_from([0.0, 0.3, 0.8, 1.0, 1.0])
@@ -167,59 +166,6 @@ def _play(data: dict) -> tuple[Simulation, list]:
     sim.subscribe(events.extend)
     sim.run()
     return sim, events
-
-
-def _instant(sim: Simulation, text: str) -> int:
-    """An ISO instant of the log as virtual ms."""
-    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000) - sim.scenario.start_epoch
-
-
-# Each check_* asserts its invariants (shopsim.qa.invariants) and counts what the run gave them to judge.
-
-def check_flows(sim: Simulation, events) -> dict[str, int]:
-    """a) Every step of every run is judged as its flow says: void once an exit happened (the first exit names
-    the rule), suppressed when its `when` fails, otherwise through. Returns how many decisions of each kind
-    were seen: by exit, `condition`, `held` (through flow state) and `early` (decided before it)."""
-    assert_invariants(sim, events, ["flows_exit_on_purchase", "flow_conditions_respected", "flow_steps_on_schedule"])
-    steps = {e.data["id"] for e in events
-             if e.type == E.NOTIFICATION_REQUESTED and e.data["source"].startswith("flow:")}
-    seen: dict[str, int] = defaultdict(int)
-    for ev in events:
-        if ev.type in (*E.NOTIFICATION_OUTCOMES, E.NOTIFICATION_DEFERRED) and ev.data["id"] in steps:
-            verdict = next((v for v in ev.data["trace"] if v["step"] == "flow_state"), None)
-            if verdict is None:
-                seen["early"] += 1
-            elif verdict["outcome"] == "pass":
-                seen["held"] += 1
-            elif verdict["reason"] == "flow_exited":
-                seen[verdict["params"]["exit"]] += 1
-            else:
-                seen["condition"] += 1
-    return seen
-
-
-def check_coupons(sim: Simulation, events) -> dict[str, int]:
-    """b) Coupons come with a delivery that offers one; an order takes the best valid coupon the shopper
-    holds and redeems it once; unused coupons expire exactly when they said they would."""
-    assert_invariants(sim, events, ["coupons_redeemed_once_before_expiry", "best_coupon_applied"])
-    n = Counter(e.type for e in events)
-    return {"issued": n[E.COUPON_ISSUED], "redeemed": n[E.COUPON_REDEEMED], "expired": n[E.COUPON_EXPIRED]}
-
-
-def check_attribution(sim: Simulation, events) -> int:
-    """c) An order is attributed to the shopper's last marketing (or ad) click within the attribution window
-    that no earlier order used; to nothing otherwise. Returns how many orders were attributed."""
-    assert_invariants(sim, events, ["attribution_valid"])
-    return sum(1 for e in events if e.type == E.ORDER_PLACED and e.data["attributed_to"] is not None)
-
-
-def check_engagement(sim: Simulation, events) -> dict[str, int]:
-    """d) Opens, clicks, dismissals and unsubscribes answer a delivery to the same shopper, in that order;
-    an unsubscribe switches the message's category off on its channel at once. Returns how many of each."""
-    assert_invariants(sim, events, ["engagement_follows_delivery"])
-    if not sim.scenario.model.engagement.enabled:
-        return {}
-    return dict(Counter(e.type for e in events if e.type in ENGAGEMENT))
 
 
 @PROPS

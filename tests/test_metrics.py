@@ -7,7 +7,8 @@ import math
 
 import pytest
 
-from conftest import play, tiny_scenario
+from helpers.runs import play
+from helpers.scenarios import tiny_scenario
 from shopsim.metrics import catalog, stats
 from shopsim.metrics.kpis import Metrics
 from shopsim.store.runfile import open_run

@@ -8,12 +8,12 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from conftest import play, tiny_scenario
+from helpers.runs import play
+from helpers.scenarios import EMAIL_REACHABLE, tiny_scenario
 from shopsim.contract.taxonomy import EXTRA_COST_REASONS
 from shopsim.contract import events as E
 
 HOUR = 3_600_000
-REACHABLE = {"reach": {"email_verified": 1.0}, "consent": {"marketing_consent": 1.0}}
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +22,7 @@ def seen_run():
     Most iPhone shoppers' mail goes through a privacy proxy."""
     _, events = play(tiny_scenario(
         size=1500, duration="3d", seed=21,
-        population={**REACHABLE, "mail_proxy": {"ios": 0.9, "android": 0.3, "web": 0.3}},
+        population={**EMAIL_REACHABLE, "mail_proxy": {"ios": 0.9, "android": 0.3, "web": 0.3}},
         flows={"recover": {"trigger": "cart.abandoned", "steps": [
             {"after": "1h", "channel": "email", "incentive": {"type": "percent", "value": 10, "valid": "3d"}},
             {"after": "6h", "channel": "in_app", "incentive": {"type": "fixed", "value": 2, "valid": "3d"}}]}},
@@ -110,7 +110,7 @@ def free_shipping():
     camp = lambda auto: {"kind": "promotion", "at": "1m", "channels": ["email"], "title": "Free shipping",
                          "incentive": {**inc, "auto_apply": auto}}
     sim, events = play(tiny_scenario(
-        size=3000, duration="2d", seed=4, population=REACHABLE,
+        size=3000, duration="2d", seed=4, population=EMAIL_REACHABLE,
         catalogue={"free_shipping_over": 1000},
         engagement={"enabled": False},
         campaigns={"manual": camp(False), "auto": camp(True)},

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import orjson
 import pytest
-import yaml
 
-from conftest import replay_events, replay_lines, tiny_scenario
+from helpers.runs import replay_events, replay_lines
+from helpers.scenarios import tiny_scenario_data
 from shopsim.scenario.schema import Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def _everything(b_flows: list[str], b_campaigns: list[str], seed: int = 71, size: int = 250) -> Scenario:
     """A small scenario that uses every part of the new shopper model. Arm a gets the `remind_a` flow and
     `promo_8`; arm b what it is given. Flows and campaigns no arm names are left out (they would go to everyone)."""
-    data = yaml.safe_load(tiny_scenario(
-        size=size, duration="2d", seed=seed, as_text=True,
+    data = tiny_scenario_data(
+        size=size, duration="2d", seed=seed,
         population={"platforms": {"ios": 0.4, "android": 0.3, "web": 0.3}, "reach": {"email_verified": 0.9},
                     "consent": {"marketing_consent": 1.0}, "mail_proxy": {"ios": 0.6, "android": 0.1, "web": 0.3},
                     "segments": {"bargain": {"traits": {"intent_half_life": 0.5}}}},
@@ -48,7 +48,7 @@ def _everything(b_flows: list[str], b_campaigns: list[str], seed: int = 71, size
                    for h in range(2, 44, 6)},
         experiments={"policy": {"variants": {"a": {"flows": ["remind_a"], "campaigns": ["promo_8"]},
                                              "b": {"flows": b_flows, "campaigns": b_campaigns}}}},
-        policies={"caps": []}))
+        policies={"caps": []})
     data["flows"] = {k: v for k, v in data["flows"].items() if k == "remind_a" or k in b_flows}
     data["campaigns"] = {k: v for k, v in data["campaigns"].items() if k == "promo_8" or k in b_campaigns}
     return Scenario.model_validate(data)
@@ -72,7 +72,7 @@ def test_the_same_scenario_and_seed_give_byte_identical_logs():
 def test_the_log_does_not_depend_on_the_hash_seed():
     code = (
         "import sys, hashlib; sys.path.insert(0, 'tests');"
-        "from conftest import replay_lines; from test_model_determinism import _everything;"
+        "from helpers.runs import replay_lines; from test_model_determinism import _everything;"
         "print(hashlib.sha256(replay_lines(_everything(['remind_b'], ['promo_2', 'promo_14']))).hexdigest())"
     )
     here = hashlib.sha256(replay_lines(_everything(["remind_b"], ["promo_2", "promo_14"]))).hexdigest()

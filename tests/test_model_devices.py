@@ -10,7 +10,8 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from conftest import play, tiny_scenario
+from helpers.runs import play
+from helpers.scenarios import tiny_scenario
 from shopsim.contract import events as E
 
 DEVICES = ("app", "mobile_web", "desktop")

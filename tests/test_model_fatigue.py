@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import play, tiny_scenario
+from helpers.runs import play
+from helpers.scenarios import EMAIL_REACHABLE, tiny_scenario
 from shopsim.contract.taxonomy import CATEGORY_CLASS, MARKETING, MARKETING_CATEGORIES
 from shopsim.contract import events as E
 
@@ -37,7 +38,7 @@ def burst():
                            "title": f"Deal {h}"} for h in [*range(24), 60]}
     _, events = play(tiny_scenario(
         size=1500, duration="3d", seed=31,
-        population={"reach": {"email_verified": 1.0}, "consent": {"marketing_consent": 1.0},
+        population={**EMAIL_REACHABLE,
                     "mail_proxy": {"ios": 0.0, "android": 0.0, "web": 0.0}},
         behaviour={"sessions": {"per_day": 0.2}},
         engagement={"by_local_hour": [1.0] * 24, "fatigue": {"half_life": "8h", "per_message": 0.5},

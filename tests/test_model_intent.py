@@ -13,9 +13,9 @@ import statistics
 from collections import Counter, defaultdict
 
 import pytest
-import yaml
 
-from conftest import play, tiny_scenario
+from helpers.runs import play
+from helpers.scenarios import EMAIL_REACHABLE, tiny_scenario, tiny_scenario_data
 from shopsim.scenario.behaviour import Intent
 from shopsim.scenario.schema import Scenario
 from shopsim.contract.units import parse_duration
@@ -34,9 +34,9 @@ def _timing_scenario() -> dict:
     segments: `regular` keeps the default half-life, `patient` has ten times as long. Email opens and clicks
     are raised (0.8 and 0.5) so a few thousand shoppers give enough attributed orders: intent, not the click
     benchmarks, is what is under test."""
-    data = yaml.safe_load(tiny_scenario(
-        size=8000, duration="3d", seed=1, as_text=True,
-        population={"reach": {"email_verified": 1.0}, "consent": {"marketing_consent": 1.0}},
+    data = tiny_scenario_data(
+        size=8000, duration="3d", seed=1,
+        population=EMAIL_REACHABLE,
         flows={"after_1h": {"trigger": "cart.abandoned", "category": "cart_reminders",
                             "steps": [{"after": "1h", "channel": "email"}]},
                "after_24h": {"trigger": "cart.abandoned", "category": "cart_reminders",
@@ -44,7 +44,7 @@ def _timing_scenario() -> dict:
         experiments={"timing": {"metric": "recovery",
                                 "variants": {"1h": {"flows": ["after_1h"]}, "24h": {"flows": ["after_24h"]}}}},
         engagement={"open": {"email": 0.8}, "click": {"email": 0.5}},
-        policies={"caps": []}))
+        policies={"caps": []})
     data["population"]["segments"] = {"regular": {"share": 0.5},
                                       "patient": {"share": 0.5, "traits": {"intent_half_life": 10}}}
     return data
@@ -144,11 +144,11 @@ def test_intent_is_whole_for_a_cart_never_left_and_halves_every_half_life():
 def test_in_a_run_the_half_life_follows_segment_reason_and_default_and_an_added_item_does_not_renew_it():
     """With spread 0 every abandoned cart's half-life is exactly half_life × trait × by_reason; and when she adds
     to a cart she had left, its intent is still the one decaying from when she left it."""
-    data = yaml.safe_load(tiny_scenario(
-        size=600, duration="2d", seed=2, as_text=True,
+    data = tiny_scenario_data(
+        size=600, duration="2d", seed=2,
         behaviour={"resume_cart": 1.0, "clear_cart": 0.0, "sessions": {"per_day": 2.0},
                    "intent": {"half_life": "10h", "spread": 0,
-                              "by_reason": {"extra_costs": 3.0, "just_browsing": 0.25}}}))
+                              "by_reason": {"extra_costs": 3.0, "just_browsing": 0.25}}})
     data["population"]["segments"] = {"quick": {"share": 0.5, "traits": {"intent_half_life": 0.5}},
                                       "slow": {"share": 0.5, "traits": {"intent_half_life": 2.0}}}
     sim = Simulation(Scenario.model_validate(data))

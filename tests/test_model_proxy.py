@@ -8,7 +8,8 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from conftest import play, tiny_scenario
+from helpers.runs import play
+from helpers.scenarios import tiny_scenario
 from shopsim.contract import events as E
 from shopsim.simulation import Simulation
 

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import play, tiny_scenario
+from helpers.runs import play
+from helpers.scenarios import EMAIL_REACHABLE, tiny_scenario
 from shopsim.qa.invariants import InvariantChecker
 from shopsim.scenario.compiled import abandon_probability, compile_scenario
 from shopsim.scenario.schema import Scenario
@@ -153,7 +154,7 @@ def reason_scenarios(draw) -> dict:
     return tiny_scenario(
         size=draw(st.integers(5, 60)), duration=draw(st.sampled_from(["12h", "1d", "2d"])),
         seed=draw(st.integers(0, 2**32)), as_text=False,
-        population={"reach": {"email_verified": 1.0}, "consent": {"marketing_consent": 1.0},
+        population={**EMAIL_REACHABLE,
                     "platforms": {"ios": 0.4, "android": 0.3, "web": 0.3}},
         catalogue={"products": 30, "free_shipping_over": draw(st.sampled_from([0, 15, 40, 1000, 1000])),
                    "shipping_fee": draw(st.sampled_from([0.5, 4.99]))},
@@ -199,7 +200,7 @@ def test_a_cart_no_reason_fits_any_more_is_left_only_for_faded_intent():
     (the draw of a reason from an empty table crashed the run)."""
     sc = tiny_scenario(
         size=60, duration="2d", seed=0,
-        population={"reach": {"email_verified": 1.0}, "consent": {"marketing_consent": 1.0},
+        population={**EMAIL_REACHABLE,
                     "platforms": {"web": 1.0}},
         catalogue={"products": 30, "free_shipping_over": 1000, "shipping_fee": 4.99},
         behaviour={"sessions": {"per_day": 2.0, "views": 3, "view_time": "40s"}, "add_to_cart": 0.5,

@@ -9,10 +9,10 @@ from collections import Counter
 
 import pytest
 
-from conftest import play, tiny_scenario
+from helpers.runs import play
+from helpers.scenarios import EMAIL_REACHABLE, tiny_scenario
 from shopsim.contract import events as E
 
-REACHABLE = {"reach": {"email_verified": 1.0}, "consent": {"marketing_consent": 1.0}}
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +22,7 @@ def biased():
     asks too; the in-app one (5h) does not. Most mail of iPhone shoppers goes through a privacy proxy."""
     _, events = play(tiny_scenario(
         size=2500, duration="2d", seed=51,
-        population={**REACHABLE, "mail_proxy": {"ios": 0.9, "android": 0.5, "web": 0.5}},
+        population={**EMAIL_REACHABLE, "mail_proxy": {"ios": 0.9, "android": 0.5, "web": 0.5}},
         behaviour={"abandonment": {"survey": {"on_site": True, "stages": ["cart", "checkout"],
                                               "response_rate": 0.15, "response_bias": {"payment_trust": 4.0},
                                               "misreport": 0.0}}},
@@ -117,7 +117,7 @@ def test_misreported_answers_name_the_misreport_reasons_and_only_checkout_abando
 
 
 def _two_steps(steps: list[dict], rate: float) -> list:
-    sc = tiny_scenario(size=1500, duration="2d", seed=5, population={**REACHABLE, "mail_proxy": {"ios": 0.0, "android": 0.0, "web": 0.0}},
+    sc = tiny_scenario(size=1500, duration="2d", seed=5, population={**EMAIL_REACHABLE, "mail_proxy": {"ios": 0.0, "android": 0.0, "web": 0.0}},
                        engagement={"open": {"email": 1.0, "in_app": 1.0}},
                        behaviour={"abandonment": {"survey": {"response_rate": rate}}},
                        flows={"ask": {"trigger": "cart.abandoned", "steps": steps}})

@@ -19,23 +19,13 @@ from shopsim.contract.clock import HOUR, MINUTE
 from shopsim.simulation import Simulation
 from shopsim.store.recorder import Recorder
 
+from helpers.scenarios import QUIET_SHOP
+
 BERLIN = ZoneInfo("Europe/Berlin")
 NY = ZoneInfo("America/New_York")
 S1 = "s000001"
 QUIET = {"start": "22:00", "end": "08:00"}
 SMS_WINDOW = ("sms", 8 * 60, 21 * 60, frozenset({"marketing", "transactional"}), "send_windows[0]")
-
-# Fixed-value distributions (compiling a tabulated one costs milliseconds) and next to no browsing: the only
-# notifications are the ones a test asks for.
-QUIET_SHOP = {
-    "catalogue": {"products": 5, "stores": 2, "price": 9.99},
-    "behaviour": {"sessions": {"per_day": 1e-6, "views": 1, "view_time": "40s"}, "checkout_time": "4m"},
-    "orders": {"payment": {"delay": "20s", "retry_after": "25m"}, "processing": "6h", "handling": "2d",
-               "carriers": {"only": {"share": 1.0, "name": "Only Post", "tracking_prefix": "OP",
-                                     "in_transit_after": "14h", "transit": "2d", "last_mile": "5h"}},
-               "disputes": {"after": "3d", "refund_after": "2d"}},
-    "account": {"new_signin_per_30d": 0.0, "password_change_per_30d": 0.0},
-}
 ZONES = {"Europe/Berlin": "de_DE", "America/New_York": "en_US"}
 
 

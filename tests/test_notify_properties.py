@@ -17,12 +17,17 @@ from hypothesis import strategies as st
 
 from shopsim.qa.invariants import InvariantChecker
 from shopsim.scenario.schema import Scenario
-from shopsim.contract.taxonomy import CATEGORIES, CHANNELS, MARKETING_CATEGORIES
+from shopsim.contract.taxonomy import MARKETING_CATEGORIES
 from shopsim.contract.units import parse_duration
 from shopsim.contract import events as E
 from shopsim.contract.clock import HOUR
 from shopsim.simulation import Simulation
-from test_properties import PROPS, _prefs, assert_invariants, clock, scenario_dicts
+
+from helpers.properties import (
+    PROPS, assert_invariants, caps, check_notifications, clock_window, notify_scenarios, settings_patches,
+)
+from helpers.runs import play_with_changes
+from helpers.scenarios import berlin_shopper
 
 UTC = timezone.utc
 OUTCOMES = set(E.NOTIFICATION_OUTCOMES)
@@ -30,80 +35,6 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DIGEST = "digest"
 
 # --- generators ---------------------------------------------------------------------------------------
-
-share = st.sampled_from([0.0, 0.7, 1.0, 1.0])  # mostly reachable and consenting: more gets decided
-clock_window = st.builds(lambda a, b: {"start": a, "end": b}, clock, clock)
-settings_patches = st.fixed_dictionaries({}, optional={
-    "channels": st.fixed_dictionaries({}, optional={c: st.booleans() for c in CHANNELS}),
-    "categories": st.lists(st.sampled_from(CATEGORIES), max_size=4, unique=True).flatmap(
-        lambda cats: st.fixed_dictionaries({c: _prefs(c) for c in cats})),
-    "quiet_hours": st.none() | clock_window,
-    "digest": st.fixed_dictionaries({}, optional={"time": clock, "weekday": st.sampled_from(WEEKDAYS)}),
-    "marketing_consent": st.booleans(), "personalization": st.booleans(),
-    "push_os_permission": st.booleans(), "sms_opt_in": st.booleans(),
-})
-# Marketing on every channel more often than the built-in defaults allow, so caps and SMS windows matter.
-marketing_prefs = st.fixed_dictionaries({
-    c: st.fixed_dictionaries({}, optional={"sms": st.booleans(), "push": st.booleans(),
-                                           "frequency": st.sampled_from(["realtime", "realtime", "daily", "weekly",
-                                                                         "off"])})
-    for c in MARKETING_CATEGORIES})
-caps = st.lists(st.fixed_dictionaries(
-    {"channel": st.sampled_from(CHANNELS), "max": st.integers(0, 3), "per": st.sampled_from(["1h", "4h", "24h", "2d"])},
-    optional={"category": st.sampled_from(MARKETING_CATEGORIES)}), max_size=3)
-classes = st.lists(st.sampled_from(["marketing", "transactional"]), min_size=1, max_size=2, unique=True)
-window = st.builds(lambda w, cl: {"start": w["start"], "end": w["end"], "classes": cl},
-                   clock_window.filter(lambda w: w["start"] != w["end"]), classes)
-
-
-@st.composite
-def send_windows(draw) -> list[dict]:
-    out = []
-    for channel in draw(st.lists(st.sampled_from(["push", "sms"]), max_size=2, unique=True)):
-        out.append({"channel": channel, **draw(window)})  # one per channel: two disjoint ones never open
-    return out
-
-
-@st.composite
-def scripted(draw, size: int, minutes: int) -> list[dict]:
-    out, used = [], set()
-    for _ in range(draw(st.integers(0, 16))):
-        at = draw(st.integers(0, minutes))
-        who = draw(st.integers(1, size))
-        kind = draw(st.sampled_from(["notify", "notify", "notify", "settings", "signin", "password_change"]))
-        if kind == "notify":
-            out.append({"at": f"{at}m", "shopper": draw(st.sampled_from(["all", f"s{who:06d}"])), "notify": {
-                "category": draw(st.sampled_from(MARKETING_CATEGORIES)),
-                "channels": draw(st.lists(st.sampled_from(CHANNELS), min_size=1, max_size=4, unique=True)),
-                "title": "Offer"}})
-        elif kind == "settings":
-            out.append({"at": f"{at}m", "shopper": f"s{who:06d}", "settings": draw(settings_patches)})
-        elif (at, who) not in used:  # one account event per shopper and instant: the checks group by it
-            used.add((at, who))
-            out.append({"at": f"{at}m", "shopper": f"s{who:06d}", kind: True})
-    return out
-
-
-@st.composite
-def notify_scenarios(draw) -> dict:
-    data = draw(scenario_dicts())
-    size = draw(st.integers(1, 15))
-    minutes = draw(st.integers(12 * 60, 3 * 24 * 60))
-    data["run"]["duration"] = f"{minutes}m"
-    pop = data["population"]
-    pop["size"] = size
-    pop["platforms"] = draw(st.sampled_from([{"ios": 1.0}, {"android": 0.5, "ios": 0.3, "web": 0.2}]))
-    pop["reach"] = {"email_verified": draw(share), "phone": draw(share)}
-    pop["consent"] = {"marketing_consent": draw(share), "personalization": draw(share), "sms_opt_in": draw(share),
-                      "push_os_permission": {"ios": draw(share), "android": draw(share)}}
-    pop["settings"] = {"categories": draw(marketing_prefs), "quiet_hours": draw(st.none() | clock_window),
-                       "digest": {"time": draw(clock), "weekday": draw(st.sampled_from(WEEKDAYS))}}
-    for seg in pop["segments"].values():
-        seg["settings"] = draw(settings_patches)
-    data["policies"] = {"caps": draw(caps), "send_windows": draw(send_windows())}
-    data["events"] = draw(scripted(size, minutes))
-    return data
-
 
 @st.composite
 def busy_scenarios(draw) -> dict:
@@ -136,41 +67,12 @@ changes = st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 1
 
 # --- the oracle: the library's notification invariants -------------------------------------------------
 
-NOTIFY_INVARIANTS = ["one_outcome_per_request", "settings_respected", "quiet_hours_respected",
-                     "send_windows_respected", "caps_respected", "digests_consistent", "critical_always_sent"]
-
-
-def check_notifications(sim: Simulation, events):
-    """Every decision of the run follows the settings in effect at its instant, the caps, quiet hours, send
-    windows and digests (shopsim.qa.invariants)."""
-    return assert_invariants(sim, events, NOTIFY_INVARIANTS)
-
-
 # --- the properties -----------------------------------------------------------------------------------
-
-def _play(data: dict, plan) -> tuple[Simulation, list, int | None]:
-    """Run with the settings changes (and a read of each changed shopper's oldest unread message) applied
-    at their instants; returns the run, its events and the seq of the first event a change caused."""
-    sim = Simulation(Scenario.model_validate(data))
-    events: list = []
-    sim.subscribe(events.extend)
-    first = None
-    for frac, who, patch in sorted(plan, key=lambda c: c[0]):
-        sim.run_until(int(frac * sim.end))
-        first = first or sim.emitted + 1
-        sh = sim.shopper(who % len(sim.shoppers))
-        unread = [m for m in sim.inbox(sh.id) if not m.read]
-        if unread:
-            sim.mark_read(unread[0].id)
-        sim.apply_settings_change(sh.id, patch)
-    sim.run()
-    return sim, events, first
-
 
 @PROPS
 @given(notify_scenarios(), changes)
 def test_every_decision_follows_the_settings_in_effect(data, plan):
-    sim, events, first = _play(data, plan)
+    sim, events, first = play_with_changes(data, plan)
     assert_invariants(sim, events)  # the log, the pipeline's decisions, scripted requests, engagement, ...
     if first is not None:
         # g) and not before: up to the first change, the run is the same as one without any change.
@@ -184,26 +86,14 @@ def test_every_decision_follows_the_settings_in_effect(data, plan):
 @PROPS
 @given(busy_scenarios(), changes)
 def test_busy_push_and_sms_keep_caps_digests_and_quiet_hours(data, plan):
-    sim, events, _ = _play(data, plan)
+    sim, events, _ = play_with_changes(data, plan)
     assert_invariants(sim, events)
 
 
 # --- deterministic companions: a decision changes at the instant of a settings change -------------------
 
 def _one_shopper(events: list, **settings) -> dict:
-    return {
-        "schema_version": 1,
-        "run": {"name": "companion", "seed": 2, "start": "2026-03-02T00:00:00Z", "duration": "1d"},
-        "population": {"size": 1, "locales": {"de_DE": {"share": 1.0, "time_zones": {"Europe/Berlin": 1.0}}},
-                       "platforms": {"ios": 1.0}, "reach": {"email_verified": 1.0, "phone": 1.0},
-                       "consent": {"marketing_consent": 1.0, "personalization": 1.0, "sms_opt_in": 1.0,
-                                   "push_os_permission": {"ios": 1.0}},
-                       "settings": settings},
-        "catalogue": {"products": 5, "stores": 2, "price": 9.99},
-        "behaviour": {"sessions": {"per_day": 1e-6}},
-        "account": {"new_signin_per_30d": 0.0, "password_change_per_30d": 0.0},
-        "events": events,
-    }
+    return berlin_shopper(events, name="companion", settings=settings)
 
 
 def _msg(at: str, channels=("push",), category="promotions") -> dict:
@@ -217,8 +107,8 @@ def _outcomes(events) -> list[tuple[int, str, str | None]]:
 
 def test_turning_push_off_at_t_suppresses_later_push_but_not_earlier():
     data = _one_shopper([_msg("6h"), _msg("10h"), {"at": "8h", "shopper": "s000001", "signin": True}])
-    unchanged, ev_unchanged, _ = _play(data, [])
-    changed, ev_changed, applied = _play(data, [(8.5 / 24, 0, {"channels": {"push": False}})])
+    unchanged, ev_unchanged, _ = play_with_changes(data, [])
+    changed, ev_changed, applied = play_with_changes(data, [(8.5 / 24, 0, {"channels": {"push": False}})])
     assert _outcomes(ev_unchanged)[:1] == _outcomes(ev_changed)[:1] == [(6 * HOUR, "delivered", None)]
     assert (10 * HOUR, "delivered", None) in _outcomes(ev_unchanged)
     assert (10 * HOUR, "suppressed", "channel_off") in _outcomes(ev_changed)
@@ -247,14 +137,14 @@ def test_scripted_changes_at_the_instant_of_a_message_apply_in_file_order():
     off = {"at": "10h", "shopper": "s000001", "settings": {"channels": {"push": False}}}
     on = {"at": "12h", "shopper": "s000001", "settings": {"channels": {"push": True}}}
     data = _one_shopper([off, _msg("10h"), _msg("12h"), on])
-    sim, events, _ = _play(data, [])
+    sim, events, _ = play_with_changes(data, [])
     assert _outcomes(events) == [(10 * HOUR, "suppressed", "channel_off"), (12 * HOUR, "suppressed", "channel_off")]
     check_notifications(sim, events)
 
 
 def test_switching_to_daily_digests_mid_run_batches_only_later_messages():
     data = _one_shopper([_msg("6h"), _msg("10h"), _msg("12h")], digest={"time": "20:00"})
-    sim, events, _ = _play(data, [(8 / 24, 0, {"categories": {"promotions": {"frequency": "daily"}}})])
+    sim, events, _ = play_with_changes(data, [(8 / 24, 0, {"categories": {"promotions": {"frequency": "daily"}}})])
     assert [o[1] for o in _outcomes(events)] == ["delivered", "digested", "digested", "delivered"]
     digest = [e for e in events if e.type == E.NOTIFICATION_DELIVERED][-1]
     assert digest.data["category"] == DIGEST and len(digest.data["digest_of"]) == 2
@@ -266,7 +156,7 @@ def test_consent_withdrawn_after_digesting_drops_the_items_at_digest_time():
     data = _one_shopper([_msg("6h"), _msg("7h", category="recommendations")],
                         categories={"promotions": {"frequency": "daily"}, "recommendations": {"frequency": "daily"}},
                         digest={"time": "20:00"})
-    sim, events, _ = _play(data, [(10 / 24, 0, {"personalization": False})])
+    sim, events, _ = play_with_changes(data, [(10 / 24, 0, {"personalization": False})])
     digest = [e for e in events if e.type == E.NOTIFICATION_DELIVERED and e.data["category"] == DIGEST]
     assert len(digest) == 1
     [dropped] = digest[0].data["dropped"]
@@ -278,7 +168,7 @@ def test_consent_withdrawn_after_digesting_drops_the_items_at_digest_time():
 def test_the_oracle_catches_a_delivery_against_the_settings():
     """The checker itself: a log claiming a push went out after push was switched off fails it."""
     data = _one_shopper([_msg("10h")])
-    sim, events, _ = _play(data, [])
+    sim, events, _ = play_with_changes(data, [])
     forged = list(events)
     i = next(k for k, e in enumerate(forged) if e.type == E.NOTIFICATION_REQUESTED)
     created = next(e for e in forged if e.type == E.SHOPPER_CREATED)
@@ -295,7 +185,7 @@ def test_a_deferred_push_waits_out_quiet_hours_in_local_time():
     """A regression anchor for c): 23:00 Berlin with quiet hours 22:00-08:00, delivered 08:00 Berlin."""
     data = _one_shopper([_msg("22h")], quiet_hours={"start": "22:00", "end": "08:00"})
     data["run"]["duration"] = "2d"
-    sim, events, _ = _play(data, [])
+    sim, events, _ = play_with_changes(data, [])
     out = _outcomes(events)
     assert out == [(31 * HOUR, "delivered", None)]  # 07:00 UTC on 3 March
     local = datetime(2026, 3, 2, tzinfo=UTC) + timedelta(milliseconds=out[0][0])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import tiny_scenario
+from helpers.scenarios import EMAIL_REACHABLE, tiny_scenario
 from shopsim.contract import events as E
 from shopsim.sim.commerce import Commerce
 from shopsim.simulation import Simulation
@@ -31,7 +31,7 @@ def _play(monkeypatch, flows: dict) -> tuple[list[tuple[str, int]], list[tuple[s
 
     monkeypatch.setattr(Commerce, "_arrival", arrival)
     sc = tiny_scenario(size=120, duration="4d", seed=7, flows=flows,
-                       population={"reach": {"email_verified": 1.0}, "consent": {"marketing_consent": 1.0}},
+                       population=EMAIL_REACHABLE,
                        behaviour={"sessions": {"per_day": 3.0}, "add_to_cart": 0.4},
                        engagement={"open": {"email": 1.0}, "click": {"email": 0.9}}, policies={"caps": []})
     sim = Simulation(sc)

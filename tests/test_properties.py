@@ -5,106 +5,24 @@ from __future__ import annotations
 import io
 import json
 from collections import Counter
-from types import SimpleNamespace
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import tiny_scenario
-from shopsim.qa.invariants import InvariantChecker
+from helpers.scenarios import tiny_scenario
 from shopsim.scenario.compiled import abandon_probability, compile_scenario
 from shopsim.validate import load_scenario_text
 from shopsim.scenario.problems import ScenarioError
 from shopsim.scenario.schema import Scenario
 from shopsim.contract.taxonomy import (
-    ABANDON_REASONS, CATEGORIES, CATEGORY_CLASS, CHANNELS, DEVICES, FREQUENCIES, LEVER_REASON, MARKETING,
+    ABANDON_REASONS, CATEGORIES, CHANNELS, DEVICES, LEVER_REASON,
 )
 from shopsim.contract import events as E
 from shopsim.simulation import Simulation
 from shopsim.store.recorder import Recorder
 
-PROPS = settings(max_examples=25, deadline=None, database=None,
-                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-LOCALES = ("en_US", "de_DE", "fr_FR", "ja_JP", "pt_BR")
-STARTS = ("2026-03-02T00:00:00Z", "2026-03-07T18:00:00Z",  # the US spring-forward night falls inside
-          "2026-10-24T22:30:00Z", "2026-03-02T00:00:00.250Z")
-
-
-def _shares(draw, keys) -> dict[str, float]:
-    w = [draw(st.integers(1, 10)) for _ in keys]
-    return {k: x / sum(w) for k, x in zip(keys, w)}
-
-
-# Fixed-value distributions: compile_scenario tabulates every other distribution (about 7 ms each), so
-# generated scenarios draw between these and real ones to keep the suite fast.
-ONE_CARRIER = {"only": {"share": 1.0, "name": "Only Post", "tracking_prefix": "OP",
-                        "in_transit_after": "14h", "transit": "2d", "last_mile": "5h"}}
-FAST = {
-    "catalogue": {"products": 5, "price": 9.99},
-    "behaviour": {"sessions": {"views": 3, "view_time": "40s"}, "checkout_time": "4m"},
-    "orders": {"payment": {"delay": "20s", "retry_after": "25m"}, "processing": "6h", "handling": "2d",
-               "carriers": ONE_CARRIER, "disputes": {"after": "3d", "refund_after": "2d"}},
-}
-
-unit = st.floats(0, 1, allow_nan=False)
-trait = st.floats(0.2, 3, allow_nan=False)
-
-
-@st.composite
-def scenario_dicts(draw) -> dict:
-    locales = draw(st.lists(st.sampled_from(LOCALES), min_size=1, max_size=3, unique=True))
-    segments = [f"seg{i}" for i in range(draw(st.integers(1, 3)))]
-    seg_shares = _shares(draw, segments)
-    reasons = draw(st.dictionaries(st.sampled_from(ABANDON_REASONS), st.floats(0, 1, allow_nan=False), min_size=1)
-                   .filter(lambda d: sum(d.values()) > 0))
-    size = draw(st.integers(1, 40))
-    minutes = draw(st.integers(60, 5 * 24 * 60))
-    data = {
-        "schema_version": 1,
-        "run": {"name": "prop", "seed": draw(st.integers(0, 2**32)), "duration": f"{minutes}m",
-                "start": draw(st.sampled_from(STARTS))},
-        "population": {
-            "size": size,
-            "locales": {k: {"share": v} for k, v in _shares(draw, locales).items()},
-            "segments": {
-                s: {"share": seg_shares[s], "traits": draw(st.fixed_dictionaries(
-                    {}, optional={"activity": trait, "views": trait, "add_to_cart": trait, "abandonment": trait}))}
-                for s in segments},
-        },
-        "catalogue": {"products": draw(st.integers(1, 150)), "stores": draw(st.integers(1, 20)),
-                      "price": {"dist": "lognormal", "median": draw(st.floats(0.5, 300)),
-                                "sigma": draw(st.floats(0.2, 1.5)), "min": 0.01},
-                      "free_shipping_over": draw(st.sampled_from([0, 5, 10, 1000]))},
-        "behaviour": {
-            "sessions": {"per_day": draw(st.floats(0.2, 4)),
-                         "views": draw(st.sampled_from([1, 4, {"dist": "lognormal", "median": 4, "sigma": 0.7, "min": 1}])),
-                         "view_time": draw(st.sampled_from(["40s", {"dist": "exponential", "mean": "30s"}]))},
-            "add_to_cart": draw(st.floats(0, 0.5)),
-            "resume_cart": draw(unit), "clear_cart": draw(unit),
-            "favourite_categories": draw(st.integers(0, 10)),
-            "abandonment": {"rate": draw(unit), "reasons": reasons,
-                            "levers": {k: draw(st.booleans()) for k in LEVER_REASON},
-                            "lever_effect": draw(unit),
-                            "detect_after": draw(st.sampled_from(["5m", "30m", "2h"]))},
-            "checkout_time": draw(st.sampled_from(["1m", {"dist": "lognormal", "median": "4m", "sigma": 0.5}])),
-        },
-        "orders": {
-            "payment": {"failure": draw(unit), "retry": draw(unit), "cancel_after": draw(st.sampled_from(["1h", "24h"])),
-                        "delay": "20s", "retry_after": draw(st.sampled_from(["25m", {"dist": "uniform", "low": "1m", "high": "2h"}]))},
-            "processing": draw(st.sampled_from(["1h", {"dist": "lognormal", "median": "6h", "sigma": 0.6}])),
-            "carriers": draw(st.sampled_from([ONE_CARRIER, ONE_CARRIER, None])),
-            "handling": draw(st.sampled_from(["2h", {"dist": "lognormal", "median": "2d", "sigma": 0.5}])),
-            "disputes": {"rate": draw(unit), "refund": draw(unit), "after": "6h", "refund_after": "3h"},
-        },
-        # Rates are 0 or at least 1e-6: far tinier ones overflow (see test_tiny_rates_do_not_crash).
-        "account": {"new_signin_per_30d": draw(st.just(0.0) | st.floats(1e-6, 5)),
-                    "password_change_per_30d": draw(st.just(0.0) | st.floats(1e-6, 2))},
-    }
-    if data["orders"]["carriers"] is None:
-        del data["orders"]["carriers"]  # the three default carriers
-    return data
-
+from helpers.properties import FAST, PROPS, assert_invariants, clock, prefs, scenario_dicts, unit
 
 def _run(sc: Scenario):
     sim = Simulation(sc)
@@ -115,23 +33,6 @@ def _run(sc: Scenario):
     sim.run()
     assert sim.finished and sim.next_time is None
     return sim, events, buf.getvalue()
-
-
-def assert_invariants(sim: Simulation, events: list, names=None, batch: int = 97) -> InvariantChecker:
-    """The library's invariant checks (shopsim.qa.invariants; all of them unless `names` says which) on a
-    run's events, fed in batches that split instants as a live run's do: none may be violated."""
-    checker = InvariantChecker(sim, names, limit=5)
-    for i in range(0, len(events), batch):
-        checker(events[i:i + batch])
-    found = [v for vs in checker.finish().values() for v in vs]
-    assert not found, "\n".join(f"{v.invariant} at seq {v.seq}: {v.message}" for v in found)
-    return checker
-
-
-def check_log(events: list, end: int) -> None:
-    """log_well_formed alone, for callers that hold the events and the run's end but not its Simulation."""
-    run = SimpleNamespace(scenario=SimpleNamespace(start_epoch=0, duration=end))
-    assert_invariants(run, events, ["log_well_formed"])
 
 
 @PROPS
@@ -205,18 +106,9 @@ def test_mobile_web_abandons_more_than_desktop_with_the_default_factors():
     assert abandon_probability(cs, seg, "mobile_web", True)[0] > abandon_probability(cs, seg, "desktop", True)[0]
 
 
-def _prefs(category: str):
-    # Digests (daily, weekly) exist only for marketing categories; the settings model refuses them elsewhere.
-    freqs = FREQUENCIES if CATEGORY_CLASS[category] == MARKETING else ("realtime", "off")
-    return st.fixed_dictionaries({}, optional={**{c: st.booleans() for c in CHANNELS},
-                                               "frequency": st.sampled_from(freqs)})
-
-
-
-clock = st.builds(lambda h, m: f"{h:02d}:{m:02d}", st.integers(0, 23), st.sampled_from([0, 15, 30, 59]))
 patches = st.fixed_dictionaries({}, optional={
     "channels": st.fixed_dictionaries({}, optional={c: st.booleans() for c in CHANNELS}),
-    "categories": st.sampled_from(CATEGORIES).flatmap(lambda c: st.fixed_dictionaries({c: _prefs(c)})),
+    "categories": st.sampled_from(CATEGORIES).flatmap(lambda c: st.fixed_dictionaries({c: prefs(c)})),
     "quiet_hours": st.none() | st.builds(lambda a, b: {"start": a, "end": b}, clock, clock),
     "marketing_consent": st.booleans(), "personalization": st.booleans(),
     "push_os_permission": st.booleans(), "sms_opt_in": st.booleans(),

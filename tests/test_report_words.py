@@ -12,7 +12,7 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from conftest import tiny_scenario
+from helpers.scenarios import tiny_scenario
 from shopsim.cli import main
 from shopsim.metrics.kpis import Metrics
 from shopsim.store.runfile import open_run

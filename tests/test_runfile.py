@@ -11,7 +11,8 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-from conftest import replay_events, tiny_scenario
+from helpers.runs import replay_events
+from helpers.scenarios import tiny_scenario
 from shopsim.cli import main
 from shopsim.store.runfile import RunFile, RunFileError, open_run
 

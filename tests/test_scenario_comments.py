@@ -25,7 +25,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from conftest import play
+from helpers.runs import play
 from shopsim.cli import main
 from shopsim.metrics.kpis import Metrics
 from shopsim.validate import load_scenario

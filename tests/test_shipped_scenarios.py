@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from shopsim.validate import load_scenario
-from conftest import play
+from helpers.runs import play
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 

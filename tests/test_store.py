@@ -12,7 +12,7 @@ from shopsim.simulation import Simulation
 from shopsim.store.recorder import Recorder
 from shopsim.store.tables import ORDER_STATUS
 from shopsim.store.writer import StoreWriter
-from conftest import tiny_scenario
+from helpers.scenarios import tiny_scenario
 
 
 @pytest.fixture(scope="module")

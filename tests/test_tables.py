@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 from click.testing import CliRunner
 
-from conftest import tiny_scenario
+from helpers.scenarios import tiny_scenario
 from shopsim.cli import main
 from shopsim.store.export_rows import build_tables
 from shopsim.store.runfile import open_run

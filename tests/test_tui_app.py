@@ -9,21 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import time
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
 
-from conftest import berlin_promotions
 from textual.command import CommandList, CommandPalette
 from textual.widgets import Checkbox, OptionList, Static, TabbedContent
 
 from shopsim.contract import events as E
 from shopsim.contract.clock import DAY, HOUR, MINUTE
 from shopsim.contract.events import Event
-from shopsim.tui.app import LoadingScreen, ShopsimApp, make_app
+from shopsim.tui.app import LoadingScreen, ShopsimApp
 from shopsim.tui.driver import OUTCOMES
-from shopsim.tui.messages import ShopperSelected
 from shopsim.tui.screens.errors import ErrorsScreen
 from shopsim.tui.screens.explain import ExplainScreen
 from shopsim.tui.screens.help import HelpScreen
@@ -35,13 +30,16 @@ from shopsim.tui.widgets.feed import NID, OUTCOME, SHOPPER, LiveFeed
 from shopsim.tui.widgets.inbox import InboxPane
 from shopsim.tui.widgets.settings import SettingsPane
 from shopsim.tui.widgets.shoppers import ShopperList, ShopperSearch, ShopperTable
-from shopsim.tui.widgets.transport import Clock, TransportBar
+from shopsim.tui.widgets.transport import TransportBar
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT = ROOT / "scenarios" / "default.yaml"
-INVALID = ROOT / "tests" / "fixtures" / "invalid" / "unknown_key.yaml"
-SIZE = (160, 48)
-LIMIT_S = 30  # a bound on any one wait, far above what it takes: a hang fails instead of blocking the run
+from helpers.paths import FIXTURES
+from helpers.scenarios import berlin_promotions
+from helpers.tui import (
+    ARNAUDE, DEFAULT, SIZE, clock_text, day_one_with_arnaude, flush_panes, new_app, open_main, quiet_narration,
+    settle, texts, utc_label, wait_until,
+)
+
+INVALID = FIXTURES / "invalid" / "unknown_key.yaml"
 
 # A designer's story: three Berlin shoppers who can receive everything, and a promotion by push to s000001
 # every four hours from 02:00 UTC. Nobody opens, clicks or unsubscribes by chance (engagement off) and nothing
@@ -53,67 +51,10 @@ def run(coro) -> None:
     asyncio.run(coro)
 
 
-def new_app(scenario: Path | None, **kwargs) -> ShopsimApp:
-    app = make_app(scenario, **kwargs)
-    app.animation_level = "none"  # no tab underline glides: the pilot would wait for them
-    return app
-
-
 def story(tmp_path: Path) -> Path:
     path = tmp_path / "promo_story.yaml"
     path.write_text(STORY)
     return path
-
-
-async def wait_until(pilot, cond: Callable[[], object], what: str, limit_s: float = LIMIT_S) -> None:
-    """Poll `cond` between pauses (each waits for the app to go idle) until it holds; fail after `limit_s`."""
-    deadline = time.monotonic() + limit_s
-    while not cond():
-        assert time.monotonic() < deadline, f"gave up waiting for {what}"
-        await pilot.pause()
-
-
-async def open_main(app: ShopsimApp, pilot) -> MainScreen:
-    """Wait through the LoadingScreen for the MainScreen of the loaded scenario."""
-    await wait_until(pilot, lambda: isinstance(app.screen, MainScreen) and app.screen is app.main_screen,
-                     "the main screen")
-    await pilot.pause()
-    return app.main_screen
-
-
-def quiet_narration(app: ShopsimApp) -> None:
-    """Mark every `narration:` step as shown: the run never stops for a callout."""
-    narrator = app.driver.narrator
-    narrator.fired.update(range(len(narrator.steps)))
-
-
-def clock_text(app: ShopsimApp) -> str:
-    return app.main_screen.query_one(Clock).text
-
-
-def utc_label(app: ShopsimApp) -> str:
-    """What the clock shows for the simulation's virtual time, e.g. 'Mon 02 Mar 00:09 UTC'."""
-    sim = app.sim
-    utc = datetime.fromtimestamp((sim.scenario.start_epoch + sim.now) / 1000, timezone.utc)
-    return f"{utc:%a %d %b %H:%M} UTC"
-
-
-async def settle(app: ShopsimApp, pilot) -> None:
-    """Wait until a jump or step is done and the main screen has caught up: the clock shows the final time."""
-    await wait_until(pilot, lambda: not app.driver.busy and utc_label(app) in clock_text(app)
-                     and ("paused" in clock_text(app) or "finished" in clock_text(app)),
-                     "the work to finish and the clock to show it")
-
-
-def flush_panes(main: MainScreen) -> None:
-    """Draw what the panes' timers would draw within a quarter of a second."""
-    main.query_one(ShopperTable).flush_updates()
-    main.query_one(InboxPane).flush_updates()
-    main.query_one(LiveFeed).flush()
-
-
-def texts(screen) -> str:
-    return "\n".join(str(w.render()) for w in screen.query(Static))
 
 
 def recorder(app: ShopsimApp) -> list[Event]:
@@ -573,26 +514,9 @@ def test_q_quits_cleanly_even_while_playing(tmp_path) -> None:
 # --- snapshots --------------------------------------------------------------------------------------------
 
 
-ARNAUDE = 241  # s000242, Arnaude Devaux in Paris: an order, its emails and in-app messages, a cart reminder by day 1
-
-
-async def _day_one_with_arnaude(pilot) -> None:
-    """The default scenario after `d` (narration off), paused, with s000242 (Arnaude Devaux, messages) selected."""
-    app = pilot.app
-    main = await open_main(app, pilot)
-    quiet_narration(app)
-    await pilot.press("d")
-    await settle(app, pilot)
-    main.post_message(ShopperSelected(ARNAUDE))
-    await wait_until(pilot, lambda: main.selected == ARNAUDE, "s000242 to be selected")
-    flush_panes(main)
-    await pilot.pause()
-    assert not app.driver.busy and "paused" in clock_text(app)
-
-
 def test_snapshot_main_screen_inbox(snap_compare) -> None:
     async def before(pilot) -> None:
-        await _day_one_with_arnaude(pilot)
+        await day_one_with_arnaude(pilot)
         assert pilot.app.sim.shoppers[ARNAUDE].id == "s000242"
         assert pilot.app.main_screen.query_one(InboxPane).entries  # she has messages
 
@@ -601,7 +525,7 @@ def test_snapshot_main_screen_inbox(snap_compare) -> None:
 
 def test_snapshot_main_screen_settings(snap_compare) -> None:
     async def before(pilot) -> None:
-        await _day_one_with_arnaude(pilot)
+        await day_one_with_arnaude(pilot)
         await pilot.press("e")
         await pilot.pause()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import tiny_scenario
+from helpers.scenarios import tiny_scenario
 from shopsim.scenario.schema import Scenario
 from shopsim.contract import events as E
 from shopsim.contract.clock import HOUR, MINUTE

@@ -5,18 +5,15 @@ harness apps. Pilot tests check behaviour; two snapshots check the look (160×48
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import datetime
 from functools import lru_cache
-from pathlib import Path
 
 from textual.app import App, ComposeResult
 from textual.screen import Screen
 
 from shopsim.metrics.kpis import Metrics
 from shopsim.report.tables import rate
-from shopsim.validate import load_scenario
 from shopsim.contract import events as E
 from shopsim.contract.clock import DAY
 from shopsim.simulation import Simulation
@@ -28,38 +25,14 @@ from shopsim.tui.screens.kpis import KpiScreen, KpiTile
 from shopsim.tui.widgets.charts import BarsChart, SeriesChart, TableChart, VariantsChart, blocks, uplift_text
 from shopsim.tui.widgets.feed import LiveFeed
 
-ROOT = Path(__file__).resolve().parent.parent
-SIZE = (160, 48)
-
-
-class Run:
-    def __init__(self, sim: Simulation, events: list[Event], metrics: Metrics):
-        self.sim, self.events, self.metrics = sim, events, metrics
-
-
-def _run(name: str, until: int | None, **kw) -> Run:
-    sim = Simulation(load_scenario(ROOT / "scenarios" / f"{name}.yaml"), **kw)
-    events: list[Event] = []
-    metrics = Metrics()
-    sim.subscribe(events.extend)
-    sim.subscribe(metrics)
-    if until is None:
-        sim.run()
-    else:
-        sim.run_until(until)
-    return Run(sim, events, metrics)
+from helpers.tui import SIZE
+from helpers.tui_harnesses import KpiApp, Run, drive, experiment_run, played
 
 
 @lru_cache(maxsize=None)
 def cart_run() -> Run:
     """cart_recovery, three days (deferrals start on day 2); messages kept so explain() works."""
-    return _run("cart_recovery", 3 * DAY)
-
-
-@lru_cache(maxsize=None)
-def experiment_run() -> Run:
-    """experiment, to its end (~3 s)."""
-    return _run("experiment", None, keep_messages=False)
+    return played("cart_recovery", 3 * DAY)
 
 
 def _outcomes(events, *types):
@@ -86,23 +59,6 @@ class FeedApp(App):
 
     def on_explain_requested(self, message: ExplainRequested) -> None:
         self.posted.append(message)
-
-
-class KpiApp(App):
-    def __init__(self, run: Run, metrics: Metrics | None = None):
-        super().__init__()
-        self.run_, self.metrics = run, metrics or run.metrics
-
-    def on_mount(self) -> None:
-        self.push_screen(KpiScreen(self.run_.sim, self.metrics))
-
-
-def _drive(app: App, body, size=(120, 40)) -> None:
-    async def go():
-        async with app.run_test(size=size) as pilot:
-            await pilot.pause()
-            await body(pilot)
-    asyncio.run(go())
 
 
 # --- the feed ------------------------------------------------------------------------------------------
@@ -136,7 +92,7 @@ def test_feed_shows_deliveries_deferrals_and_suppressions_with_reasons():
         last = decided[-1]
         assert any(last.shopper in r and category_words(last.data["category"]) in r for r in rows[-3:])
 
-    _drive(app, body)
+    drive(app, body)
 
 
 def test_feed_bound_drops_old_lines_and_counts_them():
@@ -162,7 +118,7 @@ def test_feed_bound_drops_old_lines_and_counts_them():
         assert serial == feed.visible_lines[30][0]  # it moved up by 20 rows, and so did the view:
         assert feed.render_line(1).text[:60] == feed.line_text(feed.cursor_line)[:60]  # still the first row
 
-    _drive(app, body)
+    drive(app, body)
 
 
 def test_feed_filters():
@@ -198,7 +154,7 @@ def test_feed_filters():
         feed.on_sim_events(more)
         assert len(feed.visible_lines) == n_sup + 3 and feed.visible_lines[-1][-1] == "s000001-n902"
 
-    _drive(app, body)
+    drive(app, body)
 
 
 def test_enter_posts_shopper_selected_and_explain_requested():
@@ -229,7 +185,7 @@ def test_enter_posts_shopper_selected_and_explain_requested():
         assert [type(m) for m in app.posted] == [ShopperSelected, ExplainRequested]
         assert app.posted[-1].notification_id == line[-1]
 
-    _drive(app, body)
+    drive(app, body)
 
 
 def _deliveries(n: int, t0: int = 4 * DAY) -> list[Event]:
@@ -273,7 +229,7 @@ def test_fifty_thousand_events_in_one_batch_make_no_widgets():
         assert "The very last one" in feed.render_line(rows - 1).text
         assert "32,501 dropped" in feed.render_line(0).text
 
-    _drive(app, body)
+    drive(app, body)
 
 
 # --- charts ---------------------------------------------------------------------------------------------
@@ -357,7 +313,7 @@ def test_kpi_screen_shows_what_metrics_result_has_and_updates():
         await pilot.press("escape")
         assert app.screen is not screen
 
-    _drive(app, body)
+    drive(app, body)
 
 
 def test_kpi_screen_shows_the_experiment_arms_and_verdicts():
@@ -379,7 +335,7 @@ def test_kpi_screen_shows_the_experiment_arms_and_verdicts():
         for c in primary:
             assert c["verdict"] in verdicts
 
-    _drive(app, body, size=SIZE)
+    drive(app, body, size=SIZE)
 
 
 # --- snapshots --------------------------------------------------------------------------------------------

@@ -7,9 +7,10 @@ import re
 
 import pytest
 
-from test_tui_feed_kpis import KpiApp, _drive, experiment_run
 from shopsim.tui.screens.kpis import KpiTile, funnel_bars
 from shopsim.tui.widgets.charts import BarsChart, SeriesChart, TableChart
+
+from helpers.tui_harnesses import KpiApp, drive, experiment_run
 
 
 def test_funnel_bars_narrow_along_the_main_path_and_branches_add_up():
@@ -46,4 +47,4 @@ def test_kpi_screen_fits_every_terminal_size_in_words(size):
         assert not re.search(r"\b[a-z]+_[a-z_]+\b", text), re.findall(r"\b[a-z]+_[a-z_]+\b", text)
         assert "-0.0" not in text and "−0.0" not in text
 
-    _drive(app, body, size=size)
+    drive(app, body, size=size)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from test_tui_app import DEFAULT, new_app, open_main, texts, wait_until
+from helpers.tui import DEFAULT, new_app, open_main, texts, wait_until
 from textual.containers import VerticalScroll
 from textual.widgets import Static, TabbedContent
 
@@ -349,7 +349,7 @@ def test_a_notice_does_not_cover_the_feed_or_the_inbox_list(size) -> None:
 def test_an_experiments_arms_all_show_on_the_kpi_screen_at_100_columns() -> None:
     from pathlib import Path
 
-    from test_tui_app import quiet_narration
+    from helpers.tui import quiet_narration
 
     from shopsim.tui.widgets.charts import VariantsChart
 
@@ -382,7 +382,7 @@ def test_an_experiments_arms_all_show_on_the_kpi_screen_at_100_columns() -> None
 def test_the_inbox_shows_new_messages_above_the_one_highlighted() -> None:
     """Newer messages arrive at the top: on the newest (and not reading the list) the highlight follows them;
     on an older one she is reading, it stays on it with the newer ones in sight above."""
-    from test_tui_app import ARNAUDE, quiet_narration
+    from helpers.tui import ARNAUDE, quiet_narration
 
     from shopsim.contract.clock import HOUR
     from shopsim.tui.messages import ShopperSelected

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import tiny_scenario
+from helpers.scenarios import tiny_scenario
 
 from shopsim.calibrate.anchors import ANCHORS, CHECKOUT_REASONS
 from shopsim.metrics.catalog import METRICS, format_value, lookup

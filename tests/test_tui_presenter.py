@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from test_tui_app import DEFAULT, new_app, open_main, wait_until
+from helpers.tui import DEFAULT, new_app, open_main, wait_until
 from textual.color import Color
 from textual.widgets import Digits
 

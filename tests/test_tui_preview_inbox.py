@@ -8,7 +8,6 @@ import asyncio
 import re
 import time
 from functools import lru_cache
-from pathlib import Path
 
 import pytest
 from textual.app import App, ComposeResult
@@ -25,11 +24,9 @@ from shopsim.simulation import Simulation
 from shopsim.tui.widgets.inbox import InboxPane
 from shopsim.notify.filters import format_cents
 from shopsim.tui.widgets.preview import AdImpression, MessagePreview, product
-from tui_contrast import text_in, weak_cells
+from helpers.contrast import text_in, weak_cells
+from helpers.tui import ARNAUDE, DEFAULT
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT = ROOT / "scenarios" / "default.yaml"
-ARNAUDE = 241  # s000242, Arnaude Devaux in Paris (fr_FR): by day 2 emails, in-app messages and a push
 THEMES = ("textual-dark", "textual-light")
 
 
@@ -206,7 +203,7 @@ def test_a_tall_preview_keeps_the_full_header_and_folds_when_the_pane_shrinks() 
 
 
 def test_at_100x30_the_main_screen_shows_the_selected_emails_body() -> None:
-    from test_tui_app import flush_panes, new_app, open_main, quiet_narration, settle, wait_until
+    from helpers.tui import flush_panes, new_app, open_main, quiet_narration, settle, wait_until
     from shopsim.tui.messages import ShopperSelected
 
     async def go() -> None:
@@ -296,7 +293,7 @@ def test_the_inbox_lets_e_and_i_through_to_the_screen() -> None:
 
 
 def test_e_from_the_inbox_list_opens_the_settings_on_the_main_screen() -> None:
-    from test_tui_app import new_app, open_main
+    from helpers.tui import new_app, open_main
 
     async def go() -> None:
         app = new_app(DEFAULT)

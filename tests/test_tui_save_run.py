@@ -17,7 +17,7 @@ from typing import Callable
 import orjson
 import pytest
 from click.testing import CliRunner
-from conftest import berlin_promotions
+from helpers.scenarios import berlin_promotions
 from textual.command import CommandList, CommandPalette
 from textual.widgets import Checkbox, Input, Static
 

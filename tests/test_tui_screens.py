@@ -22,7 +22,7 @@ from textual.command import CommandPalette
 from textual.screen import Screen
 from textual.widgets import Input, OptionList, Static
 
-from conftest import tiny_scenario
+from helpers.scenarios import tiny_scenario
 from shopsim.cli import main
 from shopsim.validate import load_scenario
 from shopsim.scenario.problems import ScenarioError

@@ -6,23 +6,23 @@ sleeps) and hands every new batch of events to the pane, as the main screen does
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import pytest
-from textual.app import App, ComposeResult
 from textual.widgets import Checkbox, Input, Select, Static
 from textual.widgets.select import InvalidSelectValueError
 
-from conftest import berlin_promotions
 from shopsim.validate import load_scenario_text
-from shopsim.contract.units import parse_duration
+from shopsim.contract.units import parse_duration as h
 from shopsim.contract import events as E
 from shopsim.simulation import Simulation
 from shopsim.contract.events import Event
 from shopsim.tui.screens.explain import ExplainScreen
-from shopsim.tui.widgets.settings import CRITICAL_TIP, SettingsPane
+from shopsim.tui.widgets.settings import CRITICAL_TIP
 
-SIZE = (160, 48)
+from helpers.scenarios import berlin_promotions
+from helpers.tui import SIZE, pilot_test
+from helpers.tui_harnesses import SettingsHarness
 
 # Three Berlin shoppers who can receive everything; a promotion by push and email every four hours from
 # 02:00 UTC. s000002 has quiet hours 22:00-08:00, so her night pushes wait for the morning. Nobody opens,
@@ -32,58 +32,8 @@ SCENARIO = berlin_promotions(
     extra_events='  - {at: 1m, shopper: s000002, settings: {quiet_hours: {start: "22:00", end: "08:00"}}}\n')
 
 
-def pilot_test(fn: Callable[[], Awaitable[None]]) -> Callable[[], None]:
-    """Run an async pilot test on its own event loop (no async plugin needed)."""
-    def test() -> None:
-        asyncio.run(fn())
-    test.__name__, test.__doc__ = fn.__name__, fn.__doc__
-    return test
-
-
-def h(text: str) -> int:
-    return parse_duration(text)
-
-
 def make_sim() -> Simulation:
     return Simulation(load_scenario_text(SCENARIO))
-
-
-class Harness(App):
-    """One SettingsPane over a Simulation, fed like the main screen feeds it."""
-
-    CSS = "SettingsPane { width: 74; border: round $primary; }"
-
-    def __init__(self, sim: Simulation, index: int = 0) -> None:
-        super().__init__()
-        self.sim = sim
-        self.index = index
-        self.events: list[Event] = []
-        self.notes: list[tuple[str, str]] = []
-        sim.subscribe(self.events.extend)
-
-    def compose(self) -> ComposeResult:
-        yield SettingsPane(self.sim, self.index, id="pane")
-
-    @property
-    def pane(self) -> SettingsPane:
-        return self.query_one(SettingsPane)
-
-    def advance(self, until: int) -> list[Event]:
-        """Run the engine to `until` and hand the new events to the pane."""
-        n = len(self.events)
-        self.sim.run_until(until)
-        new = self.events[n:]
-        self.pane.on_sim_events(new)
-        return new
-
-    def changes(self) -> list[Event]:
-        """Every settings.changed so far (what the engine holds is flushed first)."""
-        self.sim.run_until(self.sim.now)
-        return [ev for ev in self.events if ev.type == E.SETTINGS_CHANGED]
-
-    def notify(self, message: str, **kwargs: Any) -> None:
-        self.notes.append((message, kwargs.get("severity", "information")))
-        super().notify(message, **kwargs)
 
 
 def outcomes(events: list[Event], shopper: str, channel: str, category: str = "promotions") -> list[tuple]:
@@ -106,7 +56,7 @@ def outcomes(events: list[Event], shopper: str, channel: str, category: str = "p
 @pilot_test
 async def test_pane_shows_the_shoppers_settings_and_locks_security_rows():
     sim = make_sim()
-    app = Harness(sim)
+    app = SettingsHarness(sim)
     async with app.run_test(size=SIZE) as pilot:
         app.advance(h("1h"))
         pane = app.pane
@@ -139,7 +89,7 @@ async def test_pane_shows_the_shoppers_settings_and_locks_security_rows():
 @pilot_test
 async def test_a_toggle_applies_one_minimal_user_change():
     sim = make_sim()
-    app = Harness(sim)
+    app = SettingsHarness(sim)
     async with app.run_test(size=SIZE) as pilot:
         app.advance(h("1h"))
         before = len(app.changes())
@@ -169,7 +119,7 @@ async def test_a_toggle_applies_one_minimal_user_change():
 @pilot_test
 async def test_push_switched_off_suppresses_later_promotions_only():
     sim = make_sim()
-    app = Harness(sim)
+    app = SettingsHarness(sim)
     async with app.run_test(size=SIZE) as pilot:
         app.advance(h("12h"))  # promotions at 02:00, 06:00, 10:00 UTC already out
         await pilot.click("#cat-promotions-push")
@@ -191,7 +141,7 @@ async def test_push_switched_off_suppresses_later_promotions_only():
 @pilot_test
 async def test_frequency_daily_batches_later_promotions_into_a_digest():
     sim = make_sim()
-    app = Harness(sim)
+    app = SettingsHarness(sim)
     async with app.run_test(size=SIZE) as pilot:
         app.advance(h("12h"))
         app.pane.query_one("#freq-promotions", Select).value = "daily"  # as picking it from the list does
@@ -208,7 +158,7 @@ async def test_frequency_daily_batches_later_promotions_into_a_digest():
 @pilot_test
 async def test_quiet_hours_edits_apply_and_a_bad_time_is_refused():
     sim = make_sim()
-    app = Harness(sim, index=1)  # s000002 has quiet hours 22:00-08:00
+    app = SettingsHarness(sim, index=1)  # s000002 has quiet hours 22:00-08:00
     async with app.run_test(size=SIZE) as pilot:
         app.advance(h("1h"))
         start = app.pane.query_one("#qh-start", Input)
@@ -243,7 +193,7 @@ async def test_quiet_hours_edits_apply_and_a_bad_time_is_refused():
 @pilot_test
 async def test_a_change_made_by_the_simulation_redraws_the_pane_without_echo():
     sim = make_sim()
-    app = Harness(sim)
+    app = SettingsHarness(sim)
     async with app.run_test(size=SIZE) as pilot:
         app.advance(h("3h"))
         before = len(app.changes())
@@ -263,7 +213,7 @@ async def test_a_change_made_by_the_simulation_redraws_the_pane_without_echo():
 def test_a_switch_shows_on_or_off_as_a_glyph_focused_or_not(theme: str):
     """✓ or ✗ in the box, so the state reads without colour; the focus highlight (a background) keeps the
     glyph, in the glyph's own contrast (it used to paint an off box's hidden X over it, so off looked on)."""
-    from tui_contrast import cells, weak_cells
+    from helpers.contrast import cells, weak_cells
 
     def box(cb: Checkbox) -> str:
         row = cells(app)[cb.region.y]
@@ -292,7 +242,7 @@ def test_a_switch_shows_on_or_off_as_a_glyph_focused_or_not(theme: str):
                 assert not weak_cells(app, cb.region, text=3.5)
             assert "✓ on · ✗ off" in str(pane.query_one("#settings-legend", Static).render())
 
-    app = Harness(make_sim())
+    app = SettingsHarness(make_sim())
     asyncio.run(body())
 
 
@@ -310,7 +260,7 @@ def _screen_text(screen: ExplainScreen) -> str:
 @pilot_test
 async def test_explain_screen_tells_delivered_suppressed_and_deferred():
     sim = make_sim()
-    app = Harness(sim)
+    app = SettingsHarness(sim)
     async with app.run_test(size=SIZE) as pilot:
         app.advance(h("12h"))
         sim.apply_settings_change("s000001", {"channels": {"push": False}})
@@ -336,7 +286,7 @@ async def test_explain_screen_tells_delivered_suppressed_and_deferred():
 @pilot_test
 async def test_explain_screen_follows_a_deferred_push_to_its_delivery():
     sim = make_sim()
-    app = Harness(sim)
+    app = SettingsHarness(sim)
     async with app.run_test(size=SIZE) as pilot:
         app.advance(h("23h"))
         nid = _ids(app.events, E.NOTIFICATION_DEFERRED, "s000002")[-1]
@@ -356,7 +306,7 @@ async def test_explain_screen_follows_a_deferred_push_to_its_delivery():
 @pilot_test
 async def test_explain_screen_unknown_id_is_a_friendly_message():
     sim = make_sim()
-    app = Harness(sim)
+    app = SettingsHarness(sim)
     async with app.run_test(size=SIZE) as pilot:
         app.advance(h("1h"))
         screen = ExplainScreen(sim, "s000001-n999")
@@ -378,14 +328,14 @@ def test_snapshot_settings_pane(snap_compare):
     sim.apply_settings_change("s000002", {"categories": {"promotions": {"push": False},
                                                          "flash_sales": {"frequency": "daily"}},
                                           "channels": {"sms": False}, "digest": {"time": "18:30"}})
-    app = Harness(sim, index=1)
+    app = SettingsHarness(sim, index=1)
     assert snap_compare(app, terminal_size=SIZE)
 
 
 def test_snapshot_explain_deferred_push(snap_compare):
     sim = make_sim()
     sim.run_until(h("1d8h"))
-    app = Harness(sim, index=1)
+    app = SettingsHarness(sim, index=1)
 
     async def open_explain(pilot) -> None:
         await pilot.app.push_screen(ExplainScreen(sim, "s000002-n11"))  # 22:00 UTC, held by quiet hours

@@ -8,11 +8,14 @@ from pydantic import ValidationError
 from textual.widgets import Checkbox, Select, Static
 
 import shopsim.sim.settings_change as engine_module
-from conftest import tiny_scenario
 from shopsim.contract import events as E
 from shopsim.simulation import Simulation
 from shopsim.contract.events import Event
-from test_tui_settings_explain import SIZE, Harness, h, pilot_test
+from shopsim.contract.units import parse_duration as h
+
+from helpers.scenarios import tiny_scenario
+from helpers.tui import SIZE, pilot_test
+from helpers.tui_harnesses import SettingsHarness
 
 
 def make_sim(size: int = 60) -> Simulation:
@@ -103,7 +106,7 @@ async def choose_scope(pilot, pane, scope: str) -> None:
 async def test_a_channel_switched_off_for_her_segment_reaches_every_member_and_no_one_else():
     sim = make_sim()
     bargain = members(sim, "bargain")
-    app = Harness(sim, index=bargain[1])
+    app = SettingsHarness(sim, index=bargain[1])
     async with app.run_test(size=SIZE) as pilot:
         app.advance(h("3h"))
         pane = app.pane
@@ -137,7 +140,7 @@ async def test_a_channel_switched_off_for_her_segment_reaches_every_member_and_n
 @pilot_test
 async def test_a_change_for_everyone_then_back_to_her_alone():
     sim = make_sim()
-    app = Harness(sim, index=0)
+    app = SettingsHarness(sim, index=0)
     async with app.run_test(size=SIZE) as pilot:
         app.advance(h("1h"))
         pane = app.pane
@@ -163,7 +166,7 @@ async def test_a_change_for_everyone_then_back_to_her_alone():
 async def test_the_scope_follows_the_shown_shoppers_segment():
     sim = make_sim()
     bargain, regular = members(sim, "bargain"), members(sim, "regular")
-    app = Harness(sim, index=bargain[0])
+    app = SettingsHarness(sim, index=bargain[0])
     async with app.run_test(size=SIZE) as pilot:
         app.advance(h("1h"))
         pane = app.pane
@@ -182,7 +185,7 @@ async def test_the_scope_follows_the_shown_shoppers_segment():
 @pilot_test
 async def test_a_refused_change_for_a_segment_changes_no_one():
     sim = make_sim()
-    app = Harness(sim, index=0)
+    app = SettingsHarness(sim, index=0)
     async with app.run_test(size=SIZE) as pilot:
         app.advance(h("1h"))
         pane = app.pane

@@ -5,7 +5,7 @@ picture users see first is the app as it is."""
 from __future__ import annotations
 
 import pytest
-from test_tui_app import DEFAULT, ARNAUDE, _day_one_with_arnaude, flush_panes, new_app, open_main, wait_until
+from helpers.tui import ARNAUDE, DEFAULT, day_one_with_arnaude, flush_panes, new_app, open_main, wait_until
 
 from shopsim.tui.screens.narration import NarrationScreen
 
@@ -28,7 +28,7 @@ ids = lambda s: f"{s[0]}x{s[1]}"  # noqa: E731
 def test_snapshot_main_screen(snap_compare, size) -> None:
     """Day one of the default scenario, paused, Arnaude Devaux (s000242) selected, her newest message previewed."""
     async def before(pilot) -> None:
-        await _day_one_with_arnaude(pilot)
+        await day_one_with_arnaude(pilot)
         assert pilot.app.main_screen.selected == ARNAUDE
         await feed_at_its_end(pilot)
 

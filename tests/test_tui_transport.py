@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import berlin_promotions
-from test_tui_app import new_app, open_main, wait_until
+from helpers.scenarios import berlin_promotions
+from helpers.tui import new_app, open_main, wait_until
 from textual.widgets import Button, Static
 
 from shopsim.contract.clock import DAY, HOUR
