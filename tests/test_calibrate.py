@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from helpers.paths import ROOT
 from helpers.scenarios import tiny_scenario
 from shopsim.calibrate import anchors as A
 from shopsim.calibrate import runner, table
 from shopsim.calibrate.stats import T975, ratio_spread, spread, t975
 from shopsim.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "calibration.md"
 
 

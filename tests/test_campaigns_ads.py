@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import datetime, timezone
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+from helpers.paths import ROOT
 from helpers.runs import play, replay_events
 from helpers.scenarios import tiny_scenario
 from shopsim.validate import load_scenario
 from shopsim.contract import events as E
 from helpers.properties import PROPS, assert_invariants
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _local(start: str, ev, tz: str) -> datetime:

@@ -16,7 +16,8 @@ from click.testing import CliRunner
 from shopsim.cli import main
 from shopsim.simulation import Simulation
 
-ROOT = Path(__file__).resolve().parent.parent
+from helpers.paths import ROOT
+
 MINIMAL = ROOT / "tests" / "fixtures" / "minimal.yaml"
 SHIPPED = sorted((ROOT / "scenarios").glob("*.yaml"))
 

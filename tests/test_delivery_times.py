@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import re
 import statistics
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -21,7 +20,8 @@ from shopsim.validate import load_scenario, load_scenario_text
 from shopsim.contract import events as E
 from shopsim.sim.orders import Orders
 
-ROOT = Path(__file__).resolve().parent.parent
+from helpers.paths import ROOT
+
 DAY = 86_400_000
 SOURCES = (ROOT / "docs" / "sources.md").read_text(encoding="utf-8")
 # The schema's own carriers: a scenario with no `orders:` section.

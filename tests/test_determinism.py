@@ -12,17 +12,16 @@ from pathlib import Path
 import orjson
 import pytest
 
+from helpers.paths import FIXTURES, GOLDEN, ROOT, TESTS
 from helpers.runs import replay_events, replay_lines
 from helpers.scenarios import tiny_scenario
 from shopsim.validate import load_scenario
 from shopsim.simulation import Simulation
 from shopsim.contract.events import RUN_FINISHED, RUN_STARTED
 
-HERE = Path(__file__).parent
-ROOT = HERE.parent
-GOLDEN_SCENARIO = HERE / "fixtures" / "golden_small.yaml"
-GOLDEN_DIGEST = HERE / "golden" / "golden_small.sha256"
-GOLDEN_HEAD = HERE / "golden" / "golden_small.head.jsonl"
+GOLDEN_SCENARIO = FIXTURES / "golden_small.yaml"
+GOLDEN_DIGEST = GOLDEN / "golden_small.sha256"
+GOLDEN_HEAD = GOLDEN / "golden_small.head.jsonl"
 HEAD_LINES = 40
 
 
@@ -51,7 +50,7 @@ sys.stdout.write(hashlib.sha256(replay_lines(load_scenario({path!r}))).hexdigest
 
 def _digest_in_subprocess(hashseed: str) -> str:
     env = dict(os.environ, PYTHONHASHSEED=hashseed, PYTHONPATH=str(ROOT))
-    code = _CHILD.format(tests=str(HERE), path=str(GOLDEN_SCENARIO))
+    code = _CHILD.format(tests=str(TESTS), path=str(GOLDEN_SCENARIO))
     res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     return res.stdout.strip()

@@ -11,10 +11,10 @@ import io
 import json
 import re
 from collections import defaultdict
-from pathlib import Path
 
 import pytest
 
+from helpers.paths import ROOT
 from helpers.runs import replay_lines
 from helpers.scenarios import tiny_scenario
 from shopsim.validate import load_scenario
@@ -22,7 +22,6 @@ from shopsim.contract import events as E
 from shopsim.simulation import Simulation
 from shopsim.store.recorder import Recorder
 
-ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "docs" / "event-log.md", ROOT / "docs" / "notifications.md"]
 # Between them these scenarios produce every event type the docs show.
 SCENARIOS = ["default", "account_security", "digests", "frequency_caps", "opt_out", "quiet_hours", "flash_sale",

@@ -7,7 +7,6 @@ import functools
 import hashlib
 import json
 import re
-from pathlib import Path
 
 import jsonschema
 import orjson
@@ -15,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings, strategies as st
 
+from helpers.paths import ROOT
 from helpers.runs import replay_lines
 from shopsim.cli import main
 from shopsim.contract import events as E
@@ -22,7 +22,6 @@ from shopsim.contract.log_schema import log_json_schema
 from shopsim.contract.payloads import COMMON, PAYLOADS, Field
 from shopsim.validate import load_scenario
 
-ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_FILE = ROOT / "docs" / "event-log.schema.json"
 DOC = ROOT / "docs" / "event-log.md"
 GOLDEN = ROOT / "tests" / "golden"

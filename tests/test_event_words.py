@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from helpers.paths import SCENARIOS
 from helpers.runs import replay_events
 
 from shopsim.contract import events as E
 from shopsim.contract.events import Event
 from shopsim.tui.event_words import _SENTENCES, event_words
 
-DEFAULT = Path(__file__).resolve().parent.parent / "scenarios" / "default.yaml"
+DEFAULT = SCENARIOS / "default.yaml"
 
 
 def test_every_event_type_has_a_sentence() -> None:

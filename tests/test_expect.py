@@ -9,13 +9,13 @@ import yaml
 from click.testing import CliRunner
 from junitparser import Failure, JUnitXml
 
+from helpers.paths import ROOT, SCENARIOS
 from helpers.runs import play
 from helpers.scenarios import tiny_scenario, tiny_scenario_data
 from shopsim.cli import main
 from shopsim.qa.expect import Expectations
 from shopsim.simulation import Simulation
 
-SCENARIOS = Path(__file__).parent.parent / "scenarios"
 FLOW = {"f": {"trigger": "cart.abandoned", "steps": [{"after": "1h", "channel": "email"}]}}
 
 
@@ -143,6 +143,6 @@ def test_a_bad_junit_path_is_refused_before_the_run(tmp_path, junit) -> None:
 def test_the_scenario_format_lists_every_invariant() -> None:
     from shopsim.qa.invariants import INVARIANTS
 
-    text = (Path(__file__).parent.parent / "docs" / "scenario-format.md").read_text(encoding="utf-8")
+    text = (ROOT / "docs" / "scenario-format.md").read_text(encoding="utf-8")
     for name, description in INVARIANTS.items():
         assert f"| `{name}` | {description} |" in text, name

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from collections import Counter
 
 import pytest
 import yaml
 
+from helpers.paths import ROOT
 from helpers.runs import play
 from helpers.scenarios import tiny_scenario
 from shopsim.marketing.experiments import assign, bucket
@@ -123,7 +123,7 @@ def test_per_arm_kpis_add_up() -> None:
 
 @pytest.fixture(scope="module")
 def shipped_experiment() -> dict:
-    text = (Path(__file__).parent.parent / "scenarios" / "experiment.yaml").read_text()
+    text = (ROOT / "scenarios" / "experiment.yaml").read_text()
     _, events = play(load_scenario_text(text), keep=False)
     return Metrics.of(events).result()["experiments"]["cart_incentive"]
 

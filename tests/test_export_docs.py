@@ -12,12 +12,13 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
+from helpers.paths import ROOT
 from helpers.scenarios import tiny_scenario
 from shopsim.cli import main
 from shopsim.store.tables import EXPORT, EXPORT_TABLES
 from shopsim.metrics.kpis import Metrics
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "exports.md"
+DOC = ROOT / "docs" / "exports.md"
 FORMATS = ("csv", "jsonl", "parquet")
 
 

@@ -11,12 +11,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import orjson
 
-HERE = Path(__file__).parent
-ROOT = HERE.parent
+from helpers.paths import ROOT
+
 SHOPPERS, DAYS = 80, 3
 
 _CHILD = """

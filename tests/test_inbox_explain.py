@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from helpers.paths import ROOT
 from helpers.scenarios import tiny_scenario
 from shopsim.cli import main
 from shopsim.store.runfile import open_run
@@ -22,7 +23,6 @@ from shopsim.simulation import Simulation
 from shopsim.store import queries
 from shopsim.store.recorder import Recorder
 
-ROOT = Path(__file__).resolve().parent.parent
 
 # Berlin shoppers with daily push and email digests at 07:00, inside their quiet hours (the push digest
 # waits until 08:00); s000001 switches flash sales off before her digest goes (dropped), s000002 withdraws

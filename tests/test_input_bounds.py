@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from helpers.paths import ROOT
 from helpers.scenarios import tiny_scenario
 from shopsim.cli import main
 from shopsim.validate import load_scenario_text
@@ -173,7 +174,7 @@ def test_the_shipped_scenarios_and_the_benchmark_are_well_inside_the_budget():
     from shopsim.scenario.volume import MAX_EVENTS, MAX_QUEUED, volume
     from shopsim.validate import load_scenario
 
-    root = Path(__file__).resolve().parent.parent
+    root = ROOT
     for f in [*sorted((root / "scenarios").glob("*.yaml")), root / "benchmarks" / "large.yaml"]:
         events, queued = volume(load_scenario(f))
         assert events < MAX_EVENTS / 20 and queued < MAX_QUEUED / 10, f
@@ -412,7 +413,7 @@ def test_a_visit_rate_that_rounds_to_nothing_does_not_crash():
 
 
 def test_the_size_limit_example_in_the_scenario_format_is_what_validate_prints(cli, tmp_path):
-    doc = (Path(__file__).resolve().parent.parent / "docs" / "scenario-format.md").read_text(encoding="utf-8")
+    doc = (ROOT / "docs" / "scenario-format.md").read_text(encoding="utf-8")
     section = doc[doc.index("## Limits"):doc.index("## Validation and error messages")]
     scenario = section.split("```yaml\n", 1)[1].split("```", 1)[0]
     shown = section.split("$ shopsim validate big.yaml\n", 1)[1].split("```", 1)[0]
@@ -422,7 +423,7 @@ def test_the_size_limit_example_in_the_scenario_format_is_what_validate_prints(c
 
 
 def test_the_rendering_limits_example_in_the_notification_rules_is_what_validate_prints(cli, tmp_path):
-    doc = (Path(__file__).resolve().parent.parent / "docs" / "notifications.md").read_text(encoding="utf-8")
+    doc = (ROOT / "docs" / "notifications.md").read_text(encoding="utf-8")
     section = doc[doc.index("**Limits.**"):doc.index("## Asking the simulation")]
     scenario = section.split("```yaml\n", 1)[1].split("```", 1)[0]
     shown = section.split("$ shopsim validate loops.yaml\n", 1)[1].split("```", 1)[0]

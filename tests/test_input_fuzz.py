@@ -24,7 +24,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-ROOT = Path(__file__).resolve().parent.parent
+from helpers.paths import ROOT
+
 MEMORY = 2 << 30          # bytes of address space for the worker
 CPU_PER_EXAMPLE = 15      # seconds of CPU one example may take (a few tenths is usual)
 WALL_SAFETY_NET = 300     # seconds before a silent worker is declared hung

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
+from helpers.paths import ROOT, SCENARIOS
 from helpers.runs import play
 from helpers.scenarios import REACHABLE, berlin_shopper, tiny_scenario
 from shopsim.qa.invariants import INVARIANTS, InvariantChecker
@@ -23,7 +23,6 @@ from shopsim.contract.clock import DAY, HOUR, iso
 from shopsim.simulation import Simulation
 from shopsim.contract.events import Event
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
 
 # --- helpers ------------------------------------------------------------------------------------------
@@ -506,5 +505,5 @@ def test_the_checks_import_no_front_end_or_test_tool():
     code = ("import sys, shopsim.qa.invariants; "
             "print(sorted(m for m in ('textual', 'pytest', 'hypothesis') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).resolve().parent.parent)
+                         cwd=ROOT)
     assert out.stdout.strip() == "[]"

@@ -5,16 +5,15 @@ exactly, and a kernel that knows no process."""
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
 import pytest
 
+from helpers.paths import ROOT
 from helpers.scenarios import tiny_scenario
 from shopsim.contract import events as E
 from shopsim.simulation import Simulation
 from shopsim.sim.kernel import PRIO_NORMAL, PRIO_SCRIPT, Kernel
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _kernel(end: int = 1_000, shoppers: int = 3) -> tuple[Kernel, list[tuple]]:

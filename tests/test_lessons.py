@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from helpers.paths import ROOT
 from helpers.scenarios import tiny_scenario
 from shopsim.metrics.kpis import Metrics
 from shopsim.validate import load_scenario, load_scenario_text
@@ -28,7 +29,6 @@ from shopsim.simulation import Simulation
 from shopsim.tui.driver import SPEEDS, SimDriver
 from shopsim.tui.narrator import Narrator, highlight, in_inbox, unmet
 
-ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
 NARRATED = [p for p in SCENARIOS if (yaml.safe_load(p.read_text()) or {}).get("narration")]
 # The lessons the course is built on: each must stay in the catalogue.

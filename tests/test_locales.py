@@ -25,8 +25,9 @@ from shopsim.scenario.problems import ScenarioError
 from shopsim.sim import identity
 from shopsim.sim.identity import pools
 
+from helpers.paths import ROOT
+
 HERE = Path(__file__).parent
-ROOT = HERE.parent
 HASH_SEEDS = ("1", "2", "3")
 
 

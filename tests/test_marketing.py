@@ -8,10 +8,10 @@ engagement probabilities of 0 or 1), so each test shows one behaviour whatever t
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
 
+from helpers.paths import SCENARIOS
 from helpers.runs import play, replay_events
 from helpers.scenarios import IDLE_SHOP, REACHABLE
 from shopsim.validate import load_scenario
@@ -25,7 +25,6 @@ from helpers.properties import (
     check_attribution, check_coupons, check_engagement, check_flows, check_log, check_notifications, instant,
 )
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 ALL = {c: 1.0 for c in CHANNELS}
 # No order and shipping messages: in one-shopper scenarios they would be opened and clicked too.
 NO_ORDER_UPDATES = {ev: [] for ev in TRANSACTIONAL_PLAN if not ev.startswith("account.")}

@@ -8,16 +8,15 @@ import hashlib
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import orjson
 import pytest
 
+from helpers.paths import ROOT
 from helpers.runs import replay_events, replay_lines
 from helpers.scenarios import tiny_scenario_data
 from shopsim.scenario.schema import Scenario
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _everything(b_flows: list[str], b_campaigns: list[str], seed: int = 71, size: int = 250) -> Scenario:

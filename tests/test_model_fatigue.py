@@ -6,10 +6,10 @@ button, push turned off in the phone's settings) and mark mail as spam (then all
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from pathlib import Path
 
 import pytest
 
+from helpers.paths import ROOT
 from helpers.runs import play
 from helpers.scenarios import EMAIL_REACHABLE, tiny_scenario
 from shopsim.contract.taxonomy import CATEGORY_CLASS, MARKETING, MARKETING_CATEGORIES
@@ -17,7 +17,6 @@ from shopsim.contract import events as E
 
 HOUR = 3_600_000
 DAY = 24 * HOUR
-ROOT = Path(__file__).resolve().parent.parent
 HUMAN = ("shopper", "user")
 FLOOR = 0.3          # engagement.fatigue.floor's default, used below
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from helpers.paths import ROOT
 from helpers.scenarios import EMAIL_REACHABLE, tiny_scenario
 from shopsim.contract import events as E
 from shopsim.sim.commerce import Commerce
@@ -54,7 +55,6 @@ def test_a_policy_never_moves_an_organic_visit_and_only_an_overlap_skips_one(mon
 
 
 def test_the_readme_promises_exactly_that():
-    from pathlib import Path
-    readme = " ".join((Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8").split())
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
     assert "leaves unchanged the instants at which each shopper's organic visits fall due" in readme
     assert "A visit that falls due while she is already visiting or paying is skipped" in readme

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import re
 import shlex
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from shopsim.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
+from helpers.paths import ROOT
+
 README = ROOT / "README.md"
 _BLOCK = re.compile(r"^( *)<!-- checked -->\n\1```console\n(.*?)\n\1```", re.S | re.M)
 _TIME = re.compile(r"\d+(\.\d+)? ?s\b")

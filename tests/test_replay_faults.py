@@ -23,7 +23,8 @@ from shopsim.cli import main
 from shopsim.store.runfile import RunFileError, open_run
 from shopsim.store import queries
 
-ROOT = Path(__file__).resolve().parent.parent
+from helpers.paths import ROOT
+
 MINIMAL = ROOT / "tests" / "fixtures" / "minimal.yaml"
 BOUND = 180  # seconds: an upper bound on waiting for a condition, never a delay
 

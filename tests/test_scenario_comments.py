@@ -25,6 +25,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from helpers.paths import SCENARIOS
 from helpers.runs import play
 from shopsim.cli import main
 from shopsim.metrics.kpis import Metrics
@@ -33,7 +34,6 @@ from shopsim.contract.units import parse_duration
 from shopsim.simulation import Simulation
 from shopsim.contract.events import Event
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 DAY = 86_400_000
 # A quote opens a quoted scalar only where a scalar can start; elsewhere (Baymard's) it is a letter.
 _SCALAR_START = set(":[{,-")

@@ -27,6 +27,8 @@ from click.testing import CliRunner
 
 from shopsim.cli import main
 
+from helpers.paths import ROOT
+
 try:
     from selenium import webdriver
     from selenium.common.exceptions import TimeoutException
@@ -38,7 +40,6 @@ try:
 except ImportError:  # the browser test says so and skips
     webdriver = None
 
-ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 

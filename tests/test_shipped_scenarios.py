@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import datetime, timezone
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from shopsim.validate import load_scenario
+from helpers.paths import SCENARIOS
 from helpers.runs import play
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
 
 def _play(name: str):

@@ -4,7 +4,6 @@ run's database with SQLModel sessions, and gets the rows sqlite3 sees."""
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
 
 from click.testing import CliRunner
 from sqlmodel import Session, SQLModel, create_engine, func, select
@@ -13,7 +12,9 @@ from shopsim.cli import main
 from shopsim.store.models import MODELS, TABLES
 from shopsim.store.tables import DATABASE
 
-SMALL = Path(__file__).resolve().parent / "fixtures" / "golden_small.yaml"
+from helpers.paths import FIXTURES
+
+SMALL = FIXTURES / "golden_small.yaml"
 
 
 def test_every_declared_table_is_a_sqlmodel_class_with_the_declared_columns():

@@ -7,7 +7,6 @@ import json
 import sqlite3
 from collections import Counter, defaultdict
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
@@ -18,7 +17,9 @@ from shopsim.store import queries
 from shopsim.store.recorder import Recorder
 from shopsim.store.writer import StoreWriter
 
-SCENARIO = Path(__file__).parent / "fixtures" / "notifications_small.yaml"
+from helpers.paths import FIXTURES
+
+SCENARIO = FIXTURES / "notifications_small.yaml"
 OUTCOMES = {"notification.delivered": "delivered", "notification.digested": "digested",
             "notification.suppressed": "suppressed"}
 

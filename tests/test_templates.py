@@ -6,7 +6,6 @@ import copy
 import random
 import tomllib
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 import yaml
@@ -19,7 +18,8 @@ from shopsim.notify.templates import PARTS, SMS_LIMIT, TEMPLATE_CATEGORIES, Temp
 from shopsim.notify import context
 from shopsim.contract.taxonomy import CATEGORIES, CHANNELS, MARKETING_CATEGORIES
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers.paths import ROOT
+
 NBSP = "\xa0"
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import re
 from functools import lru_cache
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -27,7 +26,8 @@ from shopsim.tui.messages import ShopperSelected
 from shopsim.tui.widgets.feed import CHANNEL_CYCLE, SHOPPER, LiveFeed
 from shopsim.tui.widgets.shoppers import ShopperList, ShopperSearch, ShopperTable
 
-ROOT = Path(__file__).resolve().parent.parent
+from helpers.paths import ROOT
+
 SNAKE = re.compile(r"\b[a-z]+_[a-z_]+\b")  # cart_reminders, quiet_hours, in_app, notification_delivered …
 SIZES = [(80, 24), (100, 30), (160, 48)]
 

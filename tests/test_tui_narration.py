@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from helpers.paths import ROOT
 from helpers.scenarios import tiny_scenario
 
 from shopsim.calibrate.anchors import ANCHORS, CHECKOUT_REASONS
@@ -25,7 +26,6 @@ from shopsim.simulation import Simulation
 from shopsim.tui.driver import SPEEDS, SimDriver
 from shopsim.tui.narrator import step_texts
 
-ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
 NARRATED = [p for p in SCENARIOS if (yaml.safe_load(p.read_text()) or {}).get("narration")]
 

@@ -12,11 +12,11 @@ import sys
 import termios
 import time
 from fcntl import ioctl
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from helpers.paths import ROOT
+
 
 
 # Escape sequences (CSI, OSC, two-byte ESC codes), taken out to read what the app wrote as text.

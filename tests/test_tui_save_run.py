@@ -17,6 +17,7 @@ from typing import Callable
 import orjson
 import pytest
 from click.testing import CliRunner
+from helpers.paths import ROOT
 from helpers.scenarios import berlin_promotions
 from textual.command import CommandList, CommandPalette
 from textual.widgets import Checkbox, Input, Static
@@ -36,7 +37,6 @@ from shopsim.tui.screens.main import MainScreen
 from shopsim.tui.screens.save import SaveScreen
 from shopsim.tui.widgets.inbox import InboxPane
 
-ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = ROOT / "scenarios" / "default.yaml"
 SIZE = (160, 48)
 LIMIT_S = 60  # a bound on any one wait, far above what it takes: a hang fails instead of blocking the run
@@ -431,6 +431,6 @@ def test_the_offered_path_never_is_the_replays_own_log() -> None:
     from shopsim.validate import load_scenario
     from shopsim.tui.recording import default_save_path
 
-    cs = compile_scenario(load_scenario(Path(__file__).resolve().parent.parent / "scenarios" / "default.yaml"))
+    cs = compile_scenario(load_scenario(ROOT / "scenarios" / "default.yaml"))
     offered = default_save_path(cs)
     assert offered.startswith(f"runs/{cs.name}-seed{cs.seed}") and offered != f"runs/{cs.name}-seed{cs.seed}.jsonl"

@@ -22,6 +22,7 @@ from textual.command import CommandPalette
 from textual.screen import Screen
 from textual.widgets import Input, OptionList, Static
 
+from helpers.paths import ROOT
 from helpers.scenarios import tiny_scenario
 from shopsim.cli import main
 from shopsim.validate import load_scenario
@@ -36,7 +37,6 @@ from shopsim.tui.narrator import Hit
 from shopsim.scenario.teaching import NarrationStep
 from shopsim.tui.screens.picker import PickerScreen, ScenarioChosen, scenario_entries
 
-ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
 UNKNOWN_KEY = Path("tests/fixtures/invalid/unknown_key.yaml")
 SIZE = (160, 48)

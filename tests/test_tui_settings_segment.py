@@ -13,6 +13,7 @@ from shopsim.simulation import Simulation
 from shopsim.contract.events import Event
 from shopsim.contract.units import parse_duration as h
 
+from helpers.paths import ROOT
 from helpers.scenarios import tiny_scenario
 from helpers.tui import SIZE, pilot_test
 from helpers.tui_harnesses import SettingsHarness
@@ -204,15 +205,13 @@ async def test_a_refused_change_for_a_segment_changes_no_one():
 def test_the_readmes_example_promotions_off_on_push_for_a_segment_shows_in_heavy_promotion() -> None:
     """README: in heavy_promotion, switching promotions off on push for a segment suppresses that segment's next
     promotional pushes as `category_channel_off`, and nobody else's; its promotional emails still go out."""
-    from pathlib import Path
-
     from shopsim.scenario.compiled import compile_scenario
     from shopsim.validate import load_scenario
     from shopsim.contract import events as E
     from shopsim.contract.clock import HOUR
     from shopsim.simulation import Simulation
 
-    root = Path(__file__).resolve().parent.parent
+    root = ROOT
     readme = (root / "README.md").read_text()
     assert "in `heavy_promotion`" in readme and "category_channel_off" in readme
     model = load_scenario(root / "scenarios" / "heavy_promotion.yaml")

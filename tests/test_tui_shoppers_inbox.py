@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from functools import lru_cache
-from pathlib import Path
 from types import SimpleNamespace
 
 from textual.app import App, ComposeResult
@@ -26,13 +25,15 @@ from shopsim.tui.widgets.inbox import InboxPane
 from shopsim.tui.widgets.preview import MessagePreview
 from shopsim.tui.widgets.shoppers import ShopperList, ShopperSearch, ShopperTable, parse_query
 
+from helpers.paths import ROOT
+
 SIZE = (160, 48)
 ARNAUDE = 241  # s000242, Arnaude Devaux in Paris: an order, emails, in-app messages and a coupon push by day 2
 
 
 @lru_cache(maxsize=1)
 def _model():
-    path = Path(__file__).parent.parent / "scenarios" / "default.yaml"
+    path = ROOT / "scenarios" / "default.yaml"
     return compile_scenario(load_scenario(path))  # immutable: shared by every test
 
 
@@ -414,7 +415,7 @@ def test_the_main_screen_ignores_batches_and_keys_while_its_panes_are_gone(tmp_p
     from shopsim.tui.messages import SimAdvanced
     from shopsim.tui.screens.main import MainScreen
 
-    path = Path(__file__).parent.parent / "scenarios" / "opt_out.yaml"
+    path = ROOT / "scenarios" / "opt_out.yaml"
 
     async def go():
         app = make_app(path, None)

@@ -5,6 +5,7 @@ picture users see first is the app as it is."""
 from __future__ import annotations
 
 import pytest
+from helpers.paths import ROOT
 from helpers.tui import ARNAUDE, DEFAULT, day_one_with_arnaude, flush_panes, new_app, open_main, wait_until
 
 from shopsim.tui.screens.narration import NarrationScreen
@@ -54,12 +55,11 @@ def test_snapshot_presenter_mode(snap_compare, size) -> None:
 def test_the_readme_shows_this_snapshot_and_names_every_lesson() -> None:
     """The README's screenshot is the 160×48 snapshot above, and its list of lessons is the shipped one."""
     import re
-    from pathlib import Path
     from urllib.parse import unquote
 
     import yaml
 
-    root = Path(__file__).resolve().parent.parent
+    root = ROOT
     readme = (root / "README.md").read_text()
     images = [unquote(m) for m in re.findall(r"!\[[^\]]*\]\(([^)]+\.svg)\)", readme)]
     assert "tests/__snapshots__/test_tui_snapshots/test_snapshot_main_screen[160x48].svg" in images

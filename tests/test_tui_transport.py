@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from helpers.paths import ROOT
 from helpers.scenarios import berlin_promotions
 from helpers.tui import new_app, open_main, wait_until
 from textual.widgets import Button, Static
@@ -22,7 +23,6 @@ from shopsim.tui.driver import OUTCOMES
 from shopsim.tui.screens.kpis import KpiScreen, counted
 from shopsim.tui.widgets.transport import Clock, TransportBar
 
-ROOT = Path(__file__).resolve().parent.parent
 SIZES = ((80, 24), (100, 30), (160, 48))
 STATES = ("playing", "paused", "working", "finished")
 

@@ -12,7 +12,8 @@ from shopsim.scenario.problems import Problem, ScenarioError, format_path
 from shopsim.scenario.yamlpos import load_yaml
 from shopsim.scenario.zones import _DEFAULTS, default_time_zones, zone_in_country, zone_table
 
-FIXTURES = Path(__file__).parent / "fixtures"
+from helpers.paths import FIXTURES, ROOT
+
 INVALID = FIXTURES / "invalid"
 INVALID_FILES = sorted(INVALID.glob("*.yaml"))
 
@@ -300,7 +301,7 @@ def test_frequency_off_needs_no_quotes_but_yes_is_still_a_boolean():
     with pytest.raises(ScenarioError) as err:
         load_scenario_text(base.format("yes"))
     assert "got True" in err.value.problems[0].message
-    doc = (Path(__file__).parent.parent / "docs" / "scenario-format.md").read_text(encoding="utf-8")
+    doc = (ROOT / "docs" / "scenario-format.md").read_text(encoding="utf-8")
     assert "The one exception is `frequency: off`" in doc
 
 
@@ -339,7 +340,7 @@ def test_a_number_yaml_reads_as_text_says_how_to_write_it(typed, hint):
 @pytest.mark.parametrize("shopper, wrong", [("s000006", True), ("s000000", True), ("s000005", False)])
 def test_an_expectation_about_an_unknown_shopper_names_the_real_range(shopper: str, wrong: bool) -> None:
     """ids run from the first shopper to the last, s000005 for five: the message names the last one exactly."""
-    data = yaml.safe_load((Path(__file__).parent / "fixtures" / "minimal.yaml").read_text())
+    data = yaml.safe_load((FIXTURES / "minimal.yaml").read_text())
     data["population"]["size"] = 5
     data["expect"] = [{"receives": {"shopper": shopper}}]
     text = yaml.safe_dump(data, sort_keys=False)
