@@ -9,7 +9,7 @@ from shopsim.scenario.problems import did_you_mean
 __all__ = ["UNSUPPORTED_LOCALES", "faker_locales", "locale_suggestion"]
 
 # Faker locales that cannot make a shopper, and why. Every Faker locale was tried for real (its identity
-# pools, then one shopper with a name, city, email and phone, played for a day); tests/test_locales.py tries
+# pools, then one shopper with a name, city, email and phone, played for a day); tests/scenario/test_locales.py tries
 # them all again, so this table stays exact when Faker changes.
 _NO_PHONES = ("Faker's {0} has no phone numbers; for shoppers in the Philippines use locale en with "
               "time_zones: {{Asia/Manila: 1}}")

@@ -26,7 +26,7 @@ POOL = 300
 
 # (module of the provider class that defines it, attribute): Faker data lists built from a set, whose order
 # depends on the hash seed. Found by comparing every provider attribute of every Faker locale across
-# PYTHONHASHSEED values (Faker 40: it_IT's cities, `list({c[0] for ...})`); tests/test_locales.py compares
+# PYTHONHASHSEED values (Faker 40: it_IT's cities, `list({c[0] for ...})`); tests/scenario/test_locales.py compares
 # every accepted locale's pools across hash seeds, so a new one shows up there.
 _BUILT_FROM_SETS = frozenset({("faker.providers.address.it_IT", "cities")})
 

@@ -25,7 +25,7 @@ from shopsim.scenario.problems import ScenarioError
 from shopsim.sim import identity
 from shopsim.sim.identity import pools
 
-from helpers.paths import ROOT
+from helpers.paths import ROOT, TESTS
 
 HERE = Path(__file__).parent
 HASH_SEEDS = ("1", "2", "3")
@@ -94,7 +94,7 @@ def survey() -> dict[str, dict]:
 
 _CHILD = """
 import sys
-sys.path.insert(0, {tests!r})
+sys.path[:0] = [{here!r}, {tests!r}]  # this module, and the helpers it imports
 import orjson
 from test_locales import survey
 sys.stdout.write(orjson.dumps(survey(), option=orjson.OPT_SORT_KEYS).decode())
@@ -104,7 +104,7 @@ sys.stdout.write(orjson.dumps(survey(), option=orjson.OPT_SORT_KEYS).decode())
 @pytest.fixture(scope="module")
 def per_hash_seed() -> dict[str, dict]:
     """Each child's answer for every Faker locale, by PYTHONHASHSEED. The children run side by side."""
-    code = _CHILD.format(tests=str(HERE))
+    code = _CHILD.format(here=str(HERE), tests=str(TESTS))
     children = {}
     for seed in HASH_SEEDS:
         env = dict(os.environ, PYTHONHASHSEED=seed, PYTHONPATH=str(ROOT))
