@@ -20,13 +20,13 @@ from shopsim.contract.ids import shopper_index
 from shopsim.contract.events import Event
 from shopsim.simulation import Simulation
 from shopsim.tui.messages import ExplainRequested, ShopperSelected
-from shopsim.tui.widgets.feed_lines import (A, CHANNEL_CYCLE, IMPRESSION, NID, OUTCOME, OUTCOME_OF, OUTCOMES,
-                                            SHOPPER, STEPPED, SUPPRESSED, FeedLine, decision_line, stepped_line)
+from shopsim.tui.widgets.feed_lines import (A, CHANNEL_CYCLE, IMPRESSION, NID, OUTCOME, OUTCOME_OF, SHOPPER,
+                                            STEPPED, SUPPRESSED, FeedLine, decision_line, stepped_line)
 from shopsim.tui.widgets.feed_rows import FeedRows
 from shopsim.tui.widgets.virtual_list import VirtualList
 
-# A line's fields by position (A, NID, OUTCOME, SHOPPER) are here for the readers that index lines.
-__all__ = ["LiveFeed", "FeedLine", "OUTCOMES", "CHANNEL_CYCLE", "STEPPED", "A", "NID", "OUTCOME", "SHOPPER"]
+# The fields by position and the step outcome, for the tests that read lines as tuples through this module.
+__all__ = ["LiveFeed", "FeedLine", "CHANNEL_CYCLE", "STEPPED", "A", "NID", "OUTCOME", "SHOPPER"]
 
 
 class LiveFeed(FeedRows, VirtualList):
@@ -152,8 +152,8 @@ class LiveFeed(FeedRows, VirtualList):
 
     def set_filter(self, channels: Iterable[str] | None = None, outcomes: Iterable[str] | None = None,
                    shopper: str | int | None = None) -> None:
-        """Show only these channels ("email", "push", "sms", "in_app", "ads"), outcomes (`OUTCOMES`) and
-        shopper (id or index); None shows all. Replaces the whole filter."""
+        """Show only these channels ("email", "push", "sms", "in_app", "ads"), outcomes (`OUTCOMES` of
+        feed_lines.py) and shopper (id or index); None shows all. Replaces the whole filter."""
         self.channels = None if channels is None else frozenset(channels)
         self.outcomes = None if outcomes is None else frozenset(outcomes)
         if isinstance(shopper, int):
