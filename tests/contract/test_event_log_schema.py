@@ -47,7 +47,7 @@ def _validator() -> jsonschema.Draft202012Validator:
 
 @functools.cache
 def _golden_lines() -> list[dict]:
-    """The full golden log, checked against its stored digest first (computed as tests/test_determinism.py
+    """The full golden log, checked against its stored digest first (computed as tests/sim/test_determinism.py
     does: run.started's version left out), so these are the golden lines and not merely a fresh run."""
     raw = replay_lines(load_scenario(ROOT / "tests" / "fixtures" / "golden_small.yaml")).splitlines(keepends=True)
     lines = [orjson.loads(line) for line in raw]

@@ -1,6 +1,6 @@
 """Every shipped scenario writes the same log whatever PYTHONHASHSEED is (issue 12, section A).
 
-tests/test_determinism.py checks this for the golden scenario only, and global_marketplace's it_IT shoppers
+tests/sim/test_determinism.py checks this for the golden scenario only, and global_marketplace's it_IT shoppers
 got their cities from a list Faker builds from a set, so its logs differed between processes. Each shipped
 scenario exercises other parts of the engine (campaigns, flows, ads, digests, experiments, many locales), so
 all of them are played here, cut to 80 shoppers and their first three days, in two child processes.
