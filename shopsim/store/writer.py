@@ -32,7 +32,7 @@ from shopsim.store.tables import ORDER_STEPS, Commerce, shopper_row
 BATCH_ROWS = 50_000
 RUN_ID = 1  # one run per database (a replay to the same place replaces it)
 # Notification and inbox rows are built on the hot path as plain tuples in their tables' column order
-# (tests/test_tables.py holds each column to the export's): sqlite3 binds a tuple subclass item by item, and
+# (tests/store/test_tables.py holds each column to the export's): sqlite3 binds a tuple subclass item by item, and
 # named tuples cost the writer a tenth of its speed.
 _NOTIFICATIONS, _INBOX = _T["notifications"], _T["inbox"]
 
