@@ -7,7 +7,7 @@ kernel and the collaborators given to them, so the import arrows all point down 
 from __future__ import annotations
 
 from time import perf_counter
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Protocol, Sequence
 
 from shopsim import __version__
 from shopsim.contract import events as E
@@ -35,6 +35,27 @@ from shopsim.sim.orders import Orders
 from shopsim.sim.population import PopulationBuilder, Shopper
 from shopsim.sim.scripted import Scripted
 from shopsim.sim.settings_change import SettingsChanges
+
+
+class SimulationView(Protocol):
+    """What a widget may read of a run, and nothing it could change it with: panes that only show the run
+    take this, so that a pane that acts on it (opening a message, changing settings) says so by taking a
+    `Simulation`."""
+
+    @property
+    def scenario(self) -> CompiledScenario: ...
+    @property
+    def shoppers(self) -> Sequence[Shopper]: ...
+    @property
+    def prices(self) -> dict[int, int]: ...
+    @property
+    def now(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+    @property
+    def finished(self) -> bool: ...
+    def shopper(self, ref: str | int) -> Shopper: ...
+    def inbox(self, shopper: str | int, channel: str | None = None) -> list[Message]: ...
 
 
 class Simulation:

@@ -8,7 +8,7 @@ Selecting a message (enter or click) opens it: it becomes read (`sim.mark_read`)
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -23,6 +23,9 @@ from shopsim.contract.events import Event
 from shopsim.tui.messages import ExplainRequested
 from shopsim.tui.widgets.preview import (CHANNEL_ICONS, CHANNEL_LABELS, AdImpression, Entry, MessagePreview, accent,
                                          product, short_time)
+
+if TYPE_CHECKING:
+    from shopsim.simulation import Simulation
 
 REFRESH_S = 0.25
 TABS = (("all", "All"), ("email", "Email"), ("push", "Push"), ("sms", "SMS"), ("in_app", "In-app"), ("ads", "Ads"))
@@ -54,7 +57,7 @@ class InboxPane(Vertical):
         Binding("right", "channel(1)", "Next channel", show=False),
     ]
 
-    def __init__(self, sim: Any, *, name: str | None = None, id: str | None = None,
+    def __init__(self, sim: Simulation, *, name: str | None = None, id: str | None = None,
                  classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.sim = sim

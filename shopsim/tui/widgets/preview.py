@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from textual.app import ComposeResult
@@ -29,6 +29,9 @@ from textual.widgets import Rule, Static
 
 from shopsim.notify.filters import format_cents
 from shopsim.notify.state import Message
+
+if TYPE_CHECKING:
+    from shopsim.simulation import SimulationView
 
 SENDER = "shop.example"
 APP_NAME = "SHOP.EXAMPLE"
@@ -120,7 +123,7 @@ class MessagePreview(VerticalScroll):
     }
     """
 
-    def __init__(self, sim: Any, *, placeholder: str = "Select a message to see it as the shopper does.",
+    def __init__(self, sim: SimulationView, *, placeholder: str = "Select a message to see it as the shopper does.",
                  name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.sim = sim
@@ -283,7 +286,7 @@ class MessagePreview(VerticalScroll):
         return product(self.sim, pid)
 
 
-def product(sim: Any, pid: str) -> Any:
+def product(sim: SimulationView, pid: str) -> Any:
     """The catalogue's ProductDef for a product id ('p00188'), or None."""
     products = sim.scenario.products
     try:
