@@ -1,7 +1,7 @@
 """Published figures a realistic scenario should land near: the calibration anchors.
 
 This is the one place their values, tolerances, sources and definitions live. docs/calibration.md shows
-them as a table (tests/test_calibrate.py checks that the two agree), and `shopsim calibrate` compares a
+them as a table (tests/calibrate/test_calibrate.py checks that the two agree), and `shopsim calibrate` compares a
 scenario's mean over seeds with each.
 
 Each anchor reads one number from a `Metrics.result()` dictionary (`measure`). It returns None when the
