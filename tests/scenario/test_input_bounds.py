@@ -394,7 +394,7 @@ def test_a_problem_found_at_run_time_is_placed_in_the_file(tmp_path):
 
 
 def test_a_vanishing_ad_rate_does_not_crash():
-    # found by tests/test_input_fuzz.py: the gap to the next ad opportunity was int(inf)
+    # found by tests/cli/test_input_fuzz.py: the gap to the next ad opportunity was int(inf)
     from helpers.runs import replay_events
 
     sc = tiny_scenario(size=5, duration="12h", ads={"enabled": True, "per_day": 1e-300},
@@ -404,7 +404,7 @@ def test_a_vanishing_ad_rate_does_not_crash():
 
 
 def test_a_visit_rate_that_rounds_to_nothing_does_not_crash():
-    # found by tests/test_input_fuzz.py: per_day 5e-324 made an arrival rate of 0.0, and expovariate(0) divides by it
+    # found by tests/cli/test_input_fuzz.py: per_day 5e-324 made an arrival rate of 0.0, and expovariate(0) divides by it
     from helpers.runs import replay_events
 
     sc = tiny_scenario(size=3, duration="12h", behaviour={"sessions": {"per_day": 5e-324}})
