@@ -1,9 +1,9 @@
 """Regenerate every example line of docs/event-log.md from real runs, by the selection rules the doc states.
 
-Run it after a change to the model made on purpose, when tests/test_doc_examples.py says an example is no
+Run it after a change to the model made on purpose, when tests/docs/test_doc_examples.py says an example is no
 longer a line a fresh run writes:
 
-    .venv/bin/python tests/regen_doc_examples.py [--write]
+    .venv/bin/python tests/docs/regen_doc_examples.py [--write]
 
 It prints the shoppers the prose names, so the stories can be checked against the new lines."""
 
@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from shopsim.validate import load_scenario, load_scenario_text  # noqa: E402
