@@ -23,7 +23,7 @@ from shopsim.calibrate.anchors import BY_ID, Anchor
 from shopsim.calibrate.stats import Spread, ratio_spread, spread
 from shopsim.metrics.kpis import Metrics
 from shopsim.scenario.compiled import compile_scenario
-from shopsim.validate import load_scenario
+from shopsim.scenario.loader import read_scenario
 from shopsim.scenario.schema import Scenario
 from shopsim.simulation import Simulation
 
@@ -124,7 +124,9 @@ def _worker_seed(path: str, digest: str, seed: int, ids: tuple[str, ...]) -> Val
             same = False
         if not same:  # every seed must play the scenario the first one played
             raise ScenarioChanged(f"{path} changed while the seeds were playing")
-        _worker_model = (path, digest, load_scenario(path))
+        # The parent judged these very bytes with every check (shopsim.validate); the scenario's own are enough
+        # to read them again, and keep calibrate below validate, which checks the anchors a scenario names.
+        _worker_model = (path, digest, read_scenario(path, checks=()))
     return measure_seed(_worker_model[2], seed, ids)
 
 
