@@ -179,3 +179,45 @@ def test_no_module_reaches_itself_through_its_imports():
                 stack.append((step, iter(sorted(graph[step]))))
                 on_path.append(step)
     assert not loops, "\n".join(sorted(set(loops)))
+
+
+# The house from the ground up: a package may import its own modules and those of the floors below it, never
+# one beside it or above it. This is the flow scenario -> sim -> notify -> marketing -> engage -> one run ->
+# store, qa -> validate -> the front ends, as docs/architecture.md draws it.
+FLOORS = (
+    ("contract", "textsafe", "__version__"),
+    ("scenario", "metrics"),   # metrics reads events only: it sits low, so that the store and qa can use it
+    ("sim",),
+    ("notify",),
+    ("marketing",),
+    ("engage",),
+    ("simulation",),
+    ("store",),
+    ("qa",),
+    ("calibrate", "report"),
+    ("validate",),
+    ("tui",),
+    ("cli",),
+    ("__main__",),
+)
+
+
+def test_every_import_points_down_the_floors():
+    from pathlib import Path
+
+    floor = {pkg: i for i, pkgs in enumerate(FLOORS) for pkg in pkgs}
+    root = Path(shopsim.__path__[0])
+    packages = {p.relative_to(root).parts[0].removesuffix(".py") for p in root.rglob("*.py")} - {"__init__"}
+    assert packages <= set(floor), f"give these a floor: {sorted(packages - set(floor))}"
+    upward = []
+    for path in sorted(root.rglob("*.py")):
+        src = path.relative_to(root).with_suffix("").parts[0]
+        if src == "__init__":
+            continue
+        for name in sorted(_imports(path)):
+            dst = name.split(".")[1] if name.count(".") else None
+            if dst is None or dst == src or dst not in floor:
+                continue
+            if floor[dst] >= floor[src]:
+                upward.append(f"{path.relative_to(root.parent)} imports {name} (floor {floor[dst]} from {floor[src]})")
+    assert not upward, "\n".join(upward)
