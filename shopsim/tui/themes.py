@@ -1,6 +1,6 @@
 """The presenter's theme: white and one bright accent on black, for a projector in a lit room, where the default
 theme's greys and mid-blues wash out. Every pair of text and background in it has a contrast ratio of at least
-7:1 (WCAG AAA), checked by tests/test_tui_presenter.py."""
+7:1 (WCAG AAA), checked by tests/tui/test_tui_presenter.py."""
 
 from __future__ import annotations
 

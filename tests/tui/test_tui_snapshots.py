@@ -62,7 +62,7 @@ def test_the_readme_shows_this_snapshot_and_names_every_lesson() -> None:
     root = ROOT
     readme = (root / "README.md").read_text()
     images = [unquote(m) for m in re.findall(r"!\[[^\]]*\]\(([^)]+\.svg)\)", readme)]
-    assert "tests/__snapshots__/test_tui_snapshots/test_snapshot_main_screen[160x48].svg" in images
+    assert "tests/tui/__snapshots__/test_tui_snapshots/test_snapshot_main_screen[160x48].svg" in images
     assert all((root / image).is_file() for image in images)
     lessons = sorted(p.stem for p in (root / "scenarios").glob("*.yaml")
                      if yaml.safe_load(p.read_text()).get("narration"))
