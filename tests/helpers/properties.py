@@ -109,7 +109,6 @@ def prefs(category: str):
                                                "frequency": st.sampled_from(freqs)})
 
 
-
 clock = st.builds(lambda h, m: f"{h:02d}:{m:02d}", st.integers(0, 23), st.sampled_from([0, 15, 30, 59]))
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 share = st.sampled_from([0.0, 0.7, 1.0, 1.0])  # mostly reachable and consenting: more gets decided
@@ -218,7 +217,6 @@ def check_notifications(sim: Simulation, events):
 ENGAGEMENT = {E.NOTIFICATION_OPENED, E.NOTIFICATION_CLICKED, E.NOTIFICATION_DISMISSED, E.NOTIFICATION_UNSUBSCRIBED}
 
 
-
 def instant(sim: Simulation, text: str) -> int:
     """An ISO instant of the log as virtual ms."""
     return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000) - sim.scenario.start_epoch
@@ -227,7 +225,7 @@ def instant(sim: Simulation, text: str) -> int:
 # Each check_* asserts its invariants (shopsim.qa.invariants) and counts what the run gave them to judge.
 
 def check_flows(sim: Simulation, events) -> dict[str, int]:
-    """a) Every step of every run is judged as its flow says: void once an exit happened (the first exit names
+    """Every step of every flow run is judged as its flow says: void once an exit happened (the first exit names
     the rule), suppressed when its `when` fails, otherwise through. Returns how many decisions of each kind
     were seen: by exit, `condition`, `held` (through flow state) and `early` (decided before it)."""
     assert_invariants(sim, events, ["flows_exit_on_purchase", "flow_conditions_respected", "flow_steps_on_schedule"])
@@ -249,7 +247,7 @@ def check_flows(sim: Simulation, events) -> dict[str, int]:
 
 
 def check_coupons(sim: Simulation, events) -> dict[str, int]:
-    """b) Coupons come with a delivery that offers one; an order takes the best valid coupon the shopper
+    """Coupons come with a delivery that offers one; an order takes the best valid coupon the shopper
     holds and redeems it once; unused coupons expire exactly when they said they would."""
     assert_invariants(sim, events, ["coupons_redeemed_once_before_expiry", "best_coupon_applied"])
     n = Counter(e.type for e in events)
@@ -257,14 +255,14 @@ def check_coupons(sim: Simulation, events) -> dict[str, int]:
 
 
 def check_attribution(sim: Simulation, events) -> int:
-    """c) An order is attributed to the shopper's last marketing (or ad) click within the attribution window
+    """An order is attributed to the shopper's last marketing (or ad) click within the attribution window
     that no earlier order used; to nothing otherwise. Returns how many orders were attributed."""
     assert_invariants(sim, events, ["attribution_valid"])
     return sum(1 for e in events if e.type == E.ORDER_PLACED and e.data["attributed_to"] is not None)
 
 
 def check_engagement(sim: Simulation, events) -> dict[str, int]:
-    """d) Opens, clicks, dismissals and unsubscribes answer a delivery to the same shopper, in that order;
+    """Opens, clicks, dismissals and unsubscribes answer a delivery to the same shopper, in that order;
     an unsubscribe switches the message's category off on its channel at once. Returns how many of each."""
     assert_invariants(sim, events, ["engagement_follows_delivery"])
     if not sim.scenario.model.engagement.enabled:

@@ -17,8 +17,8 @@ from typing import Callable
 import orjson
 import pytest
 from click.testing import CliRunner
-from helpers.paths import ROOT
 from helpers.scenarios import berlin_promotions
+from helpers.tui import DEFAULT, SIZE, new_app
 from textual.command import CommandList, CommandPalette
 from textual.widgets import Checkbox, Input, Static
 
@@ -31,26 +31,18 @@ from shopsim.contract import events as E
 from shopsim.contract.clock import DAY, HOUR
 from shopsim.simulation import Simulation
 from shopsim.store.outputs import Claim
-from shopsim.tui.app import ShopsimApp, make_app
+from shopsim.tui.app import ShopsimApp
 from shopsim.tui.recording import Recording, RunOutputs, SaveError, plan_save, save
 from shopsim.tui.screens.main import MainScreen
 from shopsim.tui.screens.save import SaveScreen
 from shopsim.tui.widgets.inbox import InboxPane
 
-DEFAULT = ROOT / "scenarios" / "default.yaml"
-SIZE = (160, 48)
 LIMIT_S = 60  # a bound on any one wait, far above what it takes: a hang fails instead of blocking the run
 STORY = berlin_promotions("promo_story", "1d", "s000001", "push", range(2, 24, 4), first=1)
 
 
 def run(coro) -> None:
     asyncio.run(coro)
-
-
-def new_app(scenario: Path, **kwargs) -> ShopsimApp:
-    app = make_app(scenario, **kwargs)
-    app.animation_level = "none"
-    return app
 
 
 def story(tmp_path: Path) -> Path:
@@ -431,6 +423,6 @@ def test_the_offered_path_never_is_the_replays_own_log() -> None:
     from shopsim.validate import load_scenario
     from shopsim.tui.recording import default_save_path
 
-    cs = compile_scenario(load_scenario(ROOT / "scenarios" / "default.yaml"))
+    cs = compile_scenario(load_scenario(DEFAULT))
     offered = default_save_path(cs)
     assert offered.startswith(f"runs/{cs.name}-seed{cs.seed}") and offered != f"runs/{cs.name}-seed{cs.seed}.jsonl"

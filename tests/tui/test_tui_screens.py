@@ -24,6 +24,7 @@ from textual.widgets import Input, OptionList, Static
 
 from helpers.paths import ROOT
 from helpers.scenarios import tiny_scenario
+from helpers.tui import SIZE
 from shopsim.cli import main
 from shopsim.validate import load_scenario
 from shopsim.scenario.problems import ScenarioError
@@ -39,7 +40,6 @@ from shopsim.tui.screens.picker import PickerScreen, ScenarioChosen, scenario_en
 
 SCENARIOS = ROOT / "scenarios"
 UNKNOWN_KEY = Path("tests/fixtures/invalid/unknown_key.yaml")
-SIZE = (160, 48)
 
 
 def run(coro) -> None:
