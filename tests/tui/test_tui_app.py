@@ -26,10 +26,11 @@ from shopsim.tui.screens.kpis import KpiScreen
 from shopsim.tui.screens.main import MainScreen
 from shopsim.tui.screens.narration import NarrationScreen
 from shopsim.tui.screens.picker import PickerScreen
-from shopsim.tui.widgets.feed import NID, OUTCOME, SHOPPER, LiveFeed
+from shopsim.tui.widgets.feed import LiveFeed
 from shopsim.tui.widgets.inbox import InboxPane
 from shopsim.tui.widgets.settings import SettingsPane
-from shopsim.tui.widgets.shoppers import ShopperList, ShopperSearch, ShopperTable
+from shopsim.tui.widgets.shopper_list import ShopperList, ShopperSearch
+from shopsim.tui.widgets.shoppers import ShopperTable
 from shopsim.tui.widgets.transport import TransportBar
 
 from helpers.paths import FIXTURES
@@ -168,9 +169,9 @@ def test_next_event_next_message_hour_and_day() -> None:
             outcomes = [ev for ev in events[n:] if ev.type in OUTCOMES]
             assert outcomes, "m stopped before any notification was decided"
             assert events[n:][-1].type in OUTCOMES  # it stops on that batch
-            await wait_until(pilot, lambda: feed.lines and feed.lines[-1][NID] == outcomes[-1].data["id"],
+            await wait_until(pilot, lambda: feed.lines and feed.lines[-1].nid == outcomes[-1].data["id"],
                              "the feed to show the outcome")
-            assert feed.lines[-1][OUTCOME] == outcomes[-1].type.split(".")[1]
+            assert feed.lines[-1].outcome == outcomes[-1].type.split(".")[1]
 
             # h and d: exactly one hour, one day, once the work is done.
             for key, span in (("h", HOUR), ("d", DAY)):
@@ -296,8 +297,8 @@ def test_switching_promotions_push_off_suppresses_her_next_promotion(tmp_path) -
             assert [e.title for e in inbox.entries] == ["Deal 1"]  # her inbox has the first push only
 
             # The live feed shows that suppression line, on screen.
-            line = next(ln for ln in feed.lines if ln[NID] == ev.data["id"])
-            assert line[OUTCOME] == "suppressed" and line[SHOPPER] == her.id
+            line = next(ln for ln in feed.lines if ln.nid == ev.data["id"])
+            assert line.outcome == "suppressed" and line.shopper == her.id
             text = feed.line_text(line)
             for part in ("s000001", "Push", "Promotions", "suppressed", "category switched off on this channel"):
                 assert part in text  # the feed says it in words (labels.decision_words)
@@ -327,12 +328,12 @@ def test_why_from_the_feed_and_from_the_inbox_opens_the_explanation(tmp_path) ->
             feed.focus()
             await pilot.press("up")
             line = feed.cursor_line
-            assert line is not None and line[NID]
+            assert line is not None and line.nid
             await pilot.press("enter")
             await wait_until(pilot, lambda: isinstance(app.screen, ExplainScreen), "the explain screen")
             screen = app.screen
-            why = sim.explain(line[NID])
-            assert screen.notification_id == line[NID] and screen.explanation == why
+            why = sim.explain(line.nid)
+            assert screen.notification_id == line.nid and screen.explanation == why
             summary = str(screen.query_one("#explain-summary", Static).render())
             assert why["summary"] in summary and why["outcome"].upper() in summary
             await pilot.press("escape")

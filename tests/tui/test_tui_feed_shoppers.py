@@ -23,8 +23,10 @@ from shopsim.contract.clock import DAY
 from shopsim.simulation import Simulation
 from shopsim.contract.events import Event
 from shopsim.tui.messages import ShopperSelected
-from shopsim.tui.widgets.feed import CHANNEL_CYCLE, SHOPPER, LiveFeed
-from shopsim.tui.widgets.shoppers import ShopperList, ShopperSearch, ShopperTable
+from shopsim.tui.widgets.feed import LiveFeed
+from shopsim.tui.widgets.feed_lines import CHANNEL_CYCLE
+from shopsim.tui.widgets.shopper_list import ShopperList, ShopperSearch
+from shopsim.tui.widgets.shoppers import ShopperTable
 
 from helpers.paths import ROOT
 
@@ -119,7 +121,7 @@ def test_the_shopper_a_feed_line_names_is_found_by_id_in_the_list(size):
         # A double click on a feed line selects its shopper: the list's cursor row shows the same id.
         await pilot.click(LiveFeed, offset=(12, 2), times=2)
         await pilot.pause()
-        sid = feed.cursor_line[SHOPPER]
+        sid = feed.cursor_line.shopper
         assert sid in feed.render_line(2).text
         assert sim.shoppers[table.selected].id == sid and sid in _cursor_row(table)
         # Every row on screen shows its shopper's id; names fit whole when they are not unusually long.
@@ -140,7 +142,7 @@ def test_the_shopper_a_feed_line_names_is_found_by_id_in_the_list(size):
         feed.focus()
         await pilot.press("f")
         assert feed.shopper == sh.id
-        assert all(line[SHOPPER] == sh.id for line in feed.visible_lines)
+        assert all(line.shopper == sh.id for line in feed.visible_lines)
 
     _drive(app, body, size)
 

@@ -20,7 +20,8 @@ from shopsim.tui.screens.main import MainScreen
 from shopsim.tui.widgets.feed import LiveFeed
 from shopsim.tui.widgets.inbox import InboxPane
 from shopsim.tui.widgets.settings import SettingsPane
-from shopsim.tui.widgets.shoppers import ShopperList, ShopperTable
+from shopsim.tui.widgets.shopper_list import ShopperList
+from shopsim.tui.widgets.shoppers import ShopperTable
 
 SIZES = [(80, 24), (100, 30), (160, 48)]
 
@@ -216,7 +217,7 @@ def test_the_screen_classes_follow_a_resize() -> None:
 
 def test_n_says_what_it_stepped_to_and_marks_it_in_the_feed() -> None:
     from shopsim.tui.event_words import event_words
-    from shopsim.tui.widgets.feed import A, OUTCOME, STEPPED
+    from shopsim.tui.widgets.feed_lines import STEPPED
 
     async def body() -> None:
         app = new_app(DEFAULT)
@@ -238,8 +239,8 @@ def test_n_says_what_it_stepped_to_and_marks_it_in_the_feed() -> None:
                 await wait_until(pilot, lambda: feed.cursor_line is not None and feed.cursor_line[1] == first.t,
                                  "the step's line under the feed's cursor")
                 line = feed.cursor_line
-                if line[OUTCOME] == STEPPED:
-                    assert line[A] == event_words(first, who=False, currency="USD")
+                if line.outcome == STEPPED:
+                    assert line.detail == event_words(first, who=False, currency="USD")
                 assert "_" not in feed.line_text(line) and not feed.following
 
     run(body())

@@ -23,18 +23,16 @@ from shopsim.contract.events import Event
 from shopsim.tui.messages import ExplainRequested, ShopperSelected
 from shopsim.tui.widgets.inbox import InboxPane
 from shopsim.tui.widgets.preview import MessagePreview
-from shopsim.tui.widgets.shoppers import ShopperList, ShopperSearch, ShopperTable, parse_query
+from shopsim.tui.widgets.shopper_list import ShopperList, ShopperSearch
+from shopsim.tui.widgets.shopper_query import parse_query
+from shopsim.tui.widgets.shoppers import ShopperTable
 
-from helpers.paths import ROOT
-
-SIZE = (160, 48)
-ARNAUDE = 241  # s000242, Arnaude Devaux in Paris: an order, emails, in-app messages and a coupon push by day 2
+from helpers.tui import ARNAUDE, DEFAULT, SIZE
 
 
 @lru_cache(maxsize=1)
 def _model():
-    path = ROOT / "scenarios" / "default.yaml"
-    return compile_scenario(load_scenario(path))  # immutable: shared by every test
+    return compile_scenario(load_scenario(DEFAULT))  # immutable: shared by every test
 
 
 class Harness(App):
@@ -415,7 +413,7 @@ def test_the_main_screen_ignores_batches_and_keys_while_its_panes_are_gone(tmp_p
     from shopsim.tui.messages import SimAdvanced
     from shopsim.tui.screens.main import MainScreen
 
-    path = ROOT / "scenarios" / "opt_out.yaml"
+    path = DEFAULT.parent / "opt_out.yaml"
 
     async def go():
         app = make_app(path, None)

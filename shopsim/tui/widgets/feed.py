@@ -20,13 +20,11 @@ from shopsim.contract.ids import shopper_index
 from shopsim.contract.events import Event
 from shopsim.simulation import Simulation
 from shopsim.tui.messages import ExplainRequested, ShopperSelected
-from shopsim.tui.widgets.feed_lines import (A, CHANNEL_CYCLE, IMPRESSION, NID, OUTCOME, OUTCOME_OF, SHOPPER,
-                                            STEPPED, SUPPRESSED, FeedLine, decision_line, stepped_line)
+from shopsim.tui.widgets.feed_lines import (CHANNEL_CYCLE, IMPRESSION, OUTCOME_OF, SUPPRESSED, FeedLine,
+                                            decision_line, stepped_line)
 from shopsim.tui.widgets.feed_rows import FeedRows
 from shopsim.tui.widgets.virtual_list import VirtualList
 
-# The fields by position and the step outcome, for the tests that read lines as tuples through this module.
-__all__ = ["LiveFeed", "FeedLine", "CHANNEL_CYCLE", "STEPPED", "A", "NID", "OUTCOME", "SHOPPER"]
 
 
 class LiveFeed(FeedRows, VirtualList):

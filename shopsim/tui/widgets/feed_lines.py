@@ -41,9 +41,6 @@ class FeedLine(NamedTuple):
 # on_sim_events takes over a batch.
 _line = tuple.__new__
 
-# The fields by position, for readers that index a line as the tuple it is.
-SERIAL, T, OUTCOME, SHOPPER, CHANNEL, CATEGORY, A, B, NID = range(len(FeedLine._fields))
-
 
 def plural(n: int, one: str, many: str | None = None) -> str:
     return f"{n:,} {one if n == 1 else many or one + 's'}"

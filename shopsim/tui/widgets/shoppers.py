@@ -21,13 +21,12 @@ from shopsim.contract import events as E
 from shopsim.contract.events import Event
 from shopsim.tui.messages import ShopperSelected
 from shopsim.tui.widgets.shopper_list import ShopperList, ShopperSearch
-from shopsim.tui.widgets.shopper_query import CART_STATES, country_name, parse_query
+from shopsim.tui.widgets.shopper_query import country_name, parse_query
 from shopsim.tui.widgets.shopper_rows import ShopperRows
 
 if TYPE_CHECKING:
     from shopsim.simulation import SimulationView
 
-__all__ = ["ShopperTable", "ShopperList", "ShopperSearch", "parse_query", "country_name", "CART_STATES"]
 
 REFRESH_S = 0.25  # coalesce redraws: at most four a second whatever the event rate
 _CART_EVENTS = frozenset((E.CART_ITEM_ADDED, E.CART_EMPTIED, E.CHECKOUT_STARTED, E.CART_ABANDONED,
