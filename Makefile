@@ -19,7 +19,9 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install -qq -e '.[bench]'
 	$(BIN)/python benchmarks/engine.py
+	$(BIN)/python benchmarks/simpy_reference.py
 	$(BIN)/python benchmarks/analysis.py
 	$(BIN)/python benchmarks/tui.py
 	$(BIN)/python benchmarks/calibrate.py
