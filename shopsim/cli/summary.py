@@ -8,6 +8,7 @@ import click
 
 from shopsim.report.labels import reason_words
 from shopsim.contract import events as E
+from shopsim.contract.taxonomy import CART_REMINDERS
 from shopsim.simulation import Simulation
 
 
@@ -46,7 +47,7 @@ class Tally:
                 self.suppressed[d["reason"]] = self.suppressed.get(d["reason"], 0) + 1
             elif typ == E.NOTIFICATION_OPENED and d["source"] == "proxy":
                 self.machine_opens += 1
-            elif typ == E.NOTIFICATION_CLICKED and d["category"] == "cart_reminders":
+            elif typ == E.NOTIFICATION_CLICKED and d["category"] == CART_REMINDERS:
                 self.reminded.add(d["id"])
             elif typ == E.ORDER_PLACED:
                 self.discount += d["discount"]

@@ -9,6 +9,11 @@ def shopper_id(index: int) -> str:
     return f"s{index + 1:06d}"
 
 
+def is_ad(ref: str) -> bool:
+    """Whether a click's ref names an ad (s000433-a2) rather than a notification (s000001-n3)."""
+    return ref.rsplit("-", 1)[-1].startswith("a")
+
+
 def shopper_index(sid: str) -> int:
     """The 0-based index of an id; KeyError for anything that is not one ('s' and digits)."""
     if len(sid) < 2 or sid[0] != "s" or not sid[1:].isdigit():

@@ -26,6 +26,8 @@ CATEGORIES = tuple(CATEGORY_CLASS)
 # The category of a digest: one message carrying several marketing messages. Not a category a shopper sets
 # (her digest follows her marketing categories' frequencies), but the one a digest's requests and templates use.
 DIGEST = "digest"
+# The category whose clicked messages make a cart's recovery "attributed" (KPIs, tables, the run summary).
+CART_REMINDERS = "cart_reminders"
 MARKETING_CATEGORIES = tuple(c for c, k in CATEGORY_CLASS.items() if k == MARKETING)
 
 # Baymard's answers to "why did you abandon an order during checkout?" (its 2024 survey of US shoppers), then

@@ -23,7 +23,7 @@ from math import exp
 from typing import TYPE_CHECKING
 
 from shopsim.contract.ids import shopper_index
-from shopsim.contract.taxonomy import CATEGORY_CLASS, MARKETING, MARKETING_CATEGORIES
+from shopsim.contract.taxonomy import CART_REMINDERS, CATEGORY_CLASS, MARKETING, MARKETING_CATEGORIES
 from shopsim.contract import events as E
 from shopsim.contract.clock import HOUR
 from shopsim.contract.rng import stream
@@ -117,7 +117,7 @@ class Engagement:
         codes = [d["coupon"]] if d.get("coupon") is not None else d.get("coupons") or []
         if codes:
             p_click *= m.incentive_factor
-        if category == "cart_reminders":  # a fresher cart draws more clicks
+        if category == CART_REMINDERS:  # a fresher cart draws more clicks
             w = self.cs.click_weight
             p_click *= (1.0 - w) + w * self.commerce.intent(sh)
         then = None

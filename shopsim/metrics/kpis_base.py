@@ -18,7 +18,6 @@ COUPON_SEEN = getattr(E, "COUPON_SEEN", "coupon.seen")
 SURVEY_ANSWERED = getattr(E, "SURVEY_ANSWERED", "survey.answered")
 
 ADS = "ads"
-CART_REMINDERS = "cart_reminders"   # the category whose clicked messages make a recovery "attributed"
 DEVICES = ("app", "mobile_web", "desktop")
 PLATFORMS = ("ios", "android", "web")
 HUMAN_SOURCES = ("shopper", "user")  # notification.opened.source of an open by a person
@@ -55,10 +54,6 @@ def share_left(part: int, whole: int) -> float | None:
 def by_count(counts: dict[str, int]) -> dict[str, int]:
     """Most frequent first, ties by name."""
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-
-
-def is_ad(ref: str) -> bool:
-    return ref.rsplit("-", 1)[-1].startswith("a")  # s000433-a2; notifications are s000001-n3
 
 
 def ordered(have: Iterable[str], first: tuple[str, ...]) -> list[str]:

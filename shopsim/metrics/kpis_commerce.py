@@ -9,10 +9,12 @@ from collections import Counter
 from typing import Any
 
 from shopsim.metrics import stats
-from shopsim.metrics.kpis_base import (ABANDONED, CART_REMINDERS, COUPON_SEEN, DEVICES, ORDERED, RECOVERED,
-                                       RECOVERY_BINS, SURVEY_ANSWERED, by_count, cents, declare, flag_count, is_ad,
+from shopsim.metrics.kpis_base import (ABANDONED, COUPON_SEEN, DEVICES, ORDERED, RECOVERED,
+                                       RECOVERY_BINS, SURVEY_ANSWERED, by_count, cents, declare, flag_count,
                                        kpi, ordered, ratio, share_left)
 from shopsim.contract import events as E
+from shopsim.contract.ids import is_ad
+from shopsim.contract.taxonomy import CART_REMINDERS
 
 
 # The commerce KPIs by name (what `expect:` checks, `report` prints, `diff` compares): section, kind, definition.

@@ -15,6 +15,8 @@ from typing import Any, NamedTuple
 
 from shopsim.contract import events as E
 from shopsim.contract.events import Event
+from shopsim.contract.ids import is_ad
+from shopsim.contract.taxonomy import CART_REMINDERS
 
 __all__ = ["S", "I", "F", "B", "T", "D", "J", "Col", "DATABASE", "EXPORT", "EXPORT_TABLES", "SETTINGS_TRACKED",
            "ORDER_STATUS", "Commerce", "shopper_row"]
@@ -133,7 +135,6 @@ ORDER_STATUS = {
     E.ORDER_DELIVERED: "delivered", E.DISPUTE_OPENED: "disputed", E.REFUND_ISSUED: "refunded",
 }
 ORDER_STEPS = tuple(t for t in ORDER_STATUS if t != E.ORDER_PLACED)
-CART_REMINDERS = "cart_reminders"  # a recovery after a click on one of these is "attributed"
 
 
 def shopper_row(shopper: str, d: dict[str, Any]) -> dict[str, Any]:
@@ -221,7 +222,7 @@ class Commerce:
                                      "coupon", "attributed_to", "device")},
             "shopper": ev.shopper, "placed": ev.t, "placed_ms": ev.t, "status": "placed",
             "lines": len(items), "units": sum(i.get("qty", 0) for i in items),
-            "attributed_type": None if by is None else "ad" if _is_ad(by) else "notification",
+            "attributed_type": None if by is None else "ad" if is_ad(by) else "notification",
             "recovered_cart": recovered, "recovery": recovery}
         for n, item in enumerate(items, 1):
             self.items.append({"order": d["order"], "shopper": ev.shopper, "line": n, "product": item["product"],
@@ -243,7 +244,3 @@ class Commerce:
         elif ev.type == E.REFUND_ISSUED:
             o["refund_amount"] = round((o.get("refund_amount") or 0.0) + d["amount"], 2)
         return o
-
-
-def _is_ad(ref: str) -> bool:
-    return ref.rsplit("-", 1)[-1].startswith("a")  # s000433-a2; a notification is s000001-n3

@@ -5,6 +5,7 @@ share. Presets are read-only: spread them into a new dict (`{**IDLE_SHOP, ...}`)
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -108,3 +109,16 @@ policies: {{caps: []}}
 engagement: {{enabled: false}}
 events:
 {extra_events}{events}"""
+
+
+# A designer's story: three Berlin shoppers who can receive everything, and a promotion by push to s000001
+# every four hours from 02:00 UTC. Nobody opens, clicks or unsubscribes by chance (engagement off) and nothing
+# is capped, so every outcome is decided by her settings alone.
+PROMO_STORY = berlin_promotions("promo_story", "1d", "s000001", "push", range(2, 24, 4), first=1)
+
+
+def promo_story(folder) -> Path:
+    """PROMO_STORY written as promo_story.yaml in `folder`; its path."""
+    path = Path(folder) / "promo_story.yaml"
+    path.write_text(PROMO_STORY)
+    return path

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from pathlib import Path
 
 from textual.command import CommandList, CommandPalette
 from textual.widgets import Checkbox, OptionList, Static, TabbedContent
@@ -34,7 +33,7 @@ from shopsim.tui.widgets.shoppers import ShopperTable
 from shopsim.tui.widgets.transport import TransportBar
 
 from helpers.paths import FIXTURES
-from helpers.scenarios import berlin_promotions
+from helpers.scenarios import promo_story as story
 from helpers.tui import (
     ARNAUDE, DEFAULT, SIZE, clock_text, day_one_with_arnaude, flush_panes, new_app, open_main, quiet_narration,
     settle, texts, utc_label, wait_until,
@@ -42,20 +41,8 @@ from helpers.tui import (
 
 INVALID = FIXTURES / "invalid" / "unknown_key.yaml"
 
-# A designer's story: three Berlin shoppers who can receive everything, and a promotion by push to s000001
-# every four hours from 02:00 UTC. Nobody opens, clicks or unsubscribes by chance (engagement off) and nothing
-# is capped, so every outcome is decided by her settings alone.
-STORY = berlin_promotions("promo_story", "1d", "s000001", "push", range(2, 24, 4), first=1)
-
-
 def run(coro) -> None:
     asyncio.run(coro)
-
-
-def story(tmp_path: Path) -> Path:
-    path = tmp_path / "promo_story.yaml"
-    path.write_text(STORY)
-    return path
 
 
 def recorder(app: ShopsimApp) -> list[Event]:

@@ -10,15 +10,14 @@ import asyncio
 import errno
 import os
 import sqlite3
-import time
 from pathlib import Path
 from typing import Callable
 
 import orjson
 import pytest
 from click.testing import CliRunner
-from helpers.scenarios import berlin_promotions
-from helpers.tui import DEFAULT, SIZE, new_app
+from helpers.scenarios import PROMO_STORY as STORY, promo_story as story
+from helpers.tui import DEFAULT, SIZE, new_app, wait_until as wait_for
 from textual.command import CommandList, CommandPalette
 from textual.widgets import Checkbox, Input, Static
 
@@ -38,28 +37,18 @@ from shopsim.tui.screens.save import SaveScreen
 from shopsim.tui.widgets.inbox import InboxPane
 
 LIMIT_S = 60  # a bound on any one wait, far above what it takes: a hang fails instead of blocking the run
-STORY = berlin_promotions("promo_story", "1d", "s000001", "push", range(2, 24, 4), first=1)
 
 
 def run(coro) -> None:
     asyncio.run(coro)
 
 
-def story(tmp_path: Path) -> Path:
-    path = tmp_path / "promo_story.yaml"
-    path.write_text(STORY)
-    return path
-
-
 def cli(*args) -> object:
     return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
 
-async def wait_until(pilot, cond: Callable[[], object], what: str, limit_s: float = LIMIT_S) -> None:
-    deadline = time.monotonic() + limit_s
-    while not cond():
-        assert time.monotonic() < deadline, f"gave up waiting for {what}"
-        await pilot.pause()
+async def wait_until(pilot, cond: Callable[[], object], what: str) -> None:
+    await wait_for(pilot, cond, what, LIMIT_S)  # saving and restarting take longer than the shared bound allows
 
 
 async def open_main(app: ShopsimApp, pilot, old: MainScreen | None = None) -> MainScreen:
