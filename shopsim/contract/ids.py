@@ -1,5 +1,6 @@
-"""Shopper ids: "s000001" is the first shopper (index 0). One definition, read by the scenario, the engine, the
-notification and marketing layers and the front ends alike."""
+"""Ids: "s000001" is the first shopper (index 0), "p00001" the first generated product, "s000433-a2" an ad. One
+definition, read by the scenario, the engine, the notification and marketing layers, the tables and the front
+ends alike."""
 
 from __future__ import annotations
 
@@ -19,3 +20,16 @@ def shopper_index(sid: str) -> int:
     if len(sid) < 2 or sid[0] != "s" or not sid[1:].isdigit():
         raise KeyError(sid)
     return int(sid[1:]) - 1
+
+
+def product_id(index: int) -> str:
+    """A generated product's id from its 0-based index: p00001 is the first (listed items have their own)."""
+    return f"p{index + 1:05d}"
+
+
+def product_index(pid: str) -> int:
+    """The 0-based index a generated product's id names; KeyError for anything that is not one."""
+    if len(pid) < 2 or pid[0] != "p" or not pid[1:].isdigit():
+        raise KeyError(pid)
+    return int(pid[1:]) - 1
+

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from shopsim.contract.ids import shopper_id
 from shopsim.contract.money import cents_text
 from shopsim.qa.invariants_base import DIGEST, Check, RunState, cents
 from shopsim.contract.units import parse_duration
@@ -263,7 +264,7 @@ class ScriptedMessages(Check):
         s = self.defs.get(i)
         if s is None:
             return self.report(self.NAME, ev.seq, f"{d['id']} requested by {d['source']}, which sends no message")
-        target = f"s{s.shopper + 1:06d}" if s.shopper >= 0 else None
+        target = shopper_id(s.shopper) if s.shopper >= 0 else None
         if ev.t != s.t or (target is not None and ev.shopper != target) or d["channel"] not in s.notify.channels:
             self.report(self.NAME, ev.seq, f"{d['id']} requested by {d['source']} for {ev.shopper} on {d['channel']} "
                                            f"at {self.state.iso(ev.t)}; the message goes to {target or 'everyone'} "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from shopsim.contract.ids import product_id
 from shopsim.contract.rng import cumulative, stream
 
 _WORDS = {
@@ -71,7 +72,7 @@ def build_catalogue(cat, seed: int) -> tuple[tuple[ProductDef, ...], tuple[str, 
         adj, noun = _WORDS.get(category, _GENERIC)
         name = f"{rng.choice(adj)} {rng.choice(noun)}"
         price = _shop_price(samplers[category](rng))
-        products.append(ProductDef(i, f"p{i + 1:05d}", name, category, price, rng.choice(stores)))
+        products.append(ProductDef(i, product_id(i), name, category, price, rng.choice(stores)))
     for item in cat.items:
         products.append(ProductDef(len(products), item.id, item.name, item.category,
                                    round(item.price * 100), item.store or stores[0]))

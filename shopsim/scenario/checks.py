@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 from pydantic import ValidationError
 
-from shopsim.contract.ids import shopper_id, shopper_index
+from shopsim.contract.ids import product_id, shopper_id, shopper_index
 from shopsim.scenario.checker import Checker, LayerCheck
 from shopsim.scenario.checks_qa import expectations, experiments, narration
 from shopsim.scenario.locales import UNSUPPORTED_LOCALES, faker_locales, locale_suggestion
@@ -159,7 +159,7 @@ def _catalogue(c: Checker, s: Scenario) -> None:
     if cat.products == 0 and not cat.items:
         c.report(("catalogue", "products"), "the catalogue is empty; generate products or list some in items")
     first_seen: dict[str, int] = {}
-    generated = {f"p{i + 1:05d}" for i in range(cat.products)}
+    generated = {product_id(i) for i in range(cat.products)}
     for i, item in enumerate(cat.items):
         if item.id in generated:
             c.report(("catalogue", "items", i, "id"), f"{item.id} is already the id of a generated product "
@@ -245,7 +245,7 @@ def _marketing(c: Checker, s: Scenario) -> None:
         for i, step in enumerate(flow.steps):
             if step.when is not None:
                 segment_list(("flows", fname, "steps", i, "when", "segments"), step.when.segments)
-    known = {f"p{i + 1:05d}" for i in range(s.catalogue.products)} | {p.id for p in s.catalogue.items}
+    known = {product_id(i) for i in range(s.catalogue.products)} | {p.id for p in s.catalogue.items}
     for cname, camp in s.campaigns.items():
         segment_list(("campaigns", cname, "audience", "segments"), camp.audience.segments)
         for i, pid in enumerate(camp.products or ()):

@@ -13,6 +13,7 @@ from typing import Any, Iterator
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 
+from shopsim.contract.ids import shopper_id
 from shopsim.tui.messages import ShopperSelected
 
 MAX_SHOPPER_HITS = 20   # the palette shows the best few; typing more narrows the search
@@ -95,7 +96,7 @@ def _exact_index(shoppers: list, words: list[str]) -> int | None:
     if not digits.isdigit():
         return None
     i = int(digits) - 1
-    if 0 <= i < len(shoppers) and str(getattr(shoppers[i], "id", "")).lower() == f"s{int(digits):06d}":
+    if 0 <= i < len(shoppers) and str(getattr(shoppers[i], "id", "")).lower() == shopper_id(i):
         return i
     return None
 

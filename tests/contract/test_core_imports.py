@@ -129,12 +129,13 @@ def test_the_ground_floor_imports_nothing_of_shopsim():
 
 
 def test_shopper_ids_are_parsed_in_one_place():
-    """Ids are read by shopsim.contract.ids alone: a hand-written `int(sid[1:]) - 1` elsewhere would drift."""
+    """Ids are made and read by shopsim.contract.ids alone: a hand-written `int(sid[1:]) - 1` or `f"p{i + 1:05d}"`
+    elsewhere would drift."""
     import re
     from pathlib import Path
 
     root = Path(shopsim.__path__[0])
-    pattern = re.compile(r"int\([\w.]*shopper[\w.]*\[1:\]\)|int\(sid\[1:\]\)")
+    pattern = re.compile(r"int\([\w.]*shopper[\w.]*\[1:\]\)|int\((sid|pid)\[1:\]\)|f\"[sp]\{[^}]*:0[56]d\}")
     found = [f"{p.relative_to(root.parent)}:{i}" for p in sorted(root.rglob("*.py")) if p.parent.name != "contract"
              for i, line in enumerate(p.read_text().splitlines(), 1) if pattern.search(line)]
     assert not found, found

@@ -27,6 +27,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Rule, Static
 
+from shopsim.contract.ids import product_index
 from shopsim.notify.filters import format_cents
 from shopsim.notify.state import Message
 
@@ -290,9 +291,9 @@ def product(sim: SimulationView, pid: str) -> Any:
     """The catalogue's ProductDef for a product id ('p00188'), or None."""
     products = sim.scenario.products
     try:
-        p = products[int(pid[1:]) - 1]
+        p = products[product_index(pid)]
         if p.id == pid:
             return p
-    except (ValueError, IndexError):
+    except (KeyError, IndexError):
         pass
     return next((p for p in products if p.id == pid), None)
