@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import random
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
-
-from faker import Faker
+from typing import TYPE_CHECKING, NamedTuple
 
 from shopsim.contract.rng import stream_seed
+
+if TYPE_CHECKING:
+    from faker import Faker
 
 POOL = 300
 
@@ -33,17 +35,40 @@ _BUILT_FROM_SETS = frozenset({("faker.providers.address.it_IT", "cities")})
 
 @dataclass(frozen=True, slots=True)
 class Pools:
+    """What Faker made for one (seed, locale), and what each shopper's draw reads of it, worked out once: the
+    ascii-folded names the email is made of, and each phone format split into its kept prefix and a %-format
+    of the rest with a slot per digit."""
+
     first: tuple[str, ...]
     last: tuple[str, ...]
     cities: tuple[str, ...]
     domains: tuple[str, ...]
     users: tuple[str, ...]
     phones: tuple[str, ...]
+    first_ascii: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    last_ascii: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    phone_parts: tuple[tuple[str, str, int], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__  # frozen: derived fields are set once, here
+        set_(self, "first_ascii", tuple(map(_ascii, self.first)))
+        set_(self, "last_ascii", tuple(map(_ascii, self.last)))
+        set_(self, "phone_parts", tuple(map(_phone_parts, self.phones)))
 
 
 def _ascii(text: str) -> str:
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return "".join(ch for ch in folded.lower() if ch.isalnum())
+
+
+def _phone_parts(template: str) -> tuple[str, str, int]:
+    """A phone format as (the prefix kept, a %-format of the rest with %s where a digit is drawn, how many).
+
+    The locale's format and prefix stay; every digit after the first third is drawn, whatever its script
+    (bn_BD's formats are written in Bengali digits: `str.isdigit` holds for them, so they become 0-9)."""
+    keep = len(template) // 3
+    tail = "".join("%s" if ch.isdigit() else "%%" if ch == "%" else ch for ch in template[keep:])
+    return template[:keep], tail, sum(ch.isdigit() for ch in template[keep:])
 
 
 def _sorted(values) -> list:
@@ -70,6 +95,8 @@ def _ordered(fake: Faker) -> None:
 
 @lru_cache(maxsize=64)
 def pools(seed: int, locale: str) -> Pools:
+    from faker import Faker  # a twentieth of a second to import: only when a population is first built
+
     fake = Faker(locale)
     _ordered(fake)
     fake.seed_instance(stream_seed(seed, locale, "identity-pool"))
@@ -92,8 +119,7 @@ def pools(seed: int, locale: str) -> Pools:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Identity:
+class Identity(NamedTuple):  # a tuple: a tenth of a frozen dataclass's cost to make, 100k times over
     name: str
     email: str
     phone: str | None
@@ -101,18 +127,75 @@ class Identity:
     first: str
 
 
+# randrange(10) is getrandbits(4), drawn again while it is 10 or more: the top four bits of one 32-bit word of
+# the generator. A byte table turns the top byte of each word into its digit and drops the rejected ones.
+_DIGIT_OF_TOP_BYTE = bytes.maketrans(bytes(range(160)), bytes(48 + (b >> 4) for b in range(160)))
+_REJECTED_TOP_BYTES = bytes(range(160, 256))
+
+
+def _digits(bits, n: int) -> tuple[str, ...]:
+    """n decimal digits, the same as n calls of `randrange(10)` on the generator whose `getrandbits` is `bits`,
+    and the generator left where they would leave it.
+
+    getrandbits(32 * m) is m consecutive 32-bit words, the first in the lowest bits, and each `randrange(10)`
+    consumes exactly one word (plus one per rejection): so draw as many words as digits are still missing,
+    which never draws past the last digit, until there are n."""
+    out = b""
+    while len(out) < n:
+        m = n - len(out)
+        out += bits(32 * m).to_bytes(4 * m, "little")[3::4].translate(_DIGIT_OF_TOP_BYTE, _REJECTED_TOP_BYTES)
+    return tuple(out.decode())
+
+
 def make_identity(p: Pools, rng: random.Random, has_phone: bool) -> Identity:
-    first, last = rng.choice(p.first), rng.choice(p.last)
-    local = f"{_ascii(first)}.{_ascii(last)}"
+    """The shopper's name, email, phone and city from the pools of her locale, drawn from her identity stream.
+
+    The draws are those of `rng.choice` and `rng.randrange` (`random.Random._randbelow`: getrandbits of the
+    bound's bit length, again while it is out of range), made on `getrandbits` directly: the same values and
+    the same stream afterwards, for a fraction of the calls. In order: first name, last name, a user name when
+    the folded names are too short (non-Latin scripts), a number below 100, a domain, the phone's format and
+    digits, the city."""
+    bits = rng.getrandbits
+    n = len(p.first)
+    k = n.bit_length()
+    i = bits(k)
+    while i >= n:
+        i = bits(k)
+    n = len(p.last)
+    k = n.bit_length()
+    j = bits(k)
+    while j >= n:
+        j = bits(k)
+    first = p.first[i]
+    local = f"{p.first_ascii[i]}.{p.last_ascii[j]}"
     if len(local) < 4:  # names in non-Latin scripts fold to nothing
-        local = rng.choice(p.users)
-    email = f"{local}{rng.randrange(100)}@{rng.choice(p.domains)}"
+        n = len(p.users)
+        k = n.bit_length()
+        u = bits(k)
+        while u >= n:
+            u = bits(k)
+        local = p.users[u]
+    number = bits(7)  # below 100: 7 bits
+    while number >= 100:
+        number = bits(7)
+    n = len(p.domains)
+    k = n.bit_length()
+    d = bits(k)
+    while d >= n:
+        d = bits(k)
+    email = f"{local}{number}@{p.domains[d]}"
     phone = None
     if has_phone:
-        # Keep the locale's format and prefix, vary the subscriber digits.
-        template = rng.choice(p.phones)
-        keep = len(template) // 3
-        phone = template[:keep] + "".join(
-            str(rng.randrange(10)) if ch.isdigit() else ch for ch in template[keep:]
-        )
-    return Identity(f"{first} {last}", email, phone, rng.choice(p.cities), first)
+        n = len(p.phones)
+        k = n.bit_length()
+        f = bits(k)
+        while f >= n:
+            f = bits(k)
+        head, tail, count = p.phone_parts[f]
+        phone = head + tail % _digits(bits, count)
+    n = len(p.cities)
+    k = n.bit_length()
+    c = bits(k)
+    while c >= n:
+        c = bits(k)
+    return Identity(f"{first} {p.last[j]}", email, phone, p.cities[c], first)

@@ -119,9 +119,7 @@ class PopulationBuilder:
         sh.has_app = sh.platform != "web"
         sh.email_verified = idr.random() < cs.email_verified
         has_phone = idr.random() < cs.phone
-        ident = make_identity(pools(cs.seed, sh.locale), idr, has_phone)
-        sh.name, sh.email, sh.phone, sh.city = ident.name, ident.email, ident.phone, ident.city
-        sh.first_name = ident.first
+        sh.name, sh.email, sh.phone, sh.city, sh.first_name = make_identity(pools(cs.seed, sh.locale), idr, has_phone)
         c = seg.consent
         push = sh.has_app and idr.random() < c["push_os_permission"].get(sh.platform, 0.0)
         sh.settings = self._settings_for((
