@@ -30,7 +30,7 @@ from shopsim.scenario.schema import Scenario
 from shopsim.scenario.settings import validate_patch
 from shopsim.sim.account import Account
 from shopsim.sim.commerce import Commerce
-from shopsim.sim.kernel import Kernel, Observer
+from shopsim.sim.kernel import Kernel, MarkedKernel, Observer
 from shopsim.sim.orders import Orders
 from shopsim.sim.population import PopulationBuilder, Shopper
 from shopsim.sim.scripted import Scripted
@@ -63,17 +63,28 @@ class Simulation:
     through subscribe(); nothing here does I/O or reads the wall clock."""
 
     def __init__(self, scenario: CompiledScenario | Scenario, seed: int | None = None, *,
-                 keep_messages: bool = True):
+                 keep_messages: bool = True, part: tuple[int, int] | None = None):
         """`keep_messages=False` forgets each notification once it is decided: explain() and inbox() are then
-        unavailable, and a long headless run does not hold every message in memory (the log has them all)."""
+        unavailable, and a long headless run does not hold every message in memory (the log has them all).
+
+        `part=(lo, hi)` plays only shoppers lo..hi-1 of the population (one worker of shopsim/workers.py):
+        `shoppers` then holds None at the other indexes, and the kernel marks which item emitted what."""
         if isinstance(scenario, Scenario):
             scenario = compile_scenario(scenario, seed)
         elif seed is not None and seed != scenario.seed:
             scenario = compile_scenario(scenario.model, seed)
         self.scenario = cs = scenario
         self.seed = cs.seed
-        self.shoppers: list[Shopper] = PopulationBuilder(cs).build_all()
-        self.kernel = k = Kernel(cs.duration, self.shoppers)
+        if part is None:
+            self.shoppers: list[Shopper] = PopulationBuilder(cs).build_all()
+            self.members = self.shoppers
+            self.kernel = k = Kernel(cs.duration, self.shoppers)
+        else:
+            lo, hi = part
+            builder = PopulationBuilder(cs)
+            self.members = [builder.build(i) for i in range(lo, hi)]
+            self.shoppers = [None] * lo + self.members + [None] * (cs.size - hi)  # type: ignore[list-item]
+            self.kernel = k = MarkedKernel(cs.duration, self.shoppers, self.members)
         # The order of construction is the order in which processes react to one event: keep it.
         self.commerce = Commerce(k, cs)
         self.prices = self.commerce.prices  # product index -> price in cents, where a price drop changed it
@@ -82,7 +93,7 @@ class Simulation:
         self.settings_changes = SettingsChanges(k)
         self.scripted = Scripted(k, cs, self.account, self.commerce, self.settings_changes)
         self.notify = Notifier(k, cs, keep=keep_messages)
-        self.experiments = Experiments(k, cs, self.shoppers)
+        self.experiments = Experiments(k, cs, self.members)
         self.coupons = Coupons(k, cs)
         self.flows = Flows(k, cs, self.commerce, self.coupons, self.experiments, self.notify)
         self.campaigns = Campaigns(k, cs, self.commerce, self.coupons, self.experiments, self.notify)
@@ -167,7 +178,7 @@ class Simulation:
         """A shopper by id ('s000001') or 0-based index."""
         try:
             i = ref if isinstance(ref, int) else shopper_index(ref)
-            if i < 0:
+            if i < 0 or self.shoppers[i] is None:
                 raise IndexError(i)
             return self.shoppers[i]
         except (KeyError, IndexError):
@@ -233,12 +244,15 @@ class Simulation:
             "start": iso(cs.start_epoch), "duration": format_duration(cs.duration), "shoppers": cs.size,
             "schema_version": cs.model.schema_version,
         })
-        for sh in self.shoppers:
+        for sh in self.members:
             k.emit(E.SHOPPER_CREATED, sh.id, sh.describe())
             k.flush_if_full()
+        k.section()
         self.experiments.start()
-        for sh in self.shoppers:
+        k.section()
+        for sh in self.members:
             self.commerce.start(sh)
             self.account.start(sh)
+        k.section()
         self.scripted.start()
         self.campaigns.start()

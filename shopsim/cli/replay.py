@@ -26,6 +26,7 @@ from shopsim.store.outputs import Claim, OutputError, probe_new_file
 from shopsim.store.recorder import Recorder
 from shopsim.store.writer import StoreError
 from shopsim.textsafe import visible
+from shopsim.workers import SplitRun, shared_state
 
 RUNS_DIR = Path("runs")
 # Exit codes of a run stopped by a signal: 128 + the signal's number, as shells report a process killed by it.
@@ -70,9 +71,11 @@ _SIGNALS = {signal.SIGINT: (EXIT_SIGINT, "interrupted (Ctrl-C)"), signal.SIGTERM
 @click.option("--check", is_flag=True,
               help="evaluate the scenario's expect: section; print a pass/fail table and exit 1 on any failure")
 @click.option("--junit", metavar="FILE", help="also write the checks as JUnit XML to FILE (implies --check)")
+@click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True,
+              help="play the population split by shopper across this many processes; the log is the same bytes")
 def replay_cmd(scenario: str, seed: int | None, until_ms: int | None, db: str | None, no_db: bool,
                log: str | None, quiet: bool, golden: str | None = None, update_golden: bool = False,
-               check: bool = False, junit: str | None = None) -> None:
+               check: bool = False, junit: str | None = None, workers: int = 1) -> None:
     """Play SCENARIO (a file, or a shipped scenario's name) headless and record every event."""
     # From here to the end, SIGINT raises KeyboardInterrupt and SIGTERM _Terminated, whatever is running:
     # before the run nothing is written, during it the files are closed and marked, after it they are whole.
@@ -82,12 +85,12 @@ def replay_cmd(scenario: str, seed: int | None, until_ms: int | None, db: str | 
     stage = "before"
     try:
         plan = _Plan.prepare(scenario, seed, until_ms, db, no_db, log, golden, update_golden,
-                             check or junit is not None, junit)
+                             check or junit is not None, junit, workers)
         plan.claim(claim, quiet)
         stage = "run"
         wall = time.perf_counter()
         sim, tally, expectations = _run(plan.cs, plan.until, claim, plan.db_url, db, plan.db_path, plan.log_path,
-                                        plan.gold, plan.check, quiet, plan.path)
+                                        plan.gold, plan.check, quiet, plan.path, workers)
         stage = "after"
         if not quiet:
             print_summary(sim, tally, plan.log_path, plan.db_url and db, plan.db_path, time.perf_counter() - wall,
@@ -118,10 +121,15 @@ class _Plan:
 
     @classmethod
     def prepare(cls, scenario: str, seed: int | None, until_ms: int | None, db: str | None, no_db: bool,
-                log: str | None, golden: str | None, update_golden: bool, check: bool, junit: str | None) -> "_Plan":
+                log: str | None, golden: str | None, update_golden: bool, check: bool, junit: str | None,
+                workers: int = 1) -> "_Plan":
         path, model = load_or_exit(scenario)
         _no_folders(log, db, junit, golden)
         cs = compile_scenario(model, seed)
+        if workers > 1:
+            shared = shared_state(cs)
+            if shared is not None:
+                fail(visible(str(problem_in_file(path, shared.path, f"--workers {workers}: {shared.reason}"))))
         stem = f"{cs.name}-seed{cs.seed}"
         log_path = None if log == "-" else Path(log) if log else RUNS_DIR / f"{stem}.jsonl"
         db_url, db_path = (None, None) if no_db else database_url(db or str(RUNS_DIR / f"{stem}.db"))
@@ -198,7 +206,7 @@ def _stopped_outside_the_run(e: BaseException, stage: str, claim: Claim) -> None
 
 
 def _run(cs, until: int, claim: Claim, db_url: str | None, db: str | None, db_path: Path | None,
-         log_path: Path | None, gold: Golden | None, check: bool, quiet: bool, scenario_path: Path):
+         log_path: Path | None, gold: Golden | None, check: bool, quiet: bool, scenario_path: Path, workers: int = 1):
     """Play the run, writing its log and database; on any way it ends but success, say how and exit."""
     sim = store = out = None
     expectations = None
@@ -207,7 +215,8 @@ def _run(cs, until: int, claim: Claim, db_url: str | None, db: str | None, db_pa
     store_error: StoreError | None = None
     opening = False
     try:
-        sim = Simulation(cs, keep_messages=False)  # the log and the store keep every message
+        # The log and the store keep every message; a split run is seen through the same API.
+        sim = Simulation(cs, keep_messages=False) if workers == 1 else SplitRun(cs, workers, until)
         if db_url is not None:
             opening = True  # from here the database may be changed, even if opening it is cut short
             store = _open_store(db_url, db, cs, claim)

@@ -65,7 +65,7 @@ def print_summary(sim: Simulation, tally: Tally, log_path: Path | None, db: str 
     c = sim.counts.get
     out = lambda s="": click.echo(s, err=to_stderr)  # noqa: E731
     cs = sim.scenario
-    out(f"{cs.name} (seed {cs.seed}): {len(sim.shoppers):,} shoppers, {sim.iso(0)[:10]} to {sim.iso()[:16]}Z")
+    out(f"{cs.name} (seed {cs.seed}): {sim.scenario.size:,} shoppers, {sim.iso(0)[:10]} to {sim.iso()[:16]}Z")
     out(f"  visits {c(E.SESSION_STARTED, 0):,}   product views {c(E.PRODUCT_VIEWED, 0):,}   "
         f"items added to carts {c(E.CART_ITEM_ADDED, 0):,}")
     carts, abandoned = len(tally.carts), len(tally.abandoned)

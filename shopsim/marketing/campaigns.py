@@ -66,7 +66,7 @@ class Campaigns:
             # DST gap at the jump (02:30 on a spring-forward night goes at 03:00), in a fold the first time.
             local_day = datetime.fromtimestamp((epoch + t) / 1000, timezone.utc).date()
             by_zone: dict[str, int] = {}
-            for sh in k.shoppers:
+            for sh in k.members:
                 when = by_zone.get(sh.tz)
                 if when is None:
                     when = by_zone[sh.tz] = reach(ZoneInfo(sh.tz), local_day, minute) - epoch
@@ -87,7 +87,7 @@ class Campaigns:
         name, t0 = payload
         c = self.defs[name]
         allows = self.experiments.allows
-        for target in self.kernel.shoppers if sh is None else (sh,):
+        for target in self.kernel.members if sh is None else (sh,):
             if allows(target, "campaigns", name) and self._in_audience(target, c):
                 self._request(target, name, c, t0)
 

@@ -55,10 +55,10 @@ class Experiments:
                 allowed = {vn: (not v.holdout and (v.ads is not False if kind == "ads" else name in getattr(v, kind)))
                            for vn, v in ex.variants.items()}
                 self.governed[(kind, name)] = (ename, allowed)
-        # shopper index -> {experiment: variant}
-        self.arm: list[dict[str, str]] = [
-            {ename: assign(ename, ex, sh.id) for ename, ex in self.defs.items()} for sh in shoppers
-        ] if self.defs else []
+        # shopper index -> {experiment: variant}, for the shoppers this run plays
+        self.arm: dict[int, dict[str, str]] = {
+            sh.index: {ename: assign(ename, ex, sh.id) for ename, ex in self.defs.items()} for sh in shoppers
+        } if self.defs else {}
 
     def allows(self, sh: "Shopper", kind: str, name: str = "") -> bool:
         """Whether shopper `sh` gets flow/campaign `name` (kind 'flows', 'campaigns') or ads (kind 'ads')."""

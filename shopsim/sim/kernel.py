@@ -30,10 +30,13 @@ class Kernel:
     """The loop. Processes call register/schedule/emit/on; front ends drive it through the Simulation.
     Nothing here does I/O or reads the wall clock (a deadline's clock is passed in)."""
 
-    def __init__(self, end: int, shoppers: Sequence[Any]):
+    def __init__(self, end: int, shoppers: Sequence[Any], members: Sequence[Any] | None = None):
         self.end = end
         self.now = 0
         self.shoppers = shoppers  # handlers receive shoppers[entry's index]
+        # The shoppers this kernel plays, in index order: all of them, or one part of a split population
+        # (shopsim/workers.py), where `shoppers` holds None at the indexes other processes play.
+        self.members = shoppers if members is None else members
         self.counts: dict[str, int] = {}
         self.started = False
         self.finished = False
@@ -79,6 +82,10 @@ class Kernel:
     def on_start(self, start: Callable[[], None]) -> None:
         """Call `start()` once, when the run begins (the first step, or the first change a user makes)."""
         self._starters.append(start)
+
+    def section(self) -> None:
+        """The start of the run moves on to its next part (e.g. from the shoppers to the experiments): only a
+        split run's kernel (MarkedKernel) keeps the boundary, to merge its parts in the right order."""
 
     def flush_if_full(self) -> None:
         """Hand observers what is buffered once it is a full batch (long loops at one instant call this)."""
@@ -182,4 +189,95 @@ class Kernel:
         self._out = []
         for obs in self._observers:
             obs(batch)
+        return batch
+
+
+class MarkedKernel(Kernel):
+    """A kernel for one part of a population split by shopper (shopsim/workers.py). It plays the same queue in
+    the same order, and also says which queue item emitted each event, so that the parts' logs merge into
+    exactly the log of one process: observers are called as `observer(batch, marks)`, where each mark
+    `(t, prio, index, ordinal, count)` covers the next `count` events of the batch.
+
+    Items of different shoppers never tie on (t, prio, index), and a shopper's items all run in one part, so a
+    merge by that key (then the part's own order) is the single process's order. Run-wide items (index -1:
+    campaign sends, price drops, scripted messages to everyone) run in every part, in the same order, so
+    their ordinal is counted among run-wide items only; the parts of the run's start (`section()`) are
+    run-wide items of time -1, before anything at time 0. The run's own `run.finished` is marked with index
+    -2: a merge writes its own for the whole population."""
+
+    START, FINISH = -1, -2
+
+    def __init__(self, end: int, shoppers: Sequence[Any], members: Sequence[Any] | None = None):
+        super().__init__(end, shoppers, members)
+        self._marks: list[tuple[int, int, int, int, int]] = []
+        self._marked = 0  # events of the current buffer already covered by a mark
+        self._item = 0  # this part's own ordinal of shopper items
+        self._runwide = 0  # the ordinal of run-wide items, the same in every part
+        self._sections = 0
+        self._current: tuple[int, int, int, int] = (self.START, 0, -1, 0)  # the key of what is emitting now
+
+    def _mark(self) -> None:
+        n = len(self._out) - self._marked
+        if n:
+            self._marks.append((*self._current, n))
+            self._marked += n
+
+    def section(self) -> None:
+        self._mark()
+        self._sections += 1
+        self._current = (self.START, self._sections, -1, 0)
+
+    def step(self) -> list[Event]:
+        raise NotImplementedError("a part of a split run plays with run_until only")
+
+    def run_until(self, t: int, deadline: float | None = None, clock: Callable[[], float] = perf_counter) -> bool:
+        if deadline is not None:
+            raise NotImplementedError("a part of a split run plays to its end without a deadline")
+        if not self.started:
+            self.begin()
+            self.section()
+        limit = min(t, self.end)
+        q, handlers, shoppers, mark = self._queue, self._handlers, self.shoppers, self._mark
+        gc_was_on = gc.isenabled()
+        gc.disable()
+        try:
+            while q and q[0][0] <= limit:
+                t_, prio, idx, _, kind, payload = heappop(q)
+                self.now = t_
+                if idx >= 0:
+                    self._item += 1
+                    self._current = (t_, prio, idx, self._item)
+                    handlers[kind](shoppers[idx], payload)
+                else:
+                    self._runwide += 1
+                    self._current = (t_, prio, idx, self._runwide)
+                    handlers[kind](None, payload)
+                mark()
+                if len(self._out) >= FLUSH_EVERY:
+                    self._flush()
+        finally:
+            if gc_was_on:
+                gc.enable()
+        self.now = max(self.now, limit)
+        if t >= self.end:
+            self._finish()
+        self._flush()
+        return True
+
+    def _finish(self) -> None:
+        if not self.finished:
+            self._mark()
+            self._current = (self.end + 1, 0, self.FINISH, 0)
+            super()._finish()
+            self._mark()
+
+    def _flush(self) -> list[Event]:
+        batch = self._out
+        if not batch:
+            return []
+        self._mark()  # a handler that flushes a long loop at one instant hands over part of its item
+        marks, self._marks, self._marked = self._marks, [], 0
+        self._out = []
+        for obs in self._observers:
+            obs(batch, marks)
         return batch

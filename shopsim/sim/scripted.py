@@ -34,7 +34,10 @@ class Scripted:
 
     def start(self) -> None:
         # Scripted events run before anything else due at the same instant.
+        shoppers = self.kernel.shoppers
         for ev in self.cs.scripted:
+            if ev.shopper >= 0 and shoppers[ev.shopper] is None:
+                continue  # another part of a split run plays this shopper
             self.kernel.schedule(ev.t, self.k_event, ev.shopper, ev, prio=PRIO_SCRIPT)
 
     def _event(self, sh: Shopper | None, ev: ScriptedDef) -> None:
@@ -46,7 +49,7 @@ class Scripted:
             # Without a text, the title is the message: templates always have something to say.
             data = {"offer": {"title": m.title, "text": m.text or m.title, "code": m.code, "ends_local": None}}
             source = f"scenario:events[{ev.index}]"
-            for target in self.kernel.shoppers if sh is None else (sh,):
+            for target in self.kernel.members if sh is None else (sh,):
                 self.notify.request(target, m.category, m.channels, "message", source, None, data, key=source)
         if sh is None:
             return

@@ -193,6 +193,7 @@ FLOORS = (
     ("marketing",),
     ("engage",),
     ("simulation",),
+    ("workers",),  # one run split across processes: built on the simulation, seen by the store as one run
     ("store",),
     ("qa",),
     ("calibrate", "report"),

@@ -367,14 +367,15 @@ def test_a_template_over_a_limit_at_run_time_stops_the_run():
     assert "renders more than 100,000 characters" in str(err.value) or "steps" in str(err.value)
 
 
-def test_a_replay_stopped_by_a_template_fails_cleanly(tmp_path, monkeypatch):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_replay_stopped_by_a_template_fails_cleanly(tmp_path, monkeypatch, workers):
     import sqlite3
 
     monkeypatch.chdir(tmp_path)
     text = BASE.replace("catalogue: {products: 20, stores: 3}\nbehaviour: {sessions: {per_day: 1.0}}\n", "") \
         + RUNTIME_ONLY
     path = _write(tmp_path, text)
-    res = CliRunner().invoke(main, ["replay", str(path), "--quiet"])
+    res = CliRunner().invoke(main, ["replay", str(path), "--quiet", "--workers", workers])
     assert res.exception is None or isinstance(res.exception, SystemExit), res.exception
     assert res.exit_code == 2
     assert "policies.templates.order_updates.email.body" in res.stderr and str(path) in res.stderr
