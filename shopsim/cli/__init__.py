@@ -2,22 +2,44 @@
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
 from shopsim import __version__
-from shopsim.cli.calibrate import calibrate_cmd
-from shopsim.cli.diff import diff_cmd
-from shopsim.cli.explain import explain_cmd
-from shopsim.cli.export import export_cmd
-from shopsim.cli.inbox import inbox_cmd
-from shopsim.cli.info import scenarios_cmd, schema_cmd, validate_cmd
-from shopsim.cli.replay import replay_cmd
-from shopsim.cli.report import report_cmd
-from shopsim.cli.serve import serve_cmd
-from shopsim.cli.tui import open_app, run_cmd
+
+# name -> (module, attribute): a command's module is imported when that command runs, so `shopsim replay`
+# does not pay for the terminal app, the report's charts or the database layer it was not asked for.
+COMMANDS = {
+    "run": ("shopsim.cli.tui", "run_cmd"),
+    "replay": ("shopsim.cli.replay", "replay_cmd"),
+    "validate": ("shopsim.cli.info", "validate_cmd"),
+    "scenarios": ("shopsim.cli.info", "scenarios_cmd"),
+    "schema": ("shopsim.cli.info", "schema_cmd"),
+    "report": ("shopsim.cli.report", "report_cmd"),
+    "explain": ("shopsim.cli.explain", "explain_cmd"),
+    "inbox": ("shopsim.cli.inbox", "inbox_cmd"),
+    "diff": ("shopsim.cli.diff", "diff_cmd"),
+    "export": ("shopsim.cli.export", "export_cmd"),
+    "serve": ("shopsim.cli.serve", "serve_cmd"),
+    "calibrate": ("shopsim.cli.calibrate", "calibrate_cmd"),
+}
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose commands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.commands and name in COMMANDS:
+            module, attr = COMMANDS[name]
+            self.add_command(getattr(importlib.import_module(module), attr), name)
+        return self.commands.get(name)
+
+
+@click.group(cls=LazyGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="shopsim")
 @click.pass_context
 def main(ctx: click.Context) -> None:
@@ -26,18 +48,6 @@ def main(ctx: click.Context) -> None:
 
     Without a command, opens the terminal app on the default scenario."""
     if ctx.invoked_subcommand is None:
+        from shopsim.cli.tui import open_app
+
         open_app("default")
-
-
-main.add_command(run_cmd)
-main.add_command(replay_cmd)
-main.add_command(validate_cmd)
-main.add_command(scenarios_cmd)
-main.add_command(schema_cmd)
-main.add_command(report_cmd)
-main.add_command(explain_cmd)
-main.add_command(inbox_cmd)
-main.add_command(diff_cmd)
-main.add_command(export_cmd)
-main.add_command(serve_cmd)
-main.add_command(calibrate_cmd)

@@ -24,7 +24,7 @@ from shopsim.contract.clock import HOUR
 from shopsim.simulation import Simulation
 from shopsim.store.outputs import Claim, OutputError, probe_new_file
 from shopsim.store.recorder import Recorder
-from shopsim.store.writer import StoreError
+from shopsim.store.errors import StoreError
 from shopsim.textsafe import visible
 from shopsim.workers import SplitRun, shared_state
 

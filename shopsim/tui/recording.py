@@ -303,7 +303,7 @@ class RunOutputs:
                 self._problem(f"cannot write the event log {self.log_path}: {why(e)}")
         store, self.store = self.store, None
         if store is not None:
-            from shopsim.store.writer import StoreError
+            from shopsim.store.errors import StoreError
 
             try:
                 store.close(status, self.sim.now if self.sim is not None else 0)
@@ -334,7 +334,7 @@ class RunOutputs:
     def write_store(self, chunk: bytes, meta: list | None, tell: Tell) -> None:
         if self.store is None:
             return
-        from shopsim.store.writer import StoreError  # imported already: the store is open
+        from shopsim.store.errors import StoreError
 
         try:
             self.store.write(chunk, meta)
@@ -375,7 +375,7 @@ def save(snap: Snapshot, target: Target) -> str:
     words; raises SaveError (nothing written) if it fails."""
     errors: tuple[type[Exception], ...] = (OSError,)
     if target.db is not None:  # SQLAlchemy is imported only for a database: a log alone saves at once
-        from shopsim.store.writer import StoreError
+        from shopsim.store.errors import StoreError
 
         errors = (OSError, StoreError)
     made: list[Path] = []

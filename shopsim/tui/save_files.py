@@ -167,7 +167,8 @@ def write_log(snap: Snapshot, path: Path, gz: bool) -> None:
 
 def write_db(snap: Snapshot, path: Path) -> None:
     """The snapshot's lines into a new SQLite database at `path`, as the replay's writer makes it."""
-    from shopsim.store.writer import StoreError, StoreWriter, reason
+    from shopsim.store.errors import StoreError
+    from shopsim.store.writer import StoreWriter, reason
 
     writer = StoreWriter(f"sqlite:///{path}", snap.cs)
     try:
