@@ -1,14 +1,18 @@
 """The SQL tables of a run as SQLModel classes, made from the declarations of `store.tables.DATABASE` (the
 one place a table's columns are named). Events are the source of truth; the other tables are views of them
 shaped for analysts (one row per shopper, cart, order, ...). `MODELS` maps a table's name to its class, for
-code that reads a run with SQLModel sessions; `TABLES` to its SQLAlchemy table, which the writer fills."""
+code that reads a run with SQLModel sessions; `TABLES` to its SQLAlchemy table, which the writer fills.
+
+`metadata.create_all` makes the tables with their primary keys only: every secondary index (`LATE_INDEXES`,
+the columns flagged "i" and the inbox's lookup index) is built once the rows are in, by the writer's close,
+which sorts each once instead of updating a B-tree per row."""
 
 from __future__ import annotations
 
 import types
 from typing import Any, Optional
 
-from sqlalchemy import Table
+from sqlalchemy import Index, Table
 from sqlmodel import Field, SQLModel
 
 from shopsim.store.tables import B, DATABASE, F, I, J, S, Col
@@ -40,3 +44,16 @@ def _model(table: str, cols: tuple[Col, ...]) -> type[SQLModel]:
 MODELS: dict[str, type[SQLModel]] = {name: _model(name, cols) for name, cols in DATABASE.items()}
 TABLES: dict[str, Table] = {name: model.__table__ for name, model in MODELS.items()}  # type: ignore[attr-defined]
 metadata = SQLModel.metadata
+
+
+def _late_indexes() -> tuple[Index, ...]:
+    inbox = TABLES["inbox"]
+    # Index() over a table's columns joins that table's indexes (so create_all would build it up front).
+    Index("ix_inbox_shopper", *(inbox.c[n] for n in ("run_id", "shopper", "channel", "t_ms")))
+    late = [ix for table in TABLES.values() for ix in sorted(table.indexes, key=lambda ix: ix.name)]
+    for ix in late:
+        ix.table.indexes.discard(ix)
+    return tuple(late)
+
+
+LATE_INDEXES = _late_indexes()

@@ -1,8 +1,9 @@
 """Write the store in a second process, fed with the event log's lines through a pipe.
 
 Building rows and SQLite's own work take about as long as the engine does; in a forked child they run
-on the second core while the engine goes on. The pipe gives back-pressure (the engine waits when the
-child falls behind).
+on the second core while the engine goes on. Only the lines cross the pipe: the child parses each one once
+anyway, so the recorder's (seq, t, type, shopper) per line would only cost pickling on both sides. The pipe
+gives back-pressure (the engine waits when the child falls behind).
 
 Only the parent decides how a run ends. A signal sent to the whole process group (Ctrl-C on a terminal;
 `timeout`, systemd or a CI runner cancelling a job) reaches the child too, so the child ignores SIGINT and
@@ -23,7 +24,8 @@ import signal
 from typing import Any
 
 from shopsim.scenario.compiled import CompiledScenario
-from shopsim.store.writer import StoreError, StoreWriter, reason
+from shopsim.store.errors import StoreError
+from shopsim.store.writer import StoreWriter, reason
 
 _HELD = {signal.SIGINT, signal.SIGTERM}
 _GONE = (BrokenPipeError, ConnectionResetError, EOFError)
@@ -51,7 +53,7 @@ def _child(url: str, cs: CompiledScenario, conn: Any, parent_end: Any) -> None:
             while True:
                 kind, a, b = conn.recv()
                 if kind == "lines":
-                    writer.write(a, b)
+                    writer.write(a)
                 else:
                     conn.send(("done", writer.close(a, b), None))
                     return
@@ -92,14 +94,15 @@ class StoreProcess:
             self._proc.join()
             raise StoreError(detail)
 
-    def write(self, chunk: bytes, meta: list[tuple[int, int, str, str | None]] | None = None) -> None:
+    def write(self, chunk: bytes, meta: list | None = None) -> None:
+        """Send a chunk of lines to the child (`meta` stays here: the child parses every line anyway)."""
         if self.failed is not None:
             raise self.failed
         old = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
         try:
             if self._conn.poll():  # the child only speaks first to report a failure
                 self._fail(self._conn.recv())
-            self._conn.send(("lines", chunk, meta))
+            self._conn.send(("lines", chunk, None))
         except _GONE:
             self._fail(None)
         finally:

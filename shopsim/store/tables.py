@@ -29,7 +29,7 @@ SETTINGS_TRACKED = ("push_os_permission", "marketing_consent", "personalization"
 class Col(NamedTuple):
     name: str
     kind: str
-    flags: str = ""  # k: part of the primary key, n: may be null, i: indexed as it is written
+    flags: str = ""  # k: part of the primary key, n: may be null, i: indexed (once the rows are in)
     doc: str = ""
 
 
@@ -55,9 +55,10 @@ DATABASE: dict[str, tuple[Col, ...]] = {
     "order_events": (Col("seq", I, "k"), Col("order", S, "i"), Col("t_ms", I), Col("type", S)),
     "settings_history": (Col("seq", I, "k"), Col("shopper", S, "i"), Col("t_ms", I), Col("source", S),
                          Col("settings", J)),
-    # type and shopper are indexed at the end of the run (store.writer): much faster than row by row.
-    "events": (Col("seq", I, "k"), Col("t_ms", I), Col("type", S), Col("shopper", S, "n"),
-               Col("line", S, doc="the event's exact event-log line")),
+    # The log line is not stored again: seq, t_ms, type and shopper are columns and `data` holds the rest, so
+    # store.runfile gives back the exact line (its fields with sorted keys, t as the instant of start + t_ms).
+    "events": (Col("seq", I, "k"), Col("t_ms", I), Col("type", S, "i"), Col("shopper", S, "ni"),
+               Col("data", J, doc="the event's own fields: its log line without seq, t, type and shopper")),
     # One requested notification and how it ended (store.writer follows it from request to outcome).
     "notifications": (
         Col("run_id", I, "k"), Col("notification", S, "k", "notification id, e.g. s000001-n3"), Col("shopper", S),

@@ -1,13 +1,18 @@
 """Write a run to a SQL database (SQLite by default) in large batched transactions.
 
-The writer observes events: it appends events, order events and settings history as they come, keeps
-carts and orders in memory as they change (projected by `store.tables.Commerce`, as the export's are), and
-writes those at the end. A notification is held in memory
-from its request to its final outcome (usually the next line; hours for a deferred one), then written with
-its inbox row if it was delivered; one still waiting at the end is written as `deferred`. The `runs` row says
-`running` until `close()` marks it `finished` (or `interrupted`, or `failed`), so a killed run never looks
-complete. A write that fails (a full disk) raises StoreError once the writer has tried to mark the run
-`failed`; whether it could is `StoreError.marked`.
+The writer takes the event log's lines and parses each once: its `events` row (seq, t_ms, type, shopper and
+`data`, the rest of the line; `store.runfile` gives the exact line back) and every derived row are built
+from that one parse. Carts and orders go out with each batch as far as they changed in it, merged into the
+rows already written (`store.statements`), so the writer's memory does not grow with the run. A notification
+is held in memory from its request to its final outcome (usually the next line; hours for a deferred one),
+then written with its inbox row if it was delivered; one still waiting at the end is written as `deferred`.
+
+SQLite is loaded as a bulk load: WAL, `synchronous=OFF` and a larger page cache while the rows go in, every
+secondary index built once at the end, then `synchronous=FULL`, the last commit and a checkpoint, so the
+finished database is as durable as any. A crash of this process during the load leaves a readable database
+(WAL); a power cut may not. The `runs` row says `running` until `close()` marks it `finished` (or
+`interrupted`, or `failed`), so a killed run never looks complete. A write that fails (a full disk) raises
+StoreError once the writer has tried to mark the run `failed`; whether it could is `StoreError.marked`.
 """
 
 from __future__ import annotations
@@ -18,29 +23,38 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import Index, and_, bindparam, create_engine, event, func, insert, select, update
+from sqlalchemy import create_engine, event, func, select, update
 from sqlalchemy.engine import Engine
 
 from shopsim import __version__
 from shopsim.scenario.compiled import CompiledScenario
 from shopsim.contract import events as E
 from shopsim.contract.clock import epoch_ms, iso
-from shopsim.contract.events import Event
-from shopsim.store.models import TABLES as _T, metadata
-from shopsim.store.tables import ORDER_STEPS, Commerce, shopper_row
+from shopsim.store.errors import StoreError
+from shopsim.store.models import LATE_INDEXES, TABLES as _T, metadata
+from shopsim.store.statements import Statement, inserts, merges
+from shopsim.store.tables import ORDER_STATUS, ORDER_STEPS, shopper_row
 
 BATCH_ROWS = 50_000
 RUN_ID = 1  # one run per database (a replay to the same place replaces it)
-# Notification and inbox rows are built on the hot path as plain tuples in their tables' column order
-# (tests/store/test_tables.py holds each column to the export's): sqlite3 binds a tuple subclass item by item, and
-# named tuples cost the writer a tenth of its speed.
-_NOTIFICATIONS, _INBOX = _T["notifications"], _T["inbox"]
+# Rows are plain tuples (or lists) in their tables' column order (tests/store/test_tables.py holds each column
+# to the export's): sqlite3 binds them item by item, and named tuples or dicts cost the writer a tenth of its
+# speed.
+_SORTED = orjson.OPT_SORT_KEYS
+_TABLES = tuple(_T)
+_MERGES = ("carts", "carts_update", "cart_items", "orders_update", "inbox_read")
+# A cart's row, and an order's, by column (store.models keeps the tables' column order).
+_C_STATUS, _C_UPDATED, _C_ITEMS, _C_VALUE, _C_REASON, _C_STAGE, _C_ABANDONED, _C_ORDER = 2, 4, 5, 6, 7, 8, 9, 10
+_O_STATUS, _O_CARRIER, _O_TRACKING, _O_REFUND = 11, 12, 13, 14
+# An order placed in an earlier batch: what changed since, as statements.ORDER_UPDATE takes it.
+_U_STATUS, _U_TRACKED, _U_CARRIER, _U_TRACKING, _U_REFUNDED, _U_REFUND = 1, 2, 3, 4, 5, 6
 
 
 class Requested(NamedTuple):
     """A notification between its request and its final outcome."""
     data: dict
     t_ms: int
+    shopper: str
 
 
 class Waiting:
@@ -52,15 +66,6 @@ class Waiting:
         self.until_ms: int | None = None
         self.reason = self.rule = self.channel = None
         self.passes: list[dict] = []
-
-
-class StoreError(Exception):
-    """Writing the database failed (a full disk, a lost server). `str(e)` is one line: the reason. `marked`
-    says whether the run could still be marked `failed` (False: the database still says `running`)."""
-
-    def __init__(self, reason: str, marked: bool = False):
-        super().__init__(reason)
-        self.marked = marked
 
 
 def reason(e: BaseException) -> str:
@@ -85,25 +90,18 @@ def open_engine(url: str) -> Engine:
         raise StoreError(f"{reason(e)}; install its driver into shopsim's environment: pip install {need}") from e
     if engine.dialect.name == "sqlite":
         @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn, _record):  # a crash of this process is safe with these; a power cut is not
+        def _bulk_load(dbapi_conn, _record):  # close() turns synchronous back on before the last commit
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA synchronous=OFF")
-            cur.execute("PRAGMA journal_mode=WAL")
+            for pragma in _BULK_LOAD:
+                cur.execute(f"PRAGMA {pragma}")
             cur.close()
     return engine
 
 
-# Built after the load: one sort per index instead of a B-tree update per row.
-_new_event = tuple.__new__
-_LATE_INDEXES = (Index("ix_events_type", _T["events"].c.type), Index("ix_events_shopper", _T["events"].c.shopper),
-                 Index("ix_inbox_shopper", *(_INBOX.c[n] for n in ("run_id", "shopper", "channel", "t_ms"))))
-for _index in _LATE_INDEXES:
-    # An Index over a table's columns joins that table's indexes, and create_all() would build it up front.
-    _index.table.indexes.discard(_index)
-
-
-def _json(obj: Any) -> str:
-    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode()
+# A crash of this process is safe with these (WAL); a power cut during the load is not. The cache (64 MiB)
+# keeps the B-trees the rows go into in memory; temporary files stay on disk, so sorting the indexes at
+# the end does not take memory in proportion to the run.
+_BULK_LOAD = ("journal_mode=WAL", "synchronous=OFF", "cache_size=-65536")
 
 
 class StoreWriter:
@@ -112,15 +110,17 @@ class StoreWriter:
         self.engine = open_engine(url)
         # One database per run: a replay to the same place replaces the previous run.
         metadata.drop_all(self.engine)
-        metadata.create_all(self.engine)
+        metadata.create_all(self.engine)  # tables and primary keys; the other indexes come at close
+        dialect = self.engine.dialect
+        try:
+            self._sql: dict[str, Statement] = {**inserts(dialect), **merges(dialect)}
+        except NotImplementedError as e:
+            raise StoreError(str(e)) from None
         self.rows_written = 0
-        self._pending: dict[Any, list[dict]] = {t: [] for t in _T.values()}
-        self._n_pending = 0
-        self._commerce = Commerce()
-        self._cart_items: dict[str, dict[str, dict]] = {}
+        self._new_batch()
+        self._refunds: dict[str, float] = {}  # an order's refunds so far, for the few orders refunded
         self._notes: dict[str, Requested] = {}
         self._waiting: dict[str, Waiting] = {}  # the deferred ones among them
-        self._opened: dict[str, int] = {}  # inbox id -> first notification.opened, applied at close
         self._events = 0
         self._derive = self._derivers()
         self._minutes: dict[str, int] = {}
@@ -136,33 +136,38 @@ class StoreWriter:
                                    "store": p.store})
         self.flush()
 
+    def _new_batch(self) -> None:
+        self._rows: dict[str, list] = {name: [] for name in _TABLES}
+        self._n_pending = 0
+        # What changed in this batch, merged into the rows already written when it is committed.
+        self._carts: dict[str, list] = {}           # cart -> its row as this batch leaves it
+        self._items: dict[tuple[str, str], list] = {}  # (cart, product) -> [cart, product, qty added, price]
+        self._orders: dict[str, list] = {}          # orders placed in this batch -> row
+        self._steps: dict[str, list] = {}           # orders placed before -> statements.ORDER_UPDATE row
+        self._opened: dict[str, int] = {}           # inbox id -> first open in this batch
+
     def _add(self, name: str, row: dict) -> None:
-        table = _T[name]
-        self._pending[table].append(tuple(row.get(c.name) for c in table.columns))
+        self._rows[name].append(tuple(row.get(c.name) for c in _T[name].columns))
         self._n_pending += 1
 
-    def write(self, chunk: bytes, meta: list[tuple[int, int, str, str | None]] | None = None) -> None:
-        """Take a chunk of event-log lines. `meta` gives each line's (seq, t_ms, type, shopper) when the
-        caller has them; without it they are parsed from the lines (so a log file can rebuild a database).
-        Only the lines of types that feed the derived tables are parsed in full."""
+    def write(self, chunk: bytes, meta: list | None = None) -> None:
+        """Take a chunk of event-log lines, each parsed once here. `meta` (each line's seq, t, type and
+        shopper, as the recorder hands them over) is not needed: the parse gives them too."""
         if self.failed is not None:
             raise self.failed
-        events = self._pending[_T["events"]]
-        derive, loads = self._derive, orjson.loads
-        lines = chunk.splitlines()
-        if meta is None:
-            meta = []
-            for line in lines:
-                rec = loads(line)
-                meta.append((rec["seq"], self._t_ms(rec["t"]), rec["type"], rec["shopper"]))
-        for (seq, t, typ, shopper), line in zip(meta, lines):
-            events.append((seq, t, typ, shopper, line.decode()))
+        events = self._rows["events"]
+        derive, loads, dumps, t_ms = self._derive, orjson.loads, orjson.dumps, self._t_ms
+        n = 0
+        for line in chunk.splitlines():
+            d = loads(line)
+            seq, t, typ, shopper = d.pop("seq"), t_ms(d.pop("t")), d.pop("type"), d.pop("shopper")
+            events.append((seq, t, typ, shopper, dumps(d, option=_SORTED).decode()))
             handler = derive.get(typ)
             if handler is not None:
-                rec = loads(line)
-                handler(_new_event(Event, (seq, t, typ, shopper, rec)), rec)
-        self._events += len(lines)
-        self._n_pending += len(lines)
+                handler(seq, t, typ, shopper, d)
+            n += 1
+        self._events += n
+        self._n_pending += n
         if self._n_pending >= BATCH_ROWS:
             self.flush()
 
@@ -176,81 +181,131 @@ class StoreWriter:
 
     # --- derived tables: one small handler per event type that changes them --------------------------
 
-    def _shopper_created(self, ev: Event, d: dict) -> None:
-        self._add("shoppers", shopper_row(ev.shopper, d))
-        self._add("settings_history", {"seq": ev.seq, "shopper": ev.shopper, "t_ms": ev.t, "source": "created",
+    def _shopper_created(self, seq: int, t: int, typ: str, shopper: str, d: dict) -> None:
+        self._add("shoppers", shopper_row(shopper, d))
+        self._add("settings_history", {"seq": seq, "shopper": shopper, "t_ms": t, "source": "created",
                                        "settings": _json(d["settings"])})
 
-    def _settings_changed(self, ev: Event, d: dict) -> None:
-        self._add("settings_history", {"seq": ev.seq, "shopper": ev.shopper, "t_ms": ev.t,
-                                       "source": d["source"], "settings": _json(d["settings"])})
+    def _settings_changed(self, seq: int, t: int, typ: str, shopper: str, d: dict) -> None:
+        self._add("settings_history", {"seq": seq, "shopper": shopper, "t_ms": t, "source": d["source"],
+                                       "settings": _json(d["settings"])})
 
-    def _item_added(self, ev: Event, d: dict) -> None:
-        self._commerce.item_added(ev, d)
-        items = self._cart_items.get(d["cart"])
-        if items is None:
-            items = self._cart_items[d["cart"]] = {}
-        item = items.setdefault(d["product"], {"cart": d["cart"], "product": d["product"], "qty": 0,
-                                               "price": d["price"]})
-        item["qty"] += d["qty"]
+    # Carts: the row as this batch leaves it (store.tables.Commerce projects the same columns for the export).
 
-    def _order_placed(self, ev: Event, d: dict) -> None:
-        self._commerce.order(ev, d)
-        self._add("order_events", {"seq": ev.seq, "order": d["order"], "t_ms": ev.t, "type": ev.type})
+    def _cart(self, t: int, shopper: str, d: dict, status: str) -> list:
+        c = self._carts.get(d["cart"])
+        if c is None:  # cart, shopper, status, created_ms, updated_ms, items, value, abandonment, order
+            c = self._carts[d["cart"]] = [d["cart"], shopper, status, t, t, None, None, None, None, 0, None]
+        c[_C_STATUS], c[_C_UPDATED] = status, t
+        if "items" in d and "value" in d:
+            c[_C_ITEMS], c[_C_VALUE] = d["items"], d["value"]
+        return c
 
-    def _order_step(self, ev: Event, d: dict) -> None:
-        self._commerce.order_step(ev, d)
-        self._add("order_events", {"seq": ev.seq, "order": d["order"], "t_ms": ev.t, "type": ev.type})
+    def _item_added(self, seq: int, t: int, typ: str, shopper: str, d: dict) -> None:
+        self._cart(t, shopper, d, "open")
+        key = (d["cart"], d["product"])
+        item = self._items.get(key)
+        if item is None:
+            self._items[key] = [d["cart"], d["product"], d["qty"], d["price"]]
+        else:
+            item[2] += d["qty"]
+
+    def _checkout(self, seq: int, t: int, typ: str, shopper: str, d: dict) -> None:
+        self._cart(t, shopper, d, "checkout")
+
+    def _abandoned(self, seq: int, t: int, typ: str, shopper: str, d: dict) -> None:
+        c = self._cart(t, shopper, d, "abandoned")
+        c[_C_ABANDONED] += 1
+        c[_C_REASON], c[_C_STAGE] = d.get("reason"), d.get("stage") or "cart"
+
+    def _emptied(self, seq: int, t: int, typ: str, shopper: str, d: dict) -> None:
+        self._cart(t, shopper, d, "emptied")
+
+    def _order_placed(self, seq: int, t: int, typ: str, shopper: str, d: dict) -> None:
+        c = self._cart(t, shopper, d, "ordered")
+        if c[_C_ORDER] is None:
+            c[_C_ORDER] = d["order"]
+        g = d.get
+        self._orders[d["order"]] = [d["order"], shopper, d["cart"], t, g("currency"), g("subtotal"), g("shipping"),
+                                    g("discount"), g("total"), g("coupon"), g("attributed_to"), "placed", None,
+                                    None, None]
+        self._rows["order_events"].append((seq, d["order"], t, typ))
+        self._n_pending += 1
+
+    def _order_step(self, seq: int, t: int, typ: str, shopper: str, d: dict) -> None:
+        oid = d.get("order")
+        refund = None
+        if typ == E.REFUND_ISSUED:
+            self._refunds[oid] = refund = round(self._refunds.get(oid, 0.0) + d["amount"], 2)
+        o = self._orders.get(oid)
+        if o is not None:  # placed in this batch
+            o[_O_STATUS] = ORDER_STATUS[typ]
+            if "carrier" in d:
+                o[_O_CARRIER], o[_O_TRACKING] = d["carrier"], d.get("tracking")
+            if refund is not None:
+                o[_O_REFUND] = refund
+        else:  # placed in an earlier batch: what changes, for statements.ORDER_UPDATE
+            o = self._steps.get(oid)
+            if o is None:
+                o = self._steps[oid] = [oid, None, False, None, None, False, None]
+            o[_U_STATUS] = ORDER_STATUS[typ]
+            if "carrier" in d:
+                o[_U_TRACKED], o[_U_CARRIER], o[_U_TRACKING] = True, d["carrier"], d.get("tracking")
+            if refund is not None:
+                o[_U_REFUNDED], o[_U_REFUND] = True, refund
+        self._rows["order_events"].append((seq, oid, t, typ))
+        self._n_pending += 1
 
     # Notifications: held from request to outcome, then written (with an inbox row when delivered).
 
-    def _note_requested(self, ev: Event, d: dict) -> None:
-        self._notes[d["id"]] = Requested(d, ev.t)
+    def _note_requested(self, seq: int, t: int, typ: str, shopper: str, d: dict) -> None:
+        self._notes[d["id"]] = Requested(d, t, shopper)
 
-    def _note_deferred(self, ev: Event, d: dict) -> None:
+    def _note_deferred(self, seq: int, t: int, typ: str, shopper: str, d: dict) -> None:
         nid = d["id"]
         w = self._waiting.get(nid)
         if w is None:
             w = self._waiting[nid] = Waiting()
         w.deferrals += 1
         w.until_ms, w.reason, w.rule, w.channel = self._t_ms(d["until"]), d["reason"], d["rule"], d["channel"]
-        w.passes.append({"steps": d["trace"], "t_ms": ev.t})
+        w.passes.append({"steps": d["trace"], "t_ms": t})
 
-    def _note_decided(self, ev: Event, d: dict) -> None:
+    def _note_decided(self, seq: int, t: int, typ: str, shopper: str, d: dict) -> None:
         nid = d["id"]
-        req, t0 = self._notes.pop(nid)
+        req, t0, _ = self._notes.pop(nid)
         w = self._waiting.pop(nid, None) if self._waiting else None
         if w is None:
-            deferrals, until, trace = 0, None, b'[{"steps":' + orjson.dumps(d["trace"]) + b',"t_ms":%d}]' % ev.t
+            deferrals, until, trace = 0, None, b'[{"steps":' + orjson.dumps(d["trace"]) + b',"t_ms":%d}]' % t
         else:
             deferrals, until = w.deferrals, w.until_ms
-            w.passes.append({"steps": d["trace"], "t_ms": ev.t})
+            w.passes.append({"steps": d["trace"], "t_ms": t})
             trace = orjson.dumps(w.passes)
-        typ = ev.type
         outcome = typ[13:]  # "notification.delivered" -> "delivered"
-        self._pending[_NOTIFICATIONS].append((
-            RUN_ID, nid, ev.shopper, req["category"], d["channel"], req["channel"], req["kind"], req["source"],
-            req["ref"], t0, outcome, d.get("reason"), d.get("rule"), deferrals, until,
-            d.get("digest"), ev.t, trace.decode()))
+        self._rows["notifications"].append((
+            RUN_ID, nid, shopper, req["category"], d["channel"], req["channel"], req["kind"], req["source"],
+            req["ref"], t0, outcome, d.get("reason"), d.get("rule"), deferrals, until, d.get("digest"), t,
+            trace.decode()))
         n = 1
         if typ == E.NOTIFICATION_DELIVERED:
             digest_of = d["digest_of"]
-            self._pending[_INBOX].append((
-                RUN_ID, nid, ev.shopper, ev.t, ev.seq, d["channel"], req["category"], req["kind"], d["title"],
-                d["body"], d["link"], None if digest_of is None else orjson.dumps(digest_of).decode(), None))
+            self._rows["inbox"].append((
+                RUN_ID, nid, shopper, t, seq, d["channel"], req["category"], req["kind"], d["title"], d["body"],
+                d["link"], None if digest_of is None else orjson.dumps(digest_of).decode(), None))
             n = 2
         self._n_pending += n
 
-    def _note_opened(self, ev: Event, d: dict) -> None:
-        if d.get("source") != "proxy":  # a privacy proxy's fetch is not her reading it
-            self._opened.setdefault(d["id"], ev.t)
+    def _note_opened(self, seq: int, t: int, typ: str, shopper: str, d: dict) -> None:
+        # A privacy proxy's fetch is not her reading it. The inbox row is written by now (delivery comes
+        # first), in this batch or an earlier one; statements' inbox_read keeps the first open.
+        if d.get("source") != "proxy" and d["id"] not in self._opened:
+            self._opened[d["id"]] = t
 
     def _undecided_notes(self) -> None:
         """Rows for the notifications the log leaves without an outcome: deferred ones still waiting."""
-        for nid, (req, t0) in self._notes.items():
+        for nid, (req, t0, shopper) in self._notes.items():
             w = self._waiting.get(nid) or Waiting()
-            self._pending[_NOTIFICATIONS].append((
-                RUN_ID, nid, req["shopper"], req["category"], w.channel or req["channel"], req["channel"],
+            self._rows["notifications"].append((
+                RUN_ID, nid, shopper, req["category"], w.channel or req["channel"], req["channel"],
                 req["kind"], req["source"], req["ref"], t0, "deferred" if w.deferrals else None, w.reason, w.rule,
                 w.deferrals, w.until_ms, None, None, _json(w.passes)))
             self._n_pending += 1
@@ -258,12 +313,11 @@ class StoreWriter:
         self._waiting.clear()
 
     def _derivers(self) -> dict:
-        c = self._commerce
         out = {t: self._order_step for t in ORDER_STEPS}
         out.update({
             E.SHOPPER_CREATED: self._shopper_created, E.SETTINGS_CHANGED: self._settings_changed,
-            E.CART_ITEM_ADDED: self._item_added, E.CHECKOUT_STARTED: c.checkout, E.CART_ABANDONED: c.abandoned,
-            E.CART_EMPTIED: c.emptied, E.ORDER_PLACED: self._order_placed, E.NOTIFICATION_CLICKED: c.clicked,
+            E.CART_ITEM_ADDED: self._item_added, E.CHECKOUT_STARTED: self._checkout, E.CART_ABANDONED: self._abandoned,
+            E.CART_EMPTIED: self._emptied, E.ORDER_PLACED: self._order_placed,
             E.NOTIFICATION_REQUESTED: self._note_requested, E.NOTIFICATION_DEFERRED: self._note_deferred,
             E.NOTIFICATION_OPENED: self._note_opened,
         })
@@ -274,11 +328,10 @@ class StoreWriter:
         """Commit the buffered rows in one transaction (on the writer thread, when there is one)."""
         if self.failed is not None:
             raise self.failed
-        if not self._n_pending:
+        if not (self._n_pending or self._carts or self._steps or self._opened):
             return
-        batch = [(table, rows) for table, rows in self._pending.items() if rows]
-        self._pending = {t: [] for t in _T.values()}
-        self._n_pending = 0
+        batch = self._batch()
+        self._new_batch()
         if self._queue is None:
             try:
                 self._write(batch)
@@ -287,6 +340,20 @@ class StoreWriter:
         else:
             self._raise_writer_error()
             self._queue.put(batch)
+
+    def _batch(self) -> list[tuple[Statement, list]]:
+        """This batch's statements in the order they must run: new rows, then what changed in earlier ones."""
+        rows = self._rows
+        rows["orders"] = list(self._orders.values())
+        with_items, without = [], []
+        for c in self._carts.values():
+            (without if c[_C_ITEMS] is None else with_items).append(c)
+        merged = {"carts": with_items, "cart_items": list(self._items.values()), "orders_update":
+                  list(self._steps.values()), "inbox_read": [(RUN_ID, nid, t) for nid, t in self._opened.items()],
+                  "carts_update": [(c[0], c[_C_STATUS], c[_C_UPDATED], c[_C_ORDER]) for c in without]}
+        sql = self._sql
+        return ([(sql[name], rows[name]) for name in _TABLES if rows[name] and name not in merged]
+                + [(sql[name], merged[name]) for name in _MERGES if merged[name]])
 
     def start_thread(self) -> None:
         """Commit on a background thread from now on: sqlite3 releases the GIL while SQLite works, so the
@@ -324,8 +391,7 @@ class StoreWriter:
             self._queue.put(None)  # the thread skips the batches queued after the error, then stops
             self._thread.join()
             self._queue = None
-        self._pending = {t: [] for t in _T.values()}
-        self._n_pending = 0
+        self._new_batch()
         events, runs = _T["events"], _T["runs"]
         try:
             with self.engine.begin() as conn:
@@ -351,27 +417,16 @@ class StoreWriter:
             finally:
                 self._queue.task_done()
 
-    def _write(self, batch: list[tuple[Any, list[tuple]]]) -> None:
-        sqlite = self.engine.dialect.name == "sqlite"
+    def _write(self, batch: list[tuple[Statement, list]]) -> None:
         with self.engine.begin() as conn:
-            for table, rows in batch:
-                cols = [c.name for c in table.columns]
-                if sqlite:
-                    # The driver's own executemany with tuples: Core (even exec_driver_sql) inspects every
-                    # parameter row in Python first.
-                    names = ", ".join(f'"{c}"' for c in cols)
-                    sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" * len(cols))})'
-                    cursor = conn.connection.driver_connection.cursor()
-                    cursor.executemany(sql, rows)
-                    cursor.close()
-                else:
-                    conn.execute(insert(table), [dict(zip(cols, r)) for r in rows])
+            for statement, rows in batch:
+                statement.run(conn, rows)
         self.rows_written += sum(len(rows) for _, rows in batch)
 
     def close(self, status: str, until_ms: int) -> int:
-        """Write carts, orders and undecided notifications as they stand, mark opened messages read, then mark
-        the run `status` (finished, interrupted or failed). Raises StoreError when that cannot be written;
-        after an earlier StoreError it does nothing."""
+        """Write undecided notifications as they stand, build the indexes, then mark the run `status`
+        (finished, interrupted or failed) durably. Raises StoreError when that cannot be written; after an
+        earlier StoreError it does nothing."""
         if self.failed is not None:
             return self.rows_written
         try:
@@ -383,28 +438,25 @@ class StoreWriter:
 
     def _close(self, status: str, until_ms: int) -> int:
         self._undecided_notes()
-        for cart in self._commerce.carts.values():
-            self._add("carts", cart)
-        for items in self._cart_items.values():
-            for item in items.values():
-                self._add("cart_items", item)
-        for order in self._commerce.orders.values():
-            self._add("orders", order)
         self.sync()
         if self._queue is not None:
             self._queue.put(None)
             self._thread.join()
             self._queue = None
+        sqlite = self.engine.dialect.name == "sqlite"
         with self.engine.begin() as conn:
-            if self._opened:
-                inbox = _INBOX
-                conn.execute(update(inbox).where(and_(inbox.c.run_id == RUN_ID,
-                                                      inbox.c.notification == bindparam("nid")))
-                             .values(read_ms=bindparam("read")),
-                             [{"nid": nid, "read": t} for nid, t in self._opened.items()])
-            for index in _LATE_INDEXES:
+            for index in LATE_INDEXES:
                 index.create(conn, checkfirst=True)
+            if sqlite:  # durable from here: this last commit waits for the disk, as the checkpoint does
+                conn.exec_driver_sql("PRAGMA synchronous=FULL")
             conn.execute(update(_T["runs"]).where(_T["runs"].c.id == RUN_ID)
                          .values(status=status, end_ms=until_ms, events=self._events))
+        if sqlite:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         self.engine.dispose()
         return self.rows_written
+
+
+def _json(obj: Any) -> str:
+    return orjson.dumps(obj, option=_SORTED).decode()

@@ -405,7 +405,7 @@ def test_a_bad_run_exits_2_with_one_line_and_writes_nothing(run, tmp_path, case)
         import sqlite3
 
         path = tmp_path / "run.db"
-        sqlite3.connect(path).execute("CREATE TABLE events (seq INTEGER, line TEXT)").connection.commit()
+        sqlite3.connect(path).execute("CREATE TABLE events (seq INTEGER, t_ms INTEGER, type TEXT, shopper TEXT, data TEXT)").connection.commit()
         message = f"{path} is empty (its events table has no rows)"
     r = _invoke("export", path, "--out", tmp_path / "out")
     assert r.exit_code == 2

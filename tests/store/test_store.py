@@ -6,10 +6,15 @@ import json
 import sqlite3
 from collections import Counter
 
+import orjson
 import pytest
 
 from shopsim.simulation import Simulation
+from shopsim.store import writer
+from shopsim.store.models import LATE_INDEXES
+from shopsim.store.jsonl import event_line
 from shopsim.store.recorder import Recorder
+from shopsim.store.runfile import open_run
 from shopsim.store.tables import ORDER_STATUS
 from shopsim.store.writer import StoreWriter
 from helpers.scenarios import tiny_scenario
@@ -78,12 +83,16 @@ def test_cart_items_add_up_to_the_cart_value(stored):
 
 
 def test_events_table_reproduces_the_log(stored):
+    """Each events row is its log line without seq, t, type and shopper (they are columns), nothing twice;
+    reading the database back gives the log's exact bytes."""
     con, events = stored
-    rows = con.execute("select seq, type, shopper, line from events order by seq").fetchall()
+    rows = con.execute("select seq, t_ms, type, shopper, data from events order by seq").fetchall()
     assert [r[0] for r in rows] == list(range(1, len(events) + 1))
-    for (seq, typ, shopper, line), ev in zip(rows, events):
-        rec = json.loads(line)
-        assert (rec["seq"], rec["type"], rec["shopper"]) == (seq, typ, shopper) == (ev.seq, ev.type, ev.shopper)
+    for (seq, t_ms, typ, shopper, data), ev in zip(rows, events):
+        assert (seq, t_ms, typ, shopper) == (ev.seq, ev.t, ev.type, ev.shopper)
+        assert json.loads(data) == ev.data
+    run = open_run(con.execute("pragma database_list").fetchone()[2])
+    assert list(run.lines()) == [event_line(ev, run.start_epoch).rstrip(b"\n") for ev in events]
 
 
 def test_a_second_replay_to_the_same_database_replaces_the_first(tmp_path):
@@ -119,3 +128,74 @@ def test_a_database_url_whose_driver_is_missing_says_what_to_install(tmp_path, m
     assert res.exit_code == 2, res.output
     assert f"No module named '{module}'" in res.output and install in res.output
     assert not (tmp_path / "out.jsonl").exists()
+
+
+def _replay(path, lines: list[bytes], scenario, chunk: int) -> None:
+    store = StoreWriter(f"sqlite:///{path}", scenario)
+    for i in range(0, len(lines), chunk):
+        store.write(b"".join(lines[i:i + chunk]))
+    store.close("finished", scenario.duration)
+
+
+def _tables(path) -> dict[str, list]:
+    con = sqlite3.connect(path)
+    names = [r[0] for r in con.execute("select name from sqlite_master where type = 'table' order by name")]
+    return {n: sorted(con.execute(f'select * from "{n}"').fetchall(), key=repr) for n in names}
+
+
+@pytest.fixture(scope="module")
+def busy_log():
+    """A month of carts, orders with disputes and refunds, reminders opened: every row the writer merges."""
+    sim = Simulation(tiny_scenario(size=60, duration="30d", seed=5,
+                                   orders={"disputes": {"rate": 0.6, "refund": 1.0}, "payment": {"failure": 0.3}},
+                                   flows={"recover": {"trigger": "cart.abandoned", "steps": [
+                                       {"after": "1h", "channel": "email"}]}},
+                                   engagement={"open": {"email": 0.9}, "click": {"email": 0.5}}))
+    out: list[bytes] = []
+    sim.subscribe(Recorder(sim.scenario.start_epoch, type("Log", (), {"write": staticmethod(out.append)})()))
+    sim.run()
+    lines = b"".join(out).splitlines(keepends=True)
+    types = Counter(orjson.loads(line)["type"] for line in lines)
+    assert types["refund.issued"] and types["cart.emptied"] and types["notification.opened"], types
+    return sim.scenario, lines
+
+
+def test_carts_orders_and_reads_written_batch_by_batch_are_those_written_at_once(busy_log, tmp_path, monkeypatch):
+    """Carts, orders, cart items and messages' first reads go out with each batch as far as they changed in
+    it, merged into the rows written before: tiny batches give the same database as a single one."""
+    scenario, lines = busy_log
+    _replay(tmp_path / "once.db", lines, scenario, len(lines))
+    monkeypatch.setattr(writer, "BATCH_ROWS", 7)
+    _replay(tmp_path / "batches.db", lines, scenario, 5)
+    assert len(lines) > 200 * 7
+    assert _tables(tmp_path / "batches.db") == _tables(tmp_path / "once.db")
+    con = sqlite3.connect(tmp_path / "once.db")
+    assert con.execute("select count(*) from orders where refund_amount > 0").fetchone()[0] > 0
+    assert con.execute("select count(*) from inbox where read_ms is not null").fetchone()[0] > 0
+
+
+def test_a_run_cut_short_has_its_carts_and_orders_as_of_its_last_commit(busy_log, tmp_path, monkeypatch):
+    """Nothing waits in memory for the end: a writer that never reaches close() (kill -9) has committed
+    every cart and order as the lines it was given leave them."""
+    scenario, lines = busy_log
+    half = lines[:len(lines) // 2]
+    monkeypatch.setattr(writer, "BATCH_ROWS", 100)
+    store = StoreWriter(f"sqlite:///{tmp_path}/cut.db", scenario)
+    store.write(b"".join(half))
+    store.flush()
+    _replay(tmp_path / "half.db", half, scenario, len(half))
+    cut, closed = _tables(tmp_path / "cut.db"), _tables(tmp_path / "half.db")
+    for table in ("carts", "cart_items", "orders", "order_events"):
+        assert cut[table] == closed[table] and cut[table], table
+
+
+def test_a_closed_database_has_its_indexes_and_no_write_ahead_log(busy_log, tmp_path):
+    """The indexes are built once the rows are in, and close() checkpoints the write-ahead log into the
+    database, so a finished run is one file."""
+    scenario, lines = busy_log
+    _replay(tmp_path / "run.db", lines, scenario, 4096)
+    assert not (tmp_path / "run.db-wal").exists()
+    con = sqlite3.connect(tmp_path / "run.db")
+    indexes = {r[0] for r in con.execute("select name from sqlite_master where type = 'index'")}
+    assert {ix.name for ix in LATE_INDEXES} <= indexes
+    assert {"ix_events_type", "ix_events_shopper", "ix_inbox_shopper"} <= indexes

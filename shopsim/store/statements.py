@@ -1,0 +1,118 @@
+"""The SQL the store writer runs, made with SQLAlchemy Core from the tables of `store.models`.
+
+Every statement takes its rows as plain tuples in one order of parameters. On SQLite it is compiled once
+and run with the driver's own `executemany` (Core inspects every parameter row in Python first, which costs
+the writer about half its speed); on any other database it goes through Core with one dict per row.
+
+Carts and orders are written as they change, not kept for the end: a batch carries, per cart or order, what
+changed since the last batch, and these statements merge it into the row already written (an upsert, or an
+update of an order placed in an earlier batch). The rows come out as `store.tables.Commerce` projects them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+from sqlalchemy import Boolean, Float, String, Table, bindparam, case, func, insert, update
+from sqlalchemy.engine import Connection, Dialect
+
+from shopsim.store.models import TABLES
+
+
+class Statement:
+    """One SQL statement and the order in which each row gives its parameters."""
+
+    def __init__(self, stmt: Any, params: Sequence[str], dialect: Dialect):
+        self.stmt, self.params = stmt, tuple(params)
+        self.sql: str | None = None
+        self.order: tuple[int, ...] | None = None
+        if dialect.name == "sqlite":
+            compiled = stmt.compile(dialect=dialect)
+            self.sql = str(compiled)
+            wanted = tuple(compiled.positiontup)
+            if wanted != self.params:  # a parameter used twice, or in another order than the rows give them
+                self.order = tuple(self.params.index(p) for p in wanted)
+
+    def run(self, conn: Connection, rows: list) -> None:
+        if self.sql is None:
+            names = self.params
+            conn.execute(self.stmt, [dict(zip(names, r)) for r in rows])
+            return
+        if self.order is not None:
+            order = self.order
+            rows = [tuple(r[i] for i in order) for r in rows]
+        cursor = conn.connection.driver_connection.cursor()
+        try:
+            cursor.executemany(self.sql, rows)
+        finally:
+            cursor.close()
+
+
+def inserts(dialect: Dialect) -> dict[str, Statement]:
+    """A plain INSERT of every column, in column order, for each table."""
+    return {name: Statement(insert(t), [c.name for c in t.columns], dialect) for name, t in TABLES.items()}
+
+
+def _upsert(table: Table, keys: list[str], merge: Callable[[Any, Any], dict], dialect: Dialect) -> Statement:
+    """INSERT of every column; where the key is already there, `merge(old, new)` gives the columns to set."""
+    if dialect.name in ("sqlite", "postgresql"):
+        if dialect.name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        stmt = dialect_insert(table)
+        stmt = stmt.on_conflict_do_update(index_elements=keys, set_=merge(table.c, stmt.excluded))
+    elif dialect.name in ("mysql", "mariadb"):
+        from sqlalchemy.dialects.mysql import insert as mysql_insert
+
+        # MySQL applies these left to right; each reads only its own column's old value, so order is moot.
+        stmt = mysql_insert(table)
+        stmt = stmt.on_duplicate_key_update(merge(table.c, stmt.inserted))
+    else:
+        raise NotImplementedError(f"shopsim writes SQLite, PostgreSQL and MySQL databases, not {dialect.name}")
+    return Statement(stmt, [c.name for c in table.columns], dialect)
+
+
+def _cart_merge(old: Any, new: Any) -> dict:
+    """A cart's changes since the last batch (`new`) onto its row (`old`). its items are never null here:
+    every event that brings items and value comes through this statement (see CART_UPDATE for the others)."""
+    return {
+        "status": new["status"], "updated_ms": new["updated_ms"], "items": new["items"], "value": new["value"],
+        # An abandonment sets both (its stage is never null); without one the batch leaves them as they were.
+        "last_abandon_reason": case((new["last_abandon_stage"].is_(None), old["last_abandon_reason"]),
+                                    else_=new["last_abandon_reason"]),
+        "last_abandon_stage": func.coalesce(new["last_abandon_stage"], old["last_abandon_stage"]),
+        "times_abandoned": old["times_abandoned"] + new["times_abandoned"],  # the batch's count
+        "order": func.coalesce(old["order"], new["order"]),  # the first order made of the cart
+    }
+
+
+# Parameters of the updates, in the order the writer's rows give them.
+CART_UPDATE = ("w_cart", "w_status", "w_updated", "w_order")
+ORDER_UPDATE = ("w_order", "w_status", "w_tracked", "w_carrier", "w_tracking", "w_refunded", "w_refund")
+INBOX_READ = ("w_run", "w_nid", "w_read")
+
+
+def merges(dialect: Dialect) -> dict[str, Statement]:
+    carts, items, orders, inbox = TABLES["carts"], TABLES["cart_items"], TABLES["orders"], TABLES["inbox"]
+    tracked = bindparam("w_tracked", type_=Boolean)
+    return {
+        "carts": _upsert(carts, ["cart"], _cart_merge, dialect),
+        # A cart whose batch brought no items and value: emptied, or ordered (both after it was written).
+        "carts_update": Statement(update(carts).where(carts.c.cart == bindparam("w_cart", type_=String)).values({
+            "status": bindparam("w_status", type_=String), "updated_ms": bindparam("w_updated"),
+            "order": func.coalesce(carts.c["order"], bindparam("w_order", type_=String))}), CART_UPDATE, dialect),
+        "cart_items": _upsert(items, ["cart", "product"], lambda old, new: {"qty": old["qty"] + new["qty"]}, dialect),
+        # An order placed in an earlier batch: its lifecycle since then.
+        "orders_update": Statement(update(orders).where(orders.c["order"] == bindparam("w_order", type_=String))
+                                   .values({
+            "status": bindparam("w_status", type_=String),
+            "carrier": case((tracked, bindparam("w_carrier", type_=String)), else_=orders.c.carrier),
+            "tracking": case((tracked, bindparam("w_tracking", type_=String)), else_=orders.c.tracking),
+            "refund_amount": case((bindparam("w_refunded", type_=Boolean), bindparam("w_refund", type_=Float)),
+                                  else_=orders.c.refund_amount)}), ORDER_UPDATE, dialect),
+        # The first time a delivered message was opened (a later open keeps it).
+        "inbox_read": Statement(update(inbox).where(
+            inbox.c.run_id == bindparam("w_run"), inbox.c.notification == bindparam("w_nid", type_=String),
+            inbox.c.read_ms.is_(None)).values(read_ms=bindparam("w_read")), INBOX_READ, dialect),
+    }
