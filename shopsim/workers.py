@@ -41,6 +41,10 @@ QUEUED_BATCHES = 4  # per part, between its pipe and the merge
 EVENTS, DONE, FAILED = b"E", b"D", b"F"  # what a worker's message is: its first byte
 
 
+class WorkerLost(Exception):
+    """A worker process ended without finishing its part (killed, or out of memory): the run cannot go on."""
+
+
 class Shared(NamedTuple):
     """What the shoppers of a scenario share, so that it cannot be split: where it is in the file, and why."""
     path: tuple[str, ...]
@@ -246,6 +250,7 @@ def _drain(conn, q: queue.Queue) -> None:
             if msg[:1] != EVENTS:  # done, or failed: the part has nothing more to say
                 return
     except (EOFError, OSError):
-        q.put(FAILED + pickle.dumps(RuntimeError("a worker process ended without finishing its part")))
+        q.put(FAILED + pickle.dumps(WorkerLost("a worker process ended without finishing its part (killed, or out "
+                                               "of memory?)")))
     finally:
         conn.close()

@@ -26,7 +26,7 @@ from shopsim.store.outputs import Claim, OutputError, probe_new_file
 from shopsim.store.recorder import Recorder
 from shopsim.store.errors import StoreError
 from shopsim.textsafe import visible
-from shopsim.workers import SplitRun, shared_state
+from shopsim.workers import SplitRun, WorkerLost, shared_state
 
 RUNS_DIR = Path("runs")
 # Exit codes of a run stopped by a signal: 128 + the signal's number, as shells report a process killed by it.
@@ -260,6 +260,9 @@ def _run(cs, until: int, claim: Claim, db_url: str | None, db: str | None, db_pa
     except TemplateLimitError as e:  # the scenario's own template, on a real message: its input, located
         status, exit_code = "failed", EXIT_BAD_INPUT
         why = f"{visible(str(problem_in_file(scenario_path, e.path, e.message)))}; the run stopped {_at(sim)}"
+    except WorkerLost as e:
+        status, exit_code = "failed", EXIT_BAD_INPUT
+        why = f"the run stopped {_at(sim)}: {e}"
     except OSError as e:  # neither the log nor the database: say what the system said
         status, exit_code = "failed", EXIT_BAD_INPUT
         why = f"the run stopped {_at(sim)}: {e.strerror or e}" + (f" ({e.filename})" if e.filename else "")

@@ -123,3 +123,41 @@ def test_parts_cover_the_population_once_in_order(size, workers):
     assert all(a[1] == b[0] for a, b in zip(ps, ps[1:]))
     sizes = [hi - lo for lo, hi in ps]
     assert min(sizes) >= 1 and max(sizes) - min(sizes) <= 1
+
+
+def test_a_worker_killed_mid_run_ends_the_replay_with_a_message(tmp_path, monkeypatch):
+    import shopsim.workers as W
+
+    def dies(model, seed, part, until, conn):  # in the parent's stead: a part that ends without a word
+        conn.close()
+
+    monkeypatch.setattr(W, "_play_part", dies)
+    monkeypatch.setattr(W.multiprocessing, "get_context", lambda _kind: _Inline())
+    log = tmp_path / "k.jsonl"
+    res = CliRunner().invoke(main, ["replay", str(SCENARIOS / "opt_out.yaml"), "--workers", "2", "--no-db",
+                                    "--log", str(log), "--quiet"])
+    assert res.exit_code == 2, res.output
+    assert "a worker process ended without finishing its part" in res.stderr and "Traceback" not in res.stderr
+    assert b"run.finished" not in log.read_bytes()
+
+
+class _Inline:
+    """A multiprocessing context whose processes run their target at once, in this process."""
+
+    def Pipe(self, duplex=False):
+        import multiprocessing
+
+        return multiprocessing.Pipe(duplex)
+
+    def Process(self, target, args, daemon):
+        class P:
+            def start(self):
+                target(*args)
+
+            def is_alive(self):
+                return False
+
+            def join(self):
+                pass
+
+        return P()
