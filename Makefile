@@ -18,13 +18,10 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
 
+# Every benchmark, then one table of today | now | goal (`make bench BENCH_ARGS=--quick` for small runs).
 bench: $(STAMP)
 	$(BIN)/python -m pip install -qq -e '.[bench]'
-	$(BIN)/python benchmarks/engine.py
-	$(BIN)/python benchmarks/simpy_reference.py
-	$(BIN)/python benchmarks/analysis.py
-	$(BIN)/python benchmarks/tui.py
-	$(BIN)/python benchmarks/calibrate.py
+	$(BIN)/python benchmarks/all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .hypothesis
