@@ -26,8 +26,23 @@ FORMATS = ("text", "md", "json", "html")
 
 
 def compute(run: RunFile) -> dict[str, Any]:
-    """Metrics.of(run.events()).result(), failing (exit 2, one line) on a damaged or foreign log: a bad line,
+    """Metrics.of_run(run).result(), failing (exit 2, one line) on a damaged or foreign log: a bad line,
     or a line whose fields are not what its type should have."""
+    try:
+        m = Metrics.of_run(run)
+    except RunFileError as e:
+        fail(str(e))
+    except _DATA_ERRORS:
+        _fail_at_the_line(run)
+    try:
+        return m.result()
+    except _DATA_ERRORS as e:
+        fail(f"{run.path}: cannot compute its KPIs ({_why(e)}); is it a shopsim event log?")
+
+
+def _fail_at_the_line(run: RunFile) -> None:
+    """Read the run again, every line parsed and one event at a time, to name the line the KPIs cannot read
+    (the fast read does not say which it was)."""
     m = Metrics()
     n, ev = 0, None
     try:
@@ -38,10 +53,7 @@ def compute(run: RunFile) -> dict[str, Any]:
     except _DATA_ERRORS as e:
         fail(f"{run.path}:{n}: cannot read this {ev.type if ev is not None else ''} line ({_why(e)}); "
              "is it a shopsim event log?")
-    try:
-        return m.result()
-    except _DATA_ERRORS as e:
-        fail(f"{run.path}: cannot compute its KPIs ({_why(e)}); is it a shopsim event log?")
+    fail(f"{run.path}: cannot compute its KPIs; is it a shopsim event log?")
 
 
 _DATA_ERRORS = (KeyError, TypeError, ValueError, AttributeError, ZeroDivisionError)

@@ -1,8 +1,9 @@
 """KPIs computed from events, incrementally.
 
 `Metrics` is an observer: subscribe it to a live `Simulation` (`sim.subscribe(m)`) or feed it a finished
-run's events (`Metrics.of(open_run(path).events())`). Either way `m.result()` gives the same dictionary,
-so the TUI, `replay --check`, `report` and `diff` all read one set of numbers. Definitions are in
+run (`Metrics.of_run(open_run(path))`, which leaves unparsed the lines of types no KPI reads, or any events:
+`Metrics.of(events)`). Either way `m.result()` gives the same dictionary, so the TUI, `replay --check`,
+`report` and `diff` all read one set of numbers. Definitions are in
 docs/metrics.md; keep the two together.
 
 The counters live in three mixins: commerce (`kpis_commerce.py`), messages (`kpis_messages.py`) and the
@@ -13,9 +14,9 @@ Money is summed in cents, so a KPI never depends on the order float additions ha
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator, Protocol
 
-from shopsim.metrics.kpis_base import NOTIFICATION_COMPLAINED, SERIES, SURVEY_ANSWERED
+from shopsim.metrics.kpis_base import NOTIFICATION_COMPLAINED, SERIES, SURVEY_ANSWERED, grow
 from shopsim.metrics.kpis_commerce import CommerceKPIs
 from shopsim.metrics.kpis_messages import MessageKPIs
 from shopsim.metrics.kpis_shoppers import ShopperKPIs
@@ -23,6 +24,7 @@ from shopsim.metrics.variants import experiments_result
 from shopsim.contract import events as E
 from shopsim.contract.clock import DAY, HOUR
 from shopsim.contract.events import Event
+from shopsim.contract.payloads import PAYLOADS
 
 
 class Metrics(CommerceKPIs, MessageKPIs, ShopperKPIs):
@@ -33,9 +35,15 @@ class Metrics(CommerceKPIs, MessageKPIs, ShopperKPIs):
         self.header: dict[str, Any] = {}
         self.end_t = 0
         self.complete = False
-        self.events = 0
         self.counts: Counter[str] = Counter()
+        # A reader of a finished log may count lines of these types in `counts` without parsing them: no KPI
+        # reads their fields. Emptied in place at the first experiment assignment, from when each arm counts
+        # its own shoppers' events and so needs every event's shopper.
+        self.unread: set[str] = set(UNREAD)
         self.hourly: dict[str, list[int]] = {name: [] for name in SERIES}
+        # the series the busiest handlers add to, at hand
+        self._hourly_requested, self._hourly_delivered = self.hourly["requested"], self.hourly["delivered"]
+        self._hourly_visits, self._hourly_ads = self.hourly["visits"], self.hourly["ad_impressions"]
         self.flags: dict[str, int] = defaultdict(int)
         self.revenue_of: dict[str, int] = defaultdict(int)
         self._init_shoppers()
@@ -49,39 +57,62 @@ class Metrics(CommerceKPIs, MessageKPIs, ShopperKPIs):
     @classmethod
     def of(cls, events: Iterable[Event]) -> "Metrics":
         m = cls()
-        batch: list[Event] = []
-        for ev in events:
-            batch.append(ev)
-            if len(batch) >= 4096:
-                m(batch)
-                batch = []
-        m(batch)
+        m.read(events)
         return m
 
+    @classmethod
+    def of_run(cls, run: "RunSource") -> "Metrics":
+        """KPIs of a finished run (store.runfile.RunFile), whose lines of the `unread` types are counted unparsed."""
+        m = cls()
+        m.read(run.events(unread=m.unread, counted=m.counts))
+        return m
+
+    def read(self, events: Iterable[Event]) -> None:
+        """Add events in order. They are taken one at a time, so a reader that was handed `unread` sees it
+        emptied at the line that did it."""
+        it = iter(events)
+        if self.only is None and not self.arm_of:
+            # The hot loop, live and from a log: until there are arms an event is a count and at most one handler.
+            counts, handlers = self.counts, _HANDLERS
+            for ev in it:
+                typ = ev[2]
+                counts[typ] += 1
+                self.end_t = ev[1]
+                h = handlers.get(typ)
+                if h is not None:
+                    h(self, ev, ev[4], ev[3])
+                elif typ == EXPERIMENT_ASSIGNED:  # the first arms: what follows reaches them through add
+                    self._assigned(ev, ev[4], ev[3])
+                    break
+        add = self.add
+        for ev in it:
+            add(ev)
+
     def __call__(self, batch: list[Event]) -> None:
-        for ev in batch:
-            self.add(ev)
+        self.read(batch)
 
     # --- feeding ---------------------------------------------------------------------------------------
 
     def _bump(self, series: str, t: int, n: int = 1) -> None:
-        col = self.hourly[series]
-        h = t // HOUR
-        if h >= len(col):
-            col.extend([0] * (h + 1 - len(col)))
-        col[h] += n
+        col, h = self.hourly[series], t // HOUR
+        try:
+            col[h] += n
+        except IndexError:
+            grow(col, h, n)
 
     def add(self, ev: Event) -> None:
-        typ, d, sid = ev.type, ev.data, ev.shopper
-        if self.only is not None and sid not in self.only and typ not in (E.RUN_STARTED, E.RUN_FINISHED):
+        _, t, typ, sid, d = ev
+        if self.only is not None and sid not in self.only and typ not in _RUN_WIDE:
             return
-        self.events += 1
-        self.end_t = ev.t
+        self.end_t = t
         self.counts[typ] += 1
         handler = _HANDLERS.get(typ)
         if handler is not None:
             handler(self, ev, d, sid)
-        if typ != E.EXPERIMENT_ASSIGNED:
+        elif typ == EXPERIMENT_ASSIGNED:
+            self._assigned(ev, d, sid)
+            return
+        if self.arm_of:
             for arm in self.arm_of.get(sid, ()):  # type: ignore[arg-type]
                 arm.add(ev)
 
@@ -102,6 +133,7 @@ class Metrics(CommerceKPIs, MessageKPIs, ShopperKPIs):
         if arm is None:
             arm = self.arms[key] = Metrics(shoppers=set())
             arm.header = dict(self.header)
+        self.unread.clear()
         arm.only.add(sid)  # type: ignore[union-attr]
         arm.shopper_ids.add(sid)
         p = self.profile_of.get(sid)
@@ -110,6 +142,10 @@ class Metrics(CommerceKPIs, MessageKPIs, ShopperKPIs):
         self.arm_of[sid].append(arm)
 
     # --- reading ---------------------------------------------------------------------------------------
+
+    @property
+    def events(self) -> int:
+        return sum(self.counts.values())
 
     @property
     def shoppers(self) -> int:
@@ -156,7 +192,6 @@ class Metrics(CommerceKPIs, MessageKPIs, ShopperKPIs):
 _HANDLERS = {
     E.RUN_STARTED: Metrics._run_started, E.RUN_FINISHED: Metrics._run_finished,
     E.SHOPPER_CREATED: Metrics._shopper, E.EXPERIMENT_STARTED: Metrics._experiment,
-    E.EXPERIMENT_ASSIGNED: Metrics._assigned,
     E.SESSION_STARTED: Metrics._session, E.CART_ITEM_ADDED: Metrics._item_added,
     E.CHECKOUT_STARTED: Metrics._checkout, E.CART_ABANDONED: Metrics._abandoned,
     E.ORDER_PLACED: Metrics._order, E.PAYMENT_CONFIRMED: Metrics._paid, E.REFUND_ISSUED: Metrics._refund,
@@ -167,4 +202,14 @@ _HANDLERS = {
     E.NOTIFICATION_CLICKED: Metrics._clicked, E.NOTIFICATION_DISMISSED: Metrics._dismissed,
     E.NOTIFICATION_UNSUBSCRIBED: Metrics._unsubscribed, NOTIFICATION_COMPLAINED: Metrics._complained,
     E.AD_IMPRESSION: Metrics._ad_impression, E.AD_CLICKED: Metrics._ad_clicked,
-}
+}  # experiment.assigned is handled apart: it makes arms, which change how the events after it are fed
+EXPERIMENT_ASSIGNED = E.EXPERIMENT_ASSIGNED
+_RUN_WIDE = (E.RUN_STARTED, E.RUN_FINISHED)
+UNREAD = frozenset(PAYLOADS) - set(_HANDLERS) - {EXPERIMENT_ASSIGNED}
+
+
+class RunSource(Protocol):
+    """What `Metrics.of_run` reads: a finished run (store.runfile.RunFile, named here, not imported, as the
+    store stands above the metrics)."""
+
+    def events(self, unread: set[str] = ..., counted: Counter[str] | None = ...) -> Iterator[Event]: ...

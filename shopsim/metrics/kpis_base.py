@@ -37,6 +37,12 @@ RECOVERY_BINS = ((HOUR, "< 1h"), (4 * HOUR, "1h–4h"), (DAY, "4h–24h"), (3 * 
 ORDERED, ABANDONED, RECOVERED, UNSUBSCRIBED = 1, 2, 4, 8
 
 
+def grow(col: list[int], h: int, n: int) -> None:
+    """Add n at hour h of a series that does not reach it yet (a series is as long as its last busy hour)."""
+    col.extend([0] * (h + 1 - len(col)))
+    col[h] += n
+
+
 def cents(x: float) -> int:
     return round(x * 100)
 

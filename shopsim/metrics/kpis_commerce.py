@@ -10,9 +10,10 @@ from typing import Any
 
 from shopsim.metrics import stats
 from shopsim.metrics.kpis_base import (ABANDONED, COUPON_SEEN, DEVICES, ORDERED, RECOVERED,
-                                       RECOVERY_BINS, SURVEY_ANSWERED, by_count, cents, declare, flag_count,
+                                       RECOVERY_BINS, SURVEY_ANSWERED, by_count, cents, declare, flag_count, grow,
                                        kpi, ordered, ratio, share_left)
 from shopsim.contract import events as E
+from shopsim.contract.clock import HOUR
 from shopsim.contract.ids import is_ad
 from shopsim.contract.taxonomy import CART_REMINDERS
 
@@ -125,7 +126,11 @@ class CommerceKPIs:
     # --- handlers ----------------------------------------------------------------------------------------
 
     def _session(self, ev, d, sid) -> None:
-        self._bump("visits", ev.t)
+        col, h = self._hourly_visits, ev.t // HOUR
+        try:
+            col[h] += 1
+        except IndexError:
+            grow(col, h, 1)
         device = d.get("device")
         if device is not None:
             self.devices["visits", device] += 1
@@ -221,7 +226,11 @@ class CommerceKPIs:
 
     def _ad_impression(self, ev, d, sid) -> None:
         self.ads["impressions"] += 1
-        self._bump("ad_impressions", ev.t)
+        col, h = self._hourly_ads, ev.t // HOUR
+        try:
+            col[h] += 1
+        except IndexError:
+            grow(col, h, 1)
 
     def _ad_clicked(self, ev, d, sid) -> None:
         self.ads["clicks"] += 1

@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
-from shopsim.metrics.kpis_base import PROXY, UNSUBSCRIBED, by_count, declare, kpi, ordered, ratio
+from shopsim.metrics.kpis_base import PROXY, UNSUBSCRIBED, by_count, declare, grow, kpi, ordered, ratio
+from shopsim.contract.clock import HOUR
 from shopsim.contract.taxonomy import CHANNELS
 
 NOTE_FIELDS = ("requested", "delivered", "deferred", "digested", "suppressed", "opened", "human_opened",
@@ -17,6 +18,8 @@ NOTE_FIELDS = ("requested", "delivered", "deferred", "digested", "suppressed", "
 # Per recipient: bit 3·scope + k of a shopper's mask says she was delivered (k = 0), opened (1) or clicked (2)
 # at least one message of that scope; its counter goes up when the bit is first set.
 _REACH = ("recipients", "recipients_opened", "recipients_clicked")
+# What a (category, channel) scope counts that the wider scopes sum: all but the recipients.
+_SUMMED = tuple(f for f in NOTE_FIELDS if f not in _REACH)
 # notification.opened: what the opened-ids mask records.
 _OPEN_ANY, _OPEN_HUMAN, _OPEN_MACHINE = 1, 2, 4
 
@@ -89,21 +92,30 @@ class _Notes:
 
 
 class MessageKPIs:
-    """The message half of `Metrics`."""
+    """The message half of `Metrics`.
+
+    An event counts once, in its (category, channel) scope; the channel, category and total scopes are those
+    sums, made when they are read (`_settled`). Only the recipients, distinct shoppers, are counted in every
+    scope as they come, through each shopper's reach mask."""
 
     def _init_messages(self) -> None:
         self._scopes_made = 0
-        self.total = self._new_notes()
+        self._total = self._new_notes()
         self.channels: dict[str, _Notes] = defaultdict(self._new_notes)
         self.categories: dict[str, _Notes] = defaultdict(self._new_notes)
         self.cross: dict[tuple[str, str], _Notes] = defaultdict(self._new_notes)  # (category, channel)
         # (channel, category) -> its four scopes and the union of their reach bits (k = 0), made once
         self._scope_cache: dict[tuple[str, str], tuple[tuple[_Notes, ...], int]] = {}
+        self._cross_of: dict[tuple[str, str], _Notes] = {}  # (channel, category) -> its cross scope
         self.deferred_ids: set[str] = set()
         self.open_state: dict[str, int] = {}            # notification id -> _OPEN_* bits
         self.clicked: dict[str, tuple[str, str]] = {}   # notification id -> (channel, category)
         self.reach: dict[str, int] = {}                 # shopper -> reach mask (see _REACH)
         self.delivered_of: Counter[str] = Counter()
+
+    @property
+    def total(self) -> _Notes:
+        return self._settled()
 
     def _new_notes(self) -> _Notes:
         n = _Notes(self._scopes_made)
@@ -113,21 +125,45 @@ class MessageKPIs:
     def _scoped(self, channel: str, category: str) -> tuple[tuple[_Notes, ...], int]:
         hit = self._scope_cache.get((channel, category))
         if hit is None:
-            scopes = (self.channels[channel], self.categories[category], self.cross[(category, channel)], self.total)
+            scopes = (self.channels[channel], self.categories[category], self.cross[(category, channel)], self._total)
             hit = self._scope_cache[(channel, category)] = (scopes, sum(1 << (3 * n.index) for n in scopes))
+            self._cross_of[(channel, category)] = scopes[2]
         return hit
 
-    def _scopes(self, d: dict[str, Any]) -> tuple[_Notes, ...]:
-        """The counters a notification event counts in: its channel, its category, both, and the total."""
-        return self._scoped(d["channel"], d["category"])[0]
+    def _cell(self, d: dict[str, Any]) -> _Notes:
+        """The (category, channel) scope a notification event counts in."""
+        key = d["channel"], d["category"]
+        cell = self._cross_of.get(key)
+        return cell if cell is not None else self._scoped(*key)[0][2]
 
-    def _count_note(self, field: str, ev, d) -> tuple[_Notes, ...]:
-        scopes = self._scopes(d)
+    def _settled(self) -> _Notes:
+        """The channel, category and total scopes' counts made again as sums of their (category, channel)
+        scopes; returns the total."""
+        scopes = [self._total, *self.channels.values(), *self.categories.values()]
         for notes in scopes:
-            setattr(notes, field, getattr(notes, field) + 1)
-        if field in self.hourly:
-            self._bump(field, ev.t)
-        return scopes
+            for f in _SUMMED:
+                setattr(notes, f, 0)
+            notes.reasons.clear()
+            notes.methods.clear()
+        for (category, channel), cell in self.cross.items():
+            for notes in (self.channels[channel], self.categories[category], self._total):
+                for f in _SUMMED:
+                    setattr(notes, f, getattr(notes, f) + getattr(cell, f))
+                notes.reasons.update(cell.reasons)
+                notes.methods.update(cell.methods)
+        return self._total
+
+    def _count_note(self, field: str, ev, d) -> _Notes:
+        cell = self._cell(d)
+        setattr(cell, field, getattr(cell, field) + 1)
+        col = self.hourly.get(field)
+        if col is not None:
+            h = ev.t // HOUR
+            try:
+                col[h] += 1
+            except IndexError:
+                grow(col, h, 1)
+        return cell
 
     def _reached(self, sid: str | None, d: dict[str, Any], k: int) -> None:
         """Shopper `sid` was delivered (k = 0), opened (1) or clicked (2) a message of each scope of `d`."""
@@ -148,27 +184,31 @@ class MessageKPIs:
 
     def _credit_order(self, channel: str, category: str) -> None:
         """An order attributed to a click on a message of this channel and category."""
-        for notes in self._scoped(channel, category)[0]:
-            notes.orders += 1
+        self._scoped(channel, category)[0][2].orders += 1
 
     # --- handlers ----------------------------------------------------------------------------------------
 
     def _requested(self, ev, d, sid) -> None:
-        for notes in self._scopes(d):
-            notes.requested += 1
-        self._bump("requested", ev.t)
+        self._cell(d).requested += 1
+        col, h = self._hourly_requested, ev.t // HOUR
+        try:
+            col[h] += 1
+        except IndexError:
+            grow(col, h, 1)
 
     def _delivered(self, ev, d, sid) -> None:
         moved = d.get("rerouted_from")
         if moved is not None:  # a critical message that went elsewhere counts as a request of where it went
-            self.channels[moved].requested -= 1
-            self.channels[d["channel"]].requested += 1
+            self.channels[moved]  # the scope exists from now on, as the channel that was asked for
             self.cross[(d["category"], moved)].requested -= 1
             self.cross[(d["category"], d["channel"])].requested += 1
-        for notes in self._scopes(d):
-            notes.delivered += 1
-        self._bump("delivered", ev.t)
-        self._bump(f"delivered_{d['channel']}", ev.t)
+        self._cell(d).delivered += 1
+        h = ev.t // HOUR
+        for col in (self._hourly_delivered, self.hourly[f"delivered_{d['channel']}"]):
+            try:
+                col[h] += 1
+            except IndexError:
+                grow(col, h, 1)
         self.delivered_of[sid] += 1
         self._reached(sid, d, 0)
 
@@ -181,11 +221,8 @@ class MessageKPIs:
         self._count_note("digested", ev, d)
 
     def _suppressed(self, ev, d, sid) -> None:
-        reason = d["reason"]
-        for notes in self._scopes(d):
-            notes.suppressed += 1
-            notes.reasons[reason] += 1
-        self._bump("suppressed", ev.t)
+        cell = self._count_note("suppressed", ev, d)
+        cell.reasons[d["reason"]] += 1
 
     def _opened(self, ev, d, sid) -> None:
         nid = d["id"]
@@ -195,13 +232,15 @@ class MessageKPIs:
         if new == state:  # opened again the same way: nothing new
             return
         self.open_state[nid] = new
-        scopes = self._scopes(d)
         if not state & _OPEN_ANY:  # the first open of any kind: what a platform reports
-            self._count_note("opened", ev, d)
+            cell = self._count_note("opened", ev, d)
             self._reached(sid, d, 1)
-        field = "machine_opened" if machine else "human_opened"
-        for notes in scopes:
-            setattr(notes, field, getattr(notes, field) + 1)
+        else:
+            cell = self._cell(d)
+        if machine:
+            cell.machine_opened += 1
+        else:
+            cell.human_opened += 1
 
     def _clicked(self, ev, d, sid) -> None:
         if d["id"] not in self.clicked:
@@ -213,8 +252,7 @@ class MessageKPIs:
         self._count_note("dismissed", ev, d)
 
     def _unsubscribed(self, ev, d, sid) -> None:
-        for notes in self._count_note("unsubscribed", ev, d):
-            notes.methods[d.get("method") or "link"] += 1
+        self._count_note("unsubscribed", ev, d).methods[d.get("method") or "link"] += 1
         self.flags[sid] |= UNSUBSCRIBED
 
     def _complained(self, ev, d, sid) -> None:
@@ -223,10 +261,11 @@ class MessageKPIs:
     # --- reading -----------------------------------------------------------------------------------------
 
     def _messages_result(self, shoppers: int, days: float) -> dict[str, Any]:
+        self._settled()
         cross: dict[str, dict[str, Any]] = {}
         for (category, channel) in sorted(self.cross, key=lambda k: (k[0], _channel_rank(k[1]))):
             cross.setdefault(category, {})[channel] = self.cross[(category, channel)].as_dict(shoppers, days)
-        return {"messages": self.total.as_dict(shoppers, days),
+        return {"messages": self._total.as_dict(shoppers, days),
                 "channels": {c: self.channels[c].as_dict(shoppers, days) for c in ordered(self.channels, CHANNELS)},
                 "categories": {c: n.as_dict(shoppers, days) for c, n in sorted(self.categories.items())},
                 "category_channels": cross}

@@ -31,8 +31,9 @@ import sqlite3
 import zlib
 from datetime import datetime
 from functools import cached_property
+from itertools import chain
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Container, Iterator
 from urllib.parse import quote
 
 import orjson
@@ -187,16 +188,59 @@ class RunFile:
                                 "stopped while writing it")
         return RunFileError(f"{self.path}:{n}: not a JSON object")
 
-    def events(self) -> Iterator[Event]:
-        """Each line as the engine's Event: t in virtual ms since start_epoch, data the type's own fields."""
-        start, minutes = self.start_epoch, {}
+    def events(self, unread: Container[str] = (), counted: dict[str, int] | None = None) -> Iterator[Event]:
+        """Each line as the engine's Event: t in virtual ms since start_epoch, data the type's own fields.
+
+        A line whose type is in `unread` is neither parsed nor yielded: `counted[type]` goes up instead. Its
+        type is read from its bytes, as the last `"type":"` key with nothing nested after it (the log's keys are
+        sorted and no field after `type` holds an object), and a line that leaves any doubt is parsed. Such a
+        line is checked for its place only through the lines around it: the next parsed line's seq must be
+        its line number, and the last line is always parsed and yielded, so a line missing or repeated is
+        still refused, with the message a full read gives. `unread` is looked at on every line, so whoever
+        reads may change it on the way (Metrics empties it once experiment arms need every event)."""
+        start, minutes, path = self.start_epoch, {}, self.path
         last_t, last_ms = None, 0
-        new = tuple.__new__
-        for n, rec in enumerate(self.records(), 1):
+        new, loads, decode_error = tuple.__new__, orjson.loads, orjson.JSONDecodeError
+        names: dict[bytes, str] = {}
+        cut: list = []
+        n = skipped = 0
+        held = held_name = None  # the line just counted unparsed, while it may be the last one
+        for line in chain(self._lines(cut), (None,)):
+            if line is None:
+                if held is None:
+                    break
+                line, held = held, None  # the last line was counted unparsed: it is read after all
+                counted[held_name] -= 1  # type: ignore[index]
+                if not counted[held_name]:  # type: ignore[index]
+                    del counted[held_name]  # type: ignore[union-attr]
+            else:
+                n += 1
+                if unread and not cut:
+                    i = line.rfind(b'"type":"')
+                    if i > 0:
+                        j = line.find(b'"', i + 8)
+                        raw = line[i + 8:j]
+                        name = names.get(raw)
+                        if name is None:
+                            name = names[raw] = raw.decode("utf-8", "replace")
+                        if name in unread and line.find(b"}", j) == len(line) - 1:
+                            counted[name] = counted.get(name, 0) + 1  # type: ignore[index]
+                            held, held_name = line, name
+                            skipped += 1
+                            continue
+                held = None
+            try:
+                rec = loads(line)
+            except decode_error:
+                rec = None
+            if type(rec) is not dict:
+                raise self._earlier_error(n, skipped, self._bad_line(n, bool(cut)))
+            if rec.get("seq") != n:
+                raise self._earlier_error(n, skipped, self._bad_seq(n, rec.get("seq")))
             try:
                 seq, t, typ, shopper = rec.pop("seq"), rec.pop("t"), rec.pop("type"), rec.pop("shopper")
             except KeyError as e:
-                raise RunFileError(f"{self.path}:{n}: no {e.args[0]} field") from None
+                raise self._earlier_error(n, skipped, RunFileError(f"{path}:{n}: no {e.args[0]} field")) from None
             if t != last_t:
                 try:
                     if len(t) != 24 or t[23] != "Z":
@@ -206,10 +250,19 @@ class RunFile:
                         minute = minutes[t[:17]] = _epoch(t[:17] + "00.000Z") - start
                     last_ms = minute + int(t[17:19]) * 1000 + int(t[20:23])
                 except (TypeError, ValueError):
-                    raise RunFileError(f"{self.path}:{n}: t is not a UTC instant like "
-                                       f"2026-03-02T08:00:00.000Z (got {t!r})") from None
+                    raise self._earlier_error(n, skipped, RunFileError(
+                        f"{path}:{n}: t is not a UTC instant like 2026-03-02T08:00:00.000Z (got {t!r})")) from None
                 last_t = t
             yield new(Event, (seq, last_ms, typ, shopper, rec))
+
+    def _earlier_error(self, n: int, skipped: int, error: RunFileError) -> RunFileError:
+        """`error`, found at line n, unless a line before it that was counted unparsed is already wrong: a full
+        read (records()) reports that one, as it would have stopped there."""
+        if skipped:
+            for k, _ in enumerate(self.records(), 1):
+                if k >= n - 1:
+                    break
+        return error
 
     # --- completeness --------------------------------------------------------------------------------
 

@@ -224,3 +224,88 @@ def test_unreadable_file(tmp_path, log_bytes):
     p.write_bytes(log_bytes)
     p.chmod(0)
     assert _error(p).startswith(f"cannot read {p}")
+
+
+# --- reading with unread types: lines counted, not parsed ------------------------------------------------
+
+UNREAD_TYPES = {"product.viewed", "browse.abandoned", "coupon.expired", "order.processing"}
+
+
+def _read(path, unread=UNREAD_TYPES) -> tuple[list, dict]:
+    counted: dict[str, int] = {}
+    return list(open_run(path).events(unread=set(unread), counted=counted)), counted
+
+
+def _unread_at(lines: list[bytes]) -> list[int]:
+    """Line numbers (1-based) of the lines of an unread type, the last line excepted."""
+    return [n for n, line in enumerate(lines[:-1], 1) if orjson.loads(line)["type"] in UNREAD_TYPES]
+
+
+def test_unread_lines_are_counted_and_the_others_read_as_in_full(log_bytes, run_dir):
+    every = list(open_run(run_dir / "tiny-seed3.jsonl").events())
+    for name in ("tiny-seed3.jsonl", "tiny-seed3.jsonl.gz", "tiny-seed3.db"):
+        events, counted = _read(run_dir / name)
+        assert events == [ev for ev in every if ev.type not in UNREAD_TYPES]
+        want = {t: sum(1 for ev in every if ev.type == t) for t in UNREAD_TYPES}
+        assert counted == {t: k for t, k in want.items() if k} and len(counted) >= 2
+
+
+def test_the_last_line_is_read_even_of_an_unread_type(tmp_path, log_bytes):
+    lines = log_bytes.splitlines(keepends=True)
+    last = _unread_at(lines)[-1]
+    p = tmp_path / "cut.jsonl"
+    p.write_bytes(b"".join(lines[:last]))
+    events, counted = _read(p)
+    assert events[-1] == list(open_run(p).events())[-1] and events[-1].seq == last
+    assert len(events) + sum(counted.values()) == last
+
+
+def test_a_line_missing_among_unread_lines_is_refused_as_in_a_full_read(tmp_path, log_bytes):
+    lines = log_bytes.splitlines(keepends=True)
+    n = _unread_at(lines)[3]
+    p = tmp_path / "gap.jsonl"
+    p.write_bytes(b"".join(lines[:n - 1] + lines[n:]))
+    with pytest.raises(RunFileError) as full:
+        list(open_run(p).events())
+    assert str(full.value).startswith(f"{p}:{n}: seq {n + 1} where {n} was expected: line {n} is missing")
+    with pytest.raises(RunFileError) as fast:
+        _read(p)
+    assert str(fast.value) == str(full.value)
+    p.write_bytes(b"".join(lines[:n] + lines[n - 1:]))  # repeated
+    with pytest.raises(RunFileError, match=f"seq {n} appears twice"):
+        _read(p)
+
+
+def test_a_gap_at_the_end_among_unread_lines_is_refused(tmp_path, log_bytes):
+    lines = log_bytes.splitlines(keepends=True)
+    last = _unread_at(lines)[-1]
+    p = tmp_path / "gap.jsonl"
+    p.write_bytes(b"".join(lines[:last - 2] + lines[last - 1:last]))
+    with pytest.raises(RunFileError, match="missing"):
+        _read(p)
+
+
+def test_a_bad_line_before_an_error_is_the_one_named(tmp_path, log_bytes):
+    lines = log_bytes.splitlines(keepends=True)
+    n = _unread_at(lines)[2]
+    bad = lines[n - 1].replace(b'"seq":', b'"seq":"x",', 1)  # still sniffed as its type: counted unparsed
+    p = tmp_path / "bad.jsonl"
+    p.write_bytes(b"".join(lines[:n - 1] + [bad] + lines[n:n + 3] + [b"not json\n"]))
+    with pytest.raises(RunFileError) as full:
+        list(open_run(p).events())
+    with pytest.raises(RunFileError) as fast:
+        _read(p)
+    assert str(fast.value) == str(full.value) and str(full.value).startswith(f"{p}:{n}: ")
+
+
+def test_a_line_whose_type_is_nested_is_parsed(tmp_path, log_bytes):
+    lines = log_bytes.splitlines(keepends=True)
+    n = _unread_at(lines)[0]
+    rec = orjson.loads(lines[n - 1])
+    rec["zz"] = {"type": "coupon.expired"}  # after `type`, an object whose own type must not be taken for it
+    rec["type"] = "account.new_signin"
+    odd = orjson.dumps(rec, option=orjson.OPT_SORT_KEYS) + b"\n"
+    p = tmp_path / "odd.jsonl"
+    p.write_bytes(b"".join(lines[:n - 1] + [odd] + lines[n:]))
+    events, counted = _read(p)
+    assert any(ev.seq == n and ev.type == "account.new_signin" for ev in events)
