@@ -222,10 +222,16 @@ class SplitRun:
             return
         # The events of a run-wide item that belong to no shopper (run.started, an experiment's start, a price
         # change) depend on no shopper, so every part makes the same ones: part 0's copy is kept.
+        out, counts, seq = self._out, self.counts, self.emitted  # _emit inlined: this runs once per event
         for t, type_, shopper, data in events[i:j]:
             if shopper is None and part:
                 continue
-            self._emit(t, type_, shopper, data)
+            seq += 1
+            out.append(_new_event(Event, (seq, t, type_, shopper, data)))
+            counts[type_] = counts.get(type_, 0) + 1
+        self.emitted = seq
+        if len(out) >= FLUSH_EVERY:
+            self._flush()
 
     def _emit(self, t: int, type_: str, shopper: str | None, data: dict) -> None:
         self.emitted = seq = self.emitted + 1
