@@ -67,9 +67,14 @@ def parts(size: int, workers: int) -> list[tuple[int, int]]:
     return [(size * i // n, size * (i + 1) // n) for i in range(n)]
 
 
-def _play_part(model, seed: int, part: tuple[int, int], until: int, conn) -> None:
-    """A worker: play one part and send its events with their marks, batch by batch, then ("done",)."""
+def _worker(model, seed: int, part: tuple[int, int], until: int, conn) -> None:
+    """A worker process's whole life."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what a Ctrl-C stops
+    _play_part(model, seed, part, until, conn)
+
+
+def _play_part(model, seed: int, part: tuple[int, int], until: int, conn) -> None:
+    """Play one part and send its events with their marks, batch by batch, then DONE (or FAILED)."""
     try:
         cs = compile_scenario(model, seed)
         sim = Simulation(cs, keep_messages=False, part=part)
@@ -100,7 +105,9 @@ class SplitRun:
     run_until, run, finish, now, end, emitted, counts, scenario, iso), with the same events in the same order.
     The parts play to `until` on their own; run_until(t) hands observers the merged events up to t."""
 
-    def __init__(self, cs: CompiledScenario, workers: int, until: int | None = None):
+    def __init__(self, cs: CompiledScenario, workers: int, until: int | None = None, processes: bool = True):
+        """`processes=False` plays the parts one after another in this process, each held whole in memory:
+        the same merge, for tests of it on many small scenarios without the cost of starting processes."""
         shared = shared_state(cs)
         if shared is not None:
             raise ValueError(f"{'.'.join(shared.path)}: {shared.reason}")
@@ -113,6 +120,7 @@ class SplitRun:
         self.counts: dict[str, int] = {}
         self.started = self.finished = False
         self.parts = parts(cs.size, workers)
+        self.processes = processes
         self._observers: list[Observer] = []
         self._procs: list[Any] = []
         self._queues: list[queue.Queue] = []
@@ -178,15 +186,22 @@ class SplitRun:
         if self.started:
             return
         self.started = True
-        ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no state inherited from the parent
         model = self.scenario.model
         streams = []
+        if not self.processes:
+            for part in self.parts:
+                q: queue.Queue = queue.Queue()
+                _play_part(model, self.seed, part, self.until, _Queued(q))
+                streams.append(self._items(q, len(streams)))
+            self._merged = merge(*streams, key=itemgetter(0))
+            return
+        ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no state inherited from the parent
         for part in self.parts:
             recv, send = ctx.Pipe(duplex=False)
-            proc = ctx.Process(target=_play_part, args=(model, self.seed, part, self.until, send), daemon=True)
+            proc = ctx.Process(target=_worker, args=(model, self.seed, part, self.until, send), daemon=True)
             proc.start()
             send.close()
-            q: queue.Queue = queue.Queue(QUEUED_BATCHES)
+            q = queue.Queue(QUEUED_BATCHES)
             threading.Thread(target=_drain, args=(recv, q), daemon=True).start()
             self._procs.append(proc)
             self._queues.append(q)
@@ -245,6 +260,13 @@ class SplitRun:
         if batch:
             for obs in self._observers:
                 obs(batch)
+
+
+class _Queued:
+    """A part's connection when it plays in this process: its messages go straight to its queue."""
+
+    def __init__(self, q: queue.Queue):
+        self.send_bytes, self.close = q.put, lambda: None
 
 
 def _drain(conn, q: queue.Queue) -> None:

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import given, strategies as st
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 from helpers.paths import SCENARIOS
+from helpers.properties import notify_scenarios
 from shopsim.cli import main
 from shopsim.contract import events as E
 from shopsim.contract.ids import product_id
@@ -131,7 +132,7 @@ def test_a_worker_killed_mid_run_ends_the_replay_with_a_message(tmp_path, monkey
     def dies(model, seed, part, until, conn):  # in the parent's stead: a part that ends without a word
         conn.close()
 
-    monkeypatch.setattr(W, "_play_part", dies)
+    monkeypatch.setattr(W, "_worker", dies)
     monkeypatch.setattr(W.multiprocessing, "get_context", lambda _kind: _Inline())
     log = tmp_path / "k.jsonl"
     res = CliRunner().invoke(main, ["replay", str(SCENARIOS / "opt_out.yaml"), "--workers", "2", "--no-db",
@@ -161,3 +162,13 @@ class _Inline:
                 pass
 
         return P()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=notify_scenarios(), workers=st.integers(2, 5))
+def test_any_small_scenario_merges_into_the_one_process_log(data, workers):
+    # The merge itself, on many scenarios: parts played one after another in this process.
+    cs = compile_scenario(Scenario.model_validate(data))
+    assume(shared_state(cs) is None)
+    one = _log(Simulation(cs, keep_messages=False), cs.start_epoch)
+    assert _log(SplitRun(cs, workers, processes=False), cs.start_epoch) == one
