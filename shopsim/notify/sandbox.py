@@ -35,7 +35,7 @@ from jinja2.visitor import NodeTransformer
 from shopsim.notify.filters import _number_ok, discount, money, shorten
 
 __all__ = ["ENV", "MAX_SOURCE", "MAX_STEPS", "MAX_VALUE", "PART_NAMES", "RENDER_LIMITS", "RenderLimit",
-           "make_environment", "render_bounded", "render_capped"]
+           "budgeted", "make_environment", "render_bounded", "render_capped"]
 
 _MAX_POWER = 1000
 _MAX_POWER_BITS = 100_000
@@ -374,6 +374,16 @@ def make_environment() -> ImmutableSandboxedEnvironment:
 def render_bounded(tpl: Any, ctx: dict, channel: str, part: str, shared: bool = False) -> str:
     """Render `tpl` within the limits (raising RenderLimit past one), streaming its output."""
     return render_capped(tpl, ctx, RENDER_LIMITS.get((channel, part), MAX_VALUE), shared, PART_NAMES.get((channel, part)))
+
+
+def budgeted(render: Any, ctx: dict) -> str:
+    """`render(ctx)` within a fresh step budget, for a template translated to Python (template_python.py)."""
+    previous = getattr(_local, "budget", None)
+    _local.budget = _Budget()
+    try:
+        return render(ctx)
+    finally:
+        _local.budget = previous
 
 
 def render_capped(tpl: Any, ctx: dict, cap: int, shared: bool = False, what: str | None = None) -> str:

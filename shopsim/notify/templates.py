@@ -28,6 +28,7 @@ import yaml
 from jinja2 import TemplateSyntaxError
 
 from shopsim.notify.sandbox import ENV, MAX_SOURCE, PART_NAMES, RENDER_LIMITS, RenderLimit, render_bounded, render_capped
+from shopsim.notify.template_python import translate
 from shopsim.scenario.problems import did_you_mean
 from shopsim.contract.taxonomy import CATEGORIES, CHANNELS, DIGEST
 
@@ -66,16 +67,22 @@ class TemplateLimitError(TemplateError):
         super().__init__(category, channel, part, None, message)
         self.path = (*OVERRIDE_PATH, category, channel, part)
 
+    def __reduce__(self):  # a worker of a split run hands it to the parent (shopsim/workers.py)
+        return type(self), (self.category, self.channel, self.part, self.message)
+
 
 
 
 # -------------------------------------------------------------------------------------------- defaults
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml reads the ten files 20x faster, same values
+
+
 def _load_defaults() -> dict[str, dict[str, dict[str, str]]]:
     root = resources.files("shopsim.notify") / "templates"
     out: dict[str, dict[str, dict[str, str]]] = {}
     for category in TEMPLATE_CATEGORIES:
-        data = yaml.safe_load((root / f"{category}.yaml").read_text(encoding="utf-8"))
+        data = yaml.load((root / f"{category}.yaml").read_text(encoding="utf-8"), Loader=_LOADER)
         out[category] = {ch: {part: str(data[ch][part]) for part in PARTS[ch]} for ch in CHANNELS}
     return out
 
@@ -91,16 +98,35 @@ def default_sources() -> dict[str, dict[str, dict[str, str]]]:
     return _DEFAULT_SOURCES
 
 
-_DEFAULT_COMPILED: dict[tuple[str, str, str], Any] = {}
+class Part:
+    """One template part: its translation to Python (template_python.py) when it has one, and Jinja's
+    template, which decides whenever the translation gives up. A shipped part compiles for Jinja the first
+    time a message needs Jinja, which is seldom; a scenario's compiles at once, so its errors show at load."""
+
+    __slots__ = ("category", "channel", "part", "source", "python", "_jinja")
+
+    def __init__(self, category: str, channel: str, part: str, source: str, jinja: Any = None) -> None:
+        self.category, self.channel, self.part, self.source = category, channel, part, source
+        self._jinja = jinja
+        self.python = translate(source)
+
+    @property
+    def jinja(self) -> Any:
+        if self._jinja is None:
+            self._jinja = _compile(self.category, self.channel, self.part, self.source)
+        return self._jinja
 
 
-def _default_template(key: tuple[str, str, str]) -> Any:
-    """A shipped template, compiled the first time it is needed (all 70 take ~0.4 s: a run that sends
+_DEFAULT_PARTS: dict[tuple[str, str, str], Part] = {}
+
+
+def _default_part(key: tuple[str, str, str]) -> Part:
+    """A shipped template, translated the first time it is needed (all 70 take ~0.2 s: a run that sends
     only a few kinds of message, or an app opening, should not wait for the rest)."""
-    tpl = _DEFAULT_COMPILED.get(key)
+    tpl = _DEFAULT_PARTS.get(key)
     if tpl is None:
         cat, ch, part = key
-        tpl = _DEFAULT_COMPILED[key] = _compile(cat, ch, part, default_sources()[cat][ch][part])
+        tpl = _DEFAULT_PARTS[key] = Part(cat, ch, part, default_sources()[cat][ch][part])
     return tpl
 
 
@@ -175,22 +201,22 @@ def _plain(category: Any, ctx: Any, is_title: bool) -> str:
 class Templates:
     """Compiled templates for every category x channel x part (defaults with overrides merged in)."""
 
-    def __init__(self, overrides: dict[tuple[str, str, str], Any]) -> None:
+    def __init__(self, overrides: dict[tuple[str, str, str], Part]) -> None:
         # (category, channel) -> [(part, is_title, template, default or None when template is the default,
         # its output limit and what the part is called)], built the first time that kind of message is rendered.
-        self._plan: dict[tuple[str, str], tuple[tuple[str, bool, Any, Any, int, str], ...]] = {}
+        self._plan: dict[tuple[str, str], tuple[tuple[str, bool, Part, Part | None, int, str], ...]] = {}
         self._overrides = overrides
         self.overridden: frozenset[tuple[str, str, str]] = frozenset(overrides)
         # How often a part fell back: (category, channel, part, "default" | "plain") -> count.
         self.fallbacks: Counter = Counter()
 
-    def _plan_for(self, category: str, channel: str) -> tuple[tuple[str, bool, Any, Any, int, str], ...] | None:
+    def _plan_for(self, category: str, channel: str) -> tuple[tuple[str, bool, Part, Part | None, int, str], ...] | None:
         if category not in TEMPLATE_CATEGORIES or channel not in CHANNELS:
             return None
         plan = []
         for part in PARTS[channel]:
             key = (category, channel, part)
-            dflt = _default_template(key)
+            dflt = _default_part(key)
             tpl = self._overrides.get(key, dflt)
             plan.append((part, part != "body", tpl, None if tpl is dflt else dflt,
                          RENDER_LIMITS[(channel, part)], PART_NAMES[(channel, part)]))
@@ -205,7 +231,7 @@ class Templates:
         Raises TemplateError for the first syntax error or unknown key (``check_templates`` lists them all)."""
         compiled = {}
         for cat, ch, part, source in _iter_overrides(overrides):
-            compiled[(cat, ch, part)] = _compile(cat, ch, part, source)
+            compiled[(cat, ch, part)] = Part(cat, ch, part, source, _compile(cat, ch, part, source))
         return cls(compiled)
 
     def render(self, category: str, channel: str, ctx: dict) -> tuple[str | None, str]:
@@ -216,35 +242,48 @@ class Templates:
             plan = None
         if plan is None:
             return (None if channel == "sms" else _plain(category, ctx, True)), _plain(category, ctx, False)
-        # One context for every part, with the globals in it, rendered as "shared": Jinja then uses it as is
-        # instead of copying it per part (a quarter of a short render's cost).
-        ctx = {**ENV.globals, **ctx} if isinstance(ctx, dict) else dict(ENV.globals)
         title = None
         body = ""
+        jinja_ctx = None
         for part, is_title, tpl, dflt, cap, what in plan:
-            try:
-                text = _finish(render_capped(tpl, ctx, cap, True, what), channel, is_title)
-                if not text:
-                    raise ValueError("empty")
-            except RenderLimit as e:
-                if dflt is None:  # a shipped template: fall back as on any other error
-                    text = self._fallback(category, channel, part, is_title, dflt, ctx)
-                else:  # the scenario's own template: its author must hear of it, the run cannot go on as written
-                    raise TemplateLimitError(category, channel, part,
-                                             f"over a rendering limit at run time, on a {category} message: {e}"
-                                             ) from None
-            except Exception:  # noqa: BLE001 - any other error in a template must never take the run down
-                text = self._fallback(category, channel, part, is_title, dflt, ctx)
+            text = ""
+            if tpl.python is not None and type(ctx) is dict:
+                try:
+                    text = _finish(tpl.python(ctx, cap), channel, is_title)
+                except Exception:  # noqa: BLE001 - it gave up: Jinja decides what this message gets
+                    pass
+            if not text:
+                if jinja_ctx is None:
+                    # One context for every part, with the globals in it, rendered as "shared": Jinja then uses
+                    # it as is instead of copying it per part (a quarter of a short render's cost).
+                    jinja_ctx = {**ENV.globals, **ctx} if isinstance(ctx, dict) else dict(ENV.globals)
+                text = self._render_jinja(category, channel, part, is_title, tpl, dflt, cap, what, jinja_ctx)
             if is_title:
                 title = text
             else:
                 body = text
         return title, body
 
-    def _fallback(self, category: str, channel: str, part: str, is_title: bool, dflt: Any, ctx: dict) -> str:
+    def _render_jinja(self, category: str, channel: str, part: str, is_title: bool, tpl: Part, dflt: Part | None,
+                      cap: int, what: str, ctx: dict) -> str:
+        try:
+            text = _finish(render_capped(tpl.jinja, ctx, cap, True, what), channel, is_title)
+            if not text:
+                raise ValueError("empty")
+        except RenderLimit as e:
+            if dflt is None:  # a shipped template: fall back as on any other error
+                return self._fallback(category, channel, part, is_title, dflt, ctx)
+            # the scenario's own template: its author must hear of it, the run cannot go on as written
+            raise TemplateLimitError(category, channel, part,
+                                     f"over a rendering limit at run time, on a {category} message: {e}") from None
+        except Exception:  # noqa: BLE001 - any other error in a template must never take the run down
+            return self._fallback(category, channel, part, is_title, dflt, ctx)
+        return text
+
+    def _fallback(self, category: str, channel: str, part: str, is_title: bool, dflt: Part | None, ctx: dict) -> str:
         if dflt is not None:
             try:
-                text = _finish(render_bounded(dflt, ctx, channel, part), channel, is_title)
+                text = _finish(render_bounded(dflt.jinja, ctx, channel, part), channel, is_title)
                 if text:
                     self.fallbacks[(category, channel, part, "default")] += 1
                     return text

@@ -330,7 +330,7 @@ def test_shipped_templates_stay_far_inside_the_limits():
     for cat in T.TEMPLATE_CATEGORIES:
         for ch, parts in T.PARTS.items():
             for part in parts:
-                tpl = T._default_template((cat, ch, part))
+                tpl = T._default_part((cat, ch, part)).jinja
                 for sample in template_samples.SAMPLES[cat]:
                     budget = S._Budget()
                     S._local.budget = budget
