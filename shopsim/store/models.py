@@ -12,12 +12,15 @@ from __future__ import annotations
 import types
 from typing import Any, Optional
 
-from sqlalchemy import Index, Table
+from sqlalchemy import BigInteger, Index, Integer, Table
 from sqlmodel import Field, SQLModel
 
 from shopsim.store.tables import B, DATABASE, F, I, J, S, Col
 
 _PY: dict[str, type] = {S: str, I: int, F: float, B: bool, J: str}  # JSON is stored as its text
+# Times are ms since the start: past 24.8 days they outgrow a 32-bit INTEGER (PostgreSQL's, MySQL's). SQLite's
+# INTEGER is 64-bit already, and only a column declared INTEGER PRIMARY KEY is the table's own rowid.
+_INT = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def _class_name(table: str) -> str:
@@ -33,7 +36,8 @@ def _model(table: str, cols: tuple[Col, ...]) -> type[SQLModel]:
         annotations[c.name] = Optional[py] if nullable else py
         fields[c.name] = Field(
             default=None if nullable else ..., primary_key="k" in c.flags, index="i" in c.flags or None,
-            nullable=nullable, description=c.doc or None, sa_column_kwargs={"autoincrement": False})
+            nullable=nullable, description=c.doc or None, sa_column_kwargs={"autoincrement": False},
+            **({"sa_type": _INT} if c.kind == I else {}))
 
     def body(ns: dict[str, Any]) -> None:
         ns.update(fields, __tablename__=table, __annotations__=annotations, __module__=__name__)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import queue
 import threading
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 from sqlalchemy import create_engine, event, func, select, update
@@ -35,7 +35,7 @@ from shopsim.store.models import LATE_INDEXES, TABLES as _T, metadata
 from shopsim.store.statements import Statement, inserts, merges
 from shopsim.store.tables import ORDER_STATUS, ORDER_STEPS, shopper_row
 
-BATCH_ROWS = 50_000
+BATCH_ROWS = 20_000
 RUN_ID = 1  # one run per database (a replay to the same place replaces it)
 # Rows are plain tuples (or lists) in their tables' column order (tests/store/test_tables.py holds each column
 # to the export's): sqlite3 binds them item by item, and named tuples or dicts cost the writer a tenth of its
@@ -48,13 +48,6 @@ _C_STATUS, _C_UPDATED, _C_ITEMS, _C_VALUE, _C_REASON, _C_STAGE, _C_ABANDONED, _C
 _O_STATUS, _O_CARRIER, _O_TRACKING, _O_REFUND = 11, 12, 13, 14
 # An order placed in an earlier batch: what changed since, as statements.ORDER_UPDATE takes it.
 _U_STATUS, _U_TRACKED, _U_CARRIER, _U_TRACKING, _U_REFUNDED, _U_REFUND = 1, 2, 3, 4, 5, 6
-
-
-class Requested(NamedTuple):
-    """A notification between its request and its final outcome."""
-    data: dict
-    t_ms: int
-    shopper: str
 
 
 class Waiting:
@@ -119,11 +112,11 @@ class StoreWriter:
         self.rows_written = 0
         self._new_batch()
         self._refunds: dict[str, float] = {}  # an order's refunds so far, for the few orders refunded
-        self._notes: dict[str, Requested] = {}
+        self._notes: dict[str, tuple[dict, int, str]] = {}  # requested: (its fields, t_ms, shopper)
         self._waiting: dict[str, Waiting] = {}  # the deferred ones among them
         self._events = 0
         self._derive = self._derivers()
-        self._minutes: dict[str, int] = {}
+        self._minute = ("", 0)  # the last line's minute, 2026-03-02T08:00, and its virtual ms
         self._queue: queue.Queue | None = None
         self._thread: threading.Thread | None = None
         self._error: Exception | None = None
@@ -156,28 +149,30 @@ class StoreWriter:
         if self.failed is not None:
             raise self.failed
         events = self._rows["events"]
-        derive, loads, dumps, t_ms = self._derive, orjson.loads, orjson.dumps, self._t_ms
-        n = 0
-        for line in chunk.splitlines():
+        derive, loads, dumps = self._derive, orjson.loads, orjson.dumps
+        minute, base = self._minute
+        lines = chunk.splitlines()
+        for line in lines:
             d = loads(line)
-            seq, t, typ, shopper = d.pop("seq"), t_ms(d.pop("t")), d.pop("type"), d.pop("shopper")
+            t = d.pop("t")
+            # t never decreases, so one minute is remembered; ss and mmm read as one number are ss * 1000 + mmm.
+            if t[:16] != minute:
+                minute, base = t[:16], self._t_ms(t[:16] + ":00.000Z")
+            t = base + int(t[17:19] + t[20:23])
+            seq, typ, shopper = d.pop("seq"), d.pop("type"), d.pop("shopper")
             events.append((seq, t, typ, shopper, dumps(d, option=_SORTED).decode()))
             handler = derive.get(typ)
             if handler is not None:
                 handler(seq, t, typ, shopper, d)
-            n += 1
-        self._events += n
-        self._n_pending += n
+        self._minute = (minute, base)
+        self._events += len(lines)
+        self._n_pending += len(lines)
         if self._n_pending >= BATCH_ROWS:
             self.flush()
 
     def _t_ms(self, t: str) -> int:
-        """'2026-03-02T08:00:01.250Z' -> virtual ms, with a cache of minute prefixes."""
-        minute = self._minutes.get(t[:17])
-        if minute is None:
-            minute = epoch_ms(datetime.fromisoformat(t[:16] + "+00:00")) - self.cs.start_epoch
-            self._minutes[t[:17]] = minute
-        return minute + int(t[17:19]) * 1000 + int(t[20:23])
+        """'2026-03-02T08:00:01.250Z' -> virtual ms."""
+        return epoch_ms(datetime.fromisoformat(t[:16] + "+00:00")) - self.cs.start_epoch + int(t[17:19] + t[20:23])
 
     # --- derived tables: one small handler per event type that changes them --------------------------
 
@@ -259,7 +254,7 @@ class StoreWriter:
     # Notifications: held from request to outcome, then written (with an inbox row when delivered).
 
     def _note_requested(self, seq: int, t: int, typ: str, shopper: str, d: dict) -> None:
-        self._notes[d["id"]] = Requested(d, t, shopper)
+        self._notes[d["id"]] = (d, t, shopper)
 
     def _note_deferred(self, seq: int, t: int, typ: str, shopper: str, d: dict) -> None:
         nid = d["id"]
@@ -358,7 +353,7 @@ class StoreWriter:
     def start_thread(self) -> None:
         """Commit on a background thread from now on: sqlite3 releases the GIL while SQLite works, so the
         caller keeps preparing rows (and draining its input) meanwhile. A bounded queue keeps memory flat."""
-        self._queue = queue.Queue(maxsize=4)
+        self._queue = queue.Queue(maxsize=2)
         self._thread = threading.Thread(target=self._writer, name="shopsim-store-writer", daemon=True)
         self._thread.start()
 

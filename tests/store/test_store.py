@@ -17,6 +17,7 @@ from shopsim.store.recorder import Recorder
 from shopsim.store.runfile import open_run
 from shopsim.store.tables import ORDER_STATUS
 from shopsim.store.writer import StoreWriter
+from helpers import postgres
 from helpers.scenarios import tiny_scenario
 
 
@@ -199,3 +200,26 @@ def test_a_closed_database_has_its_indexes_and_no_write_ahead_log(busy_log, tmp_
     indexes = {r[0] for r in con.execute("select name from sqlite_master where type = 'index'")}
     assert {ix.name for ix in LATE_INDEXES} <= indexes
     assert {"ix_events_type", "ix_events_shopper", "ix_inbox_shopper"} <= indexes
+
+
+@pytest.mark.skipif(postgres.missing() is not None, reason=str(postgres.missing()))
+def test_batch_by_batch_merges_into_postgres_give_sqlites_tables(busy_log, tmp_path, monkeypatch):
+    """The merges (upserts, updates of earlier orders and carts, first reads) run through SQLAlchemy's
+    generic path on PostgreSQL and make the same rows as SQLite's compiled statements."""
+    import sqlalchemy as sa
+
+    scenario, lines = busy_log
+    monkeypatch.setattr(writer, "BATCH_ROWS", 7)
+    _replay(tmp_path / "lite.db", lines, scenario, 5)
+    lite = _tables(tmp_path / "lite.db")
+    with postgres.server() as url:
+        store = StoreWriter(url, scenario)
+        for i in range(0, len(lines), 5):
+            store.write(b"".join(lines[i:i + 5]))
+        store.close("finished", scenario.duration)
+        engine = sa.create_engine(url)
+        with engine.connect() as conn:
+            for table in ("carts", "cart_items", "orders", "order_events", "inbox", "notifications", "events"):
+                got = sorted((tuple(r) for r in conn.exec_driver_sql(f'select * from "{table}"')), key=repr)
+                assert got == lite[table], table
+        engine.dispose()
