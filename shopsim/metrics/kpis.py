@@ -14,7 +14,7 @@ Money is summed in cents, so a KPI never depends on the order float additions ha
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import Any, Iterable, Iterator, Protocol
+from typing import Any, Container, Iterable, Iterator, Protocol
 
 from shopsim.metrics.kpis_base import NOTIFICATION_COMPLAINED, SERIES, SURVEY_ANSWERED, grow
 from shopsim.metrics.kpis_commerce import CommerceKPIs
@@ -62,9 +62,10 @@ class Metrics(CommerceKPIs, MessageKPIs, ShopperKPIs):
 
     @classmethod
     def of_run(cls, run: "RunSource") -> "Metrics":
-        """KPIs of a finished run (store.runfile.RunFile), whose lines of the `unread` types are counted unparsed."""
+        """KPIs of a finished run (store.runfile.RunFile): lines of the `unread` types are counted, those of
+        the BARE types come without their data, neither parsed."""
         m = cls()
-        m.read(run.events(unread=m.unread, counted=m.counts))
+        m.read(run.events(unread=m.unread, counted=m.counts, bare=BARE))
         return m
 
     def read(self, events: Iterable[Event]) -> None:
@@ -206,10 +207,13 @@ _HANDLERS = {
 EXPERIMENT_ASSIGNED = E.EXPERIMENT_ASSIGNED
 _RUN_WIDE = (E.RUN_STARTED, E.RUN_FINISHED)
 UNREAD = frozenset(PAYLOADS) - set(_HANDLERS) - {EXPERIMENT_ASSIGNED}
+# Types whose handlers read only the event's t (and the arms its shopper), never its data.
+BARE = frozenset({E.AD_IMPRESSION, E.AD_CLICKED})
 
 
 class RunSource(Protocol):
     """What `Metrics.of_run` reads: a finished run (store.runfile.RunFile, named here, not imported, as the
     store stands above the metrics)."""
 
-    def events(self, unread: set[str] = ..., counted: Counter[str] | None = ...) -> Iterator[Event]: ...
+    def events(self, unread: set[str] = ..., counted: Counter[str] | None = ...,
+               bare: Container[str] = ...) -> Iterator[Event]: ...

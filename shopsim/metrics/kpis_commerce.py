@@ -224,6 +224,7 @@ class CommerceKPIs:
             self.survey_real[real] += 1
             self.survey_agree += real == answer
 
+    # The two ad handlers read no field (kpis.BARE): from a log their events come without data.
     def _ad_impression(self, ev, d, sid) -> None:
         self.ads["impressions"] += 1
         col, h = self._hourly_ads, ev.t // HOUR

@@ -31,7 +31,7 @@ import sqlite3
 import zlib
 from datetime import datetime
 from functools import cached_property
-from itertools import chain
+from itertools import chain, islice
 from pathlib import Path
 from typing import IO, Container, Iterator
 from urllib.parse import quote
@@ -103,9 +103,18 @@ class RunFile:
 
     def _lines(self, cut: list | None) -> Iterator[bytes]:
         """lines(); appends True to `cut` (before yielding it) when the last line has no newline."""
-        return self._db_lines() if self.kind == "db" else self._log_lines(cut)
+        return chain.from_iterable(self._line_lists(cut))
 
-    def _log_lines(self, cut: list | None) -> Iterator[bytes]:
+    def _line_lists(self, cut: list | None) -> Iterator[list[bytes]]:
+        """_lines() a list at a time, so a reader walks each list without a generator's step per line."""
+        if self.kind != "db":
+            yield from self._log_line_lists(cut)
+            return
+        lines = self._db_lines()
+        while part := list(islice(lines, 4096)):
+            yield part
+
+    def _log_line_lists(self, cut: list | None) -> Iterator[list[bytes]]:
         n = 0
         try:
             with self._open_log() as f:
@@ -119,11 +128,11 @@ class RunFile:
                     parts = (rest + chunk).split(b"\n") if rest else chunk.split(b"\n")
                     rest = parts.pop()
                     n += len(parts)
-                    yield from parts
+                    yield parts
                 if rest:
                     if cut is not None:
                         cut.append(True)
-                    yield rest
+                    yield [rest]
         except _GZIP_ERRORS as e:
             raise RunFileError(f"{self.path}: the gzip data is cut short or damaged after line {n} "
                                f"({_one_line(e)})") from None
@@ -188,24 +197,30 @@ class RunFile:
                                 "stopped while writing it")
         return RunFileError(f"{self.path}:{n}: not a JSON object")
 
-    def events(self, unread: Container[str] = (), counted: dict[str, int] | None = None) -> Iterator[Event]:
+    def events(self, unread: Container[str] = (), counted: dict[str, int] | None = None,
+               bare: Container[str] = ()) -> Iterator[Event]:
         """Each line as the engine's Event: t in virtual ms since start_epoch, data the type's own fields.
 
-        A line whose type is in `unread` is neither parsed nor yielded: `counted[type]` goes up instead. Its
-        type is read from its bytes, as the last `"type":"` key with nothing nested after it (the log's keys are
-        sorted and no field after `type` holds an object), and a line that leaves any doubt is parsed. Such a
+        Lines of the types a reader does not need whole are read from their bytes, without parsing them:
+        - `unread`: the line is not yielded, `counted[type]` goes up instead;
+        - `bare`: the line is yielded with its seq, t, type and shopper, and None for data.
+        The type is the last `"type":"` key with nothing nested after it (the log's keys are sorted and no
+        field after `type` holds an object); shopper and t, when they are the keys just before it, and seq
+        give a bare event. A line that leaves any doubt is parsed (a bare one then comes with its data). An unread
         line is checked for its place only through the lines around it: the next parsed line's seq must be
         its line number, and the last line is always parsed and yielded, so a line missing or repeated is
-        still refused, with the message a full read gives. `unread` is looked at on every line, so whoever
-        reads may change it on the way (Metrics empties it once experiment arms need every event)."""
+        still refused, with the message a full read gives. `unread` is looked at on every line, so whoever reads may change it on the way (Metrics
+        empties it once experiment arms need every event)."""
         start, minutes, path = self.start_epoch, {}, self.path
         last_t, last_ms = None, 0
         new, loads, decode_error = tuple.__new__, orjson.loads, orjson.JSONDecodeError
         names: dict[bytes, str] = {}
         cut: list = []
         n = skipped = 0
+        sniff = bool(unread or bare)
         held = held_name = None  # the line just counted unparsed, while it may be the last one
-        for line in chain(self._lines(cut), (None,)):
+        for line in chain.from_iterable(chain(self._line_lists(cut), ([None],))):
+            data = False  # not read yet
             if line is None:
                 if held is None:
                     break
@@ -215,7 +230,8 @@ class RunFile:
                     del counted[held_name]  # type: ignore[union-attr]
             else:
                 n += 1
-                if unread and not cut:
+                held = None
+                if sniff and not cut:
                     i = line.rfind(b'"type":"')
                     if i > 0:
                         j = line.find(b'"', i + 8)
@@ -223,24 +239,33 @@ class RunFile:
                         name = names.get(raw)
                         if name is None:
                             name = names[raw] = raw.decode("utf-8", "replace")
-                        if name in unread and line.find(b"}", j) == len(line) - 1:
-                            counted[name] = counted.get(name, 0) + 1  # type: ignore[index]
-                            held, held_name = line, name
-                            skipped += 1
-                            continue
-                held = None
-            try:
-                rec = loads(line)
-            except decode_error:
-                rec = None
-            if type(rec) is not dict:
-                raise self._earlier_error(n, skipped, self._bad_line(n, bool(cut)))
-            if rec.get("seq") != n:
-                raise self._earlier_error(n, skipped, self._bad_seq(n, rec.get("seq")))
-            try:
-                seq, t, typ, shopper = rec.pop("seq"), rec.pop("t"), rec.pop("type"), rec.pop("shopper")
-            except KeyError as e:
-                raise self._earlier_error(n, skipped, RunFileError(f"{path}:{n}: no {e.args[0]} field")) from None
+                        if j == len(line) - 2 or line.find(b"}", j) == len(line) - 1:  # nothing nested after
+                            if name in unread:
+                                counted[name] = counted.get(name, 0) + 1  # type: ignore[index]
+                                held, held_name = line, name
+                                skipped += 1
+                                continue
+                            if name in bare and line[i - 32:i - 26] == b',"t":"':
+                                k = line.rfind(b',"shopper":', 0, i - 32)
+                                who = line[k + 11:i - 32]
+                                if ((who == b"null" or (who[:1] == b'"' and who.count(b'"') == 2))
+                                        and line.find(b',"seq":%d,' % n, 0, k + 1) > 0):
+                                    seq, t, typ, data = n, line[i - 26:i - 2].decode(), name, None
+                                    shopper = None if who == b"null" else who[1:-1].decode()
+            if data is False:
+                try:
+                    rec = loads(line)
+                except decode_error:
+                    rec = None
+                if type(rec) is not dict:
+                    raise self._earlier_error(n, skipped, self._bad_line(n, bool(cut)))
+                if rec.get("seq") != n:
+                    raise self._earlier_error(n, skipped, self._bad_seq(n, rec.get("seq")))
+                try:
+                    seq, t, typ, shopper = rec.pop("seq"), rec.pop("t"), rec.pop("type"), rec.pop("shopper")
+                except KeyError as e:
+                    raise self._earlier_error(n, skipped, RunFileError(f"{path}:{n}: no {e.args[0]} field")) from None
+                data = rec
             if t != last_t:
                 try:
                     if len(t) != 24 or t[23] != "Z":
@@ -253,7 +278,7 @@ class RunFile:
                     raise self._earlier_error(n, skipped, RunFileError(
                         f"{path}:{n}: t is not a UTC instant like 2026-03-02T08:00:00.000Z (got {t!r})")) from None
                 last_t = t
-            yield new(Event, (seq, last_ms, typ, shopper, rec))
+            yield new(Event, (seq, last_ms, typ, shopper, data))
 
     def _earlier_error(self, n: int, skipped: int, error: RunFileError) -> RunFileError:
         """`error`, found at line n, unless a line before it that was counted unparsed is already wrong: a full

@@ -309,3 +309,14 @@ def test_a_line_whose_type_is_nested_is_parsed(tmp_path, log_bytes):
     p.write_bytes(b"".join(lines[:n - 1] + [odd] + lines[n:]))
     events, counted = _read(p)
     assert any(ev.seq == n and ev.type == "account.new_signin" for ev in events)
+
+
+def test_bare_lines_come_without_data_and_the_rest_as_in_full(run_dir):
+    every = list(open_run(run_dir / "tiny-seed3.jsonl").events())
+    # session.started has `source` between shopper and t: its lines are parsed, and come whole
+    bare = {"product.viewed", "session.started"}
+    for name in ("tiny-seed3.jsonl", "tiny-seed3.db"):
+        got = list(open_run(run_dir / name).events(bare=bare))
+        assert [ev[:4] for ev in got] == [ev[:4] for ev in every]
+        assert [ev.data is None for ev in got] == [ev.type == "product.viewed" for ev in every]
+        assert [ev for ev in got if ev.data is not None] == [ev for ev in every if ev.type != "product.viewed"]
