@@ -93,11 +93,23 @@ def _ordered(fake: Faker) -> None:
                     setattr(provider, name, _sorted(value))  # on this instance only: the class is untouched
 
 
+# The Faker providers the pools draw on (a user name may hold a year, from date_time). Faker loads every
+# provider of the locale otherwise, three times the cost of these; which ones are there does not change a
+# draw, and tests/sim/test_identity.py holds every accepted locale's pools to those of a whole Faker.
+_DRAWN_ON = frozenset({"faker.providers.address", "faker.providers.date_time", "faker.providers.internet",
+                       "faker.providers.person", "faker.providers.phone_number"})
+
+
 @lru_cache(maxsize=64)
 def pools(seed: int, locale: str) -> Pools:
-    from faker import Faker  # a twentieth of a second to import: only when a population is first built
+    from faker import Faker  # imported when a population is first built, not with this module
+    from faker.config import PROVIDERS
 
-    fake = Faker(locale)
+    return fill_pools(Faker(locale, providers=[p for p in PROVIDERS if p in _DRAWN_ON]), seed, locale)
+
+
+def fill_pools(fake: Faker, seed: int, locale: str) -> Pools:
+    """The pools of (seed, locale), drawn from `fake`, a Faker of that locale (it is reseeded and changed)."""
     _ordered(fake)
     fake.seed_instance(stream_seed(seed, locale, "identity-pool"))
 

@@ -69,3 +69,21 @@ def test_phone_format_keeps_its_prefix_and_any_percent_sign():
     head, tail, count = _phone_parts(bengali)
     assert (head, count) == (bengali[:4], 7)
     assert head + tail % tuple("1234567") == bengali[:4] + "1-234567"
+
+
+def test_pools_are_those_of_a_faker_with_every_provider():
+    """Pools come from a Faker holding only the providers they draw on: every locale that makes shoppers gets
+    the same pools as from a Faker with all of them (a provider added to Faker, or a format that starts
+    using another provider, shows up here)."""
+    import warnings
+
+    from faker import Faker
+    from faker.config import AVAILABLE_LOCALES
+
+    from shopsim.scenario.locales import UNSUPPORTED_LOCALES
+    from shopsim.sim.identity import fill_pools
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # fr_QC says it is deprecated
+        for locale in sorted(set(AVAILABLE_LOCALES) - set(UNSUPPORTED_LOCALES)):
+            assert pools(5, locale) == fill_pools(Faker(locale), 5, locale), locale
