@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import os
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from shopsim.store.tables import B, D, F, I, J, S, T
 from shopsim.contract.clock import iso
 
 FORMATS = ("csv", "parquet", "jsonl")
+ROW_GROUP = 1024 * 1024  # pyarrow's default rows per Parquet row group
 
 
 # --- writing -----------------------------------------------------------------------------------------------
@@ -69,23 +71,38 @@ def write_jsonl(table: Table, path: Path, start: int) -> None:
 
 
 def write_parquet(table: Table, path: Path, start: int) -> None:
+    """Row group by row group, as many rows as pyarrow's own write_table puts in one (so the file is the same
+    bytes as writing the whole table at once), so only one group's rows are in memory."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     types = {S: pa.string(), I: pa.int64(), F: pa.float64(), B: pa.bool_(), T: pa.timestamp("ms", tz="UTC"),
              D: pa.date32(), J: pa.string()}
-    arrays, fields = [], []
-    for i, (name, kind) in enumerate(table.columns):
-        col = [r[i] for r in table.rows]
-        if kind == T:
-            col = [None if v is None else start + v for v in col]
-        elif kind == J:
-            col = [_json_text(v) for v in col]
-        elif kind == F:
-            col = [None if v is None else float(v) for v in col]
-        arrays.append(pa.array(col, type=types[kind]))
-        fields.append(pa.field(name, types[kind]))
-    pq.write_table(pa.Table.from_arrays(arrays, schema=pa.schema(fields)), path)
+    schema = pa.schema([pa.field(name, types[kind]) for name, kind in table.columns])
+    conv = [_parquet_value(kind, start) for _, kind in table.columns]
+    rows = table.rows
+    with pq.ParquetWriter(path, schema) as out:
+        group = list(islice(rows, ROW_GROUP))
+        while True:
+            arrays = [pa.array([c(r[i]) for r in group] if c else [r[i] for r in group], type=types[kind])
+                      for i, ((_, kind), c) in enumerate(zip(table.columns, conv))]
+            out.write_table(pa.Table.from_arrays(arrays, schema=schema))
+            if len(group) < ROW_GROUP:
+                break
+            group = list(islice(rows, ROW_GROUP))
+            if not group:
+                break
+
+
+def _parquet_value(kind: str, start: int):
+    """Value -> what a Parquet column of that kind takes, or None when it takes the value as it is."""
+    if kind == T:
+        return lambda v: None if v is None else start + v
+    if kind == J:
+        return _json_text
+    if kind == F:
+        return lambda v: None if v is None else float(v)
+    return None
 
 
 WRITERS = {"csv": write_csv, "jsonl": write_jsonl, "parquet": write_parquet}

@@ -6,12 +6,15 @@ them to Python. The columns are `tables.EXPORT`, and shoppers, carts and orders 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import gc
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from typing import Any
 
 from shopsim.metrics.kpis import Metrics
 from shopsim.store.runfile import RunFile
+from shopsim.store.spill import SpillFile, SpillList, SpillStore
 from shopsim.store.tables import EXPORT, F, I, ORDER_STEPS, SETTINGS_TRACKED, Commerce, shopper_row
 from shopsim.contract.taxonomy import CATEGORY_CLASS, MARKETING
 from shopsim.contract.units import parse_duration
@@ -22,19 +25,25 @@ from shopsim.contract.events import Event
 __all__ = ["Table", "build_tables", "TableBuilder"]
 
 PROXY = "proxy"                    # notification.opened.source of a machine open
+ROWS_IN_MEMORY = 5_000             # rows of one table kept in memory while the run is read
 _RESPONSES = {E.NOTIFICATION_OPENED: "opened", E.NOTIFICATION_CLICKED: "clicked",
               E.NOTIFICATION_DISMISSED: "dismissed", E.NOTIFICATION_UNSUBSCRIBED: "unsubscribed",
               E.NOTIFICATION_COMPLAINED: "complained"}
 
 
 class Table:
-    """Columns (name, kind) and rows (lists in column order)."""
+    """Columns (name, kind) and rows (lists in column order), made one at a time each time `rows` is read."""
 
-    def __init__(self, name: str, columns: tuple[tuple[str, str], ...], rows: list[list[Any]]):
-        self.name, self.columns, self.rows = name, columns, rows
+    def __init__(self, name: str, columns: tuple[tuple[str, str], ...], rows: Callable[[], Iterator[list[Any]]],
+                 count: int):
+        self.name, self.columns, self._rows, self._count = name, columns, rows, count
+
+    @property
+    def rows(self) -> Iterator[list[Any]]:
+        return self._rows()
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return self._count
 
     def dicts(self) -> Iterable[dict[str, Any]]:
         names = [c for c, _ in self.columns]
@@ -42,25 +51,29 @@ class Table:
 
 
 class TableBuilder:
-    """Feeds on events once, keeping one dict per id; `tables()` makes the rows."""
+    """Feeds on events once, keeping one dict per id; `tables()` makes the rows. At most `limit` rows of a table
+    are in memory at once (store.spill keeps the others on disk), so memory does not grow with the run."""
 
-    def __init__(self, start_epoch: int) -> None:
+    def __init__(self, start_epoch: int, limit: int = ROWS_IN_MEMORY) -> None:
         self.start = start_epoch
         self.metrics = Metrics()
         self.header: dict[str, Any] = {}
         self.events = self.end = 0
         self.complete = False
-        self.shoppers: dict[str, dict] = {}
+        self.spill = spill = SpillFile()
+        self.shoppers = SpillStore(spill, limit)
         self.experiments: dict[str, dict] = {}   # experiment.started, by name
-        self.assignments: list[dict] = []
-        self.sessions: dict[str, dict] = {}
-        self.visit: dict[str, dict] = {}      # shopper -> her current session
+        self.assignments = SpillList(spill, limit)
+        self.sessions = SpillStore(spill, limit)
+        self.visit: dict[str, str] = {}       # shopper -> her current session's id
         self.commerce = Commerce()
-        self.notes: dict[str, dict] = {}
-        self.coupons: dict[str, dict] = {}
-        self.ads: dict[str, dict] = {}
-        self.settings: list[dict] = []
-        self.surveys: list[dict] = []
+        self.commerce.carts, self.commerce.orders = SpillStore(spill, limit), SpillStore(spill, limit)  # type: ignore[assignment]
+        self.commerce.items = SpillList(spill, limit)  # type: ignore[assignment]
+        self.notes = SpillStore(spill, limit)
+        self.coupons = SpillStore(spill, limit)
+        self.ads = SpillStore(spill, limit)
+        self.settings = SpillList(spill, limit)
+        self.surveys = SpillList(spill, limit)
         self.handlers = {
             E.RUN_STARTED: self._run_started, E.RUN_FINISHED: self._run_finished,
             E.SHOPPER_CREATED: self._shopper, E.EXPERIMENT_STARTED: self._experiment,
@@ -84,13 +97,20 @@ class TableBuilder:
 
     def feed(self, events: Iterable[Event]) -> None:
         handlers, metrics = self.handlers, self.metrics
-        for ev in events:
-            self.events += 1
-            self.end = ev.t
-            metrics.add(ev)
-            h = handlers.get(ev.type)
-            if h is not None:
-                h(ev, ev.data)
+        # The rows are acyclic dicts: collections would only walk every row kept, again and again.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            for ev in events:
+                self.events += 1
+                self.end = ev.t
+                metrics.add(ev)
+                h = handlers.get(ev.type)
+                if h is not None:
+                    h(ev, ev.data)
+        finally:
+            if collecting:
+                gc.enable()
 
     def _t(self, instant: str | None) -> int | None:
         if instant is None:
@@ -139,7 +159,7 @@ class TableBuilder:
             "session": d["session"], "shopper": ev.shopper, "started": ev.t, "started_ms": ev.t,
             "device": d.get("device"), "source": src, "clicked_id": src[6:] if src.startswith("click:") else None,
             "views": 0, "items_added": 0, "checkout": False, "browse_abandoned": False}
-        self.visit[ev.shopper] = s
+        self.visit[ev.shopper] = s["session"]
 
     def _viewed(self, ev: Event, d: dict) -> None:
         s = self.sessions.get(d.get("session"))
@@ -153,13 +173,13 @@ class TableBuilder:
 
     def _item_added(self, ev: Event, d: dict) -> None:
         self.commerce.item_added(ev, d)
-        s = self.visit.get(ev.shopper)
+        s = self.sessions.get(self.visit.get(ev.shopper))
         if s is not None:
             s["items_added"] += 1
 
     def _checkout(self, ev: Event, d: dict) -> None:
         self.commerce.checkout(ev, d)
-        s = self.visit.get(ev.shopper)
+        s = self.sessions.get(self.visit.get(ev.shopper))
         if s is not None:
             s["checkout"] = True
 
@@ -262,17 +282,21 @@ class TableBuilder:
         start_day = datetime.fromtimestamp(self.start / 1000, timezone.utc)
         kpis = [{"day": i, "date": (start_day + timedelta(days=i)).date(), "start": i * DAY,
                  **{name: col[i] if i < len(col) else 0 for name, col in daily.items()}} for i in range(days)]
-        sources = {"run": [run], "shoppers": self.shoppers.values(), "experiment_assignments": self.assignments,
-                   "sessions": self.sessions.values(), "carts": self.commerce.carts.values(),
-                   "orders": self.commerce.orders.values(), "order_items": self.commerce.items,
-                   "notifications": self.notes.values(), "coupons": self.coupons.values(), "ads": self.ads.values(), "settings_changes": self.settings,
-                   "surveys": self.surveys, "kpis_daily": kpis}
+        sources = {"run": [run], "shoppers": self.shoppers, "experiment_assignments": self.assignments,
+                   "sessions": self.sessions, "carts": self.commerce.carts, "orders": self.commerce.orders,
+                   "order_items": self.commerce.items, "notifications": self.notes, "coupons": self.coupons,
+                   "ads": self.ads, "settings_changes": self.settings, "surveys": self.surveys, "kpis_daily": kpis}
         out = {}
         for name, rows in sources.items():
             cols = EXPORT[name] + (kpi_columns(daily) if name == "kpis_daily" else ())
-            names = [c for c, _ in cols]
-            out[name] = Table(name, cols, [[r.get(c) for c in names] for r in rows])
+            out[name] = Table(name, cols, partial(_projected, rows, tuple(c for c, _ in cols)), len(rows))
         return out
+
+
+def _projected(rows: Any, names: tuple[str, ...]) -> Iterator[list[Any]]:
+    """The rows of one table (a store of dicts, or a list), each as a list in column order."""
+    it = rows.values() if isinstance(rows, SpillStore) else iter(rows)
+    return ([r.get(c) for c in names] for r in it)
 
 
 def kpi_columns(daily: dict[str, list]) -> tuple[tuple[str, str], ...]:
