@@ -134,24 +134,14 @@ class Kernel:
         if not self.started:
             self.begin()
         limit = min(t, self.end)
-        q, handlers, shoppers = self._queue, self._handlers, self.shoppers
-        n = 0
-        # The hot loop, flushing in batches. It makes millions of small acyclic objects, so the cyclic
-        # collector would only rescan the population over and over: pause it meanwhile.
+        # The hot loop makes millions of small acyclic objects, so the cyclic collector would only rescan the
+        # population over and over: pause it meanwhile.
         gc_was_on = gc.isenabled()
         gc.disable()
         try:
-            while q and q[0][0] <= limit:
-                t_, _, idx, _, kind, payload = heappop(q)
-                self.now = t_
-                handlers[kind](shoppers[idx] if idx >= 0 else None, payload)
-                if len(self._out) >= FLUSH_EVERY:
-                    self._flush()
-                if deadline is not None:
-                    n += 1
-                    if not n & 31 and clock() >= deadline:
-                        self._flush()
-                        return False
+            if not self._play(limit, deadline, clock):
+                self._flush()
+                return False
         finally:
             if gc_was_on:
                 gc.enable()
@@ -159,6 +149,22 @@ class Kernel:
         if t >= self.end:
             self._finish()
         self._flush()
+        return True
+
+    def _play(self, limit: int, deadline: float | None, clock: Callable[[], float]) -> bool:
+        """Pop and dispatch queue items up to `limit`, flushing in batches; False if the deadline passed."""
+        q, handlers, shoppers = self._queue, self._handlers, self.shoppers
+        n = 0
+        while q and q[0][0] <= limit:
+            t_, _, idx, _, kind, payload = heappop(q)
+            self.now = t_
+            handlers[kind](shoppers[idx] if idx >= 0 else None, payload)
+            if len(self._out) >= FLUSH_EVERY:
+                self._flush()
+            if deadline is not None:
+                n += 1
+                if not n & 31 and clock() >= deadline:
+                    return False
         return True
 
     def finish(self) -> None:
@@ -230,38 +236,29 @@ class MarkedKernel(Kernel):
     def step(self) -> list[Event]:
         raise NotImplementedError("a part of a split run plays with run_until only")
 
-    def run_until(self, t: int, deadline: float | None = None, clock: Callable[[], float] = perf_counter) -> bool:
+    def begin(self) -> None:
+        if not self.started:
+            super().begin()
+            self.section()  # the start's last part ends with it
+
+    def _play(self, limit: int, deadline: float | None, clock: Callable[[], float]) -> bool:
         if deadline is not None:
             raise NotImplementedError("a part of a split run plays to its end without a deadline")
-        if not self.started:
-            self.begin()
-            self.section()
-        limit = min(t, self.end)
         q, handlers, shoppers, mark = self._queue, self._handlers, self.shoppers, self._mark
-        gc_was_on = gc.isenabled()
-        gc.disable()
-        try:
-            while q and q[0][0] <= limit:
-                t_, prio, idx, _, kind, payload = heappop(q)
-                self.now = t_
-                if idx >= 0:
-                    self._item += 1
-                    self._current = (t_, prio, idx, self._item)
-                    handlers[kind](shoppers[idx], payload)
-                else:
-                    self._runwide += 1
-                    self._current = (t_, prio, idx, self._runwide)
-                    handlers[kind](None, payload)
-                mark()
-                if len(self._out) >= FLUSH_EVERY:
-                    self._flush()
-        finally:
-            if gc_was_on:
-                gc.enable()
-        self.now = max(self.now, limit)
-        if t >= self.end:
-            self._finish()
-        self._flush()
+        while q and q[0][0] <= limit:
+            t_, prio, idx, _, kind, payload = heappop(q)
+            self.now = t_
+            if idx >= 0:
+                self._item += 1
+                self._current = (t_, prio, idx, self._item)
+                handlers[kind](shoppers[idx], payload)
+            else:
+                self._runwide += 1
+                self._current = (t_, prio, idx, self._runwide)
+                handlers[kind](None, payload)
+            mark()
+            if len(self._out) >= FLUSH_EVERY:
+                self._flush()
         return True
 
     def _finish(self) -> None:
