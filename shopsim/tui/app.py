@@ -1,8 +1,9 @@
 """The Textual app: one factory (`make_app`) for the CLI, `shopsim serve` and the tests.
 
 The app owns the state (the `Simulation`, its driver and one `Metrics`); screens and widgets read it. The
-simulation is built in a thread worker (a 100k-shopper population takes seconds), then played by an async
-worker in slices that post `SimAdvanced` messages."""
+simulation is built in a thread worker (a 100k-shopper population takes seconds) while the main screen already
+shows a preview of it (run_preview.py: the shoppers in view, built as they are read); the screen then takes
+the run, which an async worker plays in slices that post `SimAdvanced` messages."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, LoadingIndicator, Static
 
 from shopsim.metrics.kpis import Metrics
 from shopsim.scenario.compiled import compile_scenario
@@ -29,22 +29,12 @@ from shopsim.tui.commands import ShopsimCommands
 from shopsim.tui.driver import FRAME_S, SimDriver
 from shopsim.tui.messages import NarrationReached, SimAdvanced
 from shopsim.tui.recording import Recording, RunOutputs, save
+from shopsim.tui.run_preview import PREPARING, Preparing, RunPreview
 from shopsim.tui.save_files import SaveError, Target, when
 from shopsim.tui.safe_text import neutralise_control_characters
 from shopsim.tui.themes import PROJECTOR
 
 neutralise_control_characters()  # before any widget draws scenario text
-
-
-class LoadingScreen(Screen):
-    def __init__(self, path: Path) -> None:
-        super().__init__()
-        self.path = path
-
-    def compose(self):
-        yield Static(f"Loading {self.path} …", id="loading-text", markup=False)  # a file name is not markup
-        yield LoadingIndicator()
-        yield Footer()
 
 
 class ShopsimApp(App):
@@ -90,6 +80,7 @@ class ShopsimApp(App):
         self.driver: SimDriver | None = None
         self.metrics: Metrics | None = None
         self.main_screen = None  # the MainScreen of the loaded scenario: the driver's batches go there
+        self.preview_screen = None  # the MainScreen showing a preview of the run being built, until it takes it
         self.outputs = outputs   # `shopsim run --log/--db`: the files the run of `scenario` is written to
         self.recording: Recording | None = None  # the current run's lines, for "Save this run…" (and outputs)
         self._model = None       # the loaded scenario, for a restart
@@ -114,11 +105,28 @@ class ShopsimApp(App):
             model = load_scenario(path)
         except ScenarioError as err:
             from shopsim.tui.screens.errors import ErrorsScreen
+            self.preview_screen = None  # a run still being built for the screen left is not wanted any more
             self.switch_to(ErrorsScreen(err, path))
             return
         self.scenario_path, self._model = path, model
-        self.switch_to(LoadingScreen(path))
-        self._build(model)
+        self._open(model)
+
+    def _open(self, model) -> None:
+        """Show the main screen over a preview of the run at once, and build the run behind it."""
+        from shopsim.tui.screens.main import MainScreen
+
+        cs = compile_scenario(model, self.seed)
+        preview = RunPreview(cs)
+        # The speed it will start at: kept across a restart; 10 min/s for a presenter, slow enough to talk over.
+        speed = self._carry[1] if self._carry is not None else 3 if self.presenter else SimDriver.START_SPEED
+        self.main_screen = None
+        self.preview_screen = MainScreen(preview, Preparing(preview, speed, playing=self.autoplay), None)
+        self.sub_title = cs.name
+        self.switch_to(self.preview_screen)  # it asks for its run once drawn (on_preview_shown)
+
+    def on_preview_shown(self, message) -> None:
+        if message.screen is self.preview_screen:
+            self._build(message.screen.sim.scenario, message.screen)
 
     def switch_to(self, screen: Screen) -> None:
         """Replace whatever is shown (modals included) with `screen`."""
@@ -127,8 +135,7 @@ class ShopsimApp(App):
         self.push_screen(screen)
 
     @work(thread=True, exclusive=True, group="build")
-    def _build(self, model) -> None:
-        cs = compile_scenario(model, self.seed)
+    def _build(self, cs, screen) -> None:
         sim = Simulation(cs)
         metrics = Metrics()
         sim.subscribe(metrics)
@@ -138,23 +145,25 @@ class ShopsimApp(App):
         # (at 100k shoppers those scans alone stall the interface for a quarter of a second).
         gc.collect()
         gc.freeze()
-        self.call_from_thread(self._sim_ready, sim, metrics, recording)
+        self.call_from_thread(self._sim_ready, sim, metrics, recording, screen)
         recording.write_start()  # a line for every shopper, written while the interface draws the run
 
-    def _sim_ready(self, sim: Simulation, metrics: Metrics, recording: Recording | None = None) -> None:
-        from shopsim.tui.screens.main import MainScreen
-
+    def _sim_ready(self, sim: Simulation, metrics: Metrics, recording: Recording, screen) -> None:
+        if screen is not self.preview_screen:  # built for a screen since left (another scenario, a restart)
+            recording.drop()
+            return
+        self.preview_screen = None
         self.sim, self.metrics, self.recording = sim, metrics, recording
         self.driver = SimDriver(sim)
-        self.sub_title = sim.scenario.name
-        self.main_screen = MainScreen(sim, self.driver, metrics)
-        self.switch_to(self.main_screen)
-        if self.presenter:
-            self.driver.speed_index = 3  # 10 min/s: slow enough to talk over
+        waiting = screen.driver  # the preview's stand-in: the speed shown, and whether space asked to play
+        self.driver.speed_index = waiting.speed_index
         if self._carry is not None:
-            (self.driver.narrator.enabled, self.driver.speed_index), self._carry = self._carry, None
-        if self.autoplay:
+            self.driver.narrator.enabled, self._carry = self._carry[0], None
+        self.main_screen = screen
+        screen.adopt(sim, self.driver, metrics)
+        if waiting.playing:
             self.driver.toggle()
+            screen.refresh_transport()
         self._play_loop()
 
     # --- playing ----------------------------------------------------------------------------------
@@ -198,6 +207,7 @@ class ShopsimApp(App):
 
     def _transport(self, command: str) -> None:
         if self.driver is None:
+            self._while_preparing(command)
             return
         try:
             getattr(self.driver, command)()
@@ -207,6 +217,17 @@ class ShopsimApp(App):
         refresh = getattr(self.screen, "refresh_transport", None)
         if refresh is not None:
             refresh()
+
+    def _while_preparing(self, command: str) -> None:
+        """A transport key before the run is ready: space says whether to play once it is; the rest wait."""
+        screen = self.preview_screen
+        if screen is None or self.screen is not screen:
+            return
+        if command in ("toggle", "faster", "slower"):
+            getattr(screen.driver, command)()
+            screen.refresh_transport()
+        else:
+            self.notify(f"Not yet: {PREPARING}.", timeout=3)
 
     def action_toggle_play(self) -> None:
         self._transport("toggle")
@@ -297,8 +318,7 @@ class ShopsimApp(App):
                 self.outputs.close("failed")
                 self.outputs = None
         self.sim = self.metrics = self.recording = self.main_screen = None
-        self.switch_to(LoadingScreen(self.scenario_path))
-        self._build(self._model)
+        self._open(self._model)
 
     def _leave_recording(self, status: str) -> None:
         """The run is left (another scenario) or cannot go on: end its files, say what they hold."""

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 DAY_MS = 86_400_000
-STATES = ("playing", "paused", "working", "finished")
+STATES = ("playing", "paused", "working", "finished", "loading")
 MIN_NAME = 6  # a scenario name cut shorter than this ("night…") says nothing: leave it out instead
 
 

@@ -26,11 +26,13 @@ OUTCOMES = frozenset((E.NOTIFICATION_DELIVERED, E.NOTIFICATION_DEFERRED, E.NOTIF
 
 
 class SimDriver:
+    START_SPEED = 4  # 1 h/s: a day of a scenario in 24 seconds
+
     def __init__(self, sim: Simulation, clock: Callable[[], float] = time.perf_counter):
         self.sim = sim
         self.clock = clock
         self.playing = False
-        self.speed_index = 4  # 1 h/s: a day of a scenario in 24 seconds
+        self.speed_index = self.START_SPEED
         self.target: int | None = None       # a jump or a step in progress: run until this virtual time
         self.until_notification = False      # a step to the next notification in progress
         self._buffer: list[Event] = []

@@ -44,3 +44,12 @@ class NarrationReached(Message):
     def __init__(self, hit) -> None:
         super().__init__()
         self.hit = hit
+
+
+class PreviewShown(Message):
+    """A main screen drew the preview of its run for the first time: the app starts building the run now, so
+    that the build does not slow that first frame down (both want the one interpreter)."""
+
+    def __init__(self, screen) -> None:
+        super().__init__()
+        self.screen = screen

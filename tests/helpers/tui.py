@@ -44,6 +44,19 @@ def new_app(scenario: Path | None, **kwargs) -> ShopsimApp:
     return app
 
 
+def hold_build(app: ShopsimApp) -> Callable[[], None]:
+    """Keep `app` from building its run: its main screen stays on the preview (nothing races the test). The
+    function returned starts the build the app asked for."""
+    asked: list[tuple] = []
+    app._build = lambda *args: asked.append(args)  # shadows the worker method, on this instance only
+
+    def release() -> None:
+        del app._build
+        assert asked, "the app never asked for its run"
+        app._build(*asked[-1])
+    return release
+
+
 async def wait_until(pilot, cond: Callable[[], object], what: str, limit_s: float = LIMIT_S) -> None:
     """Poll `cond` between pauses (each waits for the app to go idle) until it holds; fail after `limit_s`."""
     deadline = time.monotonic() + limit_s
@@ -53,7 +66,7 @@ async def wait_until(pilot, cond: Callable[[], object], what: str, limit_s: floa
 
 
 async def open_main(app: ShopsimApp, pilot) -> MainScreen:
-    """Wait through the LoadingScreen for the MainScreen of the loaded scenario."""
+    """Wait through the preview of the run for the MainScreen of the loaded scenario, showing its run."""
     await wait_until(pilot, lambda: isinstance(app.screen, MainScreen) and app.screen is app.main_screen,
                      "the main screen")
     await pilot.pause()

@@ -1,7 +1,7 @@
 """End-to-end tests of the whole terminal app (`make_app`), driven by Textual's pilot at 160x48.
 
-Each test runs the real `ShopsimApp`: the simulation is built in a thread worker behind the LoadingScreen, then
-played by the app's async loop in slices. Nothing waits a fixed time: `wait_until` polls the app's state with
+Each test runs the real `ShopsimApp`: the simulation is built in a thread worker while the main screen shows a
+preview of it, then played by the app's async loop in slices. Nothing waits a fixed time: `wait_until` polls the app's state with
 `await pilot.pause()` (which waits for the app to go idle) within a generous bound, and fails with what it was
 waiting for. Pilot tests run in `asyncio.run` (no pytest-asyncio here)."""
 
@@ -16,7 +16,7 @@ from textual.widgets import Checkbox, OptionList, Static, TabbedContent
 from shopsim.contract import events as E
 from shopsim.contract.clock import DAY, HOUR, MINUTE
 from shopsim.contract.events import Event
-from shopsim.tui.app import LoadingScreen, ShopsimApp
+from shopsim.tui.app import ShopsimApp
 from shopsim.tui.driver import OUTCOMES
 from shopsim.tui.screens.errors import ErrorsScreen
 from shopsim.tui.screens.explain import ExplainScreen
@@ -30,13 +30,13 @@ from shopsim.tui.widgets.inbox import InboxPane
 from shopsim.tui.widgets.settings import SettingsPane
 from shopsim.tui.widgets.shopper_list import ShopperList, ShopperSearch
 from shopsim.tui.widgets.shoppers import ShopperTable
-from shopsim.tui.widgets.transport import TransportBar
+from shopsim.tui.widgets.transport import Clock, TransportBar
 
 from helpers.paths import FIXTURES
 from helpers.scenarios import promo_story as story
 from helpers.tui import (
-    ARNAUDE, DEFAULT, SIZE, clock_text, day_one_with_arnaude, flush_panes, new_app, open_main, quiet_narration,
-    settle, texts, utc_label, wait_until,
+    ARNAUDE, DEFAULT, SIZE, clock_text, day_one_with_arnaude, flush_panes, hold_build, new_app, open_main,
+    quiet_narration, settle, texts, utc_label, wait_until,
 )
 
 INVALID = FIXTURES / "invalid" / "unknown_key.yaml"
@@ -55,24 +55,20 @@ def recorder(app: ShopsimApp) -> list[Event]:
 # --- 1. launch --------------------------------------------------------------------------------------------
 
 
-def test_launch_shows_the_loading_screen_then_the_main_screen() -> None:
+def test_launch_shows_the_main_screen_at_once_then_gives_it_the_run() -> None:
     async def body() -> None:
         app = new_app(DEFAULT)
+        build = hold_build(app)
         async with app.run_test(size=SIZE) as pilot:
-            seen: list[type] = [type(app.screen)]
-            assert isinstance(app.screen, LoadingScreen)
-            assert "Loading" in str(app.screen.query_one("#loading-text", Static).render())
-            assert app.sim is None
-
-            def loaded() -> bool:
-                if type(app.screen) is not seen[-1]:
-                    seen.append(type(app.screen))
-                return isinstance(app.screen, MainScreen)
-
-            await wait_until(pilot, loaded, "the main screen")
-            assert seen == [LoadingScreen, MainScreen]
-            assert len(app.screen_stack) == 2  # the loading screen was replaced, not stacked under
+            first = app.screen
+            await pilot.pause()
+            assert isinstance(first, MainScreen) and first.preparing  # before the run is built
+            assert app.sim is None and app.driver is None and app.main_screen is None
+            assert "loading" in first.query_one(Clock).text and "day 1/7" in first.query_one(Clock).text
+            build()
             main = await open_main(app, pilot)
+            assert main is first and not main.preparing  # the same screen, now showing the run
+            assert len(app.screen_stack) == 2
             sim = app.sim
             assert sim.started and sim.now == 0 and len(sim.shoppers) == 2000
             assert app.sub_title == "default"

@@ -106,8 +106,11 @@ def test_bare_shopsim_opens_the_app_and_quits_cleanly(tmp_path) -> None:
 def test_run_default_in_80x24_draws_the_top_bar_in_the_terminal_and_quits_cleanly(tmp_path) -> None:
     """The smallest terminal the app is made for: the top bar shows, everything is drawn inside 80×24,
     q quits with exit code 0 and nothing (no traceback) is printed on the way out."""
-    top_bar = lambda out: "+1d" in plain_text(out) and "day 1/" in plain_text(out)  # noqa: E731
-    pid, fd, shown = _open_app(tmp_path, 24, 80, ("run", "default"), drawn=top_bar)
+    def drawn(out: bytes) -> bool:  # the top bar, and the whole frame it is in: down to the last row
+        return ("+1d" in plain_text(out) and "day 1/" in plain_text(out)
+                and any(int(row) == 24 for row, _ in CURSOR_TO.findall(out)))
+
+    pid, fd, shown = _open_app(tmp_path, 24, 80, ("run", "default"), drawn=drawn)
     try:
         places = [(int(row), int(col)) for row, col in CURSOR_TO.findall(shown)]
         assert places and max(r for r, _ in places) == 24 and max(c for _, c in places) <= 80, places

@@ -1,7 +1,8 @@
 """The main screen: clock and transport, shoppers, the selected shopper's inbox and settings, the live feed.
 
 The screen routes each `SimAdvanced` batch to its widgets and keeps the selection; the app owns the
-simulation and its driver."""
+simulation and its driver. It first shows a preview of the run while the app builds it (run_preview.py),
+then takes the run in its place (`adopt`)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from shopsim.contract import events as E
 from shopsim.simulation import Simulation
 from shopsim.tui.clocktext import utc_text
 from shopsim.tui.driver import OUTCOMES, SimDriver
-from shopsim.tui.messages import ExplainRequested, NarrationReached, ShopperSelected, SimAdvanced
+from shopsim.tui.messages import ExplainRequested, NarrationReached, PreviewShown, ShopperSelected, SimAdvanced
+from shopsim.tui.run_preview import Preparing, RunPreview
 from shopsim.tui.widgets.bigclock import BigClock
 from shopsim.tui.widgets.feed import LiveFeed
 from shopsim.tui.widgets.inbox import InboxPane
@@ -55,9 +57,11 @@ class MainScreen(Screen):
         Binding("v", "feed_size", "Feed size", tooltip="the feed: its usual size, tall, hidden"),
     ]
 
-    def __init__(self, sim: Simulation, driver: SimDriver, metrics: Metrics) -> None:
+    def __init__(self, sim: Simulation | RunPreview, driver: SimDriver | Preparing, metrics: Metrics | None) -> None:
+        """A `RunPreview` with its `Preparing` (and no metrics) until the run is built, then `adopt` the run."""
         super().__init__()
         self.sim, self.driver, self.metrics = sim, driver, metrics
+        self._handed_over = True  # every pane shows self.sim (the panes are composed with it)
         self.selected: int | None = None
         self.zoomed: str | None = None   # the pane filling the screen (z), if any
         self.feed_size = 0               # index into FEED_SIZES
@@ -81,6 +85,38 @@ class MainScreen(Screen):
     def on_mount(self) -> None:
         self.select(0)
         self.query_one(ShopperTable).view.focus()  # arrows move through shoppers from the start
+        if not self._handed_over:
+            self._hand_over()
+        if self.preparing:
+            self.call_after_refresh(self.post_message, PreviewShown(self))
+
+    @property
+    def preparing(self) -> bool:
+        """Whether it still shows a preview of its run."""
+        return isinstance(self.sim, RunPreview)
+
+    def adopt(self, sim: Simulation, driver: SimDriver, metrics: Metrics) -> None:
+        """Show `sim`, the run this screen previewed while it was built: the same shoppers at time 0, with its
+        driver. What the user did meanwhile (the selection, a search, the tab, the zoom, the focus) stays."""
+        self.sim, self.driver, self.metrics = sim, driver, metrics
+        self._handed_over = False
+        self._hand_over()
+
+    def _hand_over(self) -> None:
+        """Give every pane the screen's run and driver (now, or once composed if it is not yet)."""
+        if not self._composed():
+            return  # on_mount does it: panes composed from here on take self.sim
+        sim, driver = self.sim, self.driver
+        self.query_one(ShopperTable).adopt(sim)
+        self.query_one(InboxPane).adopt(sim)
+        settings = self.query_one(SettingsPane)
+        settings.sim = sim
+        settings.sync()
+        self.query_one(LiveFeed).sim = sim
+        for clock in (self.query_one(TransportBar), self.query_one(BigClock)):
+            clock.driver = driver
+            clock.update_clock()
+        self._handed_over = True
 
     # --- the simulation's batches -------------------------------------------------------------------
 

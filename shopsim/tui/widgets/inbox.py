@@ -103,6 +103,13 @@ class InboxPane(Vertical):
         """The ad impressions a shopper has seen so far, oldest first."""
         return self._ads.get(shopper_id, [])
 
+    def adopt(self, sim: Simulation) -> None:
+        """Show `sim`'s inboxes in place of the preview's (empty) ones, for the same shopper."""
+        self.sim = sim
+        if self.query(MessagePreview):
+            self.preview.sim = sim
+        self._reload()
+
     # --- the simulation's events ----------------------------------------------------------------------
 
     def on_sim_events(self, events: list[Event]) -> None:

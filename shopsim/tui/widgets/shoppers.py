@@ -100,6 +100,18 @@ class ShopperTable(ShopperRows, Vertical):
             return [d.name for d in defs]
         return sorted({sh.segment.name for sh in self.shoppers})
 
+    def adopt(self, sim: SimulationView) -> None:
+        """Show `sim` in place of the preview of it the table was made with (the same shoppers, now the run's):
+        the filter, the cursor, the selection and the search's index stay; counts and live facets read the run."""
+        self.sim, self.shoppers = sim, sim.shoppers
+        self.unread = [0] * len(self.shoppers)
+        self._unread_ids = set()
+        self._by_id = None
+        self._base_seq = getattr(sim, "emitted", 0)
+        if getattr(sim, "started", False):
+            self._count_unread()
+        self._apply_filter(self._filter, narrow=False)
+
     # --- unread counts, kept from events ------------------------------------------------------------
 
     def _count_unread(self) -> None:
