@@ -139,24 +139,20 @@ class Identity(NamedTuple):  # a tuple: a tenth of a frozen dataclass's cost to 
     first: str
 
 
-# randrange(10) is getrandbits(4), drawn again while it is 10 or more: the top four bits of one 32-bit word of
-# the generator. A byte table turns the top byte of each word into its digit and drops the rejected ones.
-_DIGIT_OF_TOP_BYTE = bytes.maketrans(bytes(range(160)), bytes(48 + (b >> 4) for b in range(160)))
-_REJECTED_TOP_BYTES = bytes(range(160, 256))
+_DIGITS = "0123456789"
 
 
 def _digits(bits, n: int) -> tuple[str, ...]:
-    """n decimal digits, the same as n calls of `randrange(10)` on the generator whose `getrandbits` is `bits`,
-    and the generator left where they would leave it.
-
-    getrandbits(32 * m) is m consecutive 32-bit words, the first in the lowest bits, and each `randrange(10)`
-    consumes exactly one word (plus one per rejection): so draw as many words as digits are still missing,
-    which never draws past the last digit, until there are n."""
-    out = b""
-    while len(out) < n:
-        m = n - len(out)
-        out += bits(32 * m).to_bytes(4 * m, "little")[3::4].translate(_DIGIT_OF_TOP_BYTE, _REJECTED_TOP_BYTES)
-    return tuple(out.decode())
+    """n decimal digits, the same as n calls of `randrange(10)` on the generator whose `getrandbits` is `bits`
+    (getrandbits(4), again while it is 10 or more), and the generator left where they would leave it."""
+    out = []
+    add = out.append
+    for _ in range(n):
+        d = bits(4)
+        while d > 9:
+            d = bits(4)
+        add(_DIGITS[d])
+    return tuple(out)
 
 
 def make_identity(p: Pools, rng: random.Random, has_phone: bool) -> Identity:

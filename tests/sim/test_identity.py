@@ -87,3 +87,15 @@ def test_pools_are_those_of_a_faker_with_every_provider():
         warnings.simplefilter("ignore")  # fr_QC says it is deprecated
         for locale in sorted(set(AVAILABLE_LOCALES) - set(UNSUPPORTED_LOCALES)):
             assert pools(5, locale) == fill_pools(Faker(locale), 5, locale), locale
+
+
+def test_favourites_are_the_sorted_sample_the_random_module_draws():
+    from shopsim.sim.population import sorted_sample
+
+    for n in range(1, 30):
+        items = tuple(f"c{i:02d}" for i in range(n))
+        for k in range(0, min(n, 8) + 1):
+            for seed in range(25):
+                fast, slow = random.Random(seed), random.Random(seed)
+                assert sorted_sample(fast, items, k) == tuple(sorted(slow.sample(items, k))), (n, k, seed)
+                assert fast.getstate() == slow.getstate(), (n, k, seed)
