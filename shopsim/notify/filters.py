@@ -90,14 +90,33 @@ def _make_formatter(currency: str, locale: str) -> Callable[[Any], str]:
 
 
 _FORMATTERS: dict[tuple[str, str], Callable[[Any], str]] = {}
+# Amounts already written, (amount, its type, currency, locale) -> text: a run writes the same prices and cart
+# values again and again (about 95% of the default scenario's). Emptied when full, so it stays small.
+_WRITTEN: dict[tuple, str] = {}
+_WRITTEN_MAX = 16_384
 
 
 def format_money(amount: Any, currency: str, locale: str) -> str:
     """``amount`` in ``currency`` the way ``locale`` writes it (Babel's format_currency, cached); None -> ""."""
     if amount is None:
         return ""
+    kind = type(amount)
+    if kind is float or kind is int:
+        key = (amount, kind, currency, locale)
+        text = _WRITTEN.get(key)
+        if text is None:
+            text = _format_money(amount, currency, locale)
+            if amount == amount:  # NaN never finds itself again
+                if len(_WRITTEN) >= _WRITTEN_MAX:
+                    _WRITTEN.clear()
+                _WRITTEN[key] = text
+        return text
     if not _number_ok(amount):
-        raise TypeError(f"money expects a number, got {type(amount).__name__}")
+        raise TypeError(f"money expects a number, got {kind.__name__}")
+    return _format_money(amount, currency, locale)
+
+
+def _format_money(amount: Any, currency: str, locale: str) -> str:
     key = (currency, locale)
     fmt = _FORMATTERS.get(key)
     if fmt is None:

@@ -37,18 +37,28 @@ DELIVERED = "delivered"
 
 def trace_record(verdicts: list[Verdict], start_epoch: int) -> list[dict[str, Any]]:
     """Verdicts as the log writes them: step and outcome always; reason, rule and params when set."""
+    key = tuple(map(id, verdicts))
+    out = _TRACES.get(key)
+    if out is not None:  # every verdict a shared constant: so is the record (nothing downstream changes it)
+        return out
     out = []
+    shared_only = True
     for v in verdicts:
         rec = _RECORDS.get(id(v))
         if rec is None:
             rec = _record(v)
             if id(v) in SHARED_IDS:  # a shared constant: its record can be shared too
                 _RECORDS[id(v)] = rec
+            else:
+                shared_only = False
         out.append(rec)
+    if shared_only:
+        _TRACES[key] = out
     return out
 
 
 _RECORDS: dict[int, dict[str, Any]] = {}
+_TRACES: dict[tuple[int, ...], list[dict[str, Any]]] = {}  # the records of a trace made of shared verdicts only
 
 
 def _record(v: Verdict) -> dict[str, Any]:
@@ -76,6 +86,7 @@ class Notifier:
         self.products = {p.id: p for p in cs.products}
         self.placed: dict[str, dict[str, Any]] = {}   # order id -> the order as templates see it
         self.notes: dict[str, Note] = {}
+        self._rendered: dict[tuple[str, str], Verdict] = {}  # (category, channel) -> its render verdict
         self.k_retry = kernel.register(self._retry)
         self.k_digest = kernel.register(self._digest_due)
         kernel.on(E.ORDER_PLACED, self._remember_order)
@@ -237,17 +248,25 @@ class Notifier:
             coupon = more.pop("coupon_code", None)
             ctx.update(more)
             note.extra = None
-        title, body = self.templates.render(note.category, note.channel, ctx)
+        category, channel = note.category, note.channel
+        title, body = self.templates.render(category, channel, ctx)
         trace = note.evaluations[-1][1]
-        trace.append(shared("render", template=f"{note.category}.{note.channel}"))
+        rendered = self._rendered.get((category, channel))
+        if rendered is None:
+            rendered = self._rendered[(category, channel)] = shared("render", template=f"{category}.{channel}")
+        trace.append(rendered)
         self._settle(note, DELIVERED)
-        if note.cls == MARKETING and note.items is None:
-            self.caps.record(sh.index, note.channel, note.category, now)
-        digest_of = tuple(i.id for i in note.items) if note.items is not None else ()
-        rerouted = note.requested_channel if note.channel != note.requested_channel else None
-        self._emit(E.NOTIFICATION_DELIVERED, note, title=title, body=body, link=ctx["link"],
-                   rerouted_from=rerouted, digest_of=list(digest_of) if note.items is not None else None,
-                   dropped=(extra or {}).get("dropped"), coupon=coupon, coupons=(extra or {}).get("coupons") or None)
+        items = note.items
+        if note.cls == MARKETING and items is None:
+            self.caps.record(sh.index, channel, category, now)
+        digest_of = tuple(i.id for i in items) if items is not None else ()
+        self.kernel.emit(E.NOTIFICATION_DELIVERED, sh.id, {
+            "id": note.id, "category": category, "channel": channel,
+            "trace": trace_record(trace, self.cs.start_epoch), "title": title, "body": body, "link": ctx["link"],
+            "rerouted_from": note.requested_channel if channel != note.requested_channel else None,
+            "digest_of": list(digest_of) if items is not None else None,
+            "dropped": extra.get("dropped") if extra else None, "coupon": coupon,
+            "coupons": (extra.get("coupons") or None) if extra else None})
         if self.keep:
             msg = Message(note.id, sh.id, now, note.channel, note.category, note.kind, title, body, ctx["link"],
                           digest_of)

@@ -376,12 +376,12 @@ def render_bounded(tpl: Any, ctx: dict, channel: str, part: str, shared: bool = 
     return render_capped(tpl, ctx, RENDER_LIMITS.get((channel, part), MAX_VALUE), shared, PART_NAMES.get((channel, part)))
 
 
-def budgeted(render: Any, ctx: dict) -> str:
-    """`render(ctx)` within a fresh step budget, for a template translated to Python (template_python.py)."""
+def budgeted(render: Any, ctx: dict, limit: int) -> str:
+    """`render(ctx, limit)` within a fresh step budget, for a template translated to Python (template_python.py)."""
     previous = getattr(_local, "budget", None)
     _local.budget = _Budget()
     try:
-        return render(ctx)
+        return render(ctx, limit)
     finally:
         _local.budget = previous
 

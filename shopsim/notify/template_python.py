@@ -17,6 +17,7 @@ filters, joins and loop guards, so a render that would run out of steps in Jinja
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Callable
 
 from jinja2 import nodes
@@ -90,7 +91,6 @@ _COMPARE = {"eq": "==", "ne": "!=", "gt": ">", "gteq": ">=", "lt": "<", "lteq": 
             "notin": "not in"}
 _INTERCEPTED = {"Add": "+", "Mul": "*", "Mod": "%", "Pow": "**"}
 _PLAIN = {"Sub": "-", "Div": "/", "FloorDiv": "//"}
-_STR_RESULT = {"money", "shorten", "discount", "_concat"}  # filters that always return str
 _CONTEXT_FILTERS = (money, discount)  # they read only context.get("currency" / "locale")
 
 
@@ -100,7 +100,7 @@ class _Gen:
         self.consts: dict[str, Any] = {"_ga": _ga, "_set": _set, "_has": _has, "_no_else": _no_else,
                                        "_binop": _binop, "_MISSING": _MISSING, "_GLOBALS": ENV.globals,
                                        "_ENV": ENV, "_EVAL": _Context.eval_ctx, "_block_concat": ENV.concat,
-                                       "_Context": _Context}
+                                       "_Context": _Context, "GiveUp": GiveUp}
         self.context = False  # whether a filter needs the _Context stand-in
         self.n = 0
         self.sets = self._top_sets(tree.body)
@@ -124,22 +124,37 @@ class _Gen:
         self.lines.append("    " * indent + line)
 
     def block(self, body: list[nodes.Node], indent: int, w: str, done: frozenset[str]) -> frozenset[str]:
-        """Statements at `indent`, writing with `w`; `done`: the set names assigned on every path so far."""
+        """Statements at `indent`, writing with `w`; `done`: the set names assigned on every path so far.
+        Output between two other statements is written at once, as one f-string of its text and values
+        (each value evaluated in its turn into a local first, as Jinja evaluates them)."""
         start = len(self.lines)
+        pending: list[str] = []  # the f-string's parts: text with braces doubled, and {t1!s} for values
         for node in body:
+            if isinstance(node, nodes.Output):
+                for child in node.nodes:
+                    if isinstance(child, nodes.TemplateData):
+                        pending.append(child.data.replace("{", "{{").replace("}", "}}"))
+                    elif isinstance(child, nodes.Const):
+                        pending.append(str(child.value).replace("{", "{{").replace("}", "}}"))
+                    else:
+                        self.n += 1
+                        value = f"t{self.n}"
+                        self.emit(indent, f"{value} = {self.expr(child, done)}")
+                        pending.append(f"{{{value}!s}}")
+                continue
+            self.write(pending, indent, w)
             done = self.stmt(node, indent, w, done)
+        self.write(pending, indent, w)
         if len(self.lines) == start:
             self.emit(indent, "pass")
         return done
 
+    def write(self, pending: list[str], indent: int, w: str) -> None:
+        if pending:
+            self.emit(indent, f"{w}(f{''.join(pending)!r})")
+            pending.clear()
+
     def stmt(self, node: nodes.Node, indent: int, w: str, done: frozenset[str]) -> frozenset[str]:
-        if isinstance(node, nodes.Output):
-            for child in node.nodes:
-                if isinstance(child, nodes.TemplateData):
-                    self.emit(indent, f"{w}({child.data!r})")
-                else:
-                    self.emit(indent, f"{w}({self.text(child, done)})")
-            return done
         if isinstance(node, nodes.If):
             branches = [(node.test, node.body), *[(e.test, e.body) for e in node.elif_]]
             after = []
@@ -182,15 +197,6 @@ class _Gen:
 
     # --- expressions ------------------------------------------------------------------------------
 
-    def text(self, node: nodes.Expr, done: frozenset[str]) -> str:
-        """An expression as `{{ }}` prints it: str() of its value."""
-        if isinstance(node, nodes.Const):
-            return repr(str(node.value))
-        code = self.expr(node, done)
-        if isinstance(node, nodes.Filter) and node.name in _STR_RESULT:
-            return code
-        return f"str({code})"
-
     def expr(self, node: nodes.Expr, done: frozenset[str]) -> str:
         if isinstance(node, nodes.Const):
             if type(node.value) not in (str, int, float, bool, type(None)):
@@ -204,7 +210,10 @@ class _Gen:
                 if node.attr != "index":
                     raise _Unsupported
                 return self.loops[-1][2]
-            return f"_ga({self.expr(node.node, done)}, {node.attr!r})"
+            # The sandbox reads a dict's key first; anything else takes Jinja's longer road (_ga gives up).
+            self.n += 1
+            v = f"a{self.n}"
+            return f"({v}[{node.attr!r}] if type({v} := {self.expr(node.node, done)}) is dict else _ga({v}, {node.attr!r}))"
         if isinstance(node, nodes.Getitem):
             if isinstance(node.arg, nodes.Slice):
                 s = node.arg
@@ -287,13 +296,16 @@ class _Gen:
         raise _Unsupported
 
     def source(self, body: list[nodes.Node]) -> str:
-        self.emit(0, "def render(ctx):")
+        self.emit(0, "def render(ctx, limit):")
         self.emit(1, "out = []")
         self.emit(1, "w = out.append")
         for name in sorted(self.sets):
             self.emit(1, f"s_{name} = _MISSING")
         self.block(body, 1, "w", frozenset())
-        self.emit(1, "return ''.join(out)")
+        self.emit(1, "text = ''.join(out)")
+        self.emit(1, "if len(text) > limit:")
+        self.emit(2, "raise GiveUp")  # past the part's limit: Jinja's error says which
+        self.emit(1, "return text")
         if self.context:
             self.lines.insert(1, "    cx = _Context(ctx)")
         return "\n".join(self.lines)
@@ -306,18 +318,8 @@ def translate(source: str) -> Callable[[dict, int], str] | None:
         tree = ENV._parse(source, None, None)  # the tree Jinja compiles, with the sandbox's guards
         gen = _Gen(tree)
         code = compile(gen.source(tree.body), "<template>", "exec")
-    except (_Unsupported, RecursionError, MemoryError, SyntaxError, ValueError):
-        return None
-    except Exception:  # noqa: BLE001 - a source Jinja itself refuses: Jinja reports it
+    except Exception:  # noqa: BLE001 - outside the subset, too deep, or a source Jinja refuses: Jinja's
         return None
     space = dict(gen.consts)
     exec(code, space)  # noqa: S102 - code made above from the template's tree, names and literals only
-    body = space["render"]
-
-    def render(ctx: dict, limit: int) -> str:
-        text = budgeted(body, ctx)
-        if len(text) > limit:
-            raise GiveUp
-        return text
-
-    return render
+    return partial(budgeted, space["render"])

@@ -57,10 +57,20 @@ def assert_same(source: str, contexts, cap: int = 100_000) -> int:
 ALL_SAMPLES = [dict(s, channel=ch) for cat in TEMPLATE_CATEGORIES for s in SAMPLES[cat] for ch in CHANNELS[:1]]
 
 
+class Shown:
+    """A value whose str() and format() differ: `{{ }}` prints str()."""
+
+    def __str__(self) -> str:
+        return "str"
+
+    def __format__(self, spec: str) -> str:
+        return "format"
+
+
 def broken(ctx: dict):
     """The context with one thing wrong at a time: a key missing, None, another type, or very long."""
     odd = (None, 0, 3.5, "", "x" * 200_001, [], [1, 2], {}, True, MappingProxyType({"items": 1, "title": "t"}),
-           "id items title code name")
+           "id items title code name", Shown())
     for key, value in ctx.items():
         for other in odd:
             yield {**ctx, key: other}
@@ -114,6 +124,7 @@ HAND_WRITTEN = [
     "{{ shopper.name | replace('a', 'A') | lower | upper | shorten(20) }}",
     "{{ 'x' * 3 }}{{ 'ab' + 'cd' }}{{ -order.total }}{{ order.total // 2 }}{{ 2 > 1 > 0 }}{{ 'a' in 'abc' }}",
     "{{ 'x' * 200000 }}",
+    "Set {a} and }} {x} { {{ shopper.first_name }} {{ '{literal}' }} {{ '{' ~ kind ~ '}' }}",
     "{{ ('x' * 200000)[:5] }}",
     "{{ ('ab' ~ 'c' * 99999)[:3] }}",
     "{{ ('a' if cart) == '' }} {{ ('a' if cart) | length }}",
@@ -137,6 +148,17 @@ def test_hand_written_templates_render_what_jinja_renders(source):
     if fn is None:  # outside the subset: Jinja renders it, always
         return
     assert_same(source, contexts)
+
+
+@pytest.mark.parametrize("source", [
+    "Set {a} and }} {x} { {{ shopper.first_name }} {{ '{literal}' }} {{ '{' ~ kind ~ '}' }}",
+    "{% if order %}{% set n = 1 %}{% elif cart %}{% set n = 2 %}{% else %}{% set n = 3 %}{% endif %}{{ n }}",
+    "{% for i in order['items'] %}{{ loop.index }}:{{ i.name | shorten(10) }}|{% endfor %}",
+    "{% filter shorten(12) %}{% if order %}{{ order.id }}{% endif %} {{ kind }}{% endfilter %}",
+    "{{ order['items'] | selectattr('qty', 'gt', 1) | map(attribute='name') | join(', ') }}",
+])
+def test_templates_inside_the_subset_are_translated(source):
+    assert translate(source) is not None
 
 
 SNIPPETS = [

@@ -342,6 +342,17 @@ def test_money_matches_babel_on_many_amounts():
         assert format_money(amount, "USD", "en_US") == format_currency(amount, "USD", locale="en_US")
 
 
+def test_money_written_again_is_the_same_text_whatever_came_before(monkeypatch):
+    from shopsim.notify import filters
+    monkeypatch.setattr(filters, "_WRITTEN_MAX", 8)  # emptied again and again on the way
+    amounts = [1.005, Decimal("1.005"), 1, 1.0, Decimal(1), 2.675, Decimal(2.675), -0.0, 0.0, 0, -12.5, float("nan"), 10**7, 0.1 + 0.2]
+    for amount in amounts * 3 + amounts[::-1]:
+        for locale, currency in (("en_US", "USD"), ("de_DE", "EUR"), ("ja_JP", "JPY")):
+            expected = format_currency(0 if amount == 0 else amount, currency, locale=locale)
+            assert format_money(amount, currency, locale) == expected, (amount, currency, locale)
+    assert len(filters._WRITTEN) <= 8
+
+
 def test_money_filter_uses_context_currency_and_locale(tpl):
     t = Templates.load({"customer_service": {"sms": {"body": "{{ refund.amount | money }}"}}})
     sample = SAMPLES["customer_service"][1]
