@@ -5,8 +5,9 @@ and run with the driver's own `executemany` (Core inspects every parameter row i
 the writer about half its speed); on any other database it goes through Core with one dict per row.
 
 Carts and orders are written as they change, not kept for the end: a batch carries, per cart or order, what
-changed since the last batch, and these statements merge it into the row already written (an upsert, or an
-update of an order placed in an earlier batch). The rows come out as `store.tables.Commerce` projects them.
+changed since the last batch (`store.commerce_batch`), and these statements merge it into the row already
+written (an upsert, or an update of an order placed in an earlier batch). The rows come out as
+`store.tables.Commerce` projects them.
 """
 
 from __future__ import annotations

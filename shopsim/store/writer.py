@@ -32,8 +32,9 @@ from shopsim.contract import events as E
 from shopsim.contract.clock import epoch_ms, iso
 from shopsim.store.errors import StoreError
 from shopsim.store.models import LATE_INDEXES, TABLES as _T, metadata
+from shopsim.store.commerce_batch import CommerceBatch
 from shopsim.store.statements import Statement, inserts, merges
-from shopsim.store.tables import ORDER_STATUS, ORDER_STEPS, shopper_row
+from shopsim.store.tables import ORDER_STEPS, shopper_row
 
 BATCH_ROWS = 20_000
 RUN_ID = 1  # one run per database (a replay to the same place replaces it)
@@ -42,12 +43,10 @@ RUN_ID = 1  # one run per database (a replay to the same place replaces it)
 # speed.
 _SORTED = orjson.OPT_SORT_KEYS
 _TABLES = tuple(_T)
-_MERGES = ("carts", "carts_update", "cart_items", "orders_update", "inbox_read")
-# A cart's row, and an order's, by column (store.models keeps the tables' column order).
-_C_STATUS, _C_UPDATED, _C_ITEMS, _C_VALUE, _C_REASON, _C_STAGE, _C_ABANDONED, _C_ORDER = 2, 4, 5, 6, 7, 8, 9, 10
-_O_STATUS, _O_CARRIER, _O_TRACKING, _O_REFUND = 11, 12, 13, 14
-# An order placed in an earlier batch: what changed since, as statements.ORDER_UPDATE takes it.
-_U_STATUS, _U_TRACKED, _U_CARRIER, _U_TRACKING, _U_REFUNDED, _U_REFUND = 1, 2, 3, 4, 5, 6
+# A batch's statements in the order they run: each table's new rows (carts and cart items are upserts, see
+# store.statements), then the changes to rows of earlier batches. A message's first read comes after its
+# inbox row, which the same batch may hold.
+_ORDER = (*_TABLES, "carts_update", "orders_update", "inbox_read")
 
 
 class Waiting:
@@ -110,8 +109,8 @@ class StoreWriter:
         except NotImplementedError as e:
             raise StoreError(str(e)) from None
         self.rows_written = 0
+        self._commerce = CommerceBatch()
         self._new_batch()
-        self._refunds: dict[str, float] = {}  # an order's refunds so far, for the few orders refunded
         self._notes: dict[str, tuple[dict, int, str]] = {}  # requested: (its fields, t_ms, shopper)
         self._waiting: dict[str, Waiting] = {}  # the deferred ones among them
         self._events = 0
@@ -132,12 +131,7 @@ class StoreWriter:
     def _new_batch(self) -> None:
         self._rows: dict[str, list] = {name: [] for name in _TABLES}
         self._n_pending = 0
-        # What changed in this batch, merged into the rows already written when it is committed.
-        self._carts: dict[str, list] = {}           # cart -> its row as this batch leaves it
-        self._items: dict[tuple[str, str], list] = {}  # (cart, product) -> [cart, product, qty added, price]
-        self._orders: dict[str, list] = {}          # orders placed in this batch -> row
-        self._steps: dict[str, list] = {}           # orders placed before -> statements.ORDER_UPDATE row
-        self._opened: dict[str, int] = {}           # inbox id -> first open in this batch
+        self._opened: dict[str, int] = {}  # inbox id -> first open in this batch, merged at its commit
 
     def _add(self, name: str, row: dict) -> None:
         self._rows[name].append(tuple(row.get(c.name) for c in _T[name].columns))
@@ -184,72 +178,6 @@ class StoreWriter:
     def _settings_changed(self, seq: int, t: int, typ: str, shopper: str, d: dict) -> None:
         self._add("settings_history", {"seq": seq, "shopper": shopper, "t_ms": t, "source": d["source"],
                                        "settings": _json(d["settings"])})
-
-    # Carts: the row as this batch leaves it (store.tables.Commerce projects the same columns for the export).
-
-    def _cart(self, t: int, shopper: str, d: dict, status: str) -> list:
-        c = self._carts.get(d["cart"])
-        if c is None:  # cart, shopper, status, created_ms, updated_ms, items, value, abandonment, order
-            c = self._carts[d["cart"]] = [d["cart"], shopper, status, t, t, None, None, None, None, 0, None]
-        c[_C_STATUS], c[_C_UPDATED] = status, t
-        if "items" in d and "value" in d:
-            c[_C_ITEMS], c[_C_VALUE] = d["items"], d["value"]
-        return c
-
-    def _item_added(self, seq: int, t: int, typ: str, shopper: str, d: dict) -> None:
-        self._cart(t, shopper, d, "open")
-        key = (d["cart"], d["product"])
-        item = self._items.get(key)
-        if item is None:
-            self._items[key] = [d["cart"], d["product"], d["qty"], d["price"]]
-        else:
-            item[2] += d["qty"]
-
-    def _checkout(self, seq: int, t: int, typ: str, shopper: str, d: dict) -> None:
-        self._cart(t, shopper, d, "checkout")
-
-    def _abandoned(self, seq: int, t: int, typ: str, shopper: str, d: dict) -> None:
-        c = self._cart(t, shopper, d, "abandoned")
-        c[_C_ABANDONED] += 1
-        c[_C_REASON], c[_C_STAGE] = d.get("reason"), d.get("stage") or "cart"
-
-    def _emptied(self, seq: int, t: int, typ: str, shopper: str, d: dict) -> None:
-        self._cart(t, shopper, d, "emptied")
-
-    def _order_placed(self, seq: int, t: int, typ: str, shopper: str, d: dict) -> None:
-        c = self._cart(t, shopper, d, "ordered")
-        if c[_C_ORDER] is None:
-            c[_C_ORDER] = d["order"]
-        g = d.get
-        self._orders[d["order"]] = [d["order"], shopper, d["cart"], t, g("currency"), g("subtotal"), g("shipping"),
-                                    g("discount"), g("total"), g("coupon"), g("attributed_to"), "placed", None,
-                                    None, None]
-        self._rows["order_events"].append((seq, d["order"], t, typ))
-        self._n_pending += 1
-
-    def _order_step(self, seq: int, t: int, typ: str, shopper: str, d: dict) -> None:
-        oid = d.get("order")
-        refund = None
-        if typ == E.REFUND_ISSUED:
-            self._refunds[oid] = refund = round(self._refunds.get(oid, 0.0) + d["amount"], 2)
-        o = self._orders.get(oid)
-        if o is not None:  # placed in this batch
-            o[_O_STATUS] = ORDER_STATUS[typ]
-            if "carrier" in d:
-                o[_O_CARRIER], o[_O_TRACKING] = d["carrier"], d.get("tracking")
-            if refund is not None:
-                o[_O_REFUND] = refund
-        else:  # placed in an earlier batch: what changes, for statements.ORDER_UPDATE
-            o = self._steps.get(oid)
-            if o is None:
-                o = self._steps[oid] = [oid, None, False, None, None, False, None]
-            o[_U_STATUS] = ORDER_STATUS[typ]
-            if "carrier" in d:
-                o[_U_TRACKED], o[_U_CARRIER], o[_U_TRACKING] = True, d["carrier"], d.get("tracking")
-            if refund is not None:
-                o[_U_REFUNDED], o[_U_REFUND] = True, refund
-        self._rows["order_events"].append((seq, oid, t, typ))
-        self._n_pending += 1
 
     # Notifications: held from request to outcome, then written (with an inbox row when delivered).
 
@@ -308,11 +236,12 @@ class StoreWriter:
         self._waiting.clear()
 
     def _derivers(self) -> dict:
-        out = {t: self._order_step for t in ORDER_STEPS}
+        c = self._commerce
+        out = {t: c.order_step for t in ORDER_STEPS}
         out.update({
             E.SHOPPER_CREATED: self._shopper_created, E.SETTINGS_CHANGED: self._settings_changed,
-            E.CART_ITEM_ADDED: self._item_added, E.CHECKOUT_STARTED: self._checkout, E.CART_ABANDONED: self._abandoned,
-            E.CART_EMPTIED: self._emptied, E.ORDER_PLACED: self._order_placed,
+            E.CART_ITEM_ADDED: c.item_added, E.CHECKOUT_STARTED: c.checkout, E.CART_ABANDONED: c.abandoned,
+            E.CART_EMPTIED: c.emptied, E.ORDER_PLACED: c.order_placed,
             E.NOTIFICATION_REQUESTED: self._note_requested, E.NOTIFICATION_DEFERRED: self._note_deferred,
             E.NOTIFICATION_OPENED: self._note_opened,
         })
@@ -323,7 +252,7 @@ class StoreWriter:
         """Commit the buffered rows in one transaction (on the writer thread, when there is one)."""
         if self.failed is not None:
             raise self.failed
-        if not (self._n_pending or self._carts or self._steps or self._opened):
+        if not (self._n_pending or self._commerce or self._opened):
             return
         batch = self._batch()
         self._new_batch()
@@ -338,17 +267,10 @@ class StoreWriter:
 
     def _batch(self) -> list[tuple[Statement, list]]:
         """This batch's statements in the order they must run: new rows, then what changed in earlier ones."""
-        rows = self._rows
-        rows["orders"] = list(self._orders.values())
-        with_items, without = [], []
-        for c in self._carts.values():
-            (without if c[_C_ITEMS] is None else with_items).append(c)
-        merged = {"carts": with_items, "cart_items": list(self._items.values()), "orders_update":
-                  list(self._steps.values()), "inbox_read": [(RUN_ID, nid, t) for nid, t in self._opened.items()],
-                  "carts_update": [(c[0], c[_C_STATUS], c[_C_UPDATED], c[_C_ORDER]) for c in without]}
+        rows = {**self._rows, **self._commerce.take(),
+                "inbox_read": [(RUN_ID, nid, t) for nid, t in self._opened.items()]}
         sql = self._sql
-        return ([(sql[name], rows[name]) for name in _TABLES if rows[name] and name not in merged]
-                + [(sql[name], merged[name]) for name in _MERGES if merged[name]])
+        return [(sql[name], rows[name]) for name in _ORDER if rows.get(name)]
 
     def start_thread(self) -> None:
         """Commit on a background thread from now on: sqlite3 releases the GIL while SQLite works, so the
