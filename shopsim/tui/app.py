@@ -137,6 +137,7 @@ class ShopsimApp(App):
     @work(thread=True, exclusive=True, group="build")
     def _build(self, cs, screen) -> None:
         sim = Simulation(cs)
+        screen.sim.shoppers.use(sim.shoppers)  # the preview reads them now: a search builds nothing more
         metrics = Metrics()
         sim.subscribe(metrics)
         recording = Recording(cs, self.outputs, self._tell_recording)

@@ -21,11 +21,19 @@ PREPARING = "the run is still being prepared: a moment"
 
 
 class ShoppersOnDemand(Sequence[Shopper]):
-    """The scenario's shoppers, each built the first time it is read (in the thread that reads it)."""
+    """The scenario's shoppers, each built the first time it is read (in the thread that reads it), until the
+    run's population is there (`use`): from then on they are read from it."""
 
     def __init__(self, cs: CompiledScenario) -> None:
         self._builder = PopulationBuilder(cs)
         self._built: list[Shopper | None] = [None] * cs.size
+        self._population: Sequence[Shopper] | None = None
+
+    def use(self, population: Sequence[Shopper]) -> None:
+        """Read the shoppers from `population`, the run's, built meanwhile in another thread: a search over all
+        of them then costs no build. Only what a shopper is (her identity, zone, segment, settings) is read of
+        them while the run starts, and that no longer changes."""
+        self._population = population
 
     def __len__(self) -> int:
         return len(self._built)
@@ -36,6 +44,8 @@ class ShoppersOnDemand(Sequence[Shopper]):
     def __getitem__(self, i: slice) -> list[Shopper]: ...
 
     def __getitem__(self, i):
+        if self._population is not None:
+            return self._population[i]
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self._built)))]
         sh = self._built[i]  # IndexError past either end, as a list
@@ -45,6 +55,9 @@ class ShoppersOnDemand(Sequence[Shopper]):
         return sh
 
     def __iter__(self) -> Iterator[Shopper]:
+        if self._population is not None:
+            yield from self._population
+            return
         for i in range(len(self._built)):
             yield self[i]
 

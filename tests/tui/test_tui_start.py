@@ -139,6 +139,7 @@ def test_the_run_arrives_under_what_the_user_did_meanwhile(tmp_path) -> None:
             await pilot.press("space")  # ...but play is remembered
             assert main.driver.playing and "loading" in main.query_one(Clock).text
             names = {i: preview.shoppers[i].name for i in (0, 1, 241)}
+            built_241 = preview.shoppers[241]
 
             build()
             # The same screen, now the run's (playing, it may already be under the first narration callout).
@@ -150,7 +151,8 @@ def test_the_run_arrives_under_what_the_user_did_meanwhile(tmp_path) -> None:
             assert main.query_one(ShopperSearch).value == "s000242"
             assert main.query_one("#shopper-tabs", TabbedContent).active == "tab-settings"
             assert {i: sim.shoppers[i].name for i in names} == names
-            assert sim.shoppers[241].describe() == preview.shoppers[241].describe()
+            assert sim.shoppers[241].describe() == built_241.describe()
+            assert preview.shoppers[5] is sim.shoppers[5]  # the preview reads the run's population once it exists
             for widget in main.walk_children():
                 assert getattr(widget, "sim", sim) is sim, widget
                 assert getattr(widget, "driver", app.driver) is app.driver, widget
