@@ -118,14 +118,16 @@ class Notifier:
             st = sh.notes = ShopperNotes()
         taken = list(channels)  # a critical fallback goes to a channel the message does not already use
         out = []
+        kernel, sid, cls = self.kernel, sh.id, CATEGORY_CLASS[category]
+        if data is None:
+            data = {}
         for channel in channels:
             st.n += 1
-            note = Note(f"{sh.id}-n{st.n}", sh, category, CATEGORY_CLASS[category], channel, kind, source, ref,
-                        data if data is not None else {}, exit, key, taken, self.kernel.now)
+            nid = f"{sid}-n{st.n}"
+            note = Note(nid, sh, category, cls, channel, kind, source, ref, data, exit, key, taken, kernel.now)
             note.extra = extra
-            self.kernel.emit(E.NOTIFICATION_REQUESTED, sh.id, {
-                "id": note.id, "category": category, "channel": channel, "kind": kind, "source": source,
-                "ref": ref})
+            kernel.emit(E.NOTIFICATION_REQUESTED, sid, {
+                "id": nid, "category": category, "channel": channel, "kind": kind, "source": source, "ref": ref})
             if self.keep:
                 self.notes[note.id] = note
             self._evaluate(note)
@@ -140,7 +142,7 @@ class Notifier:
         trace: list[Verdict] = []
         note.evaluations.append((now, trace))
 
-        v = reachable(note.channel, note.category, s, sh.reach, tuple(note.taken))
+        v = reachable(note.channel, note.category, s, sh.reach, note.taken)
         trace.append(v)
         if v.outcome == SUPPRESSED:
             return self._suppress(note, v)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Any, Mapping, NamedTuple
+from typing import Any, Collection, Mapping, NamedTuple
 from zoneinfo import ZoneInfo
 
 from shopsim.notify.windows import next_outside
@@ -67,7 +67,7 @@ def can_reach(channel: str, settings: dict[str, Any], reach: dict[str, bool]) ->
 
 
 def reachable(channel: str, category: str, settings: dict[str, Any], reach: dict[str, bool],
-              taken: tuple[str, ...] = ()) -> Verdict:
+              taken: Collection[str] = ()) -> Verdict:
     """`taken`: channels the same message already goes to, which a critical fallback must not double up."""
     ok, rule = can_reach(channel, settings, reach)
     if ok:
