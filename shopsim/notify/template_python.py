@@ -5,8 +5,9 @@ The translation reads the same parsed and guarded tree Jinja compiles (the sandb
 guards included) and keeps Jinja's meaning for the subset the templates use: text, `{{ }}`, `if`, `set`
 outside loops, `for` over one name with `loop.index`, `{% filter %}`, comparisons, `and`/`or`/`not`,
 inline ifs, arithmetic (`+`, `*`, `%` and `**` through the sandbox, as Jinja does), `~`, lists, attribute
-and item access, `is defined` and `is none`, and filters other than those that need Jinja's context.
-A template using anything else is not translated: Jinja renders it, always.
+and item access, `is defined` and `is none`, and filters (those that take Jinja's context, such as
+`money`, `map` and `selectattr`, get a stand-in holding what they read of it). A template using anything
+else (macros, calls, `set` in a loop, nested loops...) is not translated: Jinja renders it, always.
 
 A translated function may only answer when Jinja would answer the same text. Where that is not certain at
 run time (a missing name, an attribute of something other than a dict, an inline if without an else that
