@@ -458,7 +458,7 @@ def test_the_terminal_app_shows_a_template_that_stops_the_run_as_a_located_probl
         app = make_app(path, None)
         async with app.run_test(size=(120, 40)) as pilot:
             for _ in range(400):  # a bound on waiting for the build, not a timing assertion
-                if isinstance(app.screen, MainScreen):
+                if isinstance(app.screen, MainScreen) and app.screen is app.main_screen:  # the run's, not a preview
                     break
                 await pilot.pause(0.05)
             for _ in range(10):

@@ -419,7 +419,7 @@ def test_the_main_screen_ignores_batches_and_keys_while_its_panes_are_gone(tmp_p
         app = make_app(path, None)
         async with app.run_test(size=(100, 30)) as pilot:
             for _ in range(400):  # a bound on waiting for the build, not a timing assertion
-                if isinstance(app.screen, MainScreen):
+                if isinstance(app.screen, MainScreen) and app.screen is app.main_screen:  # the run's, not a preview
                     break
                 await pilot.pause(0.05)
             main = app.screen
