@@ -43,7 +43,7 @@ SIZE = (160, 48)
 
 async def _measure(path: Path, seconds: float, spawned: float) -> dict:
     """In the child: one start of the app on `path`, then `seconds` of play at full speed."""
-    import shopsim.cli  # noqa: F401  what the `shopsim` command has imported when it opens the app
+    import shopsim.cli.tui  # noqa: F401  what `shopsim run` has imported when it opens the app
     from shopsim.tui.app import make_app
     from shopsim.tui.driver import SPEEDS
     from shopsim.tui.screens.main import MainScreen
