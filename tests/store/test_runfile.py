@@ -211,6 +211,26 @@ def test_foreign_and_empty_databases(tmp_path, run_dir):
     assert str(corrupt) in msg
 
 
+def test_a_database_whose_events_are_not_a_runs(tmp_path, run_dir):
+    """An events table of an earlier shopsim (whole lines) is named as such; a row whose data is not JSON
+    (an edited database) is named by its seq, not read as a wrong line."""
+    old = tmp_path / "old.db"
+    con = sqlite3.connect(old)
+    con.execute("CREATE TABLE events (seq INTEGER PRIMARY KEY, t_ms INTEGER, type TEXT, shopper TEXT, line TEXT)")
+    con.commit()
+    con.close()
+    assert _error(old) == (f"{old} was written by an earlier shopsim (its events table keeps whole lines); "
+                           "replay the scenario again to read it")
+
+    edited = tmp_path / "edited.db"
+    edited.write_bytes((run_dir / "tiny-seed3.db").read_bytes())
+    con = sqlite3.connect(edited)
+    con.execute("UPDATE events SET data = 'not json' WHERE seq = 7")
+    con.commit()
+    con.close()
+    assert _error(edited) == f"{edited}: event 7 has no valid data (the database was edited or damaged)"
+
+
 def test_gzip_compressed_database(tmp_path, run_dir):
     p = tmp_path / "run.db.gz"
     p.write_bytes(gzip.compress((run_dir / "tiny-seed3.db").read_bytes()))
