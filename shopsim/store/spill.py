@@ -48,6 +48,9 @@ class SpillStore:
         self.mem: dict[Any, list] = {}  # id -> [ord, row]; oldest first (a row brought back goes last)
         self.made = 0                   # ids ever added: the next one's ord
         self.away = 0                   # rows in the file
+        # Two bits per id sent away (a Bloom filter): an id with either bit clear was never sent, so adding a
+        # new id or asking for an unknown one needs no query. 512 KiB, whatever the run.
+        self.sent = bytearray(_FILTER_BITS // 8)
 
     def __len__(self) -> int:
         return len(self.mem) + self.away
@@ -56,7 +59,7 @@ class SpillStore:
         hit = self.mem.get(key)
         if hit is not None:
             return hit[1]
-        if not self.away:
+        if not self.away or not self._maybe_away(key):
             return default
         found = self._take(key)
         return default if found is None else found[1]
@@ -69,7 +72,7 @@ class SpillStore:
 
     def __setitem__(self, key: Any, row: Any) -> None:
         hit = self.mem.get(key)
-        if hit is None and self.away:
+        if hit is None and self.away and self._maybe_away(key):
             hit = self._take(key)
         if hit is not None:  # as a dict: the id keeps its place
             hit[1] = row
@@ -92,6 +95,12 @@ class SpillStore:
         stored = ((o, orjson.loads(blob)) for o, blob in cur)
         return (row for _, row in heapq.merge(stored, ((o, r) for o, r in held), key=lambda e: e[0]))
 
+    def _maybe_away(self, key: Any) -> bool:
+        h = hash(key)
+        a, b = h & _FILTER_MASK, (h >> 32) & _FILTER_MASK
+        sent = self.sent
+        return bool(sent[a >> 3] & (1 << (a & 7))) and bool(sent[b >> 3] & (1 << (b & 7)))
+
     def _take(self, key: Any) -> list | None:
         """Bring a row back from the file (it keeps its ord)."""
         got = self.db.execute(f"SELECT ord, row FROM {self.name} WHERE id = ?", (key,)).fetchone()
@@ -105,6 +114,11 @@ class SpillStore:
     def _send_away(self) -> None:
         """The older half of the rows in memory go to the file: those least likely to change again."""
         keys = list(self.mem)[: len(self.mem) // 2]
+        sent = self.sent
+        for k in keys:
+            h = hash(k)
+            for bit in (h & _FILTER_MASK, (h >> 32) & _FILTER_MASK):
+                sent[bit >> 3] |= 1 << (bit & 7)
         dump = orjson.dumps
         self.db.executemany(f"INSERT INTO {self.name} (ord, id, row) VALUES (?, ?, ?)",
                             [(e[0], k, dump(e[1])) for k in keys for e in (self.mem.pop(k),)])
@@ -128,3 +142,5 @@ class SpillList:
 
 
 _MISSING = object()
+_FILTER_BITS = 1 << 22
+_FILTER_MASK = _FILTER_BITS - 1
