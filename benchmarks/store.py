@@ -69,19 +69,16 @@ def make_log(path: Path, shoppers: int, days: int) -> None:
 
 
 def _chunks(log: Path):
-    """The log's lines in the recorder's batches, each with its (seq, t_ms, type, shopper)."""
-    from shopsim.store.runfile import open_run
-
-    run = open_run(log)
-    lines, meta = [], []
-    for line, ev in zip(run.lines(), run.events()):
-        lines.append(line + b"\n")
-        meta.append((ev.seq, ev.t, ev.type, ev.shopper))
-        if len(lines) == CHUNK_LINES:
-            yield b"".join(lines), meta
-            lines, meta = [], []
+    """The log's lines in the recorder's batches."""
+    lines = []
+    with open(log, "rb") as f:
+        for line in f:
+            lines.append(line)
+            if len(lines) == CHUNK_LINES:
+                yield b"".join(lines)
+                lines = []
     if lines:
-        yield b"".join(lines), meta
+        yield b"".join(lines)
 
 
 def phase_writer(log: Path, db: Path, shoppers: int, days: int, stream: bool) -> dict:
@@ -95,7 +92,7 @@ def phase_writer(log: Path, db: Path, shoppers: int, days: int, stream: bool) ->
                     chunk = f.readlines(CHUNK_LINES * 300)
                     if not chunk:
                         return
-                    yield b"".join(chunk), None
+                    yield b"".join(chunk)
         batches = feed()
     else:
         batches = list(_chunks(log))
@@ -107,8 +104,8 @@ def phase_writer(log: Path, db: Path, shoppers: int, days: int, stream: bool) ->
     wall, cpu = time.perf_counter(), _cpu()
     writer = StoreWriter(f"sqlite:///{db}", cs)
     writer.start_thread()
-    for chunk, meta in batches:
-        writer.write(chunk, meta)
+    for chunk in batches:
+        writer.write(chunk)
     writer.close("finished", cs.duration)
     cpu, wall = _cpu() - cpu, time.perf_counter() - wall
     return {"rows": _rows(db), "cpu": cpu, "wall": wall, "db_bytes": _size(db),

@@ -67,7 +67,7 @@ def _child(url: str, cs: CompiledScenario, conn: Any, parent_end: Any) -> None:
 
 
 class StoreProcess:
-    """The same interface as StoreWriter (`write(chunk, meta)`, `close(status, until_ms)`, `failed`), in a
+    """The same interface as StoreWriter (`write(chunk)`, `close(status, until_ms)`, `failed`), in a
     child process."""
 
     def __init__(self, url: str, cs: CompiledScenario):
@@ -94,8 +94,8 @@ class StoreProcess:
             self._proc.join()
             raise StoreError(detail)
 
-    def write(self, chunk: bytes, meta: list | None = None) -> None:
-        """Send a chunk of lines to the child (`meta` stays here: the child parses every line anyway)."""
+    def write(self, chunk: bytes) -> None:
+        """Send a chunk of lines to the child."""
         if self.failed is not None:
             raise self.failed
         old = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)

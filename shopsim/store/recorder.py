@@ -12,7 +12,7 @@ from shopsim.store.jsonl import LINE_OPTIONS
 
 
 class LineSink(Protocol):
-    def write(self, chunk: bytes, meta: list[tuple[int, int, str, str | None]] | None = None) -> object: ...
+    def write(self, chunk: bytes) -> object: ...
 
 
 class Recorder:
@@ -35,4 +35,4 @@ class Recorder:
         if self.log is not None:
             self.log.write(chunk)
         if self.store is not None:
-            self.store.write(chunk, [(ev.seq, ev.t, ev.type, ev.shopper) for ev in batch])
+            self.store.write(chunk)

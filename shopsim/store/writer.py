@@ -137,9 +137,8 @@ class StoreWriter:
         self._rows[name].append(tuple(row.get(c.name) for c in _T[name].columns))
         self._n_pending += 1
 
-    def write(self, chunk: bytes, meta: list | None = None) -> None:
-        """Take a chunk of event-log lines, each parsed once here. `meta` (each line's seq, t, type and
-        shopper, as the recorder hands them over) is not needed: the parse gives them too."""
+    def write(self, chunk: bytes) -> None:
+        """Take a chunk of event-log lines, each parsed once here."""
         if self.failed is not None:
             raise self.failed
         events = self._rows["events"]

@@ -209,9 +209,9 @@ class _StoreLines:
     def __init__(self, rec: Recording):
         self.rec = rec
 
-    def write(self, chunk: bytes, meta: list | None = None) -> None:
+    def write(self, chunk: bytes) -> None:
         if self.rec.outputs is not None:
-            self.rec.outputs.write_store(chunk, meta, self.rec.tell)
+            self.rec.outputs.write_store(chunk, self.rec.tell)
 
 
 # --- shopsim run --log/--db --------------------------------------------------------------------------
@@ -331,13 +331,13 @@ class RunOutputs:
             self.log = None
             tell(f"Recording: {text}. The run plays on; the log stops there.")
 
-    def write_store(self, chunk: bytes, meta: list | None, tell: Tell) -> None:
+    def write_store(self, chunk: bytes, tell: Tell) -> None:
         if self.store is None:
             return
         from shopsim.store.errors import StoreError
 
         try:
-            self.store.write(chunk, meta)
+            self.store.write(chunk)
         except StoreError as e:
             text = f"cannot write the database {self.db_label}: {e}"
             self._problem(text + (" (it is marked 'failed')" if e.marked else ""))

@@ -173,7 +173,7 @@ def write_db(snap: Snapshot, path: Path) -> None:
     writer = StoreWriter(f"sqlite:///{path}", snap.cs)
     try:
         for chunk in snap.lines():
-            writer.write(chunk)  # without meta: the writer reads each line's seq, time, type and shopper
+            writer.write(chunk)
         writer.close("finished", snap.now)
     except StoreError:
         raise

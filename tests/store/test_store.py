@@ -117,8 +117,8 @@ def test_a_database_url_whose_driver_is_missing_says_what_to_install(tmp_path, m
     import importlib.util
 
     module = {"mysql": "MySQLdb", "mysql+pymysql": "pymysql", "postgresql": "psycopg"}[url.split(":")[0]]
-    if importlib.util.find_spec(module) is not None:
-        pytest.skip(f"{module} is installed here")
+    if importlib.util.find_spec(module) is not None:  # installed here (psycopg is, for the PostgreSQL tests)
+        _without_module(monkeypatch, module)
     from click.testing import CliRunner
 
     from shopsim.cli import main
@@ -129,6 +129,22 @@ def test_a_database_url_whose_driver_is_missing_says_what_to_install(tmp_path, m
     assert res.exit_code == 2, res.output
     assert f"No module named '{module}'" in res.output and install in res.output
     assert not (tmp_path / "out.jsonl").exists()
+
+
+def _without_module(monkeypatch, name: str) -> None:
+    """Make `import name` fail in this test as it does where the package is not installed."""
+    import sys
+
+    class Missing:
+        @staticmethod
+        def find_spec(fullname, path=None, target=None):
+            if fullname == name or fullname.startswith(name + "."):
+                raise ModuleNotFoundError(f"No module named '{fullname}'", name=fullname)
+            return None
+
+    for loaded in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+        monkeypatch.delitem(sys.modules, loaded)
+    monkeypatch.setattr(sys, "meta_path", [Missing(), *sys.meta_path])
 
 
 def _replay(path, lines: list[bytes], scenario, chunk: int) -> None:
