@@ -29,6 +29,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 from table import Row, show  # noqa: E402
+from population import large  # noqa: E402
 
 # Figures before the speed-and-scale work (issue 15), on this kind of machine.
 TODAY_KPIS_LOG = 68_000          # events/s
@@ -42,7 +43,6 @@ def _rss_mb() -> float:
 
 
 def _phase(name: str, shoppers: int, days: int, log: str | None) -> dict:
-    from engine import _scenario
 
     from shopsim.metrics.kpis import Metrics
     from shopsim.simulation import Simulation
@@ -51,14 +51,14 @@ def _phase(name: str, shoppers: int, days: int, log: str | None) -> dict:
     if name == "log":  # writes the run's log for the phases that read one
         from shopsim.store.recorder import Recorder
 
-        cs = _scenario(shoppers, days)
+        cs = large(shoppers, days)
         sim = Simulation(cs, keep_messages=False)
         with open(log, "wb", buffering=1 << 20) as f:  # type: ignore[arg-type]
             sim.subscribe(Recorder(cs.start_epoch, f))
             sim.run()
         out["events"] = sim.emitted
     elif name in ("engine", "engine+kpis"):
-        sim = Simulation(_scenario(shoppers, days), keep_messages=False)
+        sim = Simulation(large(shoppers, days), keep_messages=False)
         m, inside = None, [0.0]
         if name == "engine+kpis":
             m = Metrics()
@@ -100,7 +100,7 @@ def _phase(name: str, shoppers: int, days: int, log: str | None) -> dict:
     else:
         from shopsim.qa.invariants import INVARIANTS, InvariantChecker
 
-        sim = Simulation(_scenario(shoppers, days), keep_messages=False)
+        sim = Simulation(large(shoppers, days), keep_messages=False)
         checker = InvariantChecker(sim, list(INVARIANTS))
         sim.subscribe(checker)
         t0 = time.process_time()

@@ -26,21 +26,11 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-
-
-def _scenario(shoppers: int, days: int):
-    from shopsim.scenario.compiled import compile_scenario
-    from shopsim.validate import load_scenario
-    from shopsim.scenario.schema import Scenario
-
-    data = load_scenario(HERE / "large.yaml").model_dump(exclude_unset=True)
-    data["population"]["size"] = shoppers
-    data["run"]["duration"] = f"{days}d"
-    return compile_scenario(Scenario.model_validate(data))
+from population import large  # noqa: E402
 
 
 def _phase(name: str, shoppers: int, days: int) -> dict:
-    cs = _scenario(shoppers, days)
+    cs = large(shoppers, days)
     from shopsim.simulation import Simulation
 
     out: dict = {"phase": name}

@@ -35,6 +35,7 @@ sys.path.append(str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 from table import Row, show  # noqa: E402
+from population import large  # noqa: E402
 
 CHUNK_LINES = 4096  # the kernel's FLUSH_EVERY: what the recorder hands the store at a time
 RAW_BATCH = 50_000
@@ -45,22 +46,11 @@ def _cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def _scenario(shoppers: int, days: int):
-    from shopsim.scenario.compiled import compile_scenario
-    from shopsim.scenario.schema import Scenario
-    from shopsim.validate import load_scenario
-
-    data = load_scenario(HERE / "large.yaml").model_dump(exclude_unset=True)
-    data["population"]["size"] = shoppers
-    data["run"]["duration"] = f"{days}d"
-    return compile_scenario(Scenario.model_validate(data))
-
-
 def make_log(path: Path, shoppers: int, days: int) -> None:
     from shopsim.simulation import Simulation
     from shopsim.store.recorder import Recorder
 
-    cs = _scenario(shoppers, days)
+    cs = large(shoppers, days)
     sim = Simulation(cs, keep_messages=False)
     with open(path, "wb", buffering=1 << 20) as log:
         sim.subscribe(Recorder(cs.start_epoch, log))
@@ -84,7 +74,7 @@ def _chunks(log: Path):
 def phase_writer(log: Path, db: Path, shoppers: int, days: int, stream: bool) -> dict:
     from shopsim.store.writer import StoreWriter
 
-    cs = _scenario(shoppers, days)
+    cs = large(shoppers, days)
     if stream:  # nothing held but what the writer holds: its peak RSS is the figure
         def feed():
             with open(log, "rb") as f:
