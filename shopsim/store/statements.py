@@ -23,10 +23,11 @@ from shopsim.store.models import TABLES
 class Statement:
     """One SQL statement and the order in which each row gives its parameters."""
 
-    def __init__(self, stmt: Any, params: Sequence[str], dialect: Dialect):
+    def __init__(self, stmt: Any, params: Sequence[str], dialect: Dialect, copy: str | None = None):
         self.stmt, self.params = stmt, tuple(params)
         self.sql: str | None = None
         self.order: tuple[int, ...] | None = None
+        self.copy = copy  # PostgreSQL through psycopg: COPY ... FROM STDIN, rows streamed as they are
         if dialect.name == "sqlite":
             compiled = stmt.compile(dialect=dialect)
             self.sql = str(compiled)
@@ -35,6 +36,15 @@ class Statement:
                 self.order = tuple(self.params.index(p) for p in wanted)
 
     def run(self, conn: Connection, rows: list) -> None:
+        if self.copy is not None:
+            cursor = conn.connection.driver_connection.cursor()
+            try:
+                with cursor.copy(self.copy) as copy:
+                    for r in rows:
+                        copy.write_row(r)
+            finally:
+                cursor.close()
+            return
         if self.sql is None:
             names = self.params
             conn.execute(self.stmt, [dict(zip(names, r)) for r in rows])
@@ -50,8 +60,16 @@ class Statement:
 
 
 def inserts(dialect: Dialect) -> dict[str, Statement]:
-    """A plain INSERT of every column, in column order, for each table."""
-    return {name: Statement(insert(t), [c.name for c in t.columns], dialect) for name, t in TABLES.items()}
+    """A plain INSERT of every column, in column order, for each table; on PostgreSQL through psycopg, a COPY
+    (the server's bulk load, several times faster than INSERTs)."""
+    copy = dialect.name == "postgresql" and dialect.driver == "psycopg"
+
+    def statement(t: Table) -> Statement:
+        names = [c.name for c in t.columns]
+        sql = f'COPY "{t.name}" ({", ".join(f"{chr(34)}{n}{chr(34)}" for n in names)}) FROM STDIN' if copy else None
+        return Statement(insert(t), names, dialect, sql)
+
+    return {name: statement(t) for name, t in TABLES.items()}
 
 
 def _upsert(table: Table, keys: list[str], merge: Callable[[Any, Any], dict], dialect: Dialect) -> Statement:

@@ -69,3 +69,19 @@ def test_a_second_replay_into_the_same_postgres_database_replaces_the_first(tmp_
         events = con.execute(sa.text("select count(*) from events")).scalar()
     engine.dispose()
     assert events == len((tmp_path / "b.jsonl").read_bytes().splitlines())
+
+
+def test_postgres_through_psycopg_loads_the_plain_tables_with_copy(pg_url):
+    import sqlalchemy as sa
+
+    from shopsim.store.statements import inserts, merges
+
+    engine = sa.create_engine(pg_url)
+    plain, upserts = inserts(engine.dialect), merges(engine.dialect)
+    engine.dispose()
+    assert plain["events"].copy == 'COPY "events" ("seq", "t_ms", "type", "shopper", "data") FROM STDIN'
+    assert all(s.copy is not None for s in plain.values())
+    assert all(s.copy is None for s in upserts.values())  # an upsert cannot be a COPY
+    lite = sa.create_engine("sqlite://")
+    assert all(s.copy is None for s in inserts(lite.dialect).values())
+    lite.dispose()
