@@ -123,7 +123,6 @@ class SplitRun:
         self.processes = processes
         self._observers: list[Observer] = []
         self._procs: list[Any] = []
-        self._queues: list[queue.Queue] = []
         self._merged: Iterator[tuple] | None = None
         self._head: tuple | None = None
         self._out: list[Event] = []
@@ -187,24 +186,20 @@ class SplitRun:
             return
         self.started = True
         model = self.scenario.model
-        streams = []
-        if not self.processes:
-            for part in self.parts:
-                q: queue.Queue = queue.Queue()
-                _play_part(model, self.seed, part, self.until, _Queued(q))
-                streams.append(self._items(q, len(streams)))
-            self._merged = merge(*streams, key=itemgetter(0))
-            return
         ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no state inherited from the parent
+        streams = []
         for part in self.parts:
-            recv, send = ctx.Pipe(duplex=False)
-            proc = ctx.Process(target=_worker, args=(model, self.seed, part, self.until, send), daemon=True)
-            proc.start()
-            send.close()
-            q = queue.Queue(QUEUED_BATCHES)
-            threading.Thread(target=_drain, args=(recv, q), daemon=True).start()
-            self._procs.append(proc)
-            self._queues.append(q)
+            if self.processes:
+                recv, send = ctx.Pipe(duplex=False)
+                proc = ctx.Process(target=_worker, args=(model, self.seed, part, self.until, send), daemon=True)
+                proc.start()
+                send.close()
+                q: queue.Queue = queue.Queue(QUEUED_BATCHES)
+                threading.Thread(target=_drain, args=(recv, q), daemon=True).start()
+                self._procs.append(proc)
+            else:
+                q = queue.Queue()
+                _play_part(model, self.seed, part, self.until, _Queued(q))
             streams.append(self._items(q, len(streams)))
         # merge() keeps the order of its inputs among equal keys: part 0's run-wide items come first.
         self._merged = merge(*streams, key=itemgetter(0))

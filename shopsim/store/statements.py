@@ -64,9 +64,11 @@ def inserts(dialect: Dialect) -> dict[str, Statement]:
     (the server's bulk load, several times faster than INSERTs)."""
     copy = dialect.name == "postgresql" and dialect.driver == "psycopg"
 
+    quoted = dialect.identifier_preparer.quote_identifier
+
     def statement(t: Table) -> Statement:
         names = [c.name for c in t.columns]
-        sql = f'COPY "{t.name}" ({", ".join(f"{chr(34)}{n}{chr(34)}" for n in names)}) FROM STDIN' if copy else None
+        sql = f"COPY {quoted(t.name)} ({', '.join(map(quoted, names))}) FROM STDIN" if copy else None
         return Statement(insert(t), names, dialect, sql)
 
     return {name: statement(t) for name, t in TABLES.items()}
