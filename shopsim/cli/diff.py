@@ -1,4 +1,5 @@
-"""`shopsim diff RUN_A RUN_B`: how two runs differ, in their KPIs and in their first differing event.
+"""`shopsim diff RUN_A RUN_B`: how two runs differ, in their KPIs, their experiments' uplifts (each comparison
+of arms in A and in B) and their first differing event.
 
 Each RUN is an event log or a run database (any mix). The KPI table compares every metric of
 shopsim.metrics.catalog that is not experiment-only; the behavioural comparison reads both logs line by line,
@@ -22,8 +23,8 @@ from shopsim.cli.runarg import open_or_fail
 from shopsim.metrics.catalog import METRICS, format_value
 from shopsim.qa.logdiff import Divergence, first_divergence, format_divergence
 from shopsim.store.runfile import RunFile, RunFileError
-from shopsim.report.compare import (device_rows, device_table, headline_rows, headline_table, kpi_table,
-                                    metric_rows, signed_value)
+from shopsim.report.compare import (device_rows, device_table, experiment_rows, experiment_table, headline_rows,
+                                    headline_table, kpi_table, metric_rows, signed_value)
 
 signed = signed_value  # B − A in a metric's unit (kept under its old name)
 
@@ -93,7 +94,7 @@ def _json(a: RunFile, b: RunFile, ra: dict, rb: dict, rows: list, fields: list[s
     out = {"a": {"path": str(a.path), "kind": a.kind, **ra["run"]},
            "b": {"path": str(b.path), "kind": b.kind, **rb["run"]},
            "run_started_differs": fields, "headline": headline_rows(ra, rb), "by_device": device_rows(ra, rb),
-           "metrics": rows, "divergence": div}
+           "metrics": rows, "experiments": experiment_rows(ra, rb), "divergence": div}
     return json.dumps(out, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -108,6 +109,9 @@ def _markdown(a, b, ra, rb, rows, fields, d, every) -> str:
     devices = device_rows(ra, rb)
     if devices:
         out += ["## By device", "", markdown_table(device_table(devices)), ""]
+    exps = experiment_rows(ra, rb)
+    if exps:
+        out += ["## Experiments", "", markdown_table(experiment_table(exps, cur_a if cur_a == cur_b else "")), ""]
     out += ["## KPIs", ""]
     if rows:
         out += [markdown_table(kpi_table(rows, cur_a, cur_b)), ""]
@@ -159,6 +163,11 @@ def _text(con, a, b, ra, rb, rows, fields, d, every) -> None:
         con.print()
         con.print(Rule(Text("By device", style="bold"), align="left", characters="─"))
         print_table(con, device_table(devices))
+    exps = experiment_rows(ra, rb)
+    if exps:
+        con.print()
+        con.print(Rule(Text("Experiments", style="bold"), align="left", characters="─"))
+        print_table(con, experiment_table(exps, cur_a if cur_a == cur_b else ""))
     con.print()
     con.print(Rule(Text("KPIs", style="bold"), align="left", characters="─"))
     if rows:

@@ -1,8 +1,14 @@
-"""Experiment results: KPIs per arm, and each arm against the control on shopper-level outcomes.
+"""Experiment results: KPIs per arm, each arm against the control and every other pair of arms on
+shopper-level outcomes, Holm-adjusted p-values over all of them, and the sample-ratio-mismatch check.
 
 The unit is the shopper (assignment is per shopper), so every test here is on per-shopper outcomes:
 carts of one shopper are not independent, and counting them as if they were would make intervals too
-narrow."""
+narrow.
+
+`comparisons` holds each arm against the control (what `expect:` and the live screen read); `pairs` every
+other pair of arms, the scenario's named ones (`compare:`) first, each named pair as written (variant
+against baseline), the others later arm against earlier. The Holm family is every row of both lists: all
+pairs of arms x the four metrics."""
 
 from __future__ import annotations
 
@@ -20,6 +26,10 @@ EXPERIMENT_KPIS = declare({
     "uplift_low": kpi("experiment", "rate", "lower end of the uplift's 95% interval", "low"),
     "uplift_high": kpi("experiment", "rate", "upper end of the uplift's 95% interval", "high"),
     "p_value": kpi("experiment", "number", "two-sided p-value of the uplift", "p"),
+    "p_value_holm": kpi("experiment", "number", "the uplift's p-value adjusted by Holm's method for every "
+                                               "comparison of the experiment", "p_holm"),
+    "sample_ratio_p": kpi("experiment", "number", "p-value of the sample-ratio check: the arms' sizes against "
+                                                 "their weights (chi-square); below 0.001 is a mismatch", "srm_p"),
 })
 
 
@@ -82,10 +92,13 @@ def experiments_result(m: ArmKPIs) -> dict[str, Any]:
         metric = spec.get("metric") or "recovery"
         holdouts = {v["name"] for v in spec.get("variants", ()) if v.get("holdout")}
         arms = {}
+        # Each arm's tallies, counted once: with k arms every arm is in k - 1 pairs.
+        tallies: dict[str, dict[str, Any]] = {}
         for v in variants:
             arm = m.arms.get((name, v))
             if arm is None:
                 arms[v] = {"shoppers": 0, "holdout": v in holdouts}
+                tallies[v] = {**{key: (0, 0) for key in OUTCOMES}, "revenue": (0, 0.0, 0.0)}
                 continue
             arm.end_t = m.end_t
             commerce = arm._commerce()
@@ -95,15 +108,56 @@ def experiments_result(m: ArmKPIs) -> dict[str, Any]:
             row.update(messages_delivered=msgs["delivered"], messages_per_shopper_per_day=msgs["per_shopper_per_day"],
                        open_rate=msgs["open_rate"], human_open_rate=msgs["human_open_rate"],
                        click_rate=msgs["click_rate"], unsubscribe_rate=msgs["unsubscribe_rate"])
+            tally: dict[str, Any] = {}
             for key, (_, success, among) in OUTCOMES.items():
-                x, n = _outcome(arm, success, among)
+                x, n = tally[key] = _outcome(arm, success, among)
                 row[f"{key}_shoppers"], row[f"{key}_of"] = x, n
-            n, s, _ = _revenue(arm)
+            n, s, ss = tally["revenue"] = _revenue(arm)
+            tallies[v] = tally
             row["revenue_per_shopper"] = s / n if n else None
             row["coupon"] = None if v == control else coupon_roi(arm, m.arms.get((name, control)))
             arms[v] = row
-        out[name] = {"metric": metric, "control": control, "variants": arms,
-                     "comparisons": _compare(m, name, control, [v for v in variants if v != control], metric)}
+        named = [(c["variant"], c["against"]) for c in spec.get("compare") or ()]
+        comparisons = [row for v in variants if v != control for row in _compare(tallies, control, v, metric)]
+        pairs = [row for v, base in _pairs(variants, control, named) for row in _compare(tallies, base, v, metric)]
+        for row in comparisons + pairs:
+            row["named"] = (row["variant"], row["control_name"]) in named
+        family = comparisons + pairs
+        for row, adjusted in zip(family, stats.holm([r["p"] for r in family])):
+            row["p_holm"] = adjusted
+            row["significant_holm"] = adjusted is not None and row["enough"] and adjusted < 0.05
+        weights = {v["name"]: v.get("weight", 1.0) for v in spec.get("variants", ())}
+        srm = _srm(arms, weights)
+        for row in family:  # so that `expect:` can read the check on any arm's row
+            row["srm_p"] = srm["p"] if srm else None
+        out[name] = {"metric": metric, "control": control, "variants": arms, "named": [list(p) for p in named],
+                     "comparisons": comparisons, "pairs": pairs,
+                     "holm": {"family": sum(1 for r in family if r["p"] is not None), "alpha": 0.05},
+                     "srm": srm}
+    return out
+
+
+def _pairs(variants: list[str], control: str, named: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(variant, baseline) for every pair of arms not involving the control: the named ones first, as named,
+    then the rest, later arm against earlier. A named pair with the control is among the comparisons."""
+    out = [(v, b) for v, b in named if control not in (v, b) and v in variants and b in variants]
+    seen = {frozenset(p) for p in out}
+    others = [v for v in variants if v != control]
+    for i, base in enumerate(others):
+        for v in others[i + 1:]:
+            if frozenset((v, base)) not in seen:
+                out.append((v, base))
+    return out
+
+
+def _srm(arms: dict[str, dict[str, Any]], weights: dict[str, float]) -> dict[str, Any] | None:
+    """The arms' shopper counts against the weights the experiment declared; None without declared weights
+    (a log written before experiment.started carried them has nothing to check against)."""
+    names = [v for v in arms if v in weights]
+    if len(names) < 2 or len(names) != len(arms):
+        return None
+    out = stats.srm_test([arms[v].get("shoppers", 0) for v in names], [weights[v] for v in names])
+    out["arms"] = names
     return out
 
 
@@ -126,29 +180,26 @@ def coupon_roi(arm: ArmKPIs, control: ArmKPIs | None) -> dict[str, Any]:
     return out
 
 
-def _compare(m: ArmKPIs, name: str, control: str, others: list[str], primary: str) -> list[dict[str, Any]]:
-    ctl = m.arms.get((name, control))
+def _compare(tallies: dict[str, dict[str, Any]], control: str, v: str, primary: str) -> list[dict[str, Any]]:
+    """Arm `v` against arm `control` (the experiment's control, or the baseline of a pair) on every metric,
+    the experiment's own first, from each arm's tallies: (x, n) per outcome, (n, sum, sum of squares) of
+    revenue."""
+    ctl, arm = tallies[control], tallies[v]
     rows = []
-    for v in others:
-        arm = m.arms.get((name, v))
-        for key in (primary, *(k for k in EXPERIMENT_METRICS if k != primary)):
-            if key in OUTCOMES:
-                words, success, among = OUTCOMES[key]
-                xc, nc = _outcome(ctl, success, among) if ctl else (0, 0)
-                xv, nv = _outcome(arm, success, among) if arm else (0, 0)
-                cmp = stats.two_proportions(xc, nc, xv, nv)
-                short = words.split(" (")[0]
-            else:
-                short = MEANS[key]
-                cmp = stats.two_means(*(_revenue(ctl) if ctl else (0, 0.0, 0.0)),
-                                      *(_revenue(arm) if arm else (0, 0.0, 0.0)))
-                cmp["control_x"] = cmp["variant_x"] = None
-            cmp.update(variant=v, control_name=control, metric=key, primary=key == primary)
-            cmp["significant"] = (cmp["diff"] is not None and cmp["enough"]
-                                  and (cmp["low"] > 0 or cmp["high"] < 0))
-            cmp["verdict"] = (stats.verdict(cmp, short, v, control) if key in OUTCOMES
-                              else _mean_verdict(cmp, short, v, control))
-            rows.append(cmp)
+    for key in (primary, *(k for k in EXPERIMENT_METRICS if k != primary)):
+        if key in OUTCOMES:
+            short = OUTCOMES[key][0].split(" (")[0]
+            cmp = stats.two_proportions(*ctl[key], *arm[key])
+        else:
+            short = MEANS[key]
+            cmp = stats.two_means(*ctl["revenue"], *arm["revenue"])
+            cmp["control_x"] = cmp["variant_x"] = None
+        cmp.update(variant=v, control_name=control, metric=key, primary=key == primary)
+        cmp["significant"] = (cmp["diff"] is not None and cmp["enough"]
+                              and (cmp["low"] > 0 or cmp["high"] < 0))
+        cmp["verdict"] = (stats.verdict(cmp, short, v, control) if key in OUTCOMES
+                          else _mean_verdict(cmp, short, v, control))
+        rows.append(cmp)
     return rows
 
 

@@ -1,5 +1,5 @@
-"""Two runs side by side, for `shopsim diff`: the headline KPIs, the by-device breakdown and every catalogue
-metric, each with A, B and B − A, in words. Differences of rates are in percentage points ("+1.25 pp");
+"""Two runs side by side, for `shopsim diff`: the headline KPIs, the by-device breakdown, every catalogue
+metric, each with A, B and B − A, and each experiment's uplifts in A and in B, in words. Differences of rates are in percentage points ("+1.25 pp");
 nothing is ever written "-0.00"."""
 
 from __future__ import annotations
@@ -7,11 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 from shopsim.metrics.catalog import METRICS, format_value, lookup
-from shopsim.report.labels import LABELS, device_words, metric_label, pp, relative, signed
+from shopsim.report.labels import LABELS, device_words, metric_label, pp, pp_range, relative, signed
 from shopsim.report.model import Table, human_duration, signed_duration
 
 __all__ = ["HEADLINE", "DEVICE_MEASURES", "metric_rows", "headline_rows", "device_rows", "kpi_table",
-           "headline_table", "device_table", "signed_value", "shown_value"]
+           "headline_table", "device_table", "signed_value", "shown_value", "experiment_rows", "experiment_table"]
 
 # (name, section of the result, key, kind). "pp" is a difference of two rates already (incremental recovery).
 HEADLINE: tuple[tuple[str, str, str, str], ...] = (
@@ -120,3 +120,64 @@ def device_table(rows: list[dict[str, Any]]) -> Table:
         last = r["device"]
     return Table("", ["device", "", "A", "B", "B − A"], body, align="llrrr",
                  note="A cart belongs to the device it was created on.")
+
+
+def _uplifts(exp: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    """(variant, baseline) -> its row on the experiment's own metric: the named pairs, then each arm against
+    the control, then the other pairs (the report's order)."""
+    rows = [c for c in (*exp.get("comparisons", ()), *(exp.get("pairs") or ())) if c.get("primary")]
+    rows.sort(key=lambda c: not c.get("named"))
+    return {(c["variant"], c["control_name"]): c for c in rows}
+
+
+def experiment_rows(ra: dict[str, Any], rb: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per experiment of either run and per comparison of its arms on the experiment's own metric: the uplift
+    with its 95% interval and Holm-adjusted p in A and in B, and B − A of the uplifts. A comparison one run
+    lacks (another experiment, another arm) has None on that side."""
+    ea, eb = ra.get("experiments") or {}, rb.get("experiments") or {}
+    out = []
+    for name in dict.fromkeys([*ea, *eb]):
+        a, b = ea.get(name) or {}, eb.get(name) or {}
+        metric = a.get("metric") or b.get("metric")
+        ua, ub = _uplifts(a), _uplifts(b)
+        for key in dict.fromkeys([*ua, *ub]):
+            ca, cb = ua.get(key), ub.get(key)
+            row = {"experiment": name, "metric": metric, "variant": key[0], "against": key[1],
+                   "named": bool((ca or {}).get("named") or (cb or {}).get("named")),
+                   "metric_a": a.get("metric"), "metric_b": b.get("metric")}
+            for side, c in (("a", ca), ("b", cb)):
+                row.update({f"{k}_{side}": (c or {}).get(k) for k in ("diff", "low", "high", "p", "p_holm")})
+                row[f"significant_{side}"] = bool(c and c.get("significant_holm", c.get("significant")))
+            both = row["diff_a"] is not None and row["diff_b"] is not None and row["metric_a"] == row["metric_b"]
+            row["change"] = row["diff_b"] - row["diff_a"] if both else None
+            out.append(row)
+    return out
+
+
+def _uplift_cell(r: dict[str, Any], side: str, currency: str) -> str:
+    d = r[f"diff_{side}"]
+    if d is None:
+        return "—"
+    money_metric = r[f"metric_{side}"] == "revenue_per_shopper"
+    value = signed(d, ",.2f", currency) if money_metric else pp(d)
+    lo, hi = r[f"low_{side}"], r[f"high_{side}"]
+    if lo is None:
+        return value
+    interval = f"{signed(lo)} to {signed(hi)}" if money_metric else pp_range(lo, hi)
+    return f"{value}\n({interval})"
+
+
+def experiment_table(rows: list[dict[str, Any]], currency: str = "") -> Table:
+    """Each experiment's comparisons, uplift and 95% interval in A and in B, and B − A."""
+    body = []
+    for r in rows:
+        money_metric = r["metric"] == "revenue_per_shopper"
+        change = "—" if r["change"] is None else (signed(r["change"], ",.2f", currency) if money_metric
+                                                  else pp(r["change"]))
+        holm = " / ".join("—" if r[f"p_holm_{s}"] is None else f"{r[f'p_holm_{s}']:.3f}" for s in ("a", "b"))
+        body.append([f"{r['experiment']}: {r['variant']} against {r['against']}" + (" (named)" if r["named"] else ""),
+                     _uplift_cell(r, "a", currency), _uplift_cell(r, "b", currency), change, holm])
+    return Table("", ["comparison", "uplift in A\n(95% interval)", "uplift in B\n(95% interval)", "B − A",
+                      "Holm p\nA / B"], body, wrap=(0,),
+                 note="Uplift: the first arm minus the second on the experiment's own metric (in pp for shopper "
+                      "rates); Holm p: adjusted for every comparison of the experiment in that run.")

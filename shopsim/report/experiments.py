@@ -1,5 +1,7 @@
-"""The report's section for one experiment: its arms side by side, each arm against the control (uplifts
-in percentage points for shopper rates), the verdicts, and what the arms' coupons bought."""
+"""The report's section for one experiment: the answers to the comparisons the scenario names, the
+sample-ratio check, its arms side by side, every pair of arms (each against the control, then the others;
+uplifts in percentage points for shopper rates) with p-values adjusted by Holm's method across all of them,
+the verdicts, and what the arms' coupons bought."""
 
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ from shopsim.report import svg
 from shopsim.report.labels import LABELS, pp, pp_range, signed
 from shopsim.report.model import Block, Chart, Lines, Section, Table, count, money, number, rate
 
-__all__ = ["experiment_section", "metric_words", "arm_value", "comparison_value", "clean_zero"]
+__all__ = ["experiment_section", "metric_words", "arm_value", "comparison_value", "clean_zero", "answer",
+           "srm_words", "holm_words"]
 
 _OUTCOME_WORDS = {k: words.split(" (")[0] for k, (words, _, _) in OUTCOMES.items()}
 
@@ -130,13 +133,94 @@ def _coupon_table(exp: dict[str, Any], cur: str | None) -> Block | None:
                        "shoppers. Coupon orders beyond the gained ones would have happened anyway.")
 
 
+def _p(p: float | None) -> str:
+    return "—" if p is None else ("< 0.001" if p < 0.001 else f"{p:.3f}")
+
+
+def _verdict_after_holm(cmp: dict[str, Any]) -> str:
+    """The verdict word once every comparison of the experiment is accounted for: a difference whose interval
+    excludes zero but whose Holm-adjusted p is 0.05 or more is "not after Holm"."""
+    word = _verdict_word(cmp)
+    if word in ("higher", "lower") and cmp.get("p_holm") is not None and not cmp.get("significant_holm"):
+        return "not after Holm"
+    return word
+
+
+def _pair_table(title: str, rows_of: list[dict[str, Any]], variants: dict[str, dict[str, Any]],
+                cur: str | None, base_head: str) -> Table:
+    base, arm = rows_of[0]["control_name"], rows_of[0]["variant"]
+    rows = []
+    for cmp in rows_of:
+        key = cmp["metric"]
+        rows.append([metric_words(key) + (" ★" if cmp.get("primary") else ""),
+                     comparison_value(key, arm_value(variants.get(base, {}), key), cur),
+                     comparison_value(key, arm_value(variants.get(arm, {}), key), cur),
+                     comparison_value(key, cmp["diff"], cur, True), _interval(key, cmp, cur), _p(cmp["p"]),
+                     _p(cmp.get("p_holm")), _verdict_after_holm(cmp)])
+    return Table(title, ["metric", base_head, "variant", "uplift", "95% interval", "p", "Holm p", "verdict"],
+                 rows, align="lrrrrrrl", wrap=(0,))
+
+
+def _by_pair(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for c in rows:
+        groups.setdefault((c["variant"], c["control_name"]), []).append(c)
+    return list(groups.values())
+
+
+def answer(cmp: dict[str, Any], family: int) -> str:
+    """A named comparison's answer on the experiment's metric, with what Holm's correction makes of it."""
+    text = clean_zero(cmp["verdict"])
+    if cmp.get("p_holm") is None or cmp["diff"] is None or not cmp["enough"]:
+        return text
+    shown = _p(cmp["p_holm"])
+    adjusted = f"Holm-adjusted p {shown if shown.startswith('<') else '= ' + shown}"
+    if cmp.get("significant_holm"):
+        return f"{text} It holds across all {family} comparisons of the experiment ({adjusted})."
+    if cmp["significant"]:
+        return (f"{text} It does not hold once all {family} comparisons of the experiment are accounted for "
+                f"({adjusted}): treat it as a lead, not a finding.")
+    return f"{text} ({adjusted} across the {family} comparisons.)"
+
+
+def srm_words(srm: dict[str, Any] | None) -> str | None:
+    """The sample-ratio check in one sentence (None for a log that carries no weights)."""
+    if not srm:
+        return None
+    counts = ", ".join(f"{v} {count(n)} (expected {e:,.0f})" for v, n, e in zip(srm["arms"], srm["counts"],
+                                                                                  srm["expected"]))
+    stat = f"chi-square {srm['chi2']:.2f} on {srm['df']} degree{'s' if srm['df'] != 1 else ''} of freedom, p {_p(srm['p'])}"
+    if srm["mismatch"]:
+        return (f"Sample-ratio mismatch: the arms' sizes do not match their weights ({counts}; {stat}, below "
+                f"{srm['alpha']}). Assignment or logging is broken somewhere: do not trust the comparisons below.")
+    return f"Arm sizes match their weights ({counts}; {stat}; a mismatch is flagged below p {srm['alpha']})."
+
+
+def holm_words(exp: dict[str, Any]) -> str:
+    family = (exp.get("holm") or {}).get("family")
+    if not family:
+        return ""
+    arms = len(exp["variants"])
+    return (f"p (Holm): each p-value adjusted by Holm's step-down method for the {family} comparisons this "
+            f"section reports (every pair of the {arms} arms on each metric), so that the chance of any false "
+            "call among them stays at most 5%. \"not after Holm\": the 95% interval excludes zero, but the "
+            "difference does not stand once they are all accounted for.")
+
+
 def experiment_section(name: str, exp: dict[str, Any], result: dict[str, Any], charts: bool) -> Section:
     cur = result["commerce"].get("currency")
     variants: dict[str, dict[str, Any]] = exp["variants"]
     comps = exp["comparisons"]
+    pairs = exp.get("pairs") or []
     control_name = exp["control"]
-    control = variants.get(control_name, {})
+    family = (exp.get("holm") or {}).get("family") or 0
     blocks: list[Block] = [Lines([f"metric: {metric_words(exp['metric'])}; control: {control_name}"])]
+    named = [c for c in comps + pairs if c.get("named")]
+    if named:
+        blocks.append(Lines([answer(c, family) for c in named if c.get("primary")], bullets=True))
+    srm = srm_words(exp.get("srm"))
+    if srm:
+        blocks.append(Lines([srm], style="warn" if exp["srm"]["mismatch"] else ""))
     primary = [c for c in comps if c.get("primary")]
     if charts and primary:
         key = exp["metric"]
@@ -146,25 +230,20 @@ def experiment_section(name: str, exp: dict[str, Any], result: dict[str, Any], c
             [(f"{c['variant']} vs {control_name}", c["diff"], c["low"], c["high"]) for c in primary],
             percent=key in OUTCOMES)))
     blocks.append(_arms_table(exp, cur))
-    for v in dict.fromkeys(c["variant"] for c in comps):
-        rows, verdicts = [], []
-        for cmp in (c for c in comps if c["variant"] == v):
-            key = cmp["metric"]
-            rows.append([metric_words(key) + (" ★" if cmp.get("primary") else ""),
-                         comparison_value(key, arm_value(control, key), cur),
-                         comparison_value(key, arm_value(variants.get(v, {}), key), cur),
-                         comparison_value(key, cmp["diff"], cur, True), _interval(key, cmp, cur),
-                         "—" if cmp["p"] is None else ("< 0.001" if cmp["p"] < 0.001 else f"{cmp['p']:.3f}"),
-                         _verdict_word(cmp)])
-            verdicts.append(clean_zero(cmp["verdict"]))
-        blocks.append(Table(f"{v} (variant) against {control_name} (control)",
-                            ["metric", "control", "variant", "uplift", "95% interval", "p", "verdict"], rows,
-                            align="lrrrrrl"))
-        blocks.append(Lines(verdicts, bullets=True))
+    for rows in _by_pair([c for c in named] + [c for c in comps if not c.get("named")]
+                         + [c for c in pairs if not c.get("named")]):
+        v, base = rows[0]["variant"], rows[0]["control_name"]
+        title = (f"{v} (variant) against {base} (control)" if base == control_name
+                 else f"{v} against {base}")
+        if rows[0].get("named"):
+            title += ": named in the scenario"
+        blocks.append(_pair_table(title, rows, variants, cur, "control" if base == control_name else "against"))
+        blocks.append(Lines([clean_zero(c["verdict"]) for c in rows], bullets=True))
     coupons = _coupon_table(exp, cur)
     if coupons is not None:
         blocks.append(coupons)
-    blocks.append(Lines(["★ the experiment's metric. Uplift: variant minus control, in percentage points (pp) "
-                         "for shopper rates. 95% intervals: unpooled Wald; p: pooled two-proportion z-test; "
-                         "revenue per shopper: Welch's normal approximation. Definitions: docs/metrics.md."]))
+    blocks.append(Lines(["★ the experiment's metric. Uplift: variant minus control (or the second arm named), in "
+                         "percentage points (pp) for shopper rates. 95% intervals: unpooled Wald; p: pooled "
+                         "two-proportion z-test; revenue per shopper: Welch's normal approximation. "
+                         + holm_words(exp) + " Definitions: docs/metrics.md."]))
     return Section(f"Experiment: {name}", blocks)

@@ -85,7 +85,8 @@ def test_json_shape(runs):
     res = invoke("diff", runs["one"], runs["two"], "--format", "json", "--context", "1")
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
-    assert set(data) == {"a", "b", "headline", "by_device", "metrics", "divergence", "run_started_differs"}
+    assert set(data) == {"a", "b", "headline", "by_device", "metrics", "experiments", "divergence",
+                         "run_started_differs"}
     assert data["run_started_differs"] == ["seed"]
     fields = {"name", "label", "kind", "a", "b", "diff", "relative"}
     assert data["metrics"] and all(set(m) == fields for m in data["metrics"])
@@ -177,3 +178,43 @@ def test_headline_and_devices_in_words_with_rate_differences_in_pp(runs):
     app = next(r for r in data["by_device"] if r["device"] == "app" and r["name"] == "conversion_rate")
     assert app["diff"] == pytest.approx(app["b"] - app["a"])
     assert re.search(r"^App\s+visits\s+[\d,]+\s+[\d,]+\s+(?:[+-][\d,]+|0)$", text, re.M)
+
+
+def test_experiments_side_by_side(tmp_path):
+    """Each comparison of arms on the experiment's metric: uplift and 95% interval in A and in B, B − A."""
+    experiment = {"trial": {"metric": "conversion", "control": "none",
+                            "variants": {"none": {"holdout": True}, "a": {"flows": ["reminder"]},
+                                         "b": {"flows": ["later"]}}}}
+    flows = {**FLOW, "later": {**FLOW["reminder"], "steps": [{"after": "3h", "channel": "email"}]}}
+    logs = []
+    for seed in (1, 2):
+        scenario = tmp_path / f"e{seed}.yaml"
+        scenario.write_text(tiny_scenario(size=80, duration="2d", seed=seed, name="trial", as_text=True,
+                                          flows=flows, experiments=experiment))
+        logs.append(tmp_path / f"e{seed}.jsonl")
+        assert invoke("replay", scenario, "--log", logs[-1], "--no-db", "--quiet").exit_code == 0
+    data = json.loads(invoke("diff", *logs, "--format", "json").stdout)
+    assert [(r["experiment"], r["variant"], r["against"], r["named"]) for r in data["experiments"]] == \
+        [("trial", "a", "none", False), ("trial", "b", "none", False), ("trial", "b", "a", False)]
+    row = data["experiments"][0]
+    ra, rb = (json.loads(invoke("report", log, "--format", "json").stdout) for log in logs)
+    ca, cb = (next(c for c in r["experiments"]["trial"]["comparisons"] if c["primary"]) for r in (ra, rb))
+    assert (row["diff_a"], row["low_a"], row["diff_b"], row["high_b"]) == (ca["diff"], ca["low"], cb["diff"],
+                                                                           cb["high"])
+    assert row["change"] == pytest.approx(cb["diff"] - ca["diff"])
+    text = invoke("diff", *logs).stdout
+    assert "Experiments" in text and "trial: b against a" in " ".join(text.split())
+    md = invoke("diff", *logs, "--format", "md").stdout
+    assert "## Experiments" in md
+    plain = json.loads(invoke("diff", runs_without_experiments(tmp_path), runs_without_experiments(tmp_path),
+                              "--format", "json").stdout)
+    assert plain["experiments"] == []
+
+
+def runs_without_experiments(folder: Path) -> Path:
+    log = folder / "plain.jsonl"
+    if not log.exists():
+        scenario = folder / "plain.yaml"
+        scenario.write_text(tiny_scenario(size=10, duration="1d", as_text=True))
+        assert invoke("replay", scenario, "--log", log, "--no-db", "--quiet").exit_code == 0
+    return log
