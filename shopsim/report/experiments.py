@@ -216,8 +216,11 @@ def experiment_section(name: str, exp: dict[str, Any], result: dict[str, Any], c
     family = (exp.get("holm") or {}).get("family") or 0
     blocks: list[Block] = [Lines([f"metric: {metric_words(exp['metric'])}; control: {control_name}"])]
     named = [c for c in comps + pairs if c.get("named")]
-    if named:
-        blocks.append(Lines([answer(c, family) for c in named if c.get("primary")], bullets=True))
+    answers = [answer(c, family) for c in named if c.get("primary")]
+    if answers:
+        blocks.append(Lines([f"The question{'s' if len(answers) > 1 else ''} the scenario names "
+                             f"(compare:), on {metric_words(exp['metric'])}:"]))
+        blocks.append(Lines(answers, bullets=True))
     srm = srm_words(exp.get("srm"))
     if srm:
         blocks.append(Lines([srm], style="warn" if exp["srm"]["mismatch"] else ""))

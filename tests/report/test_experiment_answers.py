@@ -30,6 +30,7 @@ def test_the_report_answers_the_named_comparison_first_and_states_holm() -> None
     exp = result["experiments"]["exp"]
     text = _md(result, exp)
     first_answer = text.index("b's conversion") if "b's conversion" in text else text.index("between b and a")
+    assert text.index("The question the scenario names (compare:), on conversion:") < first_answer
     assert first_answer < text.index("Arms") < text.index("a (variant) against c (control)")
     assert text.index("b against a: named in the scenario") < text.index("a (variant) against c (control)")
     assert "Holm's step-down method for the 9 comparisons" in text
