@@ -68,6 +68,11 @@ class LocalClock:
         return self.start + t + self.offset(t)
 
     def hour(self, t: int) -> int:
+        # local_ms(t) inlined for the run's window: visit arrivals and engagement ask this on every draw.
+        h = t // HOUR
+        offsets = self._offsets
+        if 0 <= h < len(offsets):
+            return ((self.start + t + offsets[h]) // HOUR) % 24
         return (self.local_ms(t) // HOUR) % 24
 
 
@@ -76,4 +81,9 @@ def local_label(epoch: int, tz: str) -> str:
     from zoneinfo import ZoneInfo
 
     local = (_EPOCH + timedelta(milliseconds=epoch)).astimezone(ZoneInfo(tz))
-    return f"{local:%a} {local.day} {local:%b}, {local:%H:%M}"
+    # %a and %b of the C locale (shopsim never sets another), without strftime's three passes.
+    return f"{_WEEKDAYS[local.weekday()]} {local.day} {_MONTHS[local.month - 1]}, {local.hour:02d}:{local.minute:02d}"
+
+
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

@@ -22,6 +22,12 @@ def shopper_index(sid: str) -> int:
     return int(sid[1:]) - 1
 
 
+def index_of(sid: str) -> int:
+    """shopper_index() of an id the engine made itself (an event's shopper), without checking it: reactions
+    look their shopper up on every event they get."""
+    return int(sid[1:]) - 1
+
+
 def product_id(index: int) -> str:
     """A generated product's id from its 0-based index: p00001 is the first (listed items have their own)."""
     return f"p{index + 1:05d}"

@@ -9,7 +9,14 @@ from typing import Any
 
 def amount(cents: int) -> float:
     """Cents as the log writes them: currency units, rounded to the cent (1390 -> 13.9)."""
+    if type(cents) is int and -_EXACT < cents < _EXACT:
+        # Whole cents divide to the double nearest c/100, which round(..., 2) gives back unchanged: skip it
+        # (round with digits goes through a decimal conversion; this is on every price in the log).
+        return cents / 100
     return round(cents / 100, 2)
+
+
+_EXACT = 10**15  # below this, |error of c / 100| is far under half a cent, so rounding cannot move it
 
 
 def cents_text(cents: int) -> str:

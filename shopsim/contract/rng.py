@@ -16,8 +16,17 @@ def stream_seed(seed: int, entity: str, stream: str) -> int:
     return int.from_bytes(digest, "big")
 
 
+_new = random.Random.__new__
+_seed = random.Random.__mro__[1].seed  # the C seeding that random.Random.seed(int) ends in, without its wrapper
+
+
 def stream(seed: int, entity: str, stream_name: str) -> random.Random:
-    return random.Random(stream_seed(seed, entity, stream_name))
+    # The same generator as random.Random(stream_seed(...)), made without random.py's two Python-level calls:
+    # streams are made per visit and per message, so this is on the hot path.
+    rng = _new(random.Random)
+    _seed(rng, int.from_bytes(blake2b(f"{seed}|{entity}|{stream_name}".encode(), digest_size=8).digest(), "big"))
+    rng.gauss_next = None
+    return rng
 
 
 def cumulative(weights) -> list[float]:

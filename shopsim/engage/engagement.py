@@ -22,7 +22,7 @@ from __future__ import annotations
 from math import exp
 from typing import TYPE_CHECKING
 
-from shopsim.contract.ids import shopper_index
+from shopsim.contract.ids import index_of
 from shopsim.contract.taxonomy import CART_REMINDERS, CATEGORY_CLASS, MARKETING, MARKETING_CATEGORIES
 from shopsim.contract import events as E
 from shopsim.contract.clock import HOUR
@@ -73,7 +73,7 @@ class Engagement:
     def _delivered(self, ev: Event) -> None:
         d = ev.data
         k = self.kernel
-        sh = k.shoppers[shopper_index(ev.shopper)]
+        sh = k.shoppers[index_of(ev.shopper)]
         category, channel, now, nid = d["category"], d["channel"], k.now, d["id"]
         m = self.m
         marketing = category == "digest" or CATEGORY_CLASS[category] == MARKETING

@@ -11,7 +11,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import TYPE_CHECKING, Protocol
 
-from shopsim.contract.ids import shopper_index
+from shopsim.contract.ids import index_of
 from shopsim.contract.units import parse_duration
 from shopsim.contract import events as E
 from shopsim.contract.clock import DAY
@@ -52,16 +52,16 @@ class Ads:
             kernel.on(E.ORDER_PLACED, self._stop)
 
     def _cart(self, ev: Event) -> None:
-        sh = self.kernel.shoppers[shopper_index(ev.shopper)]
+        sh = self.kernel.shoppers[index_of(ev.shopper)]
         ids = [self.cs.products[i].id for i in (sh.cart or ())][:3]
         self._retarget(sh, "cart", ev.data["cart"], ids)
 
     def _browse(self, ev: Event) -> None:
-        sh = self.kernel.shoppers[shopper_index(ev.shopper)]
+        sh = self.kernel.shoppers[index_of(ev.shopper)]
         self._retarget(sh, "browse", ev.data["session"], ev.data["products"][:3])
 
     def _stop(self, ev: Event) -> None:
-        idx = shopper_index(ev.shopper)
+        idx = index_of(ev.shopper)
         t = self.target.get(idx)
         if t is not None and t[1] == "cart" and t[2] == ev.data["cart"]:
             del self.target[idx]

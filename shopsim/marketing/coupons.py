@@ -55,6 +55,7 @@ class Coupons:
         self.cs = cs
         self.k_expire = kernel.register(self._expire)
         self.stock: dict[str, int] = {}   # offer -> orders it can still serve
+        self._valid: dict[str, int] = {}  # an incentive's `valid`, parsed once
 
     def set_stock(self, pool: str, stock: int) -> None:
         self.stock[pool] = stock
@@ -63,9 +64,21 @@ class Coupons:
               pool: str | None = None) -> Coupon:
         k, cs = self.kernel, self.cs
         sh.coupon_n += 1
-        rng = stream(cs.seed, f"{sh.id}-k{sh.coupon_n}", "coupon")
-        code = f"{inc.prefix}-" + "".join(rng.choice(_ALPHABET) for _ in range(6))
-        until = k.now + parse_duration(inc.valid) if expires is None else expires
+        getrandbits = stream(cs.seed, f"{sh.id}-k{sh.coupon_n}", "coupon").getrandbits
+        picks = []
+        for _ in range(6):  # rng.choice(_ALPHABET) six times, as choice draws (32 letters: 6 bits, redrawn past 31)
+            r = getrandbits(6)
+            while r >= 32:
+                r = getrandbits(6)
+            picks.append(_ALPHABET[r])
+        code = f"{inc.prefix}-" + "".join(picks)
+        if expires is None:
+            valid = self._valid.get(inc.valid)
+            if valid is None:
+                valid = self._valid[inc.valid] = parse_duration(inc.valid)
+            until = k.now + valid
+        else:
+            until = expires
         c = Coupon(code, inc, k.now, until, source, pool)
         if sh.coupons is None:
             sh.coupons = []

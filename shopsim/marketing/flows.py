@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from shopsim.contract.ids import shopper_index
+from shopsim.contract.ids import index_of
 from shopsim.notify.windows import next_outside
 from shopsim.contract.units import parse_clock, parse_duration
 from shopsim.contract import events as E
@@ -111,7 +111,9 @@ class Flows:
         self._schedule(sh, run, 0, self.kernel.now)
 
     def _exit(self, ev: Event, why: str, cart: str | None) -> None:
-        sh = self._shopper(ev)
+        sh = self.kernel.shoppers[index_of(ev.shopper)]
+        if not sh.flows:  # every visit asks: most shoppers have no flow under way
+            return
         for run in self._active(sh):
             f = self.defs[run.name]
             if why not in f.exit:
@@ -214,5 +216,5 @@ class Flows:
         return None
 
     def _shopper(self, ev: Event) -> Shopper:
-        return self.kernel.shoppers[shopper_index(ev.shopper)]
+        return self.kernel.shoppers[index_of(ev.shopper)]
 

@@ -47,6 +47,10 @@ def shared(step: str, outcome: str = PASS, **params: Any) -> Verdict:
 
 
 SHARED_IDS: set[int] = set()
+# The commonest passes by their one parameter: a dict lookup instead of shared()'s keyword call, per message.
+_REACHABLE: dict[str, Verdict] = {}
+_CONSENT: dict[str, Verdict] = {}
+_PREFERENCES: dict[str, Verdict] = {}
 
 
 def can_reach(channel: str, settings: dict[str, Any], reach: dict[str, bool]) -> tuple[bool, str | None]:
@@ -71,7 +75,8 @@ def reachable(channel: str, category: str, settings: dict[str, Any], reach: dict
     """`taken`: channels the same message already goes to, which a critical fallback must not double up."""
     ok, rule = can_reach(channel, settings, reach)
     if ok:
-        return shared("reachable", channel=channel)
+        v = _REACHABLE.get(channel)
+        return v if v is not None else _REACHABLE.setdefault(channel, shared("reachable", channel=channel))
     if CATEGORY_CLASS.get(category) == CRITICAL:
         for other in CRITICAL_FALLBACK:
             if other != channel and other not in taken and can_reach(other, settings, reach)[0]:
@@ -80,13 +85,16 @@ def reachable(channel: str, category: str, settings: dict[str, Any], reach: dict
 
 
 def consent(category: str, settings: dict[str, Any]) -> Verdict:
-    if CATEGORY_CLASS[category] != MARKETING:
-        return shared("consent", **{"class": CATEGORY_CLASS[category]})
+    cls = CATEGORY_CLASS[category]
+    if cls != MARKETING:
+        v = _CONSENT.get(cls)
+        return v if v is not None else _CONSENT.setdefault(cls, shared("consent", **{"class": cls}))
     if not settings["marketing_consent"]:
         return Verdict("consent", SUPPRESSED, "no_marketing_consent", "marketing_consent")
     if category == "recommendations" and not settings["personalization"]:
         return Verdict("consent", SUPPRESSED, "no_personalization_consent", "personalization")
-    return shared("consent", **{"class": MARKETING})
+    v = _CONSENT.get(MARKETING)
+    return v if v is not None else _CONSENT.setdefault(MARKETING, shared("consent", **{"class": MARKETING}))
 
 
 def preferences(channel: str, category: str, settings: dict[str, Any]) -> Verdict:
@@ -95,9 +103,11 @@ def preferences(channel: str, category: str, settings: dict[str, Any]) -> Verdic
     prefs = settings["categories"][category]
     if not prefs[channel]:
         return Verdict("preferences", SUPPRESSED, "category_channel_off", f"categories.{category}.{channel}")
-    if prefs["frequency"] == "off":
+    frequency = prefs["frequency"]
+    if frequency == "off":
         return Verdict("preferences", SUPPRESSED, "frequency_off", f"categories.{category}.frequency")
-    return shared("preferences", frequency=prefs["frequency"])
+    v = _PREFERENCES.get(frequency)
+    return v if v is not None else _PREFERENCES.setdefault(frequency, shared("preferences", frequency=frequency))
 
 
 def flow_state(state: str | tuple[str, str] | None) -> Verdict:

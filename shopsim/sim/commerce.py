@@ -18,7 +18,7 @@ numbers across policies), and no generator state is kept between visits.
 from __future__ import annotations
 
 from bisect import bisect
-from math import exp
+from math import exp, log
 from heapq import heappush
 from typing import TYPE_CHECKING, Protocol
 
@@ -76,12 +76,13 @@ class Commerce:
         if rate <= 0:  # a rate so small that it rounded to nothing (per_day times activity under 1e-308)
             return None
         weights, wmax, hour = self.cs.hour_weights, self.cs.hour_max, sh.clock.hour
+        random = rng.random
         while True:
-            gap = rng.expovariate(rate)  # may be inf for a vanishing rate: compare before int()
-            if t + gap > end:
+            gap = -log(1.0 - random()) / rate  # rng.expovariate(rate), the same draw without its call
+            if t + gap > end:  # gap may be inf for a vanishing rate: compare before int()
                 return None
             t += int(gap) + 1
-            if rng.random() * wmax < weights[hour(t)]:
+            if random() * wmax < weights[hour(t)]:
                 return t
 
     def _arrival(self, sh: Shopper, k: int) -> None:
@@ -148,30 +149,34 @@ class Commerce:
                 self.flows.browse_abandoned(sh, sid, s.viewed)
             sh.rng = None  # the visit's stream ends with the visit
             return
-        cs, rng, k, prices = self.cs, sh.rng, self.kernel, self.prices
-        if sh.favourites and rng.random() < cs.favourite_share:
-            ix, cum = cs.category_products[sh.favourites[int(rng.random() * len(sh.favourites))]]
-            p = cs.products[ix[min(len(ix) - 1, bisect(cum, rng.random() * cum[-1]))]]
+        cs, k, prices = self.cs, self.kernel, self.prices
+        rng = sh.rng
+        random = rng.random
+        favourites = sh.favourites
+        if favourites and random() < cs.favourite_share:
+            ix, cum = cs.category_products[favourites[int(random() * len(favourites))]]
+            p = cs.products[ix[min(len(ix) - 1, bisect(cum, random() * cum[-1]))]]
         else:
             cum = cs.product_cum
-            p = cs.products[min(len(cum) - 1, bisect(cum, rng.random() * cum[-1]))]
+            p = cs.products[min(len(cum) - 1, bisect(cum, random() * cum[-1]))]
+        pidx = p.index
         k.emit(E.PRODUCT_VIEWED, sh.id, {"session": sid, "product": p.id, "category": p.category,
-                                           "price": amount(prices[p.index]) if p.index in prices else p.price})
+                                           "price": amount(prices[pidx]) if prices and pidx in prices else p.price})
         if s.viewed is not None:
-            s.viewed.append(p.index)
+            s.viewed.append(pidx)
         if self.keep_views:
             viewed = sh.viewed
             if viewed is None:
                 viewed = sh.viewed = []
-            viewed.append(p.index)
+            viewed.append(pidx)
             if len(viewed) > 12:
                 del viewed[0]
-        if rng.random() < sh.segment.add_to_cart:
-            s.pending = p.index
+        if random() < sh.segment.add_to_cart:
+            s.pending = pidx
         t = k.now + cs.view_time(rng)
         if t <= k.end:
-            k._qseq += 1
-            heappush(k._queue, (t, PRIO_NORMAL, sh.index, k._qseq, self.k_step, sid))
+            k._qseq = qseq = k._qseq + 1
+            heappush(k._queue, (t, PRIO_NORMAL, sh.index, qseq, self.k_step, sid))
 
     # --- carts ------------------------------------------------------------------------------------
 

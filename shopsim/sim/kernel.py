@@ -70,8 +70,9 @@ class Kernel:
         self._out.append(ev)
         counts = self.counts
         counts[type_] = counts.get(type_, 0) + 1
-        if type_ in self._reactors:
-            for react in self._reactors[type_]:
+        reactions = self._reactors.get(type_)
+        if reactions is not None:
+            for react in reactions:
                 react(ev)
         return ev
 
