@@ -11,26 +11,32 @@ column."""
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Sequence
 
 from shopsim.metrics.catalog import METRICS, bound, suggest
 from shopsim.qa.narration import narration_problems
 from shopsim.scenario.checker import Checker, LayerCheck
 from shopsim.scenario.checks_qa import categories
 from shopsim.scenario.loader import read_scenario, read_scenario_text
+from shopsim.scenario.overrides import Override, read_text_with, read_with
 from shopsim.scenario.problems import Path, Problem, did_you_mean, format_path
 from shopsim.scenario.schema import Scenario
 
 __all__ = ["CHECKS", "load_scenario", "load_scenario_text"]
 
 
-def load_scenario(path: str | os.PathLike[str]) -> Scenario:
-    """Load a scenario file and run every check on it; raises ScenarioError listing every problem."""
+def load_scenario(path: str | os.PathLike[str], overrides: Sequence[Override] = ()) -> Scenario:
+    """Load a scenario file and run every check on it; raises ScenarioError listing every problem.
+    `overrides` (`--set`) change the file's data before it is checked."""
+    if overrides:
+        return read_with(path, overrides, checks=CHECKS)
     return read_scenario(path, checks=CHECKS)
 
 
-def load_scenario_text(text: str, filename: str = "<string>") -> Scenario:
+def load_scenario_text(text: str, filename: str = "<string>", overrides: Sequence[Override] = ()) -> Scenario:
     """Every check of scenario YAML given as text; `filename` is only used in problem reports."""
+    if overrides:
+        return read_text_with(text, filename, overrides, checks=CHECKS)
     return read_scenario_text(text, filename, checks=CHECKS)
 
 

@@ -103,7 +103,7 @@ _WORKER_SIGNALS = {signal.SIGINT: signal.SIG_IGN, signal.SIGTERM: signal.SIG_DFL
 _MASKABLE = hasattr(signal, "pthread_sigmask")
 
 
-def _worker_start() -> None:
+def worker_start() -> None:
     for sig, handler in _WORKER_SIGNALS.items():
         signal.signal(sig, handler)
     if _MASKABLE:  # a forked worker starts with the signals the parent blocked around the fork
@@ -130,7 +130,7 @@ def _worker_seed(path: str, digest: str, seed: int, ids: tuple[str, ...]) -> Val
     return measure_seed(_worker_model[2], seed, ids)
 
 
-def _context() -> multiprocessing.context.BaseContext:
+def pool_context() -> multiprocessing.context.BaseContext:
     methods = multiprocessing.get_all_start_methods()
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
@@ -159,22 +159,12 @@ def play_seeds(path: str | os.PathLike[str], model: Scenario, seeds: Sequence[in
         digest = _digest(path)
     except OSError as e:
         raise ScenarioChanged(f"cannot read {os.fspath(path)} again: {e.strerror or e}") from None
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(seeds)), mp_context=_context(),
-                               initializer=_worker_start)
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(seeds)), mp_context=pool_context(),
+                               initializer=worker_start)
     results: list[Values | None] = [None] * len(seeds)
     try:
-        # With fork the pool starts every worker at the first submit. Ctrl-C and SIGTERM are blocked around
-        # it: a child then runs nothing with the parent's handlers (it unblocks them once it has set its
-        # own), and a signal that comes meanwhile waits, then reaches the parent as soon as they are unblocked.
-        masked = _MASKABLE and threading.current_thread() is threading.main_thread()
-        if masked:
-            signal.pthread_sigmask(signal.SIG_BLOCK, set(_WORKER_SIGNALS))
-        try:
-            pending: dict[Future, int] = {pool.submit(_worker_seed, os.fspath(path), digest, seed, ids): i
-                                          for i, seed in enumerate(seeds)}
-        finally:
-            if masked:
-                signal.pthread_sigmask(signal.SIG_UNBLOCK, set(_WORKER_SIGNALS))
+        futures = submit_masked(pool, _worker_seed, [(os.fspath(path), digest, seed, ids) for seed in seeds])
+        pending: dict[Future, int] = {f: i for i, f in enumerate(futures)}
         on_seed(0)
         done = 0
         while pending:
@@ -184,13 +174,28 @@ def play_seeds(path: str | os.PathLike[str], model: Scenario, seeds: Sequence[in
                 done += 1
                 on_seed(done)
     except BaseException:
-        _stop(pool)
+        stop_pool(pool)
         raise
     pool.shutdown()
     return results  # type: ignore[return-value]
 
 
-def _stop(pool: ProcessPoolExecutor) -> None:
+def submit_masked(pool: ProcessPoolExecutor, fn: Callable, calls: Sequence[tuple]) -> list[Future]:
+    """`pool.submit(fn, *args)` for each args, in order. With fork the pool starts every worker at the first
+    submit. Ctrl-C and SIGTERM are blocked around it: a child then runs nothing with the parent's handlers
+    (it unblocks them once it has set its own), and a signal that comes meanwhile waits, then reaches the
+    parent as soon as they are unblocked."""
+    masked = _MASKABLE and threading.current_thread() is threading.main_thread()
+    if masked:
+        signal.pthread_sigmask(signal.SIG_BLOCK, set(_WORKER_SIGNALS))
+    try:
+        return [pool.submit(fn, *args) for args in calls]
+    finally:
+        if masked:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, set(_WORKER_SIGNALS))
+
+
+def stop_pool(pool: ProcessPoolExecutor) -> None:
     """Stop the workers now: cancel what has not started and end the seeds being played."""
     processes = list((getattr(pool, "_processes", None) or {}).values())
     for p in processes:

@@ -64,3 +64,49 @@ def ratio_spread(values: Sequence[float]) -> Spread:
     logs = spread([math.log(x) for x in values])
     exp = lambda v: None if v is None else math.exp(v)  # noqa: E731
     return Spread(logs.n, math.exp(logs.mean), exp(logs.sd), exp(logs.ci_low), exp(logs.ci_high))
+
+
+def t_two_sided_p(t: float, df: int) -> float:
+    """P(|T| >= |t|) for Student's t with `df` degrees of freedom: the regularised incomplete beta
+    I_x(df/2, 1/2) at x = df / (df + t²), by its continued fraction (Numerical Recipes §6.4)."""
+    if df < 1:
+        raise ValueError("a t test needs at least one degree of freedom")
+    if not math.isfinite(t):
+        return 0.0 if not math.isnan(t) else 1.0
+    x = df / (df + t * t)
+    return min(1.0, max(0.0, _betainc(df / 2, 0.5, x)))
+
+
+def _betainc(a: float, b: float, x: float) -> float:
+    if x <= 0:
+        return 0.0
+    if x >= 1:
+        return 1.0
+    front = math.exp(math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x))
+    if x < (a + 1) / (a + b + 2):
+        return front * _betacf(a, b, x) / a
+    return 1.0 - front * _betacf(b, a, 1 - x) / b
+
+
+def _betacf(a: float, b: float, x: float) -> float:
+    """Lentz's method for the incomplete beta's continued fraction; converges in a few dozen steps here."""
+    tiny, qab, qap, qam = 1e-300, a + b, a + 1, a - 1
+    c, d = 1.0, 1 - qab * x / qap
+    d = 1 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 300):
+        m2 = 2 * m
+        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
+        d = 1 + aa * d
+        d = 1 / (d if abs(d) > tiny else tiny)
+        c = 1 + aa / c if abs(1 + aa / c) > tiny else tiny
+        h *= d * c
+        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
+        d = 1 + aa * d
+        d = 1 / (d if abs(d) > tiny else tiny)
+        c = 1 + aa / c if abs(1 + aa / c) > tiny else tiny
+        delta = d * c
+        h *= delta
+        if abs(delta - 1) < 3e-16:
+            break
+    return h

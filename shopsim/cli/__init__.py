@@ -23,6 +23,7 @@ COMMANDS = {
     "export": ("shopsim.cli.export", "export_cmd"),
     "serve": ("shopsim.cli.serve", "serve_cmd"),
     "calibrate": ("shopsim.cli.calibrate", "calibrate_cmd"),
+    "sweep": ("shopsim.cli.sweep", "sweep_cmd"),
 }
 
 

@@ -13,6 +13,7 @@ import click
 
 from shopsim.calibrate.anchors import ANCHORS, Anchor
 from shopsim.cli.common import EXIT_EXPECTATIONS, fail, load_or_exit
+from shopsim.cli.progress import Progress
 from shopsim.scenario.problems import did_you_mean
 
 FORMATS = ("table", "json", "md")
@@ -84,7 +85,7 @@ def calibrate_cmd(scenario: str, n_seeds: int, workers: int | None, fmt: str,
                 for sig in (signal.SIGTERM, signal.SIGINT)}
     done = [0]
     try:
-        with _progress(model.run.name, n_seeds, show=sys.stderr.isatty()) as tick:
+        with Progress(f"calibrating {model.run.name}: seeds", n_seeds, show=sys.stderr.isatty()) as tick:
             def on_seed(n: int) -> None:
                 done[0] = n
                 tick(n)
@@ -114,34 +115,6 @@ def calibrate_cmd(scenario: str, n_seeds: int, workers: int | None, fmt: str,
 
 def _raise_terminated(_signum, _frame):
     raise _Terminated()
-
-
-class _progress:
-    """A transient progress line on stderr (a terminal only). The context gives `tick(done)`; the line (and
-    rich's refresh thread) starts at the first tick, which comes once the worker processes are forked."""
-
-    def __init__(self, name: str, total: int, show: bool) -> None:
-        self.name, self.total, self.show, self.bar, self.task = name, total, show, None, None
-
-    def __enter__(self):
-        return self.tick
-
-    def tick(self, done: int) -> None:
-        if not self.show:
-            return
-        if self.bar is None:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self.bar = Progress(TextColumn(f"calibrating {self.name}: seeds"), BarColumn(), MofNCompleteColumn(),
-                                TimeElapsedColumn(), console=Console(stderr=True), transient=True)
-            self.bar.start()
-            self.task = self.bar.add_task("seeds", total=self.total)
-        self.bar.update(self.task, completed=done)
-
-    def __exit__(self, *exc) -> None:
-        if self.bar is not None:
-            self.bar.stop()
 
 
 def _print_table(result, wall_s: float, workers: int) -> None:

@@ -7,11 +7,11 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import IO
+from typing import IO, Sequence
 
 import click
 
-from shopsim.cli.common import EXIT_BAD_INPUT, EXIT_EXPECTATIONS, fail, load_or_exit
+from shopsim.cli.common import EXIT_BAD_INPUT, EXIT_EXPECTATIONS, fail, load_or_exit, overrides_or_exit
 from shopsim.cli.golden import Golden
 from shopsim.cli.outputs import (claim_outputs, database_url, distinct_outputs, fail_output, one_line, open_log,
                                  writable_file)
@@ -19,6 +19,7 @@ from shopsim.cli.summary import Tally, print_summary
 from shopsim.notify.templates import TemplateLimitError
 from shopsim.scenario.compiled import compile_scenario
 from shopsim.scenario.loader import problem_in_file
+from shopsim.scenario.overrides import Override
 from shopsim.contract.units import parse_duration
 from shopsim.contract.clock import HOUR
 from shopsim.simulation import Simulation
@@ -56,6 +57,9 @@ _SIGNALS = {signal.SIGINT: (EXIT_SIGINT, "interrupted (Ctrl-C)"), signal.SIGTERM
 @click.command("replay")
 @click.argument("scenario")
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="root seed (default: the scenario's)")
+@click.option("--set", "sets", multiple=True, metavar="PATH=VALUE",
+              help="change one value of the scenario before it is checked, in the file's own paths, e.g. "
+                   "flows.reminder.steps[0].after=4h (repeatable)")
 @click.option("--until", "until_ms", callback=_duration_arg, metavar="DURATION",
               help="stop after this much virtual time, e.g. 3d (default: the scenario's duration)")
 @click.option("--db", metavar="PATH|URL", help="SQLite file or SQLAlchemy URL (default: runs/NAME-seedN.db)")
@@ -75,7 +79,7 @@ _SIGNALS = {signal.SIGINT: (EXIT_SIGINT, "interrupted (Ctrl-C)"), signal.SIGTERM
               help="play the population split by shopper across this many processes; the log is the same bytes")
 def replay_cmd(scenario: str, seed: int | None, until_ms: int | None, db: str | None, no_db: bool,
                log: str | None, quiet: bool, golden: str | None = None, update_golden: bool = False,
-               check: bool = False, junit: str | None = None, workers: int = 1) -> None:
+               check: bool = False, junit: str | None = None, workers: int = 1, sets: tuple[str, ...] = ()) -> None:
     """Play SCENARIO (a file, or a shipped scenario's name) headless and record every event."""
     # From here to the end, SIGINT raises KeyboardInterrupt and SIGTERM _Terminated, whatever is running:
     # before the run nothing is written, during it the files are closed and marked, after it they are whole.
@@ -85,7 +89,7 @@ def replay_cmd(scenario: str, seed: int | None, until_ms: int | None, db: str | 
     stage = "before"
     try:
         plan = _Plan.prepare(scenario, seed, until_ms, db, no_db, log, golden, update_golden,
-                             check or junit is not None, junit, workers)
+                             check or junit is not None, junit, workers, overrides_or_exit(sets))
         plan.claim(claim, quiet)
         stage = "run"
         wall = time.perf_counter()
@@ -122,8 +126,8 @@ class _Plan:
     @classmethod
     def prepare(cls, scenario: str, seed: int | None, until_ms: int | None, db: str | None, no_db: bool,
                 log: str | None, golden: str | None, update_golden: bool, check: bool, junit: str | None,
-                workers: int = 1) -> "_Plan":
-        path, model = load_or_exit(scenario)
+                workers: int = 1, overrides: Sequence[Override] = ()) -> "_Plan":
+        path, model = load_or_exit(scenario, overrides)
         _no_folders(log, db, junit, golden)
         cs = compile_scenario(model, seed)
         if workers > 1:

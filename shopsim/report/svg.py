@@ -14,7 +14,7 @@ import re
 
 from shopsim.report.labels import signed
 
-__all__ = ["CHANNEL_COLORS", "FUNNEL_COLORS", "bar_chart", "color_for", "funnel_chart", "interval_chart", "line_chart",
+__all__ = ["CHANNEL_COLORS", "FUNNEL_COLORS", "band_chart", "bar_chart", "color_for", "funnel_chart", "interval_chart", "line_chart",
            "nice_ticks", "stacked_bars"]
 
 # One colour per channel everywhere in the report, so "push is orange" holds across charts.
@@ -384,3 +384,65 @@ def interval_chart(
         body.append(f'<text x="{_n(x1 + 12)}" y="{_n(yc)}" dy="0.32em">{_esc(text)}</text></g>')
     body.append("</g>")
     return _svg(y1 + 24, title, body, "interval")
+
+
+def band_chart(
+    title: str,
+    x_labels: list[str],
+    series: dict[str, list[tuple[float, float | None, float | None] | None]],
+    *,
+    y_format: str = "{:,.2f}",
+    percent: bool = False,
+) -> str:
+    """Lines with their 95% bands (e.g. recovery against reminder delay, a line per coupon value): each point
+    is (mean, low, high); the band is shaded between low and high, a point alone gets a whisker, and None
+    leaves a gap."""
+    n = len(x_labels)
+    data = {k: _pad(list(vals), n, None) for k, vals in series.items()}
+    seen = [v for vals in data.values() for p in vals if p is not None for v in p if _num(v) is not None]
+    if n == 0 or not seen:
+        return _no_data(title, "band")
+    palette = _series_colors(list(data))
+    legend, top = _legend(palette, 40)
+    ticks = nice_ticks(min(seen), max(seen))
+    tick_text = _tick_labels(ticks, percent=percent, fmt=y_format)
+    x0, x1, y0, y1 = _left_margin(tick_text), W - 12, top + 8, top + 8 + 220
+    y_of = lambda v: y1 - (v - ticks[0]) / (ticks[-1] - ticks[0]) * (y1 - y0)  # noqa: E731
+    pad = (x1 - x0) / (2 * n) if n > 1 else 0.0  # categories sit inside the plot, not on its edges
+    step = (x1 - x0 - 2 * pad) / (n - 1) if n > 1 else 0.0
+    xs = [x0 + pad + i * step for i in range(n)] if n > 1 else [(x0 + x1) / 2]
+    body = legend + _y_axis(ticks, tick_text, x0, x1, y_of) + ['<g class="bands">']
+    fmt = (lambda v: f"{v * 100:.1f}%") if percent else (lambda v: y_format.format(v))  # noqa: E731
+    for key, vals in data.items():
+        color, runs, run = palette[key], [], []
+        for i, p in enumerate(vals):
+            if p is None or _num(p[0]) is None:
+                if run:
+                    runs.append(run)
+                run = []
+                continue
+            run.append(i)
+        if run:
+            runs.append(run)
+        for run in runs:
+            banded = [i for i in run if vals[i][1] is not None and vals[i][2] is not None]  # type: ignore[index]
+            if len(banded) == len(run) and len(run) > 1:
+                upper = [f"{_n(xs[i])} {_n(y_of(vals[i][2]))}" for i in run]  # type: ignore[index]
+                lower = [f"{_n(xs[i])} {_n(y_of(vals[i][1]))}" for i in reversed(run)]  # type: ignore[index]
+                body.append(f'<path d="M{" L".join(upper + lower)} Z" fill="{color}" fill-opacity="0.18" stroke="none"/>')
+            else:
+                for i in banded:
+                    body.append(_line(xs[i], xs[i], y_of(vals[i][1]), y_of(vals[i][2]), color,  # type: ignore[index]
+                                      ' stroke-width="2" stroke-opacity="0.6"'))
+            if len(run) > 1:
+                d = " ".join(f"{'M' if j == 0 else 'L'}{_n(xs[i])} {_n(y_of(vals[i][0]))}"  # type: ignore[index]
+                             for j, i in enumerate(run))
+                body.append(f'<path d="{d}" fill="none" stroke="{color}" stroke-width="2" stroke-linejoin="round"/>')
+            for i in run:
+                m, lo, hi = vals[i]  # type: ignore[misc]
+                band = "" if lo is None or hi is None else f" (95%: {fmt(lo)} to {fmt(hi)})"
+                body.append(f'<circle cx="{_n(xs[i])}" cy="{_n(y_of(m))}" r="3" fill="{color}">'
+                            f"<title>{_esc(x_labels[i])} · {_esc(key)}: {_esc(fmt(m) + band)}</title></circle>")
+    body.append("</g>")
+    body += _x_labels(list(map(str, x_labels)), xs, step or (x1 - x0), y1 + 16)
+    return _svg(y1 + 24, title, body, "band")

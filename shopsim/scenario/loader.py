@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import re
 import types
-from typing import Annotated, Any, Literal, Sequence, Union, get_args, get_origin
+from typing import Annotated, Any, Callable, Literal, Sequence, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -18,7 +18,7 @@ from shopsim.scenario.problems import (
     MAX_PROBLEMS, Path, Positions, Problem, ScenarioError, did_you_mean, format_path, problem_at,
 )
 from shopsim.scenario.schema import Scenario
-from shopsim.scenario.yamlpos import load_yaml
+from shopsim.scenario.yamlpos import YamlDoc, load_yaml
 
 _MISSING = object()
 # Fifty times the largest shipped scenario. Reading YAML takes seconds a megabyte: a larger file is refused
@@ -28,9 +28,10 @@ MAX_FILE_BYTES = 1 << 20
 _CONVERTED = 2 * MAX_PROBLEMS
 
 
-def read_scenario(path: str | os.PathLike[str], *, checks: Sequence[LayerCheck]) -> Scenario:
+def read_scenario(path: str | os.PathLike[str], *, checks: Sequence[LayerCheck],
+                  edit: Callable[[YamlDoc], list[Problem]] | None = None) -> Scenario:
     """Load and validate a scenario file, with `checks` among its cross-field checks; raises ScenarioError
-    listing every problem."""
+    listing every problem. `edit` may change the parsed data before it is validated (`--set`, overrides.py)."""
     name = os.fspath(path)
 
     def fail(message: str) -> ScenarioError:
@@ -55,7 +56,7 @@ def read_scenario(path: str | os.PathLike[str], *, checks: Sequence[LayerCheck])
     except UnicodeDecodeError as e:
         line = raw[:e.start].count(b"\n") + 1
         raise fail(f"not UTF-8 text (byte 0x{raw[e.start]:02x} on line {line}); save the file as UTF-8") from None
-    return read_scenario_text(text, name, checks=checks)
+    return read_scenario_text(text, name, checks=checks, edit=edit)
 
 
 def _too_large(size: int) -> str:
@@ -64,7 +65,8 @@ def _too_large(size: int) -> str:
             "large catalogue with catalogue.products rather than listing it")
 
 
-def read_scenario_text(text: str, filename: str = "<string>", *, checks: Sequence[LayerCheck]) -> Scenario:
+def read_scenario_text(text: str, filename: str = "<string>", *, checks: Sequence[LayerCheck],
+                       edit: Callable[[YamlDoc], list[Problem]] | None = None) -> Scenario:
     """Validate scenario YAML given as text, as `read_scenario`; `filename` is only used in problem reports."""
     if len(text) > MAX_FILE_BYTES and len(text.encode("utf-8")) > MAX_FILE_BYTES:
         raise ScenarioError([Problem(filename, 0, 0, "-", _too_large(len(text.encode("utf-8"))))])
@@ -72,6 +74,10 @@ def read_scenario_text(text: str, filename: str = "<string>", *, checks: Sequenc
     if doc.data is None:
         raise ScenarioError(doc.problems)
     problems = list(doc.problems)
+    if edit is not None:
+        edited = edit(doc)
+        if edited:  # an override that has no place in the file: nothing more to say until it is fixed
+            raise ScenarioError(problems + edited)
     try:
         scenario = Scenario.model_validate(doc.data)
     except ValidationError as e:

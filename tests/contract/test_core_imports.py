@@ -197,6 +197,7 @@ FLOORS = (
     ("store",),
     ("qa",),
     ("calibrate", "report"),
+    ("sweep",),    # many runs of one scenario over a grid of overrides: their numbers, statistics and page
     ("validate",),
     ("tui",),
     ("cli",),

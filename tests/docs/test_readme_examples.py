@@ -71,6 +71,7 @@ def test_the_readme_has_checked_examples():
 def test_readme_example_is_what_the_command_prints(index, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("COLUMNS", "100")
+    monkeypatch.setenv("SHOPSIM_CACHE", str(tmp_path / "sweep-cache"))  # a sweep keeps its runs here, not in ~
     runner = CliRunner()
     for command, expected in _steps(_blocks()[index]):
         args = shlex.split(command)
