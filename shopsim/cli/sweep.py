@@ -223,8 +223,12 @@ def _write(fmt, out, html_path, model, path, axes, points, seeds, metrics, outco
 
 
 def _tmp_beside(path: Path) -> str:
+    """A temporary file beside `path`, with the permissions a plain open() would give (mkstemp's are 0600)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=".sweep-", suffix=".tmp")
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
     return tmp
 
 

@@ -180,3 +180,16 @@ def test_the_default_cache_folder_follows_the_environment(monkeypatch, tmp_path)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert default_dir() == tmp_path / "shopsim" / "sweep"
     assert os.fspath(default_dir()).endswith(os.path.join("shopsim", "sweep"))
+
+
+def test_files_are_written_with_the_usual_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        code, _, err = sweep("--seeds", "1", "--format", "csv", "--out", str(tmp_path / "r.csv"),
+                             "--html", str(tmp_path / "r.html"))
+    finally:
+        os.umask(old)
+    assert code == 0, err
+    assert (tmp_path / "r.csv").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "r.html").stat().st_mode & 0o777 == 0o644
+    assert not list(tmp_path.glob(".sweep-*"))
