@@ -106,3 +106,25 @@ def test_a_mapping_an_override_made_is_blamed_on_it():
 def test_cross_field_checks_see_the_changed_scenario():
     problems = _problems("experiments.nudge.control=nobody")
     assert any("nobody" in p for p in problems)
+
+
+@given(st.text(max_size=80))
+def test_any_text_is_an_override_or_a_clear_refusal(spec):
+    try:
+        overrides = parse(spec, many=True)
+    except OverrideError as e:
+        assert str(e)
+        return
+    assert overrides and all(o.where for o in overrides)
+
+
+@given(st.text(alphabet="abc.[]0-_=,{}'\"x ", max_size=40))
+def test_an_applied_override_is_a_value_or_a_located_problem(spec):
+    try:
+        overrides = parse(spec, many=False)
+    except OverrideError:
+        return
+    try:
+        load_scenario(FIXTURE, overrides)
+    except ScenarioError as e:
+        assert all(p.file == str(FIXTURE) and p.line >= 0 for p in e.problems)
