@@ -5,9 +5,10 @@ A RUN argument (`report`, `diff`, `inbox`, `explain`, `export`, golden logs) is 
 - an event log, `.jsonl`, or gzip-compressed (`.jsonl.gz`): recognised by gzip's magic bytes, not by the
   file name;
 - the SQLite database that `shopsim replay` writes: recognised by its 16-byte header `SQLite format 3\\0`.
-  Its `events` table holds every event (seq, t_ms, type, shopper, and `data`, the line's other fields), and
-  each line is made again as the log writes it (its fields with sorted keys, `t` the instant of the run's
-  start plus t_ms), so both forms yield the same lines, byte for byte.
+  Its `events` table holds every event (seq, t_ms, type, shopper, and `data`, the line's other fields but
+  those another table keeps), and each line is made again as the log writes it (`store.dblines`: its fields
+  with sorted keys, `t` the instant of the run's start plus t_ms), so both forms yield the same lines, byte
+  for byte.
 
 One database holds one run: `shopsim replay` drops and recreates every table when it writes a database,
 and the `events` table has no run column. (Should a `runs` table ever hold several rows, the events are
@@ -38,8 +39,9 @@ from urllib.parse import quote
 
 import orjson
 
-from shopsim.contract.clock import epoch_ms, iso
+from shopsim.contract.clock import epoch_ms
 from shopsim.contract.events import RUN_FINISHED, RUN_STARTED, Event
+from shopsim.store.dblines import EVENT_COLUMNS, DbLines, MissingRow, db_line
 
 __all__ = ["RunFileError", "RunFile", "open_run"]
 
@@ -144,17 +146,17 @@ class RunFile:
 
     def _db_lines(self) -> Iterator[bytes]:
         con = _db_connect(self.path)
-        start = self.start_epoch
+        make = DbLines(con, self.start_epoch).line
         try:
-            cur = con.execute(f"SELECT {_EVENT_COLUMNS} FROM events ORDER BY seq")
+            cur = con.execute(f"SELECT {EVENT_COLUMNS} FROM events ORDER BY seq")
             while True:
                 rows = cur.fetchmany(10_000)
                 if not rows:
                     break
                 for row in rows:
                     try:
-                        line = _db_line(row, start)
-                    except (orjson.JSONDecodeError, TypeError):
+                        line = make(row)
+                    except (orjson.JSONDecodeError, TypeError, KeyError, IndexError, MissingRow):
                         raise RunFileError(f"{self.path}: event {row[0]} has no valid data (the database was "
                                            "edited or damaged)") from None
                     yield line
@@ -383,7 +385,7 @@ def _db_header(path: Path) -> dict:
             if not {"seq", "t_ms", "type", "shopper", "data"} <= columns:
                 raise RunFileError(f"{path} is not a shopsim run (its events table has no seq, t_ms, type, "
                                    "shopper and data columns)")
-            row = con.execute(f"SELECT {_EVENT_COLUMNS} FROM events ORDER BY seq LIMIT 1").fetchone()
+            row = con.execute(f"SELECT {EVENT_COLUMNS} FROM events ORDER BY seq LIMIT 1").fetchone()
         finally:
             con.close()
     except sqlite3.Error as e:
@@ -393,20 +395,9 @@ def _db_header(path: Path) -> dict:
     data = parse_record(row[4])
     try:
         # The first line's t is the run's start itself, which its own fields give.
-        return _parse_header(path, _db_line(row, _epoch((data or {}).get("start"))))
+        return _parse_header(path, db_line(row, _epoch((data or {}).get("start"))))
     except (RunFileError, TypeError, ValueError):
         raise RunFileError(f"{path} is not a shopsim run (its first event is not run.started)") from None
-
-
-_EVENT_COLUMNS = "seq, t_ms, type, shopper, data"
-
-
-def _db_line(row: tuple, start_epoch: int) -> bytes:
-    """An events row as its exact log line (no newline): what store.jsonl.event_line writes for it."""
-    seq, t_ms, typ, shopper, data = row
-    rec = orjson.loads(data)
-    rec["seq"], rec["t"], rec["type"], rec["shopper"] = seq, iso(start_epoch + t_ms), typ, shopper
-    return orjson.dumps(rec, option=orjson.OPT_SORT_KEYS)
 
 
 def _last_line(path: Path) -> bytes | None:

@@ -19,7 +19,7 @@ from shopsim.contract.ids import is_ad
 from shopsim.contract.taxonomy import CART_REMINDERS
 
 __all__ = ["S", "I", "F", "B", "T", "D", "J", "Col", "DATABASE", "EXPORT", "EXPORT_TABLES", "SETTINGS_TRACKED",
-           "ORDER_STATUS", "Commerce", "shopper_row"]
+           "ORDER_STATUS", "MOVED", "OUTCOME_TRACE", "Commerce", "shopper_row"]
 
 S, I, F, B, T, D, J = "string", "int", "float", "bool", "time", "date", "json"
 # Shopper settings whose value at creation and at the end of the run the shoppers table gives.
@@ -40,25 +40,28 @@ DATABASE: dict[str, tuple[Col, ...]] = {
              Col("end_ms", I, "n", "the virtual time the run reached"), Col("events", I)),
     # Settings live in settings_history (source 'created' is the first row): one copy, not two.
     "shoppers": (Col("shopper", S, "k"), Col("name", S), Col("email", S), Col("phone", S, "n"), Col("city", S),
-                 Col("country", S), Col("locale", S), Col("tz", S), Col("segment", S, "i"), Col("platform", S),
+                 Col("country", S), Col("locale", S), Col("tz", S), Col("segment", S), Col("platform", S),
                  Col("reach_app", B), Col("reach_email", B)),
-    "products": (Col("product", S, "k"), Col("name", S), Col("category", S, "i"), Col("price", F), Col("store", S)),
-    "carts": (Col("cart", S, "k"), Col("shopper", S, "i"),
+    "products": (Col("product", S, "k"), Col("name", S), Col("category", S), Col("price", F), Col("store", S)),
+    "carts": (Col("cart", S, "k"), Col("shopper", S),
               Col("status", S, doc="open, checkout, abandoned, ordered or emptied"), Col("created_ms", I),
               Col("updated_ms", I), Col("items", I), Col("value", F), Col("last_abandon_reason", S, "n"),
               Col("last_abandon_stage", S, "n"), Col("times_abandoned", I), Col("order", S, "n")),
     "cart_items": (Col("cart", S, "k"), Col("product", S, "k"), Col("qty", I), Col("price", F)),
-    "orders": (Col("order", S, "k"), Col("shopper", S, "i"), Col("cart", S), Col("placed_ms", I), Col("currency", S),
+    "orders": (Col("order", S, "k"), Col("shopper", S), Col("cart", S), Col("placed_ms", I), Col("currency", S),
                Col("subtotal", F), Col("shipping", F), Col("discount", F), Col("total", F), Col("coupon", S, "n"),
                Col("attributed_to", S, "n", "the notification or ad whose click led to the order"),
                Col("status", S), Col("carrier", S, "n"), Col("tracking", S, "n"), Col("refund_amount", F, "n")),
-    "order_events": (Col("seq", I, "k"), Col("order", S, "i"), Col("t_ms", I), Col("type", S)),
-    "settings_history": (Col("seq", I, "k"), Col("shopper", S, "i"), Col("t_ms", I), Col("source", S),
+    "order_events": (Col("seq", I, "k"), Col("order", S), Col("t_ms", I), Col("type", S)),
+    "settings_history": (Col("seq", I, "k"), Col("shopper", S), Col("t_ms", I), Col("source", S),
                          Col("settings", J)),
-    # The log line is not stored again: seq, t_ms, type and shopper are columns and `data` holds the rest, so
-    # store.runfile gives back the exact line (its fields with sorted keys, t as the instant of start + t_ms).
-    "events": (Col("seq", I, "k"), Col("t_ms", I), Col("type", S, "i"), Col("shopper", S, "ni"),
-               Col("data", J, doc="the event's own fields: its log line without seq, t, type and shopper")),
+    # The log line is not stored again: seq, t_ms, type and shopper are columns and `data` holds the rest but
+    # what a row written with it keeps (MOVED), so store.dblines gives back the exact line (its fields with
+    # sorted keys, t as the instant of start + t_ms).
+    "events": (Col("seq", I, "k"), Col("t_ms", I), Col("type", S), Col("shopper", S, "n"),
+               Col("data", J, doc="the event's own fields: its log line without seq, t, type and shopper, and "
+                                  "without the fields another table keeps (an outcome's trace, a delivered "
+                                  "message's channel, title, body, link and digest_of, settings)")),
     # One requested notification and how it ended (store.writer follows it from request to outcome).
     "notifications": (
         Col("run_id", I, "k"), Col("notification", S, "k", "notification id, e.g. s000001-n3"), Col("shopper", S),
@@ -80,6 +83,19 @@ DATABASE: dict[str, tuple[Col, ...]] = {
               Col("read_ms", I, "n", "when it was first opened")),
 }
 
+
+
+# Fields of a line that a row of another table, written in the same transaction as its events row, keeps in a
+# column of its own; the events row's `data` leaves them out (the writer pops them) and store.dblines puts them
+# back. Type -> (the table, matched on its `seq` column, and the fields, each a column of the same name). An outcome's
+# trace is the last pass of notifications.trace; a deferral's trace stays in its line (its notifications row is
+# written only at the outcome, later, so a run stopped meanwhile still has it).
+MOVED: dict[str, tuple[str, tuple[str, ...]]] = {
+    E.NOTIFICATION_DELIVERED: ("inbox", ("channel", "title", "body", "link", "digest_of")),
+    E.SHOPPER_CREATED: ("settings_history", ("settings",)),
+    E.SETTINGS_CHANGED: ("settings_history", ("settings",)),
+}
+OUTCOME_TRACE = frozenset(E.NOTIFICATION_OUTCOMES)  # types whose `trace` is notifications.trace's last pass
 
 
 EXPORT: dict[str, tuple[tuple[str, str], ...]] = {
