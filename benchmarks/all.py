@@ -33,6 +33,7 @@ BENCHMARKS = {
     "identities": ("engine.py", ["--phases", "identities"], ["--phases", "identities"]),
     "scale": ("scale.py", [], ["--quick"]),
     "calibrate": ("calibrate.py", [], ["--seeds", "4"]),
+    "peeking": ("peeking.py", [], ["--quick"]),
 }
 
 

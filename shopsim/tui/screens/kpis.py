@@ -1,7 +1,8 @@
 """The KPI screen: the run's headline numbers (Baymard cart abandonment, recovery after a reminder click with
 organic and incremental recovery beside it), the cart funnel with its abandonment and recovery branches, the
 devices, messages per hour by channel, the suppression reasons and, for a scenario with experiments, the
-arms side by side with their verdicts. Every label is in words; differences of rates are in pp.
+arms side by side: while the run plays an interim look on always-valid intervals (tui/interim.py), and the
+verdicts once it has ended. Every label is in words; differences of rates are in pp.
 
 Everything comes from the app's one `Metrics` (`metrics.result()`, docs/metrics.md), at most twice a second
 and only while this screen is the active one. The layout follows the terminal's width: tiles wrap to fewer
@@ -22,14 +23,15 @@ from textual.renderables.digits import Digits
 from textual.widgets import Footer, Static
 
 from shopsim.metrics.kpis import Metrics
-from shopsim.report.experiments import clean_zero
 from shopsim.report.funnel import MAIN, cart_funnel, recovery_split
 from shopsim.report.labels import channel_words, device_words, pp
 from shopsim.report.svg import CHANNEL_COLORS, FUNNEL_COLORS
 from shopsim.report.tables import count, metric_words, money, number, rate
 from shopsim.simulation import Simulation
 from shopsim.tui.clocktext import day_text
-from shopsim.tui.widgets.charts import BarsChart, SeriesChart, TableChart, VariantsChart, uplift_text, verdict_word
+from shopsim.tui.interim import as_shown, is_final
+from shopsim.tui.widgets.charts import BarsChart, SeriesChart, TableChart, VariantsChart
+from shopsim.tui.widgets.variants_chart import verdicts_text
 
 __all__ = ["KpiScreen", "HEADLINES", "headline_values", "funnel_bars", "device_rows", "suppression_bars"]
 
@@ -357,7 +359,12 @@ class KpiScreen(Screen):
         experiments = result.get("experiments") or {}
         box = self.query_one("#kpi-experiments", Vertical)
         currency = result["commerce"].get("currency")
+        final = is_final(result, self.sim.end)
+        when = None if final else day_text(result["run"].get("elapsed_ms") or 0, self.sim.end)
         for i, (name, exp) in enumerate(experiments.items()):
+            exp = as_shown(exp, final)
+            title = (f"Experiment {name}: {metric_words(exp['metric'])} against {exp['control']}"
+                     + ("" if final else f" · interim look, {when}"))
             wid = f"kpi-exp-{i}"
             found = box.query(f"#{wid}")
             if found:
@@ -365,32 +372,12 @@ class KpiScreen(Screen):
                 section.query_one(VariantsChart).update_data(
                     exp["comparisons"], exp["variants"], metric=exp["metric"], control=exp["control"],
                     currency=currency)
-                section.query_one(".kpi-verdicts", Static).update(verdicts_text(exp, currency))
+                section.query_one(".kpi-verdicts", Static).update(verdicts_text(exp, currency, when))
+                section.border_title = title
                 continue
             chart = VariantsChart.from_experiment(exp, currency)
-            section = Horizontal(chart, Static(verdicts_text(exp, currency), classes="kpi-verdicts"), id=wid,
-                                 classes="kpi-box kpi-experiment")
-            section.border_title = f"Experiment {name}: {metric_words(exp['metric'])} against {exp['control']}"
+            section = Horizontal(chart, Static(verdicts_text(exp, currency, when), classes="kpi-verdicts"),
+                                 id=wid, classes="kpi-box kpi-experiment")
+            section.border_title = title
             box.mount(section)
 
-
-def verdicts_text(exp: dict[str, Any], currency: str | None = None) -> Content:
-    """The verdict sentences of the experiment's own metric, then one line per other comparison."""
-    parts: list[Any] = []
-    for c in (c for c in exp["comparisons"] if c.get("primary")):
-        mark = (("✓ ", "$text-success bold") if c.get("significant") and c["diff"] > 0 else
-                ("✗ ", "$text-error bold") if c.get("significant") else ("· ", "bold"))
-        parts += [mark, clean_zero(c["verdict"]), "\n\n"]
-    others = [c for c in exp["comparisons"] if not c.get("primary")]
-    if others:
-        parts.append((f"Other metrics, against {exp['control']} (95% interval)", "bold"))
-        for variant in dict.fromkeys(c["variant"] for c in others):
-            parts.append((f"\n{variant}", "bold"))
-            rows = [c for c in others if c["variant"] == variant]
-            width = max(len(metric_words(c["metric"])) for c in rows)
-            for c in rows:
-                word = verdict_word(c)
-                style = "$text-success" if word == "higher" else "$text-error" if word == "lower" else "$text-muted"
-                parts += [(f"\n  {metric_words(c['metric']):<{width}}  ", "$text-muted"), uplift_text(c, currency),
-                          "  ", (word, style)]
-    return Content.assemble(*parts).rstrip()

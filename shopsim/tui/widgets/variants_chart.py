@@ -1,5 +1,7 @@
 """An experiment in the terminal: each arm's uplift against the control with its 95% interval (a forest
-plot), then the arms side by side. Uplifts of shopper rates are in percentage points, never "-0.0"."""
+plot), then the arms side by side, and the verdicts in words beside them (`verdicts_text`). While the run
+plays these are an interim look on always-valid intervals (tui/interim.py). Uplifts of shopper rates are
+in percentage points, never "-0.0"."""
 
 from __future__ import annotations
 
@@ -7,19 +9,23 @@ from typing import Any, Mapping, Sequence
 
 from rich.style import Style
 from rich.text import Text
+from textual.content import Content
 
 from shopsim.metrics.variants import OUTCOMES
 from shopsim.report.labels import signed
 from shopsim.report.svg import nice_ticks
 from shopsim.report.tables import arm_value, count, metric_words, money, number, rate
+from shopsim.report.experiments import clean_zero
+from shopsim.tui.interim import interim_sentence, interim_word
 from shopsim.tui.widgets.chart_base import Chart, clip as _clip
 
-__all__ = ["VariantsChart", "uplift_text", "verdict_word"]
+__all__ = ["VariantsChart", "uplift_text", "verdict_word", "verdicts_text"]
 
 
 class VariantsChart(Chart):
     """An experiment: each arm's uplift on one metric against the control, with its 95% interval on a
-    shared axis (a forest plot), then the arms side by side.
+    shared axis (a forest plot), then the arms side by side. Rows of an interim look (`interim: True`,
+    tui/interim.py) are drawn with their always-valid interval, in neutral colours, and called nothing.
 
     `update_data(comparisons, variants, metric=..., control=..., currency=...)` takes the `comparisons`
     rows and `variants` table of `Metrics.result()["experiments"][name]`."""
@@ -83,8 +89,10 @@ class VariantsChart(Chart):
         scale = 100 if pct else 1
         rows = [c for c in self.comparisons if c.get("metric") == key]
         unit = " pp" if pct else (f" {self.currency}" if self.currency else "")
-        heading = (f"uplift in {metric_words(key)} vs {self.control}" + (" (percentage points)" if pct else "")
-                   + ", 95% intervals")
+        interim = any(c.get("interim") for c in rows)
+        heading = (f"uplift in {metric_words(key)} vs {self.control}" + (", pp, always-valid 95% intervals (interim)"
+                   if interim and pct else ", always-valid 95% intervals (interim)" if interim
+                   else " (percentage points)" * pct + ", 95% intervals"))
         labels = [f"{self.control} (control)"] + [c["variant"] for c in rows]
         texts = ["reference"] + [f"{uplift_text(c, self.currency)}  {verdict_word(c)}" for c in rows]
         lw = min(28, max(len(s) for s in labels))
@@ -110,7 +118,9 @@ class VariantsChart(Chart):
                         track[x] = "─"
                     track[xa], track[xb] = ("├", "┤") if xb > xa else ("┼", "┼")
                 track[x_of(d)] = "●"
-                style = good if cmp.get("significant") and d > 0 else bad if cmp.get("significant") else Style()
+                # An interim row is no verdict: it keeps the neutral colour whichever side of 0 it lies.
+                style = (Style() if cmp.get("interim") else good if cmp.get("significant") and d > 0
+                         else bad if cmp.get("significant") else Style())
             line = Text(_clip(label, lw).ljust(lw) + " ")
             line.append("".join(track), style=style if cmp is not None else muted)
             line.append("  " + text, style=style if cmp is not None else muted)
@@ -157,7 +167,10 @@ class VariantsChart(Chart):
 
 
 def verdict_word(cmp: Mapping[str, Any]) -> str:
-    """One word for a comparison row: higher, lower, no difference or too few."""
+    """One word for a comparison row: higher, lower, no difference or too few; for an interim row, never a
+    verdict (tui/interim.py's words)."""
+    if cmp.get("interim"):
+        return interim_word(cmp)
     if cmp.get("diff") is None or not cmp.get("enough"):
         return "too few"
     if cmp.get("significant"):
@@ -182,3 +195,31 @@ def uplift_text(cmp: Mapping[str, Any], currency: str | None = None) -> str:
 def _outcome(arm: Mapping[str, Any], key: str) -> str:
     n = arm.get(f"{key}_of") or 0
     return f"{count(arm.get(f'{key}_shoppers', 0))} / {count(n)} ({rate(arm_value(dict(arm), key))})"
+
+
+def verdicts_text(exp: dict[str, Any], currency: str | None = None, when: str | None = None) -> Content:
+    """The verdict sentences of the experiment's own metric, then one line per other comparison. `when`
+    ("day 3/14") marks an interim look (`as_shown`): its sentences say so, and no ✓ or ✗ is drawn."""
+    parts: list[Any] = []
+    for c in (c for c in exp["comparisons"] if c.get("primary")):
+        if c.get("interim"):
+            parts += [("· ", "bold"), clean_zero(interim_sentence(c, when or "before the end", currency)), "\n\n"]
+            continue
+        mark = (("✓ ", "$text-success bold") if c.get("significant") and c["diff"] > 0 else
+                ("✗ ", "$text-error bold") if c.get("significant") else ("· ", "bold"))
+        parts += [mark, clean_zero(c["verdict"]), "\n\n"]
+    others = [c for c in exp["comparisons"] if not c.get("primary")]
+    if others:
+        interim = any(c.get("interim") for c in others)
+        parts.append((f"Other metrics, against {exp['control']} "
+                      + ("(interim, always-valid 95% interval)" if interim else "(95% interval)"), "bold"))
+        for variant in dict.fromkeys(c["variant"] for c in others):
+            parts.append((f"\n{variant}", "bold"))
+            rows = [c for c in others if c["variant"] == variant]
+            width = max(len(metric_words(c["metric"])) for c in rows)
+            for c in rows:
+                word = verdict_word(c)  # an interim row's word is never higher or lower: it stays muted
+                style = "$text-success" if word == "higher" else "$text-error" if word == "lower" else "$text-muted"
+                parts += [(f"\n  {metric_words(c['metric']):<{width}}  ", "$text-muted"), uplift_text(c, currency),
+                          "  ", (word, style)]
+    return Content.assemble(*parts).rstrip()
