@@ -24,6 +24,7 @@ COMMANDS = {
     "serve": ("shopsim.cli.serve", "serve_cmd"),
     "calibrate": ("shopsim.cli.calibrate", "calibrate_cmd"),
     "sweep": ("shopsim.cli.sweep", "sweep_cmd"),
+    "new": ("shopsim.cli.new", "new_cmd"),
 }
 
 
