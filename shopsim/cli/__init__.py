@@ -25,6 +25,7 @@ COMMANDS = {
     "calibrate": ("shopsim.cli.calibrate", "calibrate_cmd"),
     "sweep": ("shopsim.cli.sweep", "sweep_cmd"),
     "new": ("shopsim.cli.new", "new_cmd"),
+    "graph": ("shopsim.cli.graph", "graph_cmd"),
 }
 
 
