@@ -193,13 +193,32 @@ def _text(con, a, b, ra, rb, rows, fields, d, every) -> None:
 @click.option("--context", type=click.IntRange(0, 1000), default=3, show_default=True, metavar="N",
               help="Lines of context around the first difference.")
 @click.option("--all", "every", is_flag=True, help="List every KPI, not only those that differ.")
-def diff_cmd(run_a: str, run_b: str, fmt: str, context: int, every: bool) -> None:
+@click.option("--shopper", "shoppers", multiple=True, metavar="ID",
+              help="Instead: what changed in this shopper's inbox, message by message (repeatable).")
+@click.option("--fail-on-change", is_flag=True, help="With --shopper: exit 1 when any inbox changed (for CI).")
+def diff_cmd(run_a: str, run_b: str, fmt: str, context: int, every: bool, shoppers: tuple[str, ...] = (),
+             fail_on_change: bool = False) -> None:
     """Compare two runs: the KPIs that differ (A, B, B − A, relative change) and the first event where the
     shoppers acted differently.
 
     RUN_A and RUN_B are event logs (.jsonl, .jsonl.gz) or run databases (.db), in any mix. Exit code 0
-    whether or not they differ; 2 for a missing or unreadable run."""
+    whether or not they differ; 2 for a missing or unreadable run.
+
+    With --shopper ID: her inbox in A against B, message by message: messages gained and lost, moved in time
+    (in her local time), on another channel, with another coupon, now suppressed (and why) or now
+    delivered. Messages are matched by what they are about (the flow step, campaign or order), not by id.
+    Exit 0 whether or not it changed, or 1 with --fail-on-change when it did."""
     a, b = open_or_fail(run_a), open_or_fail(run_b)
+    if fail_on_change and not shoppers:
+        fail("--fail-on-change goes with --shopper: it judges inboxes, not KPIs")
+    if shoppers:
+        from shopsim.cli.inbox_diff import shopper_changes, show
+
+        docs = [shopper_changes(a, b, run_a, run_b, sid) for sid in dict.fromkeys(shoppers)]
+        show(docs, fmt, run_a, run_b)
+        if fail_on_change and any(d["changes"] for d in docs):
+            sys.exit(1)
+        return
     ra, rb = compute(a), compute(b)
     rows = metric_rows(ra, rb, every)
     fields = header_differences(a, b)

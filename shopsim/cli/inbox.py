@@ -93,6 +93,7 @@ def inbox_entries(me: _Shopper, start: int, channel: str | None = None, everythi
         out.append({
             "id": nid, "t": iso(start + t), "local_time": local_iso(start + t, tz), "channel": d["channel"],
             "category": d["category"], "kind": req.get("kind"), "source": req.get("source"),
+            "ref": req.get("ref"),  # what it is about (a cart, an order): how `diff --shopper` matches messages
             "outcome": outcome, "title": d.get("title"), "body": d.get("body"), "link": d.get("link"),
             "read": nid in me.opened, "clicked": nid in me.clicked, "coupon": coupon,
             "digest_of": d.get("digest_of"), "rerouted_from": d.get("rerouted_from"),
