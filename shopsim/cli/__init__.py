@@ -26,6 +26,7 @@ COMMANDS = {
     "sweep": ("shopsim.cli.sweep", "sweep_cmd"),
     "new": ("shopsim.cli.new", "new_cmd"),
     "graph": ("shopsim.cli.graph", "graph_cmd"),
+    "lint": ("shopsim.cli.lint", "lint_cmd"),
 }
 
 

@@ -20,7 +20,8 @@ from shopsim.textsafe import visible
 @click.command("validate")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True, path_type=Path))
 def validate_cmd(files: tuple[Path, ...]) -> None:
-    """Check scenario files; report every problem as file:line:col: field: message."""
+    """Check scenario files; report every problem as file:line:col: field: message. Policies that contradict
+    each other (`shopsim lint`) are printed too, on stderr, without failing."""
     bad = 0
     for f in files:
         try:
@@ -31,6 +32,10 @@ def validate_cmd(files: tuple[Path, ...]) -> None:
                 click.echo(visible(str(problem)), err=True)
             continue
         click.echo(f"{f}: ok ({sc.run.name}: {sc.population.size} shoppers, {sc.run.duration})")
+        from shopsim.cli.lint import findings_for  # policy conflicts: told, never a failure here (`shopsim lint`)
+
+        for finding in findings_for(f, sc):
+            click.echo(visible(str(finding)), err=True)
     if bad:
         click.echo(f"{bad} of {len(files)} file{'s' if len(files) != 1 else ''} invalid.", err=True)
         sys.exit(EXIT_BAD_INPUT)
