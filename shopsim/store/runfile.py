@@ -213,7 +213,7 @@ class RunFile:
         its line number, and the last line is always parsed and yielded, so a line missing or repeated is
         still refused, with the message a full read gives. `unread` is looked at on every line, so whoever reads may change it on the way (Metrics
         empties it once experiment arms need every event)."""
-        start, minutes, path = self.start_epoch, {}, self.path
+        start, minutes, days, path = self.start_epoch, {}, {}, self.path
         last_t, last_ms = None, 0
         new, loads, decode_error = tuple.__new__, orjson.loads, orjson.JSONDecodeError
         names: dict[bytes, str] = {}
@@ -273,8 +273,14 @@ class RunFile:
                     if len(t) != 24 or t[23] != "Z":
                         raise ValueError(t)
                     minute = minutes.get(t[:17])
-                    if minute is None:
-                        minute = minutes[t[:17]] = _epoch(t[:17] + "00.000Z") - start
+                    if minute is None:  # a new minute every few lines: its day's midnight is worked out once
+                        day = days.get(t[:10])
+                        if day is None:
+                            day = days[t[:10]] = _epoch(t[:10] + "T00:00:00.000Z") - start
+                        hour, mins = int(t[11:13]), int(t[14:16])
+                        if hour > 23 or mins > 59 or t[10] != "T" or t[13] != ":" or t[16] != ":":
+                            raise ValueError(t)
+                        minute = minutes[t[:17]] = day + hour * 3_600_000 + mins * 60_000
                     last_ms = minute + int(t[17:19]) * 1000 + int(t[20:23])
                 except (TypeError, ValueError):
                     raise self._earlier_error(n, skipped, RunFileError(

@@ -117,6 +117,7 @@ class StoreWriter:
         self._events = 0
         self._derive = self._derivers()
         self._minute = ("", 0)  # the last line's minute, 2026-03-02T08:00, and its virtual ms
+        self._day = ("", 0)  # the last line's day, 2026-03-02, and the virtual ms of its midnight
         self.failed: StoreError | None = None  # set once a write has failed; nothing more is written
         self._add("runs", {"id": RUN_ID, "scenario": cs.name, "seed": cs.seed, "version": __version__,
                            "start": iso(cs.start_epoch), "duration_ms": cs.duration, "status": "running",
@@ -148,7 +149,7 @@ class StoreWriter:
             t = d.pop("t")
             # t never decreases, so one minute is remembered; ss and mmm read as one number are ss * 1000 + mmm.
             if t[:16] != minute:
-                minute, base = t[:16], self._t_ms(t[:16] + ":00.000Z")
+                minute, base = t[:16], self._minute_ms(t)
             t = base + int(t[17:19] + t[20:23])
             seq, typ, shopper = d.pop("seq"), d.pop("type"), d.pop("shopper")
             handler = derive(typ)
@@ -161,6 +162,14 @@ class StoreWriter:
         self._n_pending += len(lines)
         if self._n_pending >= BATCH_ROWS:
             self.flush()
+
+    def _minute_ms(self, t: str) -> int:
+        """'2026-03-02T08:00:01.250Z' -> virtual ms of 08:00 that day (a new minute comes every few lines: a
+        day's midnight is worked out once, the hours and minutes added)."""
+        day, midnight = self._day
+        if t[:10] != day:
+            day, midnight = self._day = t[:10], self._t_ms(t[:10] + "T00:00:00.000Z")
+        return midnight + int(t[11:13]) * 3_600_000 + int(t[14:16]) * 60_000
 
     def _t_ms(self, t: str) -> int:
         """'2026-03-02T08:00:01.250Z' -> virtual ms."""

@@ -173,6 +173,12 @@ def test_a_bad_line_is_named(tmp_path, log_bytes):
     p.write_bytes(b"".join(lines[:5]) + lines[5].replace(b'"t":"2026-03-02T', b'"t":"2026-13-02T'))
     with pytest.raises(RunFileError, match=rf"^{p}:6: t is not a UTC instant"):
         list(open_run(p).events())
+    # A day already seen, with an hour, a minute or a separator that is not one (its midnight is cached).
+    t = orjson.loads(lines[5])["t"].encode()
+    for bad in (t[:11] + b"24" + t[13:], t[:14] + b"60" + t[16:], t[:13] + b"-" + t[14:], t[:10] + b" " + t[11:]):
+        p.write_bytes(b"".join(lines[:5]) + lines[5].replace(t, bad))
+        with pytest.raises(RunFileError, match=rf"^{p}:6: t is not a UTC instant"):
+            list(open_run(p).events())
 
 
 def test_a_gzip_log_cut_short(tmp_path, log_bytes):
