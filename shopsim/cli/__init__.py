@@ -27,6 +27,7 @@ COMMANDS = {
     "new": ("shopsim.cli.new", "new_cmd"),
     "graph": ("shopsim.cli.graph", "graph_cmd"),
     "lint": ("shopsim.cli.lint", "lint_cmd"),
+    "coverage": ("shopsim.cli.coverage", "coverage_cmd"),
 }
 
 
