@@ -306,3 +306,27 @@ def test_e_from_the_inbox_list_opens_the_settings_on_the_main_screen() -> None:
             assert main.query_one("#shopper-tabs", TabbedContent).active == "tab-settings"
 
     asyncio.run(go())
+
+
+def test_a_flow_message_shows_its_flow_with_its_step_picked_out() -> None:
+    async def test(app: InboxApp, pilot) -> None:
+        sim = app.sim
+        flow_msgs = [m for sh in sim.shoppers for m in sim.inbox(sh.index) if m.category == "cart_reminders"]
+        first = next(m for m in flow_msgs if sim.explain(m.id)["source"] == "flow:cart_recovery:1")
+        text = await card_text(app, pilot, first, "flow cart_recovery:")
+        assert "[email 1h]" in text and "push 23h" in text and "[push 23h]" not in text
+        other = next((m for m in sim.inbox(ARNAUDE) if sim.explain(m.id)["source"] == "order"), None) \
+            or next(m for m in sim.inbox(ARNAUDE) if not sim.explain(m.id)["source"].startswith("flow:"))
+        shown = await card_text(app, pilot, other, other.title or other.body.splitlines()[0])
+        assert "flow " not in shown  # only flow messages say which flow they belong to
+
+    run(test)
+
+
+def test_flow_steps_reads_a_flow_source() -> None:
+    from shopsim.tui.flow_line import flow_steps
+
+    flows = _model().model.flows
+    assert flow_steps(flows, "flow:cart_recovery:2") == ("cart_recovery", ["email 1h", "push 23h", "email 48h"], 1)
+    for source in (None, "campaign:x", "flow:nosuch:1", "flow:cart_recovery:9", "flow:cart_recovery:x"):
+        assert flow_steps(flows, source) is None

@@ -30,6 +30,7 @@ from textual.widgets import Rule, Static
 from shopsim.contract.ids import product_index
 from shopsim.notify.filters import format_cents
 from shopsim.notify.state import Message
+from shopsim.tui.flow_line import flow_steps
 
 if TYPE_CHECKING:
     from shopsim.simulation import SimulationView
@@ -281,7 +282,28 @@ class MessagePreview(VerticalScroll):
             parts.append(_content(("→ ", "$text-muted"), (m.link, "underline $text-primary")))
         if m.digest_of:
             parts.append(Content.styled(f"Digest of {len(m.digest_of)}: " + ", ".join(m.digest_of), "$text-muted"))
+        flow = self._flow(m)
+        if flow is not None:
+            parts.append(flow)
         return Content("\n").join(parts) if parts else None
+
+    def _flow(self, m: Message) -> Content | None:
+        """The flow this message is a step of, every step on one line and this one picked out."""
+        explain = getattr(self.sim, "explain", None)  # a preview of the run before it is built has none
+        try:
+            source = explain(m.id).get("source") if explain is not None else None
+        except (LookupError, KeyError, ValueError):
+            return None
+        found = flow_steps(self.sim.scenario.model.flows, source)
+        if found is None:
+            return None
+        name, steps, at = found
+        pieces: list[Any] = [(f"flow {name}: ", "$text-muted")]
+        for i, step in enumerate(steps):
+            if i:
+                pieces.append((" › ", "$text-muted"))
+            pieces.append((f"[{step}]", f"bold {accent(self)}") if i == at else (step, "$text-muted"))
+        return _content(*pieces)
 
     def _product(self, pid: str) -> Any:
         return product(self.sim, pid)
