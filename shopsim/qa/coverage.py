@@ -28,6 +28,7 @@ class Point:
     name: str
     hits: int
     hint: str           # what would exercise it (shown when hits == 0)
+    where: tuple = ()   # its place in the scenario file, for `lint --simulate` (empty: the run's, not the file's)
 
     @property
     def covered(self) -> bool:
@@ -54,79 +55,92 @@ class _Tally:
         self.end = 0
 
 
-def _read(events: Iterable[Any], start_epoch: int) -> _Tally:
+def tally(start_epoch: int) -> tuple[_Tally, Any]:
+    """An empty tally and the function that adds a batch of events to it (a Simulation observer, or a
+    reader's loop: `feed(batch)`)."""
     t = _Tally()
     zones: dict[str, ZoneInfo] = {}
-    for ev in events:
-        typ, d = ev.type, ev.data
-        if typ == E.SHOPPER_CREATED:
-            t.shoppers[ev.shopper] = (d.get("tz") or "UTC", d.get("segment") or "")
-            t.last[ev.shopper] = 0
-        elif typ == E.NOTIFICATION_REQUESTED:
-            src = d.get("source") or ""
-            t.requested[src] += 1
-            t.source_of[d["id"]] = src
-            t.cells_req[(d["category"], d["channel"])] += 1
-        elif typ == E.NOTIFICATION_DELIVERED:
-            src = t.source_of.get(d["id"], "")
-            t.delivered[src] += 1
-            t.cells_del[(d["category"], d["channel"])] += 1
-            sid = ev.shopper
-            tz_name = t.shoppers.get(sid, ("UTC", ""))[0]
-            zone = zones.get(tz_name) or zones.setdefault(tz_name, ZoneInfo(tz_name))
-            local = datetime.fromtimestamp((start_epoch + ev.t) / 1000, timezone.utc).astimezone(zone)
-            t.day_counts[(sid, local.date().isoformat())] += 1
-            if d["channel"] in ("push", "sms") and (local.hour >= NIGHT[0] or local.hour < NIGHT[1]):
-                t.night[sid] += 1
-            t.gap[sid] = max(t.gap.get(sid, 0), ev.t - t.last.get(sid, 0))
-            t.last[sid] = ev.t
-        elif typ in (E.NOTIFICATION_SUPPRESSED, E.NOTIFICATION_DEFERRED):
-            t.rules[(d.get("reason"), d.get("rule"))] += 1
-            src = t.source_of.get(d["id"], "")
-            t.rules[("source", src, d.get("reason"), d.get("rule"))] += 1
-            if d.get("reason") == "frequency_cap":
-                t.capped[ev.shopper] += 1
-            if d.get("reason") == "quiet_hours":
-                t.flow_quiet[t.shoppers.get(ev.shopper, ("", ""))[1]] += 1
-        elif typ == E.EXPERIMENT_ASSIGNED:
-            t.arms[(d.get("experiment"), d.get("variant"))] += 1
-        elif typ == E.RUN_FINISHED:
-            t.end = ev.t
-        t.end = max(t.end, ev.t)
-    for sid, last in t.last.items():  # the silence after the last message counts too
-        t.gap[sid] = max(t.gap.get(sid, 0), t.end - last)
-    return t
+
+    def feed(batch: Iterable[Any]) -> None:
+        for ev in batch:
+            _add(t, ev, zones, start_epoch)
+    return t, feed
+
+
+def _add(t: _Tally, ev: Any, zones: dict[str, ZoneInfo], start_epoch: int) -> None:
+    typ, d = ev.type, ev.data
+    if typ == E.SHOPPER_CREATED:
+        t.shoppers[ev.shopper] = (d.get("tz") or "UTC", d.get("segment") or "")
+        t.last[ev.shopper] = 0
+    elif typ == E.NOTIFICATION_REQUESTED:
+        src = d.get("source") or ""
+        t.requested[src] += 1
+        t.source_of[d["id"]] = src
+        t.cells_req[(d["category"], d["channel"])] += 1
+    elif typ == E.NOTIFICATION_DELIVERED:
+        src = t.source_of.get(d["id"], "")
+        t.delivered[src] += 1
+        t.cells_del[(d["category"], d["channel"])] += 1
+        sid = ev.shopper
+        tz_name = t.shoppers.get(sid, ("UTC", ""))[0]
+        zone = zones.get(tz_name) or zones.setdefault(tz_name, ZoneInfo(tz_name))
+        local = datetime.fromtimestamp((start_epoch + ev.t) / 1000, timezone.utc).astimezone(zone)
+        t.day_counts[(sid, local.date().isoformat())] += 1
+        if d["channel"] in ("push", "sms") and (local.hour >= NIGHT[0] or local.hour < NIGHT[1]):
+            t.night[sid] += 1
+        t.gap[sid] = max(t.gap.get(sid, 0), ev.t - t.last.get(sid, 0))
+        t.last[sid] = ev.t
+    elif typ in (E.NOTIFICATION_SUPPRESSED, E.NOTIFICATION_DEFERRED):
+        t.rules[(d.get("reason"), d.get("rule"))] += 1
+        src = t.source_of.get(d["id"], "")
+        t.rules[("source", src, d.get("reason"), d.get("rule"))] += 1
+        if d.get("reason") == "frequency_cap":
+            t.capped[ev.shopper] += 1
+        if d.get("reason") == "quiet_hours":
+            t.flow_quiet[t.shoppers.get(ev.shopper, ("", ""))[1]] += 1
+    elif typ == E.EXPERIMENT_ASSIGNED:
+        t.arms[(d.get("experiment"), d.get("variant"))] += 1
+    t.end = max(t.end, ev.t)
 
 
 def _rule_hits(t: _Tally, reason: str, rule: str) -> int:
     return t.rules.get((reason, rule), 0)
 
 
-def coverage(sc: Any, cs: Any, events: Iterable[Any], start_epoch: int) -> tuple[list[Point], dict[str, Any]]:
-    """Every coverage point of scenario `sc` (compiled as `cs`) in the run whose events are `events`, and
-    the extremes."""
-    t = _read(events, start_epoch)
+def coverage(sc: Any, cs: Any, events: Iterable[Any] | _Tally,
+             start_epoch: int) -> tuple[list[Point], dict[str, Any]]:
+    """Every coverage point of scenario `sc` (compiled as `cs`) in the run whose events are `events` (or
+    already counted in a `tally`), and the extremes."""
+    if isinstance(events, _Tally):
+        t = events
+    else:
+        t, feed = tally(start_epoch)
+        feed(events)
+    for sid, last in t.last.items():  # the silence after the last message counts too
+        t.gap[sid] = max(t.gap.get(sid, 0), t.end - last)
     pts: list[Point] = []
     for fname, flow in sc.flows.items():
         for i, step in enumerate(flow.steps, 1):
             src = f"flow:{fname}:{i}"
             pts.append(Point("flow steps", f"{fname} step {i} ({step.channel})", t.delivered[src],
                              f"a {flow.trigger} that lives {step.after} past step {i - 1 or 'the trigger'} without "
-                             "an exit" if i > 1 else f"a {flow.trigger} in the run"))
+                             "an exit" if i > 1 else f"a {flow.trigger} in the run", ("flows", fname, "steps", i - 1)))
             if step.when is not None:
                 base = f"flows.{fname}.steps[{i - 1}].when"
                 failed = sum(n for (kind, *rest), n in t.rules.items()
                              if kind == "source" and rest[0] == src and str(rest[2] or "").startswith(base))
                 held = t.requested[src] - failed
+                at = ("flows", fname, "steps", i - 1, "when")
                 pts.append(Point("conditions", f"{fname} step {i}: condition holds", max(0, held),
-                                 "a shopper for whom the condition is true when the step is due"))
+                                 "a shopper for whom the condition is true when the step is due", at))
                 pts.append(Point("conditions", f"{fname} step {i}: condition fails", failed,
-                                 "a shopper for whom it is false (e.g. one who clicked the previous message)"))
+                                 "a shopper for whom it is false (e.g. one who clicked the previous message)", at))
         for why in flow.exit:
             hits = sum(n for (kind, *rest), n in t.rules.items() if kind == "source"
                        and rest[0].startswith(f"flow:{fname}:") and rest[2] == f"flow.exit.{why}")
             pts.append(Point("flow exits", f"{fname} ends on {why}", hits,
-                             f"a shopper who does it ({why.replace('_', ' ')}) while a step is still due"))
+                             f"a shopper who does it ({why.replace('_', ' ')}) while a step is still due",
+                             ("flows", fname, "exit")))
     for k, cap in enumerate(sc.policies.caps):
         name = cap.name or f"caps[{k}]"
         pts.append(Point("caps", f"{name} ({cap.channel}{'/' + cap.category if cap.category else ''}: {cap.max} "
@@ -155,7 +169,7 @@ def coverage(sc: Any, cs: Any, events: Iterable[Any], start_epoch: int) -> tuple
                              f"a {freq} category with something in it when its digest is due"))
     for cname in sc.campaigns:
         pts.append(Point("campaigns", cname, t.delivered[f"campaign:{cname}"],
-                         "a shopper in its audience who can receive it, before the run ends"))
+                         "a shopper in its audience who can receive it, before the run ends", ("campaigns", cname)))
     for ename, exp in sc.experiments.items():
         for arm in exp.variants:
             pts.append(Point("arms", f"{ename}/{arm}", t.arms[(ename, arm)], "shoppers enough to fill every arm"))

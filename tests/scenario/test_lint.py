@@ -140,3 +140,20 @@ def test_an_error_is_exit_1_and_validate_tells_it_without_failing(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("run: {}\n")
     assert CliRunner().invoke(main, ["lint", str(bad)]).exit_code == 2
+
+
+def test_simulate_plays_the_scenario_and_places_what_never_happened(tmp_path):
+    path = tmp_path / "idle.yaml"
+    # Nobody visits, so no cart is ever abandoned: the flow's step never goes out, and lint --simulate says so.
+    path.write_text(BASE + """behaviour: {sessions: {per_day: 0.000001}}
+flows:
+  r: {trigger: cart.abandoned, steps: [{after: 1h, channel: email}]}
+""")
+    plain = CliRunner().invoke(main, ["lint", str(path), "--format", "json"])
+    assert plain.exit_code == 0 and json.loads(plain.output) == []
+    r = CliRunner().invoke(main, ["lint", str(path), "--simulate", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    found = json.loads(r.output)
+    step = next(f for f in found if f["path"] == "flows.r.steps[0]")
+    assert step["rule"] == "never-exercised" and step["severity"] == "warning" and step["line"] == 10
+    assert "r step 1 (email)" in step["message"]
