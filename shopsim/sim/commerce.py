@@ -205,9 +205,14 @@ class Commerce:
                 "first_item": items[0]["name"], "value": amount(self.cart_value(sh))}
 
     def cart_value(self, sh: Shopper) -> int:
-        products = self.cs.products
-        prices = self.prices
-        return sum(prices.get(i, products[i].price_cents) * q for i, q in sh.cart.items()) if sh.cart else 0
+        cart = sh.cart
+        if not cart:
+            return 0
+        products, prices = self.cs.products, self.prices
+        total = 0
+        for i, q in cart.items():  # a loop, not sum() over a generator: asked at every cart step
+            total += (prices[i] if prices and i in prices else products[i].price_cents) * q
+        return total
 
     def price(self, index: int) -> int:
         """A product's price now, in cents: the catalogue's, unless a price drop changed it."""
