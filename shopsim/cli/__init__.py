@@ -15,6 +15,7 @@ COMMANDS = {
     "replay": ("shopsim.cli.replay", "replay_cmd"),
     "validate": ("shopsim.cli.info", "validate_cmd"),
     "scenarios": ("shopsim.cli.info", "scenarios_cmd"),
+    "presets": ("shopsim.cli.presets", "presets_cmd"),
     "schema": ("shopsim.cli.info", "schema_cmd"),
     "report": ("shopsim.cli.report", "report_cmd"),
     "explain": ("shopsim.cli.explain", "explain_cmd"),
@@ -28,6 +29,7 @@ COMMANDS = {
     "graph": ("shopsim.cli.graph", "graph_cmd"),
     "lint": ("shopsim.cli.lint", "lint_cmd"),
     "coverage": ("shopsim.cli.coverage", "coverage_cmd"),
+    "power": ("shopsim.cli.power", "power_cmd"),
 }
 
 

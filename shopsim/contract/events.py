@@ -58,6 +58,7 @@ AD_IMPRESSION = "ad.impression"
 AD_CLICKED = "ad.clicked"
 EXPERIMENT_STARTED = "experiment.started"
 EXPERIMENT_ASSIGNED = "experiment.assigned"
+POLICY_CHANGED = "policy.changed"
 # Exactly one of these ends every requested notification (a deferral is followed by one of them later).
 NOTIFICATION_OUTCOMES = (NOTIFICATION_DELIVERED, NOTIFICATION_DIGESTED, NOTIFICATION_SUPPRESSED)
 

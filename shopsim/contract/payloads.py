@@ -152,11 +152,31 @@ PAYLOADS: dict[str, Payload] = {
             Field("flows", "array", "flows it receives", items="string"),
             Field("campaigns", "array", "campaigns it receives", items="string"),
             _b("ads", "whether it sees retargeting ads; null when the arm does not say", nullable=True))),
+        Field("compare", "array", "the pairs of arms the scenario names (`compare:`), in file order; absent "
+              "when it names none", items="object", required=False, shape=(
+                  _s("variant", "the arm whose difference is reported"),
+                  _s("against", "the arm it is measured against"))),
     ), run_wide=True),
     E.EXPERIMENT_ASSIGNED: Payload("a shopper's arm of an experiment", (
         _s("experiment", "the experiment's name"),
         _s("variant", "the arm she is in"),
     )),
+    E.POLICY_CHANGED: Payload("the platform's caps or send windows changed (policies.changes); they apply from "
+                              "this event on", (
+        _s("policy", "the change, as the file names it: changes[0]"),
+        _s("from", "its `from` as the file writes it (7d, or an instant)"),
+        _s("preset", "the preset it took, null for none", nullable=True),
+        Field("changed", "array", "the fields it set: caps, send_windows", items="string"),
+        Field("caps", "array", "every cap in force from now on", items="object", shape=(
+            _s("name", "how suppressions name the rule"), _s("channel", "the channel it counts"),
+            _i("max", "at most this many marketing messages ..."),
+            _s("per", "... in any rolling window this long, a normalised duration"),
+            _s("category", "the only category it counts; null for all marketing", nullable=True))),
+        Field("send_windows", "array", "every send window in force from now on", items="object", shape=(
+            _s("name", "how deferrals name the rule"), _s("channel", "push or sms"),
+            _s("start", "local time it opens, HH:MM"), _s("end", "local time it closes, HH:MM"),
+            Field("classes", "array", "the classes of message it holds back", items="string"))),
+    ), run_wide=True),
     # browsing and carts
     E.SESSION_STARTED: Payload("a visit begins", (
         _s("session", "visit id, s000001-v2"),

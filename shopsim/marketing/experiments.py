@@ -36,7 +36,7 @@ def assign(experiment: str, ex: "Experiment", shopper: str) -> str:
 
 
 def control_of(ex: "Experiment") -> str:
-    return ex.control or next((n for n, v in ex.variants.items() if not v.holdout), next(iter(ex.variants)))
+    return ex.control_arm
 
 
 class Experiments:
@@ -76,6 +76,9 @@ class Experiments:
                 "control": control_of(ex),
                 "variants": [{"name": vn, "weight": v.weight, "holdout": v.holdout, "flows": list(v.flows),
                               "campaigns": list(v.campaigns), "ads": v.ads} for vn, v in ex.variants.items()],
+                # only when named, so that the logs of experiments without named pairs keep their bytes
+                **({"compare": [{"variant": c.variant, "against": c.against} for c in ex.compare]}
+                   if ex.compare else {}),
             })
         k = self.kernel
         for sh in self.shoppers:

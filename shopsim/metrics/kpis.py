@@ -53,6 +53,7 @@ class Metrics(CommerceKPIs, MessageKPIs, ShopperKPIs):
         self.experiment_defs: dict[str, dict[str, Any]] = {}
         self.arms: dict[tuple[str, str], Metrics] = {}
         self.arm_of: dict[str, list[Metrics]] = defaultdict(list)
+        self.policy_changes: list[dict[str, Any]] = []  # policy.changed, in order: reports mark them
 
     @classmethod
     def of(cls, events: Iterable[Event]) -> "Metrics":
@@ -128,6 +129,10 @@ class Metrics(CommerceKPIs, MessageKPIs, ShopperKPIs):
     def _experiment(self, ev, d, sid) -> None:
         self.experiment_defs[d["experiment"]] = d
 
+    def _policy_changed(self, ev, d, sid) -> None:
+        self.policy_changes.append({"t": ev.t, "policy": d["policy"], "from": d["from"], "preset": d["preset"],
+                                    "changed": list(d["changed"])})
+
     def _assigned(self, ev, d, sid) -> None:
         key = (d["experiment"], d["variant"])
         arm = self.arms.get(key)
@@ -166,6 +171,8 @@ class Metrics(CommerceKPIs, MessageKPIs, ShopperKPIs):
                **self._messages_result(shoppers, days), "ads": self._ads(), "series": self.series()}
         if self.arms:
             out["experiments"] = experiments_result(self)
+        if self.policy_changes:  # only runs with policies.changes have the key
+            out["policy_changes"] = [dict(c) for c in self.policy_changes]
         return out
 
     def _run_info(self) -> dict[str, Any]:
@@ -193,7 +200,7 @@ class Metrics(CommerceKPIs, MessageKPIs, ShopperKPIs):
 _HANDLERS = {
     E.RUN_STARTED: Metrics._run_started, E.RUN_FINISHED: Metrics._run_finished,
     E.SHOPPER_CREATED: Metrics._shopper, E.EXPERIMENT_STARTED: Metrics._experiment,
-    E.SESSION_STARTED: Metrics._session, E.CART_ITEM_ADDED: Metrics._item_added,
+    E.POLICY_CHANGED: Metrics._policy_changed, E.SESSION_STARTED: Metrics._session, E.CART_ITEM_ADDED: Metrics._item_added,
     E.CHECKOUT_STARTED: Metrics._checkout, E.CART_ABANDONED: Metrics._abandoned,
     E.ORDER_PLACED: Metrics._order, E.PAYMENT_CONFIRMED: Metrics._paid, E.REFUND_ISSUED: Metrics._refund,
     SURVEY_ANSWERED: Metrics._survey,

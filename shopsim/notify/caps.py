@@ -15,6 +15,10 @@ class CapTracker:
 
     def __init__(self, rules: list[CapRule]):
         self.rules = rules
+        # The rules deliveries are kept for: those of every policy of the run (notify/policy_changes.py), so a
+        # cap added mid-run counts what went out in its window before it.
+        self.tracked = rules
+        self.policy: str | None = None  # the policy change in force (changes[i]); None: the scenario's own caps
         self._sent: dict[tuple[int, str, str | None], list[int]] = {}
 
     def check(self, shopper: int, channel: str, category: str, t: int) -> Verdict:
@@ -25,14 +29,16 @@ class CapTracker:
             # Deliveries in (t - per, t]: a message at exactly t - per has left the window.
             recent = len(times) - bisect_right(times, t - rule.per_ms)
             if recent >= rule.max:
-                return Verdict("caps", SUPPRESSED, "frequency_cap", rule.name or f"caps.{channel}",
-                               {"max": rule.max, "per_ms": rule.per_ms, "recent": recent, "category": rule.category})
-        return shared("caps")
+                params = {"max": rule.max, "per_ms": rule.per_ms, "recent": recent, "category": rule.category}
+                if self.policy is not None:
+                    params["policy"] = self.policy
+                return Verdict("caps", SUPPRESSED, "frequency_cap", rule.name or f"caps.{channel}", params)
+        return shared("caps") if self.policy is None else shared("caps", policy=self.policy)
 
     def record(self, shopper: int, channel: str, category: str, t: int) -> None:
         """Count a delivery (times arrive in order: the engine's clock never goes back)."""
         horizon: dict[tuple, int] = {}
-        for rule in self.rules:
+        for rule in self.tracked:
             if rule.applies(channel, category):
                 key = (shopper, *rule.key(channel, category))
                 horizon[key] = max(horizon.get(key, 0), rule.per_ms)

@@ -86,9 +86,10 @@ def sentence(v: Verdict, note: Note | LoggedNote, start_epoch: int) -> str:
     if v.step == "caps":
         if v.outcome == SUPPRESSED:
             scope = f"{_words(p['category'])} " if p.get("category") else ""
-            return (f"suppressed: frequency cap {v.rule} allows {p['max']} {scope}{note.channel} message(s) per "
-                    f"{format_duration(p['per_ms'])}, and {p['recent']} went out in that window")
-        return "caps: under every cap"
+            under = f" (the caps of policy {p['policy']})" if p.get("policy") else ""
+            return (f"suppressed: frequency cap {v.rule}{under} allows {p['max']} {scope}{note.channel} message(s) "
+                    f"per {format_duration(p['per_ms'])}, and {p['recent']} went out in that window")
+        return f"caps: under every cap of policy {p['policy']}" if p.get("policy") else "caps: under every cap"
     if v.step == "digest":
         if v.outcome == DIGESTED:
             at = p["at"] if isinstance(p["at"], int) else None

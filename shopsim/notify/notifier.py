@@ -18,6 +18,7 @@ from shopsim.notify.policy import (
     DEFERRED, DIGESTED, PASS, REROUTED, SUPPRESSED, Verdict, consent, dedupe, digest, flow_state, preferences,
     SHARED_IDS, quiet_hours, reachable, send_windows, shared,
 )
+from shopsim.notify.policy_changes import PolicyChanges
 from shopsim.notify.state import Message, Note, ShopperNotes
 from shopsim.notify.templates import Templates
 from shopsim.notify.windows import next_local_time
@@ -83,6 +84,7 @@ class Notifier:
         self.keep = keep  # remember notes and inboxes for explain() and inbox(); headless replays need neither
         self.templates = Templates.load(cs.policies.templates or None)
         self.caps = CapTracker(list(cs.caps))
+        self.send_windows = cs.send_windows  # policies.changes replace them (and the caps) mid-run
         self.products = {p.id: p for p in cs.products}
         self.placed: dict[str, dict[str, Any]] = {}   # order id -> the order as templates see it
         self.notes: dict[str, Note] = {}
@@ -93,6 +95,8 @@ class Notifier:
         for type_, channels in cs.transactional.items():
             if channels:
                 kernel.on(type_, self._on_event)
+        if cs.policy_changes:
+            PolicyChanges(kernel, cs, self)
 
     # --- requests ---------------------------------------------------------------------------------
 
@@ -198,7 +202,7 @@ class Notifier:
             if frequency in ("daily", "weekly"):
                 return self._join_digest(note, frequency, zone, epoch, trace)
             trace.append(digest(frequency, None, None))
-        for v in (quiet_hours(channel, s, zone, epoch), send_windows(channel, cls, self.cs.send_windows, zone, epoch)):
+        for v in (quiet_hours(channel, s, zone, epoch), send_windows(channel, cls, self.send_windows, zone, epoch)):
             trace.append(v)
             if v.outcome == DEFERRED:
                 return self._defer(note, v, ckey)
@@ -343,7 +347,7 @@ class Notifier:
         zone = ZoneInfo(sh.tz)
         epoch = self.cs.start_epoch + now
         for v in (quiet_hours(d.channel, s, zone, epoch),
-                  send_windows(d.channel, MARKETING, self.cs.send_windows, zone, epoch)):
+                  send_windows(d.channel, MARKETING, self.send_windows, zone, epoch)):
             trace.append(v)
             if v.outcome == DEFERRED:
                 return self._defer(d, v, None)

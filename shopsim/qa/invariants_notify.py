@@ -116,14 +116,24 @@ class Notifications(LocalTimeChecks, CapChecks, Check):
         self.due: dict[str, tuple[int, int]] = {}              # digest id -> (when due, seq of its first item)
         self.sent: dict[tuple[str, str], deque] = {}           # (shopper, channel) -> (t, category, id) kept for caps
         self.caps = {ch: [r for r in cs.caps if r.channel == ch] for ch in CHANNELS}
-        self.horizon = {ch: max((r.per_ms for r in rules), default=0) for ch, rules in self.caps.items()}
+        # Deliveries are kept as long as any cap of the run, before or after a policy change, looks back.
+        every = [r for rules in (cs.caps, *(p.caps for p in cs.policy_changes)) for r in rules]
+        self.horizon = {ch: max((r.per_ms for r in every if r.channel == ch), default=0) for ch in CHANNELS}
         self.windows = cs.send_windows
+        self.phases = {p.name: p for p in cs.policy_changes}
         self.groups: dict[str, _Group] = {}
 
     def routes(self):
         return {E.NOTIFICATION_REQUESTED: self.requested, E.NOTIFICATION_DEFERRED: self.outcome,
                 E.NOTIFICATION_DELIVERED: self.outcome, E.NOTIFICATION_DIGESTED: self.outcome,
-                E.NOTIFICATION_SUPPRESSED: self.outcome}
+                E.NOTIFICATION_SUPPRESSED: self.outcome, E.POLICY_CHANGED: self.policy_changed}
+
+    def policy_changed(self, ev: Event) -> None:
+        """From a policy change on, deliveries are judged by the caps and send windows it put in force."""
+        phase = self.phases.get(ev.data["policy"])
+        if phase is not None:
+            self.caps = {ch: [r for r in phase.caps if r.channel == ch] for ch in CHANNELS}
+            self.windows = phase.send_windows
 
     # --- requests and outcomes ----------------------------------------------------------------------
 

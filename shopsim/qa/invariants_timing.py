@@ -107,7 +107,7 @@ class CapChecks:
         return sent
 
     def count_cap(self, ev: Event, sid: str, channel: str, category: str) -> None:
-        if not self.caps[channel]:
+        if not self.horizon[channel]:  # no cap on the channel at any time of the run
             return
         sent = self.window(sid, channel, ev.t)
         sent.append((ev.t, category, ev.data["id"]))

@@ -12,6 +12,7 @@ from shopsim.report import svg
 from shopsim.report.funnel import (MAIN, OPEN, carts_abandoned_at_checkout, cart_funnel, headline_recovery,
                                     recovery_split)
 from shopsim.report.labels import LABELS, PLATFORMS, REASONS, SURVEY_CHANNELS, device_words, pp, pp_range, reason_words
+from shopsim.report.changes import change_markers
 from shopsim.report.model import (Block, Chart, Lines, Section, Table, count, day_labels,
                                   human_duration, money, rate, run_period, share)
 from shopsim.contract.taxonomy import BROWSE_STAGE_REASONS
@@ -160,7 +161,8 @@ def _recovery_over_time(result: dict[str, Any]) -> Chart:
         cumulative.append(r_sum / a_sum if a_sum else None)
     return Chart(svg.line_chart("Recovery (any way) by day of abandonment: recovered by the run's end ÷ "
                                 "abandoned that day", day_labels(result["run"], n),
-                                {"that day's carts": daily, "all carts so far": cumulative}, percent=True))
+                                {"that day's carts": daily, "all carts so far": cumulative}, percent=True,
+                                markers=change_markers(result)))
 
 
 def device_section(result: dict[str, Any]) -> Section:

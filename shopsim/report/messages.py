@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 from shopsim.report import svg
 from shopsim.report.labels import UNSUB_METHODS, category_words, channel_words, words
+from shopsim.report.changes import change_markers
 from shopsim.report.model import Block, Chart, Lines, Section, Table, count, day_labels, number, rate, share
 
 __all__ = ["messages_section", "suppression_section", "ads_section"]
@@ -106,7 +107,8 @@ def messages_section(result: dict[str, Any], charts: bool) -> Section:
         named = {channel_words(k): v for k, v in series.items()}
         colors = {channel_words(k): svg.color_for(k) for k in series}
         blocks.append(Chart(svg.stacked_bars("Messages delivered per day, by channel (ads: impressions)",
-                                             day_labels(result["run"], n), named, colors=colors)))
+                                             day_labels(result["run"], n), named, colors=colors,
+                                             markers=change_markers(result))))
     blocks += [
         _delivery("Delivery by channel", "channel", channels, total, channel_words),
         _opens("Opens by channel: reported and by people", "channel", channels, total, channel_words),

@@ -185,6 +185,18 @@ def _left_margin(labels: list[str]) -> float:
     return max(28.0, max((_width(s) for s in labels), default=0.0) + 14)
 
 
+def _markers(at: list[tuple[float, str]], x0: float, x1: float, y0: float, y1: float) -> list[str]:
+    """Dashed vertical lines across the plot (e.g. a policy change), each labelled at its top; clamped to it."""
+    out = []
+    for x, label in at:
+        x = min(max(x, x0), x1)
+        line = _line(x, x, y0 - 4, y1, extra=' stroke-dasharray="4 3"')
+        out.append(f'<g class="marker">{line}'
+                   f'<text x="{_n(x + 3)}" y="{_n(y0 + 6)}" font-size="11">{_esc(_clip(label, 40))}</text>'
+                   f"<title>{_esc(label)}</title></g>")
+    return out
+
+
 def bar_chart(title: str, labels: list[str], values: list[float], *, unit: str = "", fmt: str = "{:,.0f}") -> str:
     """Horizontal bars with their values, e.g. the recovery funnel or suppression reasons."""
     vals = _pad([max(_num(v) or 0.0, 0.0) for v in values], len(labels), 0.0)
@@ -245,9 +257,11 @@ def funnel_chart(title: str, rows: list[tuple[str, float | None, str, str]]) -> 
 
 
 def stacked_bars(
-    title: str, x_labels: list[str], series: dict[str, list[float]], *, colors: dict[str, str] | None = None
+    title: str, x_labels: list[str], series: dict[str, list[float]], *, colors: dict[str, str] | None = None,
+    markers: list[tuple[float, str]] = (),  # type: ignore[assignment]
 ) -> str:
-    """Vertical bars per x (e.g. day), stacked by series (e.g. channel), bottom-up in dict order."""
+    """Vertical bars per x (e.g. day), stacked by series (e.g. channel), bottom-up in dict order; `markers`
+    are (x, label) drawn as dashed vertical lines, x in bars from the left edge (7.0: where bar 7 begins)."""
     n = len(x_labels)
     data = {k: _pad([max(_num(v) or 0.0, 0.0) for v in vals], n, 0.0) for k, vals in series.items()}
     totals = [sum(col) for col in zip(*data.values())] if data else []
@@ -274,6 +288,7 @@ def stacked_bars(
             )
             base += vals[i]
     body.append("</g>")
+    body += _markers([(x0 + at * band, label) for at, label in markers], x0, x1, y0, y1)
     body += _x_labels(list(map(str, x_labels)), [x0 + (i + 0.5) * band for i in range(n)], band, y1 + 16)
     return _svg(y1 + 24, title, body, "stacked")
 
@@ -285,8 +300,11 @@ def line_chart(
     *,
     y_format: str = "{:,.0f}",
     percent: bool = False,
+    markers: list[tuple[float, str]] = (),  # type: ignore[assignment]
 ) -> str:
-    """Lines over x (e.g. recovery rate per day); None leaves a gap. Flat zero is data, all-None is not."""
+    """Lines over x (e.g. recovery rate per day); None leaves a gap. Flat zero is data, all-None is not.
+    `markers` as for stacked_bars: each point stands for its whole x (a day), so 7.0 falls between points 6
+    and 7."""
     n = len(x_labels)
     data = {k: _pad([_num(v) for v in vals], n, None) for k, vals in series.items()}
     seen = [v for vals in data.values() for v in vals if v is not None]
@@ -320,6 +338,7 @@ def line_chart(
             d = " ".join(path)
             body.append(f'<path d="{d}" fill="none" stroke="{color}" stroke-width="2" stroke-linejoin="round"/>')
     body.append("</g>")
+    body += _markers([(x0 + (at - 0.5) * step if n > 1 else xs[0], label) for at, label in markers], x0, x1, y0, y1)
     body += _x_labels(list(map(str, x_labels)), xs, step or (x1 - x0), y1 + 16)
     return _svg(y1 + 24, title, body, "line")
 

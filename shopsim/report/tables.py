@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shopsim.report.changes import change_lines
 from shopsim.report.commerce import (device_section, funnel_section, reasons_section, recovery_time_section,
                                      run_section, shoppers_section)
 from shopsim.report.experiments import arm_value, comparison_value, experiment_section, metric_words
@@ -37,6 +38,9 @@ def build_report(result: dict[str, Any], *, charts: bool = False, source: str = 
     sections = [run_section(result, source), shoppers_section(result), funnel_section(result, charts),
                 device_section(result), reasons_section(result), recovery_time_section(result, charts),
                 messages_section(result, charts), suppression_section(result, charts), ads_section(result)]
+    changes = change_lines(result)
+    if changes is not None:  # the run's policy changes, under the run's own facts
+        sections[0].blocks.append(changes)
     for exp_name, exp in (result.get("experiments") or {}).items():
         sections.append(experiment_section(exp_name, exp, result, charts))
     return Report(title=title, subtitle=run.get("description") or "", warnings=[warn] if warn else [],

@@ -230,6 +230,32 @@ def _policies(c: Checker, s: Scenario) -> None:
         if type_ not in EVENT_CATEGORY:
             c.report(("policies", "transactional", type_), f"no message is sent for {type_!r}; it must be one of "
                      "the commerce events that trigger one" + did_you_mean(type_, EVENT_CATEGORY))
+    run = getattr(s, "run", None)
+    if run is not None:
+        _policy_change_times(c, s.policies.changes, run)
+
+
+def _policy_change_times(c: Checker, changes: list, run: Run) -> None:
+    """A change applies inside the run and after the one before it: two at the same instant, or out of order,
+    would leave which policy holds to the reader's guess."""
+    from shopsim.scenario.compiled import at_ms
+    from shopsim.contract.clock import epoch_ms
+
+    start, run_ms = epoch_ms(parse_instant(run.start)), parse_duration(run.duration)
+    before = None
+    for i, change in enumerate(changes):
+        path = ("policies", "changes", i, "from")
+        t = at_ms(change.from_, start)
+        if t <= 0:
+            c.report(path, f"{change.from_} is not after the run's start ({run.start}); the policies in force from "
+                           "the start are those written beside `changes`")
+        elif t > run_ms:
+            c.report(path, f"{change.from_} is after the end of the run, so the change would never apply; the run "
+                           f"lasts {run.duration} from {run.start}")
+        elif before is not None and t <= before[1]:
+            c.report(path, f"changes must be in time order: {change.from_} is not after changes[{i - 1}] "
+                           f"({before[0]})")
+        before = (change.from_, t)
 
 
 def _marketing(c: Checker, s: Scenario) -> None:

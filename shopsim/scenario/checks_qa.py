@@ -34,6 +34,7 @@ def experiments(c: Checker, s: Scenario) -> None:
         if ex.control is not None and ex.control not in ex.variants:
             c.report(("experiments", ename, "control"),
                      f"unknown variant {ex.control!r}" + did_you_mean(ex.control, ex.variants))
+        _comparisons(c, ename, ex)
         for vname, v in ex.variants.items():
             for what, names, known in (("flows", v.flows, s.flows), ("campaigns", v.campaigns, s.campaigns)):
                 for i, name in enumerate(names):
@@ -49,6 +50,33 @@ def experiments(c: Checker, s: Scenario) -> None:
                 elif owner.setdefault(("ads", ""), ename) != ename:
                     c.report(("experiments", ename, "variants", vname, "ads"),
                              f"ads are already in experiment {owner[('ads', '')]!r}")
+
+
+def _comparisons(c: Checker, ename: str, ex) -> None:
+    """`compare:` names two different arms of this experiment, each pair once, the control never first (every
+    arm is compared with the control already, as variant minus control)."""
+    control = ex.control_arm if ex.control is None or ex.control in ex.variants else None
+    seen: dict[frozenset[str], int] = {}
+    for i, pair in enumerate(ex.compare):
+        at = ("experiments", ename, "compare", i)
+        bad = False
+        for side in ("variant", "against"):
+            name = getattr(pair, side)
+            if name not in ex.variants:
+                c.report(at + (side,), f"unknown variant {name!r}" + did_you_mean(name, ex.variants))
+                bad = True
+        if bad:
+            continue
+        if pair.variant == pair.against:
+            c.report(at + ("against",), f"an arm compared with itself ({pair.variant!r}): name two different arms")
+        elif pair.variant == control:
+            c.report(at + ("variant",), f"{control!r} is the control, which every arm is measured against: "
+                                        f"write variant: {pair.against}, against: {control}")
+        elif frozenset((pair.variant, pair.against)) in seen:
+            c.report(at, f"{pair.variant!r} and {pair.against!r} are already compared at "
+                         f"compare[{seen[frozenset((pair.variant, pair.against))]}]")
+        else:
+            seen[frozenset((pair.variant, pair.against))] = i
 
 
 def expectations(c: Checker, s: Scenario) -> None:

@@ -82,6 +82,22 @@ class CapRule:
         return (channel, self.category and category)
 
 
+Window = tuple[str, int, int, frozenset[str], str]  # channel, start, end (local minutes), classes, rule
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyPhase:
+    """The caps and send windows in force from `t` on: one entry of `policies.changes`, with the fields it
+    leaves alone carried over from the policy before it."""
+    t: int
+    name: str                    # changes[i]: how traces and the log name the policy
+    at: str                      # `from` as the file writes it
+    changed: tuple[str, ...]     # the fields this change sets (caps, send_windows)
+    caps: tuple[CapRule, ...]
+    send_windows: tuple[Window, ...]
+    preset: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class ScriptedDef:
     t: int
@@ -158,12 +174,13 @@ class CompiledScenario:
     scripted: tuple[ScriptedDef, ...]
     policies: Any                # schema.Policies, as written
     caps: tuple[CapRule, ...]
-    send_windows: tuple[tuple[str, int, int, frozenset[str], str], ...]  # channel, start, end, classes, rule
+    send_windows: tuple[Window, ...]
     transactional: dict[str, tuple[str, ...]]
     attribution_window: int
     open_delay: Callable[[Any], int]
     click_delay: Callable[[Any], int]
     fatigue_half_life: int
+    policy_changes: tuple[PolicyPhase, ...] = ()   # in time order; empty: the policies hold for the whole run
 
     @property
     def end(self) -> int:
@@ -202,6 +219,30 @@ def at_ms(at: str, start_epoch: int) -> int:
         return parse_duration(at)
     except ValueError:
         return epoch_ms(parse_instant(at)) - start_epoch
+
+
+def _cap_rules(caps, prefix: str = "") -> tuple[CapRule, ...]:
+    return tuple(CapRule(c.channel, c.max, parse_duration(c.per), c.category, c.name or f"{prefix}caps[{i}]")
+                 for i, c in enumerate(caps))
+
+
+def _windows(windows, prefix: str = "") -> tuple[Window, ...]:
+    return tuple((w.channel, parse_clock(w.start), parse_clock(w.end), frozenset(w.classes),
+                  f"{prefix}send_windows[{i}]") for i, w in enumerate(windows))
+
+
+def _policy_phases(pol, start: int, caps: tuple[CapRule, ...], windows: tuple[Window, ...]
+                   ) -> tuple[PolicyPhase, ...]:
+    phases = []
+    for i, ch in enumerate(pol.changes):
+        name = f"changes[{i}]"
+        if ch.caps is not None:
+            caps = _cap_rules(ch.caps, f"{name}.")
+        if ch.send_windows is not None:
+            windows = _windows(ch.send_windows, f"{name}.")
+        changed = tuple(f for f in ("caps", "send_windows") if getattr(ch, f) is not None)
+        phases.append(PolicyPhase(at_ms(ch.from_, start), name, ch.from_, changed, caps, windows, ch.preset))
+    return tuple(phases)
 
 
 def compile_scenario(sc: Scenario, seed: int | None = None) -> CompiledScenario:
@@ -268,6 +309,7 @@ def compile_scenario(sc: Scenario, seed: int | None = None) -> CompiledScenario:
             session=ev.session, signin=ev.signin, password_change=ev.password_change,
             notify=ev.notify, index=index))
     pol = sc.policies
+    caps, windows = _cap_rules(pol.caps), _windows(pol.send_windows)
 
     month = 30 * DAY
     return CompiledScenario(
@@ -304,12 +346,10 @@ def compile_scenario(sc: Scenario, seed: int | None = None) -> CompiledScenario:
         password_rate=sc.account.password_change_per_30d / month,
         scripted=tuple(sorted(scripted, key=lambda s: s.t)),
         policies=pol,
-        caps=tuple(CapRule(c.channel, c.max, parse_duration(c.per), c.category, c.name or f"caps[{i}]")
-                   for i, c in enumerate(pol.caps)),
-        send_windows=tuple((w.channel, parse_clock(w.start), parse_clock(w.end), frozenset(w.classes),
-                            f"send_windows[{i}]") for i, w in enumerate(pol.send_windows)),
+        caps=caps, send_windows=windows,
         transactional={**TRANSACTIONAL_PLAN, **{k: tuple(v) for k, v in pol.transactional.items()}},
         attribution_window=parse_duration(sc.engagement.recovery.attribution_window),
         open_delay=sc.engagement.open_delay.sampler_ms(), click_delay=sc.engagement.click_delay.sampler_ms(),
         fatigue_half_life=parse_duration(sc.engagement.fatigue.half_life),
+        policy_changes=_policy_phases(pol, start, caps, windows),
     )

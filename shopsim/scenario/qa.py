@@ -33,6 +33,12 @@ class Variant(Model):
         return self
 
 
+class Comparison(Model):
+    """A pair of arms whose difference the experiment is about, answered first in the report."""
+    variant: Name = Field(description="the arm whose difference is reported")
+    against: Name = Field(description="the arm it is measured against (variant minus against)")
+
+
 class Experiment(Model):
     """Shoppers are split between the variants by a hash of (experiment, shopper id): the same shopper is
     always in the same arm, whatever the seed or the other shoppers."""
@@ -41,6 +47,15 @@ class Experiment(Model):
     control: Name | None = Field(None, description="the arm the others are compared with (default: the first "
                                                   "that is not a holdout)")
     variants: dict[str, Variant] = Field(min_length=2, max_length=20)
+    compare: list[Comparison] = Field(
+        default_factory=list, max_length=190,
+        description="the pairs of arms that matter, e.g. [{variant: reminder_discount, against: reminder}]: "
+                    "the report answers them first (every pair of arms is compared either way)")
+
+    @property
+    def control_arm(self) -> str:
+        """The arm the others are compared with: `control`, else the first that is not a holdout."""
+        return self.control or next((n for n, v in self.variants.items() if not v.holdout), next(iter(self.variants)))
 
 
 Bound = Union[float, int, str]  # a number, a percentage ("5%") or a duration ("6h")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from shopsim.scenario.dists import DurationDist, NumberDist
 from shopsim.scenario.behaviour import Behaviour
@@ -16,6 +16,7 @@ from shopsim.scenario.qa import Expectation, Experiment
 from shopsim.scenario.teaching import NarrationStep
 from shopsim.scenario.settings import SettingsPatch
 from shopsim.contract.taxonomy import MARKETING_CATEGORIES
+from shopsim.scenario.presets import PRESETS, preset_fields
 from shopsim.scenario.types import (  # noqa: F401 (re-exported: the schema's building blocks)
     MAX_PRICE, MAX_RUN, At, Channel, Channels, Clock, Duration, Model, Name, Positive, Price, Probability, Share,
     Subtotal, Trait, _duration, _run_duration,
@@ -233,9 +234,44 @@ def _default_caps() -> list[Cap]:
             Cap(channel="sms", max=2, per="7d")]
 
 
+PresetName = Literal[tuple(PRESETS)]  # type: ignore[valid-type]
+
+
+def _with_preset(data: Any) -> Any:
+    """The preset's fields under those written beside it: a field the file writes replaces the preset's."""
+    if isinstance(data, dict) and isinstance(data.get("preset"), str) and data["preset"] in PRESETS:
+        return {**preset_fields(data["preset"]), **data}
+    return data
+
+
+class PolicyChange(Model):
+    """From `from` on, these fields replace those in force; fields it does not set carry on unchanged."""
+
+    # Dumped as the file writes it (`from`), so a scenario dumped and validated again is the same scenario.
+    model_config = ConfigDict(**Model.model_config, serialize_by_alias=True)
+    from_: At = Field(alias="from", description="when the change applies: a duration after the start (7d) or a "
+                                                "UTC instant")
+    preset: PresetName | None = Field(None, description="take this preset's caps and send windows (then this "
+                                                        "change's own fields on top)")
+    caps: list[Cap] | None = Field(None, max_length=100, description="the caps from now on ([] for none)")
+    send_windows: list[SendWindow] | None = Field(None, max_length=20,
+                                                  description="the send windows from now on ([] for none)")
+
+    _preset = model_validator(mode="before")(classmethod(lambda cls, data: _with_preset(data)))
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> PolicyChange:
+        if self.caps is None and self.send_windows is None:
+            raise ValueError("the change changes nothing; give it caps, send_windows or a preset")
+        return self
+
+
 class Policies(Model):
     """The platform's rules: what the pipeline enforces on top of each shopper's settings."""
 
+    preset: PresetName | None = Field(
+        None, description="start from a platform's documented defaults (`shopsim presets` lists them); the "
+                          "fields written here replace the preset's")
     caps: list[Cap] = Field(default_factory=_default_caps, max_length=100,
                             description="frequency caps on marketing messages; every rule must hold")
     send_windows: list[SendWindow] = Field(
@@ -247,6 +283,11 @@ class Policies(Model):
                     "overrides shopsim's plan per event, [] sends nothing")
     templates: dict[str, dict[str, dict[str, str]]] = Field(
         default_factory=dict, description="Jinja2 templates replacing shipped ones: category -> channel -> part")
+    changes: list[PolicyChange] = Field(
+        default_factory=list, max_length=100,
+        description="caps and send windows that change at given times, in time order")
+
+    _preset = model_validator(mode="before")(classmethod(lambda cls, data: _with_preset(data)))
 
 
 # --- scripted events ---------------------------------------------------------------------------------

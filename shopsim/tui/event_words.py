@@ -100,6 +100,8 @@ _SENTENCES: dict[str, Callable[[Data], str]] = {
     E.AD_CLICKED: lambda d: "clicks a retargeting ad",
     E.EXPERIMENT_STARTED: lambda d: f"experiment {d.get('experiment') or ''} starts".replace("  ", " "),
     E.EXPERIMENT_ASSIGNED: lambda d: f"is put in arm {d.get('arm') or '?'} of {d.get('experiment') or 'an experiment'}",
+    E.POLICY_CHANGED: lambda d: f"the platform's policy changes ({d.get('policy') or '?'}: "
+                                f"{', '.join(map(str, d.get('changed') or ())) or 'nothing'})",
 }
 
 

@@ -170,6 +170,7 @@ story["digest coupons"] = (dig[0]["id"], dig[0]["t"], gseen[0])
 
 # --- prices, ads, account ----------------------------------------------------------------------------
 out.append(first(logs["price_drop"], type="product.price_changed")[1])
+out.append(first(logs["policy_change"], type="policy.changed")[1])
 FS = logs["flash_sale"]
 c = first(FS, type="ad.clicked")
 out += [first(FS, type="ad.impression", ad=c[0]["ad"])[1], c[1]]

@@ -33,8 +33,8 @@ def _replay(tmp_path: Path, name: str, workers: int, *extra: str) -> bytes:
 
 
 # Scripted messages to one shopper and to everyone, a campaign at each zone's local time, digests and caps:
-# every kind of run-wide item and every part of the run's start.
-@pytest.mark.parametrize("name", ["night_push_regression", "digests", "frequency_caps"])
+# every kind of run-wide item (policy changes too) and every part of the run's start.
+@pytest.mark.parametrize("name", ["night_push_regression", "digests", "frequency_caps", "cap_added"])
 def test_one_two_and_four_workers_write_the_same_log(tmp_path, name):
     one = _replay(tmp_path, name, 1)
     assert _replay(tmp_path, name, 2) == one
