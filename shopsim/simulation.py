@@ -102,6 +102,7 @@ class Simulation:
         # The collaborators built after those that call them.
         self.commerce.wire(flows=self.flows, coupons=self.coupons, orders=self.orders)
         self.orders.coupons = self.coupons
+        self.orders.finished = self.notify.forget_order
         self.scripted.notify = self.notify
         self.ads.engagement = self.engagement
         self.commerce.track_views = bool(self.flows.browse) or self.flows.browse_for_ads

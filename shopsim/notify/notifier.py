@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable
 from zoneinfo import ZoneInfo
 
-from shopsim.contract.ids import shopper_index
+from shopsim.contract.ids import index_of
 from shopsim.notify.caps import CapTracker
 from shopsim.notify.context import build_context, order_summary
 from shopsim.notify.policy import (
@@ -104,8 +104,12 @@ class Notifier:
         # The order as templates show it, made once: every message about the order reuses it.
         self.placed[ev.data["order"]] = order_summary(ev.data, self.products)
 
+    def forget_order(self, oid: str) -> None:
+        """The order's last event is past (orders call this): a message still waiting for it keeps its own copy."""
+        self.placed.pop(oid, None)
+
     def _on_event(self, ev: Event) -> None:
-        sh = self.kernel.shoppers[shopper_index(ev.shopper)]
+        sh = self.kernel.shoppers[index_of(ev.shopper)]
         source = "account" if ev.type.startswith("account.") else "order"
         # kind + ref name the triggering event (seq would tie a shopper's lines to everyone else's).
         self.request(sh, EVENT_CATEGORY[ev.type], self.cs.transactional[ev.type], ev.type, source,
@@ -239,6 +243,8 @@ class Notifier:
     def _defer(self, note: Note, v: Verdict, ckey) -> None:
         note.outcome = DEFERRED
         note.until = v.params["until"] - self.cs.start_epoch
+        if note.order is None and note.ref is not None:
+            note.order = self.placed.get(note.ref)  # the order may be over (and forgotten) when it goes out
         if ckey is not None:
             note.sh.notes.deferred[ckey] = note
         self._emit(E.NOTIFICATION_DEFERRED, note, until=iso(v.params["until"]), reason=v.reason, rule=v.rule)
@@ -247,7 +253,10 @@ class Notifier:
 
     def _deliver(self, note: Note, extra: dict[str, Any] | None = None) -> None:
         sh, now = note.sh, self.kernel.now
-        ctx = build_context(note, self.cs.currency, self.placed.get(note.ref) if note.ref else None)
+        order = note.order
+        if order is None and note.ref is not None:
+            order = self.placed.get(note.ref)
+        ctx = build_context(note, self.cs.currency, order)
         coupon = None
         if note.extra is not None:
             more = note.extra()

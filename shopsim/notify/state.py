@@ -16,7 +16,7 @@ class Note:
 
     __slots__ = ("id", "sh", "category", "cls", "channel", "requested_channel", "kind", "source", "ref", "data",
                  "exit", "key", "taken", "t", "evaluations", "outcome", "until", "digest", "period", "items",
-                 "message", "newer", "extra")
+                 "message", "newer", "extra", "order")
 
     def __init__(self, nid: str, sh: Shopper, category: str, cls: str, channel: str, kind: str, source: str,
                  ref: str | None, data: dict[str, Any], exit: Callable[[], str | None] | None,
@@ -35,6 +35,7 @@ class Note:
         self.message: Message | None = None
         self.newer: Note | None = None    # a later note about the same thing that replaces this deferred one
         self.extra: Callable[[], dict[str, Any]] | None = None  # what only a delivery makes (a coupon)
+        self.order: dict[str, Any] | None = None  # the order it is about, as templates see it, kept while deferred
 
 
 @dataclass(slots=True)

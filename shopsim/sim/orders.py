@@ -42,6 +42,8 @@ class Orders:
         self.cs = cs
         self.price = price  # a product's price now, in cents (commerce's, after any price drop)
         self.coupons: OrderCoupons | None = None
+        # Told each order's id once its last event has been emitted (the notifier then forgets the order).
+        self.finished: Callable[[str], None] | None = None
         self.k_stage = kernel.register(self._stage)
 
     def place(self, sh: Shopper, cart_id: str, items: list[tuple[ProductDef, int]]) -> Order:
@@ -117,3 +119,5 @@ class Orders:
         self.kernel.emit(type_, sh.id, data)
         if i + 1 < len(order.plan):
             self.kernel.schedule(order.plan[i + 1][0], self.k_stage, sh.index, (order, i + 1))
+        elif self.finished is not None:
+            self.finished(order.id)
