@@ -195,9 +195,11 @@ def _text(con, a, b, ra, rb, rows, fields, d, every) -> None:
 @click.option("--all", "every", is_flag=True, help="List every KPI, not only those that differ.")
 @click.option("--shopper", "shoppers", multiple=True, metavar="ID",
               help="Instead: what changed in this shopper's inbox, message by message (repeatable).")
-@click.option("--fail-on-change", is_flag=True, help="With --shopper: exit 1 when any inbox changed (for CI).")
+@click.option("--personas", is_flag=True,
+              help="Instead: the inboxes of the shoppers the scenario names as personas (personas: in the file).")
+@click.option("--fail-on-change", is_flag=True, help="With --shopper or --personas: exit 1 when any inbox changed.")
 def diff_cmd(run_a: str, run_b: str, fmt: str, context: int, every: bool, shoppers: tuple[str, ...] = (),
-             fail_on_change: bool = False) -> None:
+             fail_on_change: bool = False, personas: bool = False) -> None:
     """Compare two runs: the KPIs that differ (A, B, B − A, relative change) and the first event where the
     shoppers acted differently.
 
@@ -209,12 +211,14 @@ def diff_cmd(run_a: str, run_b: str, fmt: str, context: int, every: bool, shoppe
     delivered. Messages are matched by what they are about (the flow step, campaign or order), not by id.
     Exit 0 whether or not it changed, or 1 with --fail-on-change when it did."""
     a, b = open_or_fail(run_a), open_or_fail(run_b)
-    if fail_on_change and not shoppers:
-        fail("--fail-on-change goes with --shopper: it judges inboxes, not KPIs")
-    if shoppers:
-        from shopsim.cli.inbox_diff import shopper_changes, show
+    if fail_on_change and not (shoppers or personas):
+        fail("--fail-on-change goes with --shopper or --personas: it judges inboxes, not KPIs")
+    if shoppers or personas:
+        from shopsim.cli.inbox_diff import persona_shoppers, shopper_changes, show
 
-        docs = [shopper_changes(a, b, run_a, run_b, sid) for sid in dict.fromkeys(shoppers)]
+        named = persona_shoppers(b) if personas else {}
+        wanted = list(dict.fromkeys([*shoppers, *named]))
+        docs = [shopper_changes(a, b, run_a, run_b, sid, named.get(sid)) for sid in wanted]
         show(docs, fmt, run_a, run_b)
         if fail_on_change and any(d["changes"] for d in docs):
             sys.exit(1)

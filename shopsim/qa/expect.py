@@ -77,7 +77,8 @@ class Expectations:
                 self.matchers[i] = _Matcher(x.count)
             elif x.receives is not None:
                 r = x.receives
-                fields: dict[str, Any] = {"type": E.NOTIFICATION_DELIVERED, "shopper": r.shopper}
+                who = r.shopper if r.shopper is not None else sim.scenario.model.personas[r.persona].shopper
+                fields: dict[str, Any] = {"type": E.NOTIFICATION_DELIVERED, "shopper": who}
                 if r.channel:
                     fields["channel"] = r.channel
                 if r.category:

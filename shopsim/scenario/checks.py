@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from shopsim.contract.ids import product_id, shopper_id, shopper_index
 from shopsim.scenario.checker import Checker, LayerCheck
-from shopsim.scenario.checks_qa import expectations, experiments, narration
+from shopsim.scenario.checks_qa import expectations, experiments, narration, personas
 from shopsim.scenario.locales import UNSUPPORTED_LOCALES, faker_locales, locale_suggestion
 from shopsim.scenario.problems import Path, Positions, Problem, did_you_mean, format_path
 from shopsim.scenario.schema import (
@@ -50,6 +50,7 @@ def check_scenario(scenario: Scenario, positions: Positions, filename: str,
     _policies(c, scenario)
     _marketing(c, scenario)
     experiments(c, scenario)
+    personas(c, scenario)
     expectations(c, scenario)
     narration(c, scenario)
     _behaviour(c, scenario)

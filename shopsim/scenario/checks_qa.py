@@ -79,6 +79,14 @@ def _comparisons(c: Checker, ename: str, ex) -> None:
             seen[frozenset((pair.variant, pair.against))] = i
 
 
+def personas(c: Checker, s: Scenario) -> None:
+    """Each persona is a shopper of the population."""
+    for name, p in s.personas.items():
+        if not 0 <= shopper_index(p.shopper) < s.population.size:
+            c.report(("personas", name, "shopper"), f"no shopper {p.shopper}: ids run from s000001 to "
+                                                    f"{shopper_id(s.population.size - 1)}")
+
+
 def expectations(c: Checker, s: Scenario) -> None:
     """The counts and deliveries `expect:` claims; a metric or an invariant is validate.py's to judge."""
     known = categories()
@@ -98,7 +106,11 @@ def expectations(c: Checker, s: Scenario) -> None:
                     c.report(at + (side,), "a count bound is a whole number, 0 or more")
         elif ex.receives is not None:
             r = ex.receives
-            if not 0 <= shopper_index(r.shopper) < s.population.size:
+            if r.persona is not None and r.persona not in s.personas:
+                c.report(at + ("receives", "persona"), f"no persona {r.persona!r}"
+                         + (did_you_mean(r.persona, list(s.personas)) if s.personas else ": the scenario names none "
+                            "(personas: {NAME: {shopper: s000001}})"))
+            if r.shopper is not None and not 0 <= shopper_index(r.shopper) < s.population.size:
                 c.report(at + ("receives", "shopper"), f"no shopper {r.shopper}: ids run from s000001 to "
                                                        f"{shopper_id(s.population.size - 1)}")
             if r.between is not None:

@@ -61,13 +61,26 @@ class Experiment(Model):
 Bound = Union[float, int, str]  # a number, a percentage ("5%") or a duration ("6h")
 
 
-class Receives(Model):
+class Persona(Model):
+    """A shopper the scenario names for review ("Tokyo night owl"): `diff --personas` and `expect:` use her."""
     shopper: str = Field(max_length=20, pattern=r"^s\d{6,}$", description="shopper id, e.g. s000001")
+    description: str = Field("", max_length=300, description="who she is, in a few words")
+
+
+class Receives(Model):
+    shopper: str | None = Field(None, max_length=20, pattern=r"^s\d{6,}$", description="shopper id, e.g. s000001")
+    persona: Name | None = Field(None, description="a persona the scenario names (personas:), instead of shopper")
     channel: Channel | None = None
     category: Name | None = None
     between: Annotated[list[At], Field(min_length=2, max_length=2)] | None = Field(
         None, description="[from, to): durations after the start or UTC instants; `to` itself is outside")
     title_contains: str | None = Field(None, max_length=200)
+
+    @model_validator(mode="after")
+    def _who(self) -> "Receives":
+        if (self.shopper is None) == (self.persona is None):
+            raise ValueError("give shopper or persona (one of them)")
+        return self
 
 
 class Expectation(Model):
@@ -123,7 +136,7 @@ class Expectation(Model):
         assert r is not None
         what = " ".join(x for x in (r.category, r.channel) if x) or "a message"
         when = f" between {r.between[0]} and {r.between[1]}" if r.between else ""
-        return f"{r.shopper} receives {what}{when}"
+        return f"{r.shopper or r.persona} receives {what}{when}"
 
 
 def _show(v: Any) -> str:

@@ -12,7 +12,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 from shopsim.scenario.dists import DurationDist, NumberDist
 from shopsim.scenario.behaviour import Behaviour
 from shopsim.scenario.marketing import Ads, Campaign, Engagement, Flow
-from shopsim.scenario.qa import Expectation, Experiment
+from shopsim.scenario.qa import Expectation, Experiment, Persona
 from shopsim.scenario.teaching import NarrationStep
 from shopsim.scenario.settings import SettingsPatch
 from shopsim.contract.taxonomy import MARKETING_CATEGORIES
@@ -333,6 +333,9 @@ class Scenario(Model):
     experiments: dict[Name, Experiment] = Field(default_factory=dict, max_length=20,
                                                 description="arms of shoppers that differ only in the flows, campaigns "
                                                             "and ads they get")
+    personas: dict[Name, Persona] = Field(default_factory=dict, max_length=100,
+                                         description="shoppers named for review: `shopsim diff --personas` compares "
+                                                     "their inboxes, and `expect:` can pin them (receives.persona)")
     expect: list[Expectation] = Field(default_factory=list, max_length=1000,
                                       description="what `shopsim replay --check` verifies")
     narration: list[NarrationStep] = Field(default_factory=list, max_length=200,

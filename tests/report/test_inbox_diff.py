@@ -6,6 +6,7 @@ import json
 
 from click.testing import CliRunner
 
+from helpers.paths import ROOT
 from helpers.runs import replay_lines
 from helpers.scenarios import berlin_shopper
 from shopsim.cli import main
@@ -96,3 +97,45 @@ def test_messages_are_matched_by_what_they_are_about_not_by_id():
          entry("s1-n2", "2026-03-02T10:00:00.000Z", "R1")]
     changes = inbox_changes(a, b, "UTC")
     assert [(c["kind"], c["what"]) for c in changes] == [("gained", "cart_reminders by email: Promo")]
+
+
+def test_personas_are_compared_and_pinned_by_expect(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    plain = runner.invoke(main, ["replay", "night_push_regression", "--no-db", "--log", "a.jsonl", "-q",
+                                 "--check"], catch_exceptions=False)
+    # The persona's pin fails as the scenario means it to: her push comes at 23:00.
+    assert plain.exit_code == 1 and "FAIL s000001 gets no promotion push between 22:00 and 08:00" in plain.output
+    quiet = runner.invoke(main, ["replay", "night_push_regression", "--no-db", "--log", "b.jsonl", "-q", "--check",
+                                 "--set", 'population.settings={quiet_hours: {start: "22:00", end: "08:00"}}'],
+                          catch_exceptions=False)
+    assert quiet.exit_code == 0, quiet.output
+    r = runner.invoke(main, ["diff", "a.jsonl", "b.jsonl", "--personas", "--format", "json"], catch_exceptions=False)
+    [doc] = json.loads(r.output)["shoppers"]
+    assert doc["shopper"] == "s000001" and doc["persona"].startswith("persona london_sleeper")
+    assert [(c["kind"], c["after"]) for c in doc["changes"]] == [("moved", "Wed 4 Mar 08:00 GMT")]
+
+
+def test_personas_are_checked_where_they_are_written():
+    from shopsim.scenario.problems import ScenarioError
+    from shopsim.validate import load_scenario_text
+    import pytest
+
+    text = (ROOT / "scenarios" / "night_push_regression.yaml").read_text()
+    with pytest.raises(ScenarioError) as e:
+        load_scenario_text(text.replace("shopper: s000001, description", "shopper: s000041, description"), "n.yaml")
+    assert any("personas.london_sleeper.shopper: no shopper s000041" in str(p) for p in e.value.problems)
+    with pytest.raises(ScenarioError) as e:
+        load_scenario_text(text.replace("persona: london_sleeper", "persona: london_sleper"), "n.yaml")
+    assert any("receives.persona: no persona 'london_sleper'; did you mean 'london_sleeper'?" in str(p)
+               for p in e.value.problems)
+    with pytest.raises(ScenarioError) as e:
+        load_scenario_text(text.replace("persona: london_sleeper", "persona: london_sleeper, shopper: s000002"),
+                           "n.yaml")
+    assert any("give shopper or persona" in str(p) for p in e.value.problems)
+
+
+def test_personas_need_a_scenario_that_names_them(tmp_path):
+    a = _log(tmp_path, "a", [_note("10h", "Deal")])
+    r = CliRunner().invoke(main, ["diff", a, a, "--personas"])
+    assert r.exit_code == 2 and "Traceback" not in r.output
