@@ -6,7 +6,9 @@ events as they pass, invariants run the library's checkers."""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, NamedTuple
+from zoneinfo import ZoneInfo
 
 from shopsim.metrics import catalog
 from shopsim.metrics.kpis import Metrics
@@ -31,9 +33,11 @@ class Outcome(NamedTuple):
 class _Matcher:
     """Counts events whose fields equal the filter's values (a list: any of them)."""
 
-    def __init__(self, fields: dict[str, Any], window: tuple[int, int] | None = None, title: str | None = None):
+    def __init__(self, fields: dict[str, Any], window: tuple[int, int] | None = None, title: str | None = None,
+                 local: tuple[int, int, Any, int] | None = None):
         self.fields = {k: (set(v) if isinstance(v, list) else {v}) for k, v in fields.items()}
         self.window = window
+        self.local = local  # (start, end) minutes of her day, her zone, the run's start epoch
         self.title = title.lower() if title else None
         self.n = 0
         self.first: int | None = None
@@ -43,6 +47,8 @@ class _Matcher:
             return
         if self.title is not None and self.title not in (ev.data.get("title") or "").lower():
             return
+        if self.local is not None and not self._in_local(ev.t):
+            return
         for key, allowed in self.fields.items():
             value = ev.type if key == "type" else ev.shopper if key == "shopper" else ev.data.get(key, _MISSING)
             if value is _MISSING or not _hashable_in(value, allowed):
@@ -50,6 +56,13 @@ class _Matcher:
         self.n += 1
         if self.first is None:
             self.first = ev.seq
+
+
+    def _in_local(self, t: int) -> bool:
+        start, end, zone, epoch = self.local  # type: ignore[misc]
+        d = datetime.fromtimestamp((epoch + t) / 1000, timezone.utc).astimezone(zone)
+        minute = d.hour * 60 + d.minute
+        return start <= minute < end if start <= end else minute >= start or minute < end
 
 
 _MISSING = object()
@@ -84,7 +97,11 @@ class Expectations:
                 if r.category:
                     fields["category"] = r.category
                 window = (at_ms(r.between[0], start), at_ms(r.between[1], start)) if r.between else None
-                self.matchers[i] = _Matcher(fields, window, r.title_contains)
+                local = None
+                if r.local_between:
+                    (h1, m1), (h2, m2) = (map(int, c.split(":")) for c in r.local_between)
+                    local = (h1 * 60 + m1, h2 * 60 + m2, ZoneInfo(sim.shopper(who).tz), start)
+                self.matchers[i] = _Matcher(fields, window, r.title_contains, local)
         names = sorted({x.invariant for x in self.items if x.invariant is not None})
         self.invariants = None
         if names:

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, model_validator
 
-from shopsim.scenario.types import At, Channel, Model, Name
+from shopsim.scenario.types import At, Channel, Clock, Model, Name
 
 ExperimentMetric = Literal["recovery", "conversion", "unsubscribe", "revenue_per_shopper"]
 Scalar = Union[str, int, float, bool, None]
@@ -75,6 +75,9 @@ class Receives(Model):
     between: Annotated[list[At], Field(min_length=2, max_length=2)] | None = Field(
         None, description="[from, to): durations after the start or UTC instants; `to` itself is outside")
     title_contains: str | None = Field(None, max_length=200)
+    local_between: Annotated[list[Clock], Field(min_length=2, max_length=2)] | None = Field(
+        None, description='["22:00", "08:00"]: only messages delivered between these local times of her day '
+                          "(the second excluded; a window may run past midnight)")
 
     @model_validator(mode="after")
     def _who(self) -> "Receives":
@@ -136,6 +139,8 @@ class Expectation(Model):
         assert r is not None
         what = " ".join(x for x in (r.category, r.channel) if x) or "a message"
         when = f" between {r.between[0]} and {r.between[1]}" if r.between else ""
+        if r.local_between:
+            when += f" between {r.local_between[0]} and {r.local_between[1]} local"
         return f"{r.shopper or r.persona} receives {what}{when}"
 
 

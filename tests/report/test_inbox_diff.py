@@ -139,3 +139,19 @@ def test_personas_need_a_scenario_that_names_them(tmp_path):
     a = _log(tmp_path, "a", [_note("10h", "Deal")])
     r = CliRunner().invoke(main, ["diff", a, a, "--personas"])
     assert r.exit_code == 2 and "Traceback" not in r.output
+
+
+def test_expect_pins_a_persona_by_her_local_time(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    text = (ROOT / "scenarios" / "night_push_regression.yaml").read_text().replace(
+        "receives: {persona: london_sleeper, channel: push, category: promotions, between: [1d22h, 2d8h]}",
+        'receives: {persona: london_sleeper, channel: push, local_between: ["22:00", "08:00"]}')
+    (tmp_path / "n.yaml").write_text(text)
+    r = CliRunner().invoke(main, ["replay", "n.yaml", "--no-db", "--log", "n.jsonl", "-q", "--check"],
+                           catch_exceptions=False)
+    # Her 23:00 push (London) is the one message of that night; with quiet hours it moves to 08:00 and passes.
+    assert r.exit_code == 1 and "first match at line 184" in r.output  # the 23:00 push, as with `between`
+    quiet = CliRunner().invoke(main, ["replay", "n.yaml", "--no-db", "--log", "q.jsonl", "-q", "--check", "--set",
+                                      'population.settings={quiet_hours: {start: "22:00", end: "08:00"}}'],
+                               catch_exceptions=False)
+    assert quiet.exit_code == 0, quiet.output
