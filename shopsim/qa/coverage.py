@@ -146,6 +146,13 @@ def coverage(sc: Any, cs: Any, events: Iterable[Any] | _Tally,
         pts.append(Point("caps", f"{name} ({cap.channel}{'/' + cap.category if cap.category else ''}: {cap.max} "
                                  f"per {cap.per})", _rule_hits(t, "frequency_cap", name),
                          f"a shopper sent more than {cap.max} marketing {cap.channel} within {cap.per}"))
+    for i, change in enumerate(getattr(sc.policies, "changes", None) or []):  # caps that come in mid-run
+        for k, cap in enumerate(change.caps or []):
+            name = cap.name or f"caps[{k}]"
+            pts.append(Point("caps", f"{name} from {getattr(change, 'from_', None) or f'changes[{i}]'} "
+                                     f"({cap.channel}: {cap.max} per {cap.per})", _rule_hits(t, "frequency_cap", name),
+                             f"a shopper sent more than {cap.max} marketing {cap.channel} within {cap.per} after "
+                             "the change", ("policies", "changes", i, "caps", k)))
     for k, w in enumerate(sc.policies.send_windows):
         name = f"send_windows[{k}]"
         pts.append(Point("send windows", f"{name} ({w.channel} {w.start}–{w.end})",

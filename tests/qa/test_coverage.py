@@ -98,3 +98,16 @@ def test_a_run_of_another_scenario_is_refused(tmp_path):
     scenario, log = _run(tmp_path, data)
     r = CliRunner().invoke(main, ["coverage", log, "--scenario", "default"])
     assert r.exit_code == 2 and "give --scenario with the file it played" in r.output
+
+
+def test_caps_added_over_time_are_points_too(tmp_path):
+    data = berlin_shopper([{"at": f"{h}h", "shopper": "s000001",
+                            "notify": {"category": "promotions", "channels": ["email"], "title": f"Deal {h}"}}
+                           for h in (2, 4, 30, 32)], duration="2d", settings=None)
+    data["policies"] = {"caps": [], "changes": [{"from": "1d", "caps": [{"channel": "email", "max": 1, "per": "24h",
+                                                                       "name": "one_a_day"}]}]}
+    scenario, log = _run(tmp_path, data)
+    r, doc = _coverage(log, scenario)
+    [cap] = [p for p in doc["points"] if p["group"] == "caps"]
+    # Before day 1 both emails go out; after it the cap holds the second (the first counts from the day before too).
+    assert cap["name"] == "one_a_day from 1d (email: 1 per 24h)" and cap["hits"] >= 1
