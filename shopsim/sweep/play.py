@@ -89,8 +89,14 @@ def fingerprint() -> str:
     return h.hexdigest()
 
 
+@lru_cache(maxsize=4)
+def _digest(scenario_bytes: bytes) -> str:
+    """The scenario's digest, worked out once per sweep rather than once per (point, seed)."""
+    return hashlib.blake2b(scenario_bytes, digest_size=16).hexdigest()
+
+
 def run_key(scenario_bytes: bytes, settings: Sequence[Override], seed: int) -> str:
     """The cache key of one run: the engine's code, the scenario's bytes, the overrides' values and the seed."""
-    doc = [fingerprint(), hashlib.blake2b(scenario_bytes, digest_size=16).hexdigest(),
+    doc = [fingerprint(), _digest(scenario_bytes),
            sorted([o.where, json.dumps(o.value, sort_keys=True, ensure_ascii=False)] for o in settings), seed]
     return hashlib.blake2b(json.dumps(doc).encode(), digest_size=20).hexdigest()
