@@ -48,12 +48,18 @@ class Pools:
     first_ascii: tuple[str, ...] = field(init=False, repr=False, compare=False)
     last_ascii: tuple[str, ...] = field(init=False, repr=False, compare=False)
     phone_parts: tuple[tuple[str, str, int], ...] = field(init=False, repr=False, compare=False)
+    first_dot: tuple[str, ...] = field(init=False, repr=False, compare=False)  # first_ascii + "."
+    # (size, bit length) of first, last, users, domains, phones and cities: what each draw needs, in one tuple
+    bounds: tuple[int, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: derived fields are set once, here
         set_(self, "first_ascii", tuple(map(_ascii, self.first)))
         set_(self, "last_ascii", tuple(map(_ascii, self.last)))
         set_(self, "phone_parts", tuple(map(_phone_parts, self.phones)))
+        set_(self, "first_dot", tuple(a + "." for a in self.first_ascii))
+        pools_ = (self.first, self.last, self.users, self.domains, self.phones, self.cities)
+        set_(self, "bounds", tuple(x for pool in pools_ for x in (len(pool), len(pool).bit_length())))
 
 
 def _ascii(text: str) -> str:
@@ -155,6 +161,10 @@ def _digits(bits, n: int) -> tuple[str, ...]:
     return tuple(out)
 
 
+# "0@" to "99@": the number and at sign of an email, made once rather than formatted per shopper
+_AT = tuple(f"{n}@" for n in range(100))
+
+
 def make_identity(p: Pools, rng: random.Random, has_phone: bool) -> Identity:
     """The shopper's name, email, phone and city from the pools of her locale, drawn from her identity stream.
 
@@ -162,48 +172,44 @@ def make_identity(p: Pools, rng: random.Random, has_phone: bool) -> Identity:
     bound's bit length, again while it is out of range), made on `getrandbits` directly: the same values and
     the same stream afterwards, for a fraction of the calls. In order: first name, last name, a user name when
     the folded names are too short (non-Latin scripts), a number below 100, a domain, the phone's format and
-    digits, the city."""
+    digits, the city. The phone's digits are `_digits`, written out here: this runs once per shopper."""
     bits = rng.getrandbits
-    n = len(p.first)
-    k = n.bit_length()
-    i = bits(k)
-    while i >= n:
-        i = bits(k)
-    n = len(p.last)
-    k = n.bit_length()
-    j = bits(k)
-    while j >= n:
-        j = bits(k)
+    nf, kf, nl, kl, nu, ku, nd, kd, nph, kph, nc, kc = p.bounds
+    i = bits(kf)
+    while i >= nf:
+        i = bits(kf)
+    j = bits(kl)
+    while j >= nl:
+        j = bits(kl)
     first = p.first[i]
-    local = f"{p.first_ascii[i]}.{p.last_ascii[j]}"
+    local = p.first_dot[i] + p.last_ascii[j]
     if len(local) < 4:  # names in non-Latin scripts fold to nothing
-        n = len(p.users)
-        k = n.bit_length()
-        u = bits(k)
-        while u >= n:
-            u = bits(k)
+        u = bits(ku)
+        while u >= nu:
+            u = bits(ku)
         local = p.users[u]
     number = bits(7)  # below 100: 7 bits
     while number >= 100:
         number = bits(7)
-    n = len(p.domains)
-    k = n.bit_length()
-    d = bits(k)
-    while d >= n:
-        d = bits(k)
-    email = f"{local}{number}@{p.domains[d]}"
+    d = bits(kd)
+    while d >= nd:
+        d = bits(kd)
+    email = local + _AT[number] + p.domains[d]
     phone = None
     if has_phone:
-        n = len(p.phones)
-        k = n.bit_length()
-        f = bits(k)
-        while f >= n:
-            f = bits(k)
+        f = bits(kph)
+        while f >= nph:
+            f = bits(kph)
         head, tail, count = p.phone_parts[f]
-        phone = head + tail % _digits(bits, count)
-    n = len(p.cities)
-    k = n.bit_length()
-    c = bits(k)
-    while c >= n:
-        c = bits(k)
+        digits = []
+        add = digits.append
+        for _ in range(count):
+            x = bits(4)
+            while x > 9:
+                x = bits(4)
+            add(_DIGITS[x])
+        phone = head + tail % tuple(digits)
+    c = bits(kc)
+    while c >= nc:
+        c = bits(kc)
     return Identity(f"{first} {p.last[j]}", email, phone, p.cities[c], first)
