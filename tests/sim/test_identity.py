@@ -71,22 +71,52 @@ def test_phone_format_keeps_its_prefix_and_any_percent_sign():
     assert head + tail % tuple("1234567") == bengali[:4] + "1-234567"
 
 
-def test_pools_are_those_of_a_faker_with_every_provider():
-    """Pools come from a Faker holding only the providers they draw on: every locale that makes shoppers gets
-    the same pools as from a Faker with all of them (a provider added to Faker, or a format that starts
-    using another provider, shows up here)."""
+def test_pools_are_those_of_a_faker_with_every_provider(monkeypatch):
+    """Pools come from a Faker holding only the providers they draw on, whose `random_element` is sped up
+    (`_quick_elements`): every locale that makes shoppers gets the same pools as from a Faker with all of
+    them, left as Faker makes it (a provider added to Faker, a format that starts using another provider, or
+    a change in how Faker draws an element shows up here)."""
     import warnings
 
     from faker import Faker
     from faker.config import AVAILABLE_LOCALES
 
     from shopsim.scenario.locales import UNSUPPORTED_LOCALES
+    from shopsim.sim import identity
     from shopsim.sim.identity import fill_pools
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # fr_QC says it is deprecated
         for locale in sorted(set(AVAILABLE_LOCALES) - set(UNSUPPORTED_LOCALES)):
-            assert pools(5, locale) == fill_pools(Faker(locale), 5, locale), locale
+            fast = identity.pools.__wrapped__(5, locale)  # not the cache: made here, with the quick draws
+            with monkeypatch.context() as m:
+                m.setattr(identity, "_quick_elements", lambda fake: None)
+                assert fast == fill_pools(Faker(locale), 5, locale), locale
+
+
+def test_quick_elements_draw_what_faker_draws():
+    """The sped-up `random_element` gives Faker's own draw, and leaves the generator where Faker leaves it, for
+    each kind of collection it handles and one it leaves to Faker."""
+    from collections import OrderedDict
+
+    from faker import Faker
+
+    from shopsim.sim.identity import _quick_elements
+
+    weighted = OrderedDict((f"n{i}", (i % 7) + 0.5) for i in range(50))
+    ints = OrderedDict((f"k{i}", i % 3 + 1) for i in range(9))
+    cases = (weighted, ints, ("a", "b", "c"), ["x", "y"], "digits", frozenset({"s"}))
+    for seed in range(30):
+        quick, plain = Faker("en_US"), Faker("en_US")
+        quick.seed_instance(seed)
+        plain.seed_instance(seed)
+        _quick_elements(quick)
+        qp = next(p for p in quick.providers if type(p).__name__ == "Provider" and hasattr(p, "first_names"))
+        pp = next(p for p in plain.providers if type(p).__name__ == "Provider" and hasattr(p, "first_names"))
+        for elements in cases * 3:
+            assert qp.random_element(elements) == pp.random_element(elements), (seed, elements)
+        assert [quick.first_name() for _ in range(20)] == [plain.first_name() for _ in range(20)]
+        assert quick.random.getstate() == plain.random.getstate()
 
 
 def test_favourites_are_the_sorted_sample_the_random_module_draws():
