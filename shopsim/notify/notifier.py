@@ -88,6 +88,8 @@ class Notifier:
         self.products = {p.id: p for p in cs.products}
         self.placed: dict[str, dict[str, Any]] = {}   # order id -> the order as templates see it
         self.notes: dict[str, Note] = {}
+        # (category, channel) pairs with a part of the scenario's own: rendered at delivery, always
+        self._own = frozenset((cat, ch) for cat, ch, _ in self.templates.overridden)
         self._rendered: dict[tuple[str, str], Verdict] = {}  # (category, channel) -> its render verdict
         self.k_retry = kernel.register(self._retry)
         self.k_digest = kernel.register(self._digest_due)
@@ -264,7 +266,15 @@ class Notifier:
             ctx.update(more)
             note.extra = None
         category, channel = note.category, note.channel
-        title, body = self.templates.render(category, channel, ctx)
+        # A message's text is made only if someone receives the event: kept inboxes need it now, and a
+        # scenario's own template renders now so that one over a limit stops every run alike; the shipped
+        # templates cannot fail, so theirs waits for the batch to reach an observer (a run that only counts
+        # never renders). The context is this moment's copy, so rendering later gives the same text.
+        deferred = not self.keep and (category, channel) not in self._own
+        if deferred:
+            title = body = None
+        else:
+            title, body = self.templates.render(category, channel, ctx)
         trace = note.evaluations[-1][1]
         rendered = self._rendered.get((category, channel))
         if rendered is None:
@@ -275,18 +285,24 @@ class Notifier:
         if note.cls == MARKETING and items is None:
             self.caps.record(sh.index, channel, category, now)
         digest_of = tuple(i.id for i in items) if items is not None else ()
-        self.kernel.emit(E.NOTIFICATION_DELIVERED, sh.id, {
+        data = {
             "id": note.id, "category": category, "channel": channel,
             "trace": trace_record(trace, self.cs.start_epoch), "title": title, "body": body, "link": ctx["link"],
             "rerouted_from": note.requested_channel if channel != note.requested_channel else None,
             "digest_of": list(digest_of) if items is not None else None,
             "dropped": extra.get("dropped") if extra else None, "coupon": coupon,
-            "coupons": (extra.get("coupons") or None) if extra else None})
+            "coupons": (extra.get("coupons") or None) if extra else None}
+        self.kernel.emit(E.NOTIFICATION_DELIVERED, sh.id, data)
+        if deferred:
+            self.kernel.later((self._render_into, data, category, channel, ctx))
         if self.keep:
             msg = Message(note.id, sh.id, now, note.channel, note.category, note.kind, title, body, ctx["link"],
                           digest_of)
             note.message = msg
             sh.notes.inbox.append(msg)
+
+    def _render_into(self, data: dict[str, Any], category: str, channel: str, ctx: dict[str, Any]) -> None:
+        data["title"], data["body"] = self.templates.render(category, channel, ctx)
 
     # --- digests ----------------------------------------------------------------------------------
 

@@ -44,6 +44,9 @@ class Kernel:
         self._qseq = 0
         self._seq = 0
         self._out: list[Event] = []
+        # Work that only completes events of the buffer (a message's text): done as its batch goes to an
+        # observer or a caller, skipped when nobody receives it (a headless run that only counts).
+        self._later: list[tuple] = []
         self._observers: list[Observer] = []
         self._reactors: dict[str, list[Callable[[Event], None]]] = {}
         self._handlers: list[Handler] = []
@@ -75,6 +78,11 @@ class Kernel:
             for react in reactions:
                 react(ev)
         return ev
+
+    def later(self, job: tuple) -> None:
+        """`job[0](*job[1:])` before the events emitted so far reach anyone; never if nobody receives them.
+        The job must depend only on what it holds, not on state that changes meanwhile."""
+        self._later.append(job)
 
     def on(self, type_: str, react: Callable[[Event], None]) -> None:
         """React inside the run, synchronously, to every event of a type, in the order reactions were added."""
@@ -127,7 +135,7 @@ class Kernel:
             if not self._queue and not self._out:
                 self.now = self.end  # nothing left: the clock runs out to the end
                 self._finish()
-        return self._flush()
+        return self._flush(True)
 
     def run_until(self, t: int, deadline: float | None = None, clock: Callable[[], float] = perf_counter) -> bool:
         """Process everything up to and including virtual time t (clamped to the run's end); with a
@@ -175,7 +183,7 @@ class Kernel:
 
     def flush(self) -> list[Event]:
         """Hand observers the events emitted since the last batch now."""
-        return self._flush()
+        return self._flush(True)
 
     # --- internals --------------------------------------------------------------------------------
 
@@ -189,11 +197,20 @@ class Kernel:
         counts = dict(sorted(self.counts.items()))
         self.emit(E.RUN_FINISHED, None, {"events": self._seq + 1, "counts": counts, "shoppers": len(self.shoppers)})
 
-    def _flush(self) -> list[Event]:
+    def _complete(self, returned: bool) -> None:
+        later, self._later = self._later, []
+        if returned or self._observers:
+            for job in later:
+                job[0](*job[1:])
+
+    def _flush(self, returned: bool = False) -> list[Event]:
+        """`returned`: the batch goes back to the caller, who may read it even with no observer."""
         batch = self._out
         if not batch:
             return []  # a new list: the buffer itself would grow under the caller's feet
         self._out = []
+        if self._later:
+            self._complete(returned)
         for obs in self._observers:
             obs(batch)
         return batch
@@ -269,10 +286,12 @@ class MarkedKernel(Kernel):
             super()._finish()
             self._mark()
 
-    def _flush(self) -> list[Event]:
+    def _flush(self, returned: bool = False) -> list[Event]:
         batch = self._out
         if not batch:
             return []
+        if self._later:
+            self._complete(returned)
         self._mark()  # a handler that flushes a long loop at one instant hands over part of its item
         marks, self._marks, self._marked = self._marks, [], 0
         self._out = []
