@@ -142,9 +142,11 @@ class Simulation:
         """Virtual time of the next queued item, or None when nothing is left."""
         return self.kernel.next_time
 
-    def subscribe(self, observer: Observer) -> Callable[[], None]:
-        """Call `observer(batch)` with every event, in order, in batches. Returns an unsubscribe function."""
-        return self.kernel.subscribe(observer)
+    def subscribe(self, observer: Observer, *, texts: bool = True) -> Callable[[], None]:
+        """Call `observer(batch)` with every event, in order, in batches. Returns an unsubscribe function.
+        `texts=False` for an observer that never reads a message's title or body: a run whose observers are all
+        so never renders them."""
+        return self.kernel.subscribe(observer, texts=texts)
 
     def step(self) -> list[Event]:
         """Process queue items until at least one event is emitted; returns those events."""

@@ -69,7 +69,7 @@ def measure_seed(model: Scenario, seed: int, ids: Sequence[str]) -> Values:
     """Play `model` with `seed` headless and read each anchor's measure from its KPIs."""
     sim = Simulation(compile_scenario(model, seed), keep_messages=False)
     metrics = Metrics()
-    sim.subscribe(metrics)
+    sim.subscribe(metrics, texts=False)
     sim.run()
     sim.finish()
     result = metrics.result()

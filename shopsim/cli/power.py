@@ -51,7 +51,7 @@ def _pilot(model: Any, seed: int | None) -> dict[str, Any]:
 
     sim = Simulation(model, seed, keep_messages=False)
     metrics = Metrics()
-    sim.subscribe(metrics)
+    sim.subscribe(metrics, texts=False)
     sim.run()
     return {"result": metrics.result(), "metrics": metrics}
 

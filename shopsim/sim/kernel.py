@@ -47,6 +47,7 @@ class Kernel:
         # Work that only completes events of the buffer (a message's text): done as its batch goes to an
         # observer or a caller, skipped when nobody receives it (a headless run that only counts).
         self._later: list[tuple] = []
+        self._readers = 0  # observers that read what `later` jobs complete
         self._observers: list[Observer] = []
         self._reactors: dict[str, list[Callable[[Event], None]]] = {}
         self._handlers: list[Handler] = []
@@ -80,7 +81,7 @@ class Kernel:
         return ev
 
     def later(self, job: tuple) -> None:
-        """`job[0](*job[1:])` before the events emitted so far reach anyone; never if nobody receives them.
+        """`job[0](*job[1:])` before the events emitted so far reach anyone who reads texts; never otherwise.
         The job must depend only on what it holds, not on state that changes meanwhile."""
         self._later.append(job)
 
@@ -103,10 +104,16 @@ class Kernel:
 
     # --- what the simulation's front-end API uses -------------------------------------------------
 
-    def subscribe(self, observer: Observer) -> Callable[[], None]:
-        """Call `observer(batch)` with every event, in order, in batches. Returns an unsubscribe function."""
+    def subscribe(self, observer: Observer, *, texts: bool = True) -> Callable[[], None]:
+        """Call `observer(batch)` with every event, in order, in batches. Returns an unsubscribe function.
+        `texts=False`: the observer never reads a message's title or body (KPIs), so they need not be made."""
         self._observers.append(observer)
-        return lambda: self._observers.remove(observer)
+        self._readers += texts
+
+        def unsubscribe() -> None:
+            self._observers.remove(observer)
+            self._readers -= texts
+        return unsubscribe
 
     @property
     def emitted(self) -> int:
@@ -199,7 +206,7 @@ class Kernel:
 
     def _complete(self, returned: bool) -> None:
         later, self._later = self._later, []
-        if returned or self._observers:
+        if returned or self._readers:
             for job in later:
                 job[0](*job[1:])
 

@@ -67,3 +67,33 @@ def test_a_scenarios_own_template_renders_at_delivery_even_unwatched(monkeypatch
     sim.run()
     assert calls[0] > 0  # its own messages rendered; the shipped ones (others) did not
     assert calls[0] < sim.kernel.counts[E.NOTIFICATION_DELIVERED]
+
+
+def test_observers_that_read_no_text_let_the_run_skip_it(monkeypatch):
+    calls = _count_renders(monkeypatch)
+    sim = Simulation(_scenario(), keep_messages=False)
+    seen: list = []
+    sim.subscribe(lambda batch: seen.extend(_delivered(batch)), texts=False)
+    sim.run()
+    assert seen and calls[0] == 0
+    assert all(d["title"] is None and d["body"] is None for d in seen)
+
+
+def test_a_text_reader_subscribed_later_still_gets_texts_from_then_on():
+    sim = Simulation(_scenario(), keep_messages=False)
+    sim.run_until(2 * 86_400_000)
+    got: list = []
+    stop = sim.subscribe(lambda batch: got.extend(_delivered(batch)))
+    sim.run()
+    stop()
+    assert got and all(d["body"] for d in got)
+
+
+def test_a_sweep_run_renders_no_text_and_measures_the_same(monkeypatch):
+    from shopsim.sweep.play import play
+
+    text = tiny_scenario(40, "4d", seed=3, as_text=True)
+    before = play(text, "tiny.yaml", (), 3)
+    calls = _count_renders(monkeypatch)
+    assert play(text, "tiny.yaml", (), 3) == before
+    assert calls[0] == 0
