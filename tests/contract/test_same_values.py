@@ -71,3 +71,13 @@ def test_a_coupon_code_is_six_choices(seed):
     code = Coupons(Kernel(), cs).issue(Shopper(), Incentive(), "test").code
     rng = stream(seed, "s000001-k1", "coupon")
     assert code == "BACK-" + "".join(rng.choice(_ALPHABET) for _ in range(6))
+
+
+@given(st.integers(min_value=0, max_value=4_102_444_799_999))  # to the end of 2099
+def test_iso_is_the_instant_formatted_to_the_millisecond(epoch):
+    from datetime import datetime, timezone
+
+    from shopsim.contract.clock import iso
+
+    d = datetime.fromtimestamp(epoch // 1000, timezone.utc)
+    assert iso(epoch) == d.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch % 1000:03d}Z"
