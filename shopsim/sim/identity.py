@@ -140,10 +140,38 @@ _DRAWN_ON = frozenset({"faker.providers.address", "faker.providers.date_time", "
 
 @lru_cache(maxsize=64)
 def pools(seed: int, locale: str) -> Pools:
-    from faker import Faker  # imported when a population is first built, not with this module
-    from faker.config import PROVIDERS
+    return fill_pools(_faker(locale), seed, locale)
 
-    return fill_pools(Faker(locale, providers=[p for p in PROVIDERS if p in _DRAWN_ON]), seed, locale)
+
+def _faker(locale: str) -> Faker:
+    """A Faker generator of `locale` holding the providers the pools draw on, made as Faker's `Factory.create`
+    makes it, but for how it learns whether a provider has the locale: Factory lists every locale package
+    of the provider (about 100 directories) once per provider and locale, which was half the cost of the
+    pools of six locales; here the one package is looked up. tests/sim/test_identity.py holds every accepted
+    locale's pools to those of a `Faker(locale)`."""
+    import locale as pylocale
+    from importlib import import_module
+    from importlib.util import find_spec
+
+    from faker.config import DEFAULT_LOCALE, PROVIDERS  # imported when a population is first built
+    from faker.generator import Generator
+
+    locale = pylocale.normalize(locale.replace("-", "_")).split(".")[0]  # as Factory does: "de" is de_DE
+    gen = Generator(locale=locale, use_weighting=True)
+    for path in PROVIDERS:
+        if path not in _DRAWN_ON:
+            continue
+        module = import_module(path)
+        lang = None
+        if getattr(module, "localized", False):
+            lang = locale if find_spec(f"{path}.{locale}") else getattr(module, "default_locale", "") or DEFAULT_LOCALE
+            module = import_module(f"{path}.{lang}")
+        provider = module.Provider(gen)
+        provider.__use_weighting__ = True
+        provider.__provider__ = path
+        provider.__lang__ = lang
+        gen.add_provider(provider)
+    return gen
 
 
 def fill_pools(fake: Faker, seed: int, locale: str) -> Pools:
