@@ -143,7 +143,11 @@ class StoreWriter:
         append = self._rows["events"].append
         derive, loads, dumps = self._derive.get, orjson.loads, orjson.dumps
         minute, base = self._minute
-        lines = chunk.splitlines()
+        # split() looks for one byte, splitlines() for three. A line never holds a raw newline or carriage
+        # return (JSON escapes them).
+        lines = chunk.split(b"\n")
+        if not lines[-1]:
+            lines.pop()
         for line in lines:
             d = loads(line)
             t = d.pop("t")
