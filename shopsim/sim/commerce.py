@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Protocol
 from shopsim.scenario.compiled import abandon_probability
 from shopsim.contract import events as E
 from shopsim.contract.money import amount
-from shopsim.sim.kernel import PRIO_NORMAL
+from shopsim.sim.kernel import PRIO_NORMAL, PRIO_SHIFT, SEQ_BITS, T_SHIFT
 from shopsim.sim.population import Visit
 from shopsim.contract.rng import cumulative, stream
 
@@ -34,6 +34,9 @@ if TYPE_CHECKING:
     from shopsim.sim.kernel import Kernel
     from shopsim.sim.orders import Orders
     from shopsim.sim.population import Shopper
+
+
+_NORMAL = PRIO_NORMAL << PRIO_SHIFT
 
 
 class BrowseFlows(Protocol):
@@ -176,7 +179,9 @@ class Commerce:
         t = k.now + cs.view_time(rng)
         if t <= k.end:
             k._qseq = qseq = k._qseq + 1
-            heappush(k._queue, (t, PRIO_NORMAL, sh.index, qseq, self.k_step, sid))
+            key = (t << T_SHIFT) | _NORMAL | ((sh.index + 1) << SEQ_BITS) | qseq  # kernel.key(), inlined
+            heappush(k._queue, key)
+            k._items[key] = (self.k_step, sh.index, sid)
 
     # --- carts ------------------------------------------------------------------------------------
 

@@ -7,12 +7,13 @@ from __future__ import annotations
 import ast
 
 import pytest
+from hypothesis import given, strategies as st
 
 from helpers.paths import ROOT
 from helpers.scenarios import tiny_scenario
 from shopsim.contract import events as E
 from shopsim.simulation import Simulation
-from shopsim.sim.kernel import PRIO_NORMAL, PRIO_SCRIPT, Kernel
+from shopsim.sim.kernel import PRIO_NORMAL, PRIO_SCRIPT, T_SHIFT, Kernel, key
 
 
 
@@ -100,3 +101,27 @@ def test_the_kernel_imports_no_process():
     imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     ours = {m for m in imported if m.startswith("shopsim")}
     assert ours <= {"shopsim.contract", "shopsim.contract.events"}, ours
+
+
+_items = st.tuples(st.integers(0, 90 * 86_400_000), st.integers(0, 1), st.integers(-1, 999_999),
+                   st.integers(1, 2**40 - 1))
+
+
+@given(st.lists(_items, min_size=2, max_size=50, unique_by=lambda i: i[3]))
+def test_queue_keys_sort_as_their_tuples(items):
+    """The heap's packed keys keep the order (t, prio, shopper, seq) the log's determinism rests on."""
+    assert sorted(items) == sorted(items, key=lambda i: key(*i))
+    assert all(key(*i) >> T_SHIFT == i[0] for i in items)
+
+
+def test_items_run_in_time_then_priority_then_shopper_then_insertion_order():
+    ran = []
+    k = Kernel(1000, [f"s{i}" for i in range(3)])
+    kind = k.register(lambda sh, p: ran.append((k.now, sh, p)))
+    for t, prio, who, p in [(5, 1, 2, "a"), (5, 1, 0, "b"), (5, 0, 2, "c"), (3, 1, 1, "d"), (5, 1, 0, "e"),
+                            (5, 1, -1, "f")]:
+        k.schedule(t, kind, who, p, prio)
+    k.run_until(1000)
+    assert [p for _, _, p in ran] == ["d", "c", "f", "b", "e", "a"]
+    assert [t for t, _, _ in ran] == [3, 5, 5, 5, 5, 5]
+    assert k.next_time is None and not k._items
