@@ -84,9 +84,12 @@ class RunFile:
     header: dict          # the parsed run.started record
     start_epoch: int      # header["start"] as epoch milliseconds
     gzip: bool            # a gzip-compressed log
+    Error = RunFileError  # what its readers raise, for a caller that does not import the store
 
     def __init__(self, path: Path, kind: str, header: dict, *, gz: bool = False):
         self.path, self.kind, self.header, self.gzip = path, kind, header, gz
+        self._minutes: dict[str, int] = {}  # t[:17] -> virtual ms of that minute
+        self._days: dict[str, int] = {}     # t[:10] -> virtual ms of that day's midnight
         start = header.get("start")
         try:
             self.start_epoch = _epoch(start)
@@ -107,8 +110,12 @@ class RunFile:
         """lines(); appends True to `cut` (before yielding it) when the last line has no newline."""
         return chain.from_iterable(self._line_lists(cut))
 
+    def line_lists(self, cut: list | None = None) -> Iterator[list[bytes]]:
+        """lines() a list at a time, so a reader walks each list without a generator's step per line; appends
+        True to `cut` (before yielding the last list) when the last line has no newline."""
+        return self._line_lists(cut)
+
     def _line_lists(self, cut: list | None) -> Iterator[list[bytes]]:
-        """_lines() a list at a time, so a reader walks each list without a generator's step per line."""
         if self.kind != "db":
             yield from self._log_line_lists(cut)
             return
@@ -213,7 +220,7 @@ class RunFile:
         its line number, and the last line is always parsed and yielded, so a line missing or repeated is
         still refused, with the message a full read gives. `unread` is looked at on every line, so whoever reads may change it on the way (Metrics
         empties it once experiment arms need every event)."""
-        start, minutes, days, path = self.start_epoch, {}, {}, self.path
+        minutes, path = self._minutes, self.path
         last_t, last_ms = None, 0
         new, loads, decode_error = tuple.__new__, orjson.loads, orjson.JSONDecodeError
         names: dict[bytes, str] = {}
@@ -273,20 +280,38 @@ class RunFile:
                     if len(t) != 24 or t[23] != "Z":
                         raise ValueError(t)
                     minute = minutes.get(t[:17])
-                    if minute is None:  # a new minute every few lines: its day's midnight is worked out once
-                        day = days.get(t[:10])
-                        if day is None:
-                            day = days[t[:10]] = _epoch(t[:10] + "T00:00:00.000Z") - start
-                        hour, mins = int(t[11:13]), int(t[14:16])
-                        if hour > 23 or mins > 59 or t[10] != "T" or t[13] != ":" or t[16] != ":":
-                            raise ValueError(t)
-                        minute = minutes[t[:17]] = day + hour * 3_600_000 + mins * 60_000
+                    if minute is None:  # a new minute every few lines
+                        minute = self._minute(t)
                     last_ms = minute + int(t[17:19]) * 1000 + int(t[20:23])
                 except (TypeError, ValueError):
-                    raise self._earlier_error(n, skipped, RunFileError(
-                        f"{path}:{n}: t is not a UTC instant like 2026-03-02T08:00:00.000Z (got {t!r})")) from None
+                    raise self._earlier_error(n, skipped, self._bad_t(n, t)) from None
                 last_t = t
             yield new(Event, (seq, last_ms, typ, shopper, data))
+
+    def ms(self, t) -> int:
+        """An instant as the log writes it (2026-03-02T08:00:00.000Z) as virtual ms since the run's start, as
+        events() reads `t`; ValueError or TypeError for anything else."""
+        if len(t) != 24 or t[23] != "Z":
+            raise ValueError(t)
+        minute = self._minutes.get(t[:17])
+        if minute is None:
+            minute = self._minute(t)
+        return minute + int(t[17:19]) * 1000 + int(t[20:23])
+
+    def _minute(self, t: str) -> int:
+        """The virtual ms of t's minute, remembered: a log has a new minute every few lines, and a new day's
+        midnight is worked out once."""
+        day = self._days.get(t[:10])
+        if day is None:
+            day = self._days[t[:10]] = _epoch(t[:10] + "T00:00:00.000Z") - self.start_epoch
+        hour, mins = int(t[11:13]), int(t[14:16])
+        if hour > 23 or mins > 59 or t[10] != "T" or t[13] != ":" or t[16] != ":":
+            raise ValueError(t)
+        minute = self._minutes[t[:17]] = day + hour * 3_600_000 + mins * 60_000
+        return minute
+
+    def _bad_t(self, n: int, t) -> RunFileError:
+        return RunFileError(f"{self.path}:{n}: t is not a UTC instant like 2026-03-02T08:00:00.000Z (got {t!r})")
 
     def _earlier_error(self, n: int, skipped: int, error: RunFileError) -> RunFileError:
         """`error`, found at line n, unless a line before it that was counted unparsed is already wrong: a full
