@@ -1,9 +1,9 @@
 """KPIs computed from events, incrementally.
 
 `Metrics` is an observer: subscribe it to a live `Simulation` (`sim.subscribe(m)`) or feed it a finished
-run (`Metrics.of_run(open_run(path))`, which leaves unparsed the lines of types no KPI reads, or any events:
-`Metrics.of(events)`). Either way `m.result()` gives the same dictionary, so the TUI, `replay --check`,
-`report` and `diff` all read one set of numbers. Definitions are in
+run (`Metrics.of_run(open_run(path))`, which reads most lines from their bytes, a list at a time: see
+`kpis_log.py`), or any events: `Metrics.of(events)`. Either way `m.result()` gives the same dictionary, so
+the TUI, `replay --check`, `report` and `diff` all read one set of numbers. Definitions are in
 docs/metrics.md; keep the two together.
 
 The counters live in three mixins: commerce (`kpis_commerce.py`), messages (`kpis_messages.py`) and the
@@ -18,6 +18,7 @@ from typing import Any, Container, Iterable, Iterator, Protocol
 
 from shopsim.metrics.kpis_base import NOTIFICATION_COMPLAINED, SERIES, SURVEY_ANSWERED, grow
 from shopsim.metrics.kpis_commerce import CommerceKPIs
+from shopsim.metrics.kpis_log import Doubt, RunLines, read_run
 from shopsim.metrics.kpis_messages import MessageKPIs
 from shopsim.metrics.kpis_shoppers import ShopperKPIs
 from shopsim.metrics.variants import experiments_result
@@ -63,10 +64,18 @@ class Metrics(CommerceKPIs, MessageKPIs, ShopperKPIs):
 
     @classmethod
     def of_run(cls, run: "RunSource") -> "Metrics":
-        """KPIs of a finished run (store.runfile.RunFile): lines of the `unread` types are counted, those of
-        the BARE types come without their data, neither parsed."""
+        """KPIs of a finished run (store.runfile.RunFile), the same as `Metrics.of(run.events())`'s.
+
+        kpis_log reads it, most lines from their bytes. Where it cannot vouch for a line (one not written as
+        the log writes it, a damaged one, an experiment's arms), or the run cannot be read to its end, the
+        run is read again event by event: lines of the `unread` types counted, those of the BARE types without
+        their data, the others parsed; that read names a bad line, as a full read does."""
         m = cls()
-        m.read(run.events(unread=m.unread, counted=m.counts, bare=BARE))
+        try:
+            read_run(m, run, _HANDLERS, m.unread)
+        except (Doubt, run.Error, *_DATA_ERRORS):
+            m = cls()
+            m.read(run.events(unread=m.unread, counted=m.counts, bare=BARE))
         return m
 
     def read(self, events: Iterable[Event]) -> None:
@@ -79,12 +88,12 @@ class Metrics(CommerceKPIs, MessageKPIs, ShopperKPIs):
             for ev in it:
                 typ = ev[2]
                 counts[typ] += 1
-                self.end_t = ev[1]
+                self.end_t = t = ev[1]
                 h = handlers.get(typ)
                 if h is not None:
-                    h(self, ev, ev[4], ev[3])
+                    h(self, t, ev[4], ev[3])
                 elif typ == EXPERIMENT_ASSIGNED:  # the first arms: what follows reaches them through add
-                    self._assigned(ev, ev[4], ev[3])
+                    self._assigned(t, ev[4], ev[3])
                     break
         add = self.add
         for ev in it:
@@ -110,30 +119,30 @@ class Metrics(CommerceKPIs, MessageKPIs, ShopperKPIs):
         self.counts[typ] += 1
         handler = _HANDLERS.get(typ)
         if handler is not None:
-            handler(self, ev, d, sid)
+            handler(self, t, d, sid)
         elif typ == EXPERIMENT_ASSIGNED:
-            self._assigned(ev, d, sid)
+            self._assigned(t, d, sid)
             return
         if self.arm_of:
             for arm in self.arm_of.get(sid, ()):  # type: ignore[arg-type]
                 arm.add(ev)
 
-    def _run_started(self, ev, d, sid) -> None:
+    def _run_started(self, t, d, sid) -> None:
         self.header = dict(d)
 
-    def _run_finished(self, ev, d, sid) -> None:
+    def _run_finished(self, t, d, sid) -> None:
         self.complete = True
         for arm in self.arms.values():
-            arm.end_t, arm.complete = ev.t, True
+            arm.end_t, arm.complete = t, True
 
-    def _experiment(self, ev, d, sid) -> None:
+    def _experiment(self, t, d, sid) -> None:
         self.experiment_defs[d["experiment"]] = d
 
-    def _policy_changed(self, ev, d, sid) -> None:
-        self.policy_changes.append({"t": ev.t, "policy": d["policy"], "from": d["from"], "preset": d["preset"],
+    def _policy_changed(self, t, d, sid) -> None:
+        self.policy_changes.append({"t": t, "policy": d["policy"], "from": d["from"], "preset": d["preset"],
                                     "changed": list(d["changed"])})
 
-    def _assigned(self, ev, d, sid) -> None:
+    def _assigned(self, t, d, sid) -> None:
         key = (d["experiment"], d["variant"])
         arm = self.arms.get(key)
         if arm is None:
@@ -214,13 +223,17 @@ _HANDLERS = {
 EXPERIMENT_ASSIGNED = E.EXPERIMENT_ASSIGNED
 _RUN_WIDE = (E.RUN_STARTED, E.RUN_FINISHED)
 UNREAD = frozenset(PAYLOADS) - set(_HANDLERS) - {EXPERIMENT_ASSIGNED}
+# What a handler raises on a line without the fields its type should have.
+_DATA_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError)
 # Types whose handlers read only the event's t (and the arms its shopper), never its data.
 BARE = frozenset({E.AD_IMPRESSION, E.AD_CLICKED})
 
 
-class RunSource(Protocol):
+class RunSource(RunLines, Protocol):
     """What `Metrics.of_run` reads: a finished run (store.runfile.RunFile, named here, not imported, as the
     store stands above the metrics)."""
+
+    Error: type[Exception]  # what its readers raise on a run they cannot read
 
     def events(self, unread: set[str] = ..., counted: Counter[str] | None = ...,
                bare: Container[str] = ...) -> Iterator[Event]: ...

@@ -125,17 +125,20 @@ class CommerceKPIs:
 
     # --- handlers ----------------------------------------------------------------------------------------
 
-    def _session(self, ev, d, sid) -> None:
-        col, h = self._hourly_visits, ev.t // HOUR
+    # Those with `n` may be handed n events at once that differ in nothing they read (kpis_log.BULK): each
+    # of them reads t only for its hour, and counts nothing that depends on the order of events.
+
+    def _session(self, t, d, sid, n: int = 1) -> None:
+        col, h = self._hourly_visits, t // HOUR
         try:
-            col[h] += 1
+            col[h] += n
         except IndexError:
-            grow(col, h, 1)
+            grow(col, h, n)
         device = d.get("device")
         if device is not None:
-            self.devices["visits", device] += 1
+            self.devices["visits", device] += n
 
-    def _item_added(self, ev, d, sid) -> None:
+    def _item_added(self, t, d, sid) -> None:
         cart = d["cart"]
         if cart not in self.cart_seen:  # the cart is created: its device is this session's
             self.cart_seen.add(cart)
@@ -144,7 +147,7 @@ class CommerceKPIs:
                 self.cart_device[cart] = device
                 self.devices["carts", device] += 1
 
-    def _checkout(self, ev, d, sid) -> None:
+    def _checkout(self, t, d, sid) -> None:
         cart = d["cart"]
         if cart not in self.checkout:
             self.checkout.add(cart)
@@ -152,22 +155,22 @@ class CommerceKPIs:
             if device is not None:
                 self.devices["checkouts", device] += 1
 
-    def _abandoned(self, ev, d, sid) -> None:
+    def _abandoned(self, t, d, sid) -> None:
         cart, reason, stage = d["cart"], d["reason"], d.get("stage") or "cart"
         self.reasons[reason] += 1
         self.stages[stage] += 1
         if cart not in self.abandoned_at:
-            self.abandoned_at[cart] = ev.t
+            self.abandoned_at[cart] = t
             self.first_reasons[reason] += 1
-            self._bump("carts_abandoned", ev.t)
+            self._bump("carts_abandoned", t)
         if stage == "checkout" and cart not in self.checkout_abandoned:
             self.checkout_abandoned.add(cart)
             self.checkout_reasons[reason] += 1
         self.last_reason[cart] = reason
         self.flags[sid] |= ABANDONED
 
-    def _order(self, ev, d, sid) -> None:
-        self._bump("orders", ev.t)
+    def _order(self, t, d, sid) -> None:
+        self._bump("orders", t)
         self.flags[sid] |= ORDERED
         self.cents["discount"] += cents(d["discount"])
         self.currency = d.get("currency") or self.currency
@@ -196,26 +199,26 @@ class CommerceKPIs:
         if at is not None and cart not in self.recovered:
             self.recovered.add(cart)
             self.recovered_orders.add(d["order"])
-            self.recovery_ms.append(ev.t - at)
+            self.recovery_ms.append(t - at)
             self.recovered_by["none" if by is None else "ad" if is_ad(by) else "notification"] += 1
             self.recovered_as["organic" if by is None else
                               "attributed" if hit is not None and hit[1] == CART_REMINDERS else "other"] += 1
-            self._bump("recovered", ev.t)
+            self._bump("recovered", t)
             self._bump("recovered_cohort", at)
             self.flags[sid] |= RECOVERED
 
-    def _paid(self, ev, d, sid) -> None:
+    def _paid(self, t, d, sid) -> None:
         c = cents(d["amount"])
         self.cents["revenue"] += c
         self.revenue_of[sid] += c
-        self._bump("revenue", ev.t, c)
+        self._bump("revenue", t, c)
         if d["order"] in self.recovered_orders:
             self.cents["recovered_revenue"] += c
 
-    def _refund(self, ev, d, sid) -> None:
+    def _refund(self, t, d, sid) -> None:
         self.cents["refunded"] += cents(d["amount"])
 
-    def _survey(self, ev, d, sid) -> None:
+    def _survey(self, t, d, sid) -> None:
         answer = d["answer"]
         self.survey_answers[answer] += 1
         self.survey_channels[d.get("channel") or "on_site"] += 1
@@ -225,17 +228,17 @@ class CommerceKPIs:
             self.survey_agree += real == answer
 
     # The two ad handlers read no field (kpis.BARE): from a log their events come without data.
-    def _ad_impression(self, ev, d, sid) -> None:
-        self.ads["impressions"] += 1
-        col, h = self._hourly_ads, ev.t // HOUR
+    def _ad_impression(self, t, d, sid, n: int = 1) -> None:
+        self.ads["impressions"] += n
+        col, h = self._hourly_ads, t // HOUR
         try:
-            col[h] += 1
+            col[h] += n
         except IndexError:
-            grow(col, h, 1)
+            grow(col, h, n)
 
-    def _ad_clicked(self, ev, d, sid) -> None:
-        self.ads["clicks"] += 1
-        self._bump("ad_clicks", ev.t)
+    def _ad_clicked(self, t, d, sid, n: int = 1) -> None:
+        self.ads["clicks"] += n
+        self._bump("ad_clicks", t, n)
 
     # --- reading -----------------------------------------------------------------------------------------
 

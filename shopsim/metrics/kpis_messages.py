@@ -6,7 +6,7 @@ counters. Definitions: docs/metrics.md, section Messages."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import Any
+from typing import Any, Iterable
 
 from shopsim.metrics.kpis_base import PROXY, UNSUBSCRIBED, by_count, declare, grow, kpi, ordered, ratio
 from shopsim.contract.clock import HOUR
@@ -153,16 +153,16 @@ class MessageKPIs:
                 notes.methods.update(cell.methods)
         return self._total
 
-    def _count_note(self, field: str, ev, d) -> _Notes:
+    def _count_note(self, field: str, t, d, n: int = 1) -> _Notes:
         cell = self._cell(d)
-        setattr(cell, field, getattr(cell, field) + 1)
+        setattr(cell, field, getattr(cell, field) + n)
         col = self.hourly.get(field)
         if col is not None:
-            h = ev.t // HOUR
+            h = t // HOUR
             try:
-                col[h] += 1
+                col[h] += n
             except IndexError:
-                grow(col, h, 1)
+                grow(col, h, n)
         return cell
 
     def _reached(self, sid: str | None, d: dict[str, Any], k: int) -> None:
@@ -182,49 +182,66 @@ class MessageKPIs:
                 setattr(notes, field, getattr(notes, field) + 1)
         self.reach[sid] = mask
 
+    def _reached_all(self, sids: Iterable[str], d: dict[str, Any], k: int) -> None:
+        """_reached for each of `sids`, most of them already counted in every scope of `d`."""
+        scopes, bits = self._scoped(d["channel"], d["category"])
+        want, reach, reached = bits << k, self.reach, self._reached
+        for sid in sids:
+            if reach.get(sid, 0) & want != want:
+                reached(sid, d, k)
+
     def _credit_order(self, channel: str, category: str) -> None:
         """An order attributed to a click on a message of this channel and category."""
         self._scoped(channel, category)[0][2].orders += 1
 
     # --- handlers ----------------------------------------------------------------------------------------
+    # Those with `n` may be handed n events at once that differ in nothing they read (kpis_log.BULK): each
+    # of them reads t only for its hour, and counts nothing that depends on the order of events.
 
-    def _requested(self, ev, d, sid) -> None:
-        self._cell(d).requested += 1
-        col, h = self._hourly_requested, ev.t // HOUR
+    def _requested(self, t, d, sid, n: int = 1) -> None:
+        self._cell(d).requested += n
+        col, h = self._hourly_requested, t // HOUR
         try:
-            col[h] += 1
+            col[h] += n
         except IndexError:
-            grow(col, h, 1)
+            grow(col, h, n)
 
-    def _delivered(self, ev, d, sid) -> None:
+    def _delivered(self, t, d, sid, n: int = 1) -> None:
         moved = d.get("rerouted_from")
         if moved is not None:  # a critical message that went elsewhere counts as a request of where it went
             self.channels[moved]  # the scope exists from now on, as the channel that was asked for
-            self.cross[(d["category"], moved)].requested -= 1
-            self.cross[(d["category"], d["channel"])].requested += 1
-        self._cell(d).delivered += 1
-        h = ev.t // HOUR
+            self.cross[(d["category"], moved)].requested -= n
+            self.cross[(d["category"], d["channel"])].requested += n
+        self._cell(d).delivered += n
+        h = t // HOUR
         for col in (self._hourly_delivered, self.hourly[f"delivered_{d['channel']}"]):
             try:
-                col[h] += 1
+                col[h] += n
             except IndexError:
-                grow(col, h, 1)
-        self.delivered_of[sid] += 1
-        self._reached(sid, d, 0)
+                grow(col, h, n)
+        if sid is not None:
+            self.delivered_of[sid] += n
+            self._reached(sid, d, 0)
 
-    def _deferred(self, ev, d, sid) -> None:
+    def _delivered_to(self, sids: list[str], d: dict[str, Any]) -> None:
+        """_delivered's part that is about the shopper, for a reader that hands it the counts without her
+        (sid None): a message of d's channel and category delivered to each of `sids`."""
+        self.delivered_of.update(sids)
+        self._reached_all(sids, d, 0)
+
+    def _deferred(self, t, d, sid) -> None:
         if d["id"] not in self.deferred_ids:  # a notification deferred twice counts once
             self.deferred_ids.add(d["id"])
-            self._count_note("deferred", ev, d)
+            self._count_note("deferred", t, d)
 
-    def _digested(self, ev, d, sid) -> None:
-        self._count_note("digested", ev, d)
+    def _digested(self, t, d, sid) -> None:
+        self._count_note("digested", t, d)
 
-    def _suppressed(self, ev, d, sid) -> None:
-        cell = self._count_note("suppressed", ev, d)
-        cell.reasons[d["reason"]] += 1
+    def _suppressed(self, t, d, sid, n: int = 1) -> None:
+        cell = self._count_note("suppressed", t, d, n)
+        cell.reasons[d["reason"]] += n
 
-    def _opened(self, ev, d, sid) -> None:
+    def _opened(self, t, d, sid) -> None:
         nid = d["id"]
         state = self.open_state.get(nid, 0)
         machine = d.get("source") == PROXY  # shopper, user (HUMAN_SOURCES) or none (an old log): a person
@@ -233,7 +250,7 @@ class MessageKPIs:
             return
         self.open_state[nid] = new
         if not state & _OPEN_ANY:  # the first open of any kind: what a platform reports
-            cell = self._count_note("opened", ev, d)
+            cell = self._count_note("opened", t, d)
             self._reached(sid, d, 1)
         else:
             cell = self._cell(d)
@@ -242,21 +259,21 @@ class MessageKPIs:
         else:
             cell.human_opened += 1
 
-    def _clicked(self, ev, d, sid) -> None:
+    def _clicked(self, t, d, sid) -> None:
         if d["id"] not in self.clicked:
             self.clicked[d["id"]] = (d["channel"], d["category"])
-            self._count_note("clicked", ev, d)
+            self._count_note("clicked", t, d)
             self._reached(sid, d, 2)
 
-    def _dismissed(self, ev, d, sid) -> None:
-        self._count_note("dismissed", ev, d)
+    def _dismissed(self, t, d, sid, n: int = 1) -> None:
+        self._count_note("dismissed", t, d, n)
 
-    def _unsubscribed(self, ev, d, sid) -> None:
-        self._count_note("unsubscribed", ev, d).methods[d.get("method") or "link"] += 1
+    def _unsubscribed(self, t, d, sid) -> None:
+        self._count_note("unsubscribed", t, d).methods[d.get("method") or "link"] += 1
         self.flags[sid] |= UNSUBSCRIBED
 
-    def _complained(self, ev, d, sid) -> None:
-        self._count_note("complained", ev, d)
+    def _complained(self, t, d, sid) -> None:
+        self._count_note("complained", t, d)
 
     # --- reading -----------------------------------------------------------------------------------------
 

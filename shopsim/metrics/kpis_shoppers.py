@@ -51,7 +51,7 @@ class ShopperKPIs:
         self.profile_of: dict[str, Profile] = {}
         self.audience: Counter[Any] = Counter()
 
-    def _shopper(self, ev, d, sid) -> None:
+    def _shopper(self, t, d, sid) -> None:
         self.shopper_ids.add(sid)
         p = self.profile_of[sid] = profile(d)
         self._count_profile(p)
