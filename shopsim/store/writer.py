@@ -46,6 +46,7 @@ _TABLES = tuple(_T)
 # store.statements), then the changes to rows of earlier batches. A message's first read comes after its
 # inbox row, which the same batch may hold.
 _ORDER = (*_TABLES, "carts_update", "orders_update", "inbox_read")
+_OUTCOME = {t: t[13:] for t in E.NOTIFICATION_OUTCOMES}  # "notification.delivered" -> "delivered"
 
 
 class Waiting:
@@ -112,11 +113,15 @@ class StoreWriter:
         self.rows_written = 0
         self._commerce = CommerceBatch()
         self._new_batch()
-        self._notes: dict[str, tuple[dict, int, str]] = {}  # requested: (its fields, t_ms, shopper)
+        # requested: what its notifications row takes from the request, (shopper, category, channel, kind,
+        # source, ref, t_ms)
+        self._notes: dict[str, tuple] = {}
         self._waiting: dict[str, Waiting] = {}  # the deferred ones among them
         self._events = 0
         self._derive = self._derivers()
-        self._minute = ("", 0)  # the last line's minute, 2026-03-02T08:00, and its virtual ms
+        # The last line's t and its virtual ms, its minute (from 2026-03-02T08:00 to 2026-03-02T08:00;, the
+        # strings around every t of that minute) and the minute's virtual ms.
+        self._clock: tuple[str, int, str, str, int] = ("", 0, "", "", 0)
         self._day = ("", 0)  # the last line's day, 2026-03-02, and the virtual ms of its midnight
         self.failed: StoreError | None = None  # set once a write has failed; nothing more is written
         self._add("runs", {"id": RUN_ID, "scenario": cs.name, "seed": cs.seed, "version": __version__,
@@ -129,12 +134,14 @@ class StoreWriter:
 
     def _new_batch(self) -> None:
         self._rows: dict[str, list] = {name: [] for name in _TABLES}
-        self._n_pending = 0
+        self._note_rows, self._inbox_rows = self._rows["notifications"], self._rows["inbox"]
         self._opened: dict[str, int] = {}  # inbox id -> first open in this batch, merged at its commit
+
+    def _pending(self) -> int:
+        return sum(map(len, self._rows.values()))
 
     def _add(self, name: str, row: dict) -> None:
         self._rows[name].append(tuple(row.get(c.name) for c in _T[name].columns))
-        self._n_pending += 1
 
     def write(self, chunk: bytes) -> None:
         """Take a chunk of event-log lines, each parsed once here."""
@@ -142,7 +149,7 @@ class StoreWriter:
             raise self.failed
         append = self._rows["events"].append
         derive, loads, dumps = self._derive.get, orjson.loads, orjson.dumps
-        minute, base = self._minute
+        last, ms, lo, hi, base = self._clock
         # split() looks for one byte, splitlines() for three. A line never holds a raw newline or carriage
         # return (JSON escapes them).
         lines = chunk.split(b"\n")
@@ -151,20 +158,23 @@ class StoreWriter:
         for line in lines:
             d = loads(line)
             t = d.pop("t")
-            # t never decreases, so one minute is remembered; ss and mmm read as one number are ss * 1000 + mmm.
-            if t[:16] != minute:
-                minute, base = t[:16], self._minute_ms(t)
-            t = base + int(t[17:19] + t[20:23])
+            # A third of the lines have the instant of the line before. t never decreases, so one minute is
+            # remembered (lo <= t < hi: ';' follows ':'); ss and mmm read as one number are ss * 1000 + mmm.
+            if t != last:
+                last = t
+                if not lo <= t < hi:
+                    lo = t[:16]
+                    hi, base = lo + ";", self._minute_ms(t)
+                ms = base + int(t[17:19] + t[20:23])
             seq, typ, shopper = d.pop("seq"), d.pop("type"), d.pop("shopper")
             handler = derive(typ)
             if handler is not None:  # first: it pops the fields its rows keep (tables.MOVED)
-                handler(seq, t, typ, shopper, d)
+                handler(seq, ms, typ, shopper, d)
             # The line's keys are sorted and loads keeps their order (store.dblines sorts them anyway).
-            append((seq, t, typ, shopper, dumps(d).decode()))
-        self._minute = (minute, base)
+            append((seq, ms, typ, shopper, dumps(d).decode()))
+        self._clock = (last, ms, lo, hi, base)
         self._events += len(lines)
-        self._n_pending += len(lines)
-        if self._n_pending >= BATCH_ROWS:
+        if self._pending() >= BATCH_ROWS:
             self.flush()
 
     def _minute_ms(self, t: str) -> int:
@@ -193,7 +203,7 @@ class StoreWriter:
     # Notifications: held from request to outcome, then written (with an inbox row when delivered).
 
     def _note_requested(self, seq: int, t: int, typ: str, shopper: str, d: dict) -> None:
-        self._notes[d["id"]] = (d, t, shopper)
+        self._notes[d["id"]] = (shopper, d["category"], d["channel"], d["kind"], d["source"], d["ref"], t)
 
     def _note_deferred(self, seq: int, t: int, typ: str, shopper: str, d: dict) -> None:
         nid = d["id"]
@@ -206,32 +216,27 @@ class StoreWriter:
 
     def _note_decided(self, seq: int, t: int, typ: str, shopper: str, d: dict) -> None:
         nid = d["id"]
-        req, t0, _ = self._notes.pop(nid)
+        _, category, requested, kind, source, ref, t0 = self._notes.pop(nid)
         w = self._waiting.pop(nid, None) if self._waiting else None
         # The events row keeps neither the trace nor, when delivered, what the inbox row holds (tables.MOVED).
         steps = d.pop("trace")
         if w is None:
-            deferrals, until, trace = 0, None, b'[{"steps":' + orjson.dumps(steps) + b',"t_ms":%d}]' % t
+            deferrals, until, passes = 0, None, [{"steps": steps, "t_ms": t}]
         else:
-            deferrals, until = w.deferrals, w.until_ms
-            w.passes.append({"steps": steps, "t_ms": t})
-            trace = orjson.dumps(w.passes)
-        outcome = typ[13:]  # "notification.delivered" -> "delivered"
+            deferrals, until, passes = w.deferrals, w.until_ms, w.passes
+            passes.append({"steps": steps, "t_ms": t})
         delivered = typ == E.NOTIFICATION_DELIVERED
         channel = d.pop("channel") if delivered else d["channel"]
-        self._rows["notifications"].append((
-            RUN_ID, nid, shopper, req["category"], channel, req["channel"], req["kind"], req["source"],
-            req["ref"], t0, outcome, d.get("reason"), d.get("rule"), deferrals, until, d.get("digest"), t,
-            trace.decode()))
-        n = 1
+        get = d.get
+        self._note_rows.append((
+            RUN_ID, nid, shopper, category, channel, requested, kind, source, ref, t0, _OUTCOME[typ], get("reason"),
+            get("rule"), deferrals, until, get("digest"), t, orjson.dumps(passes).decode()))
         if delivered:
             pop = d.pop
             digest_of = pop("digest_of")
-            self._rows["inbox"].append((
-                RUN_ID, nid, shopper, t, seq, channel, req["category"], req["kind"], pop("title"), pop("body"),
-                pop("link"), None if digest_of is None else orjson.dumps(digest_of).decode(), None))
-            n = 2
-        self._n_pending += n
+            self._inbox_rows.append((
+                RUN_ID, nid, shopper, t, seq, channel, category, kind, pop("title"), pop("body"), pop("link"),
+                None if digest_of is None else orjson.dumps(digest_of).decode(), None))
 
     def _note_opened(self, seq: int, t: int, typ: str, shopper: str, d: dict) -> None:
         # A privacy proxy's fetch is not her reading it. The inbox row is written by now (delivery comes
@@ -241,13 +246,12 @@ class StoreWriter:
 
     def _undecided_notes(self) -> None:
         """Rows for the notifications the log leaves without an outcome: deferred ones still waiting."""
-        for nid, (req, t0, shopper) in self._notes.items():
+        for nid, (shopper, category, requested, kind, source, ref, t0) in self._notes.items():
             w = self._waiting.get(nid) or Waiting()
-            self._rows["notifications"].append((
-                RUN_ID, nid, shopper, req["category"], w.channel or req["channel"], req["channel"],
-                req["kind"], req["source"], req["ref"], t0, "deferred" if w.deferrals else None, w.reason, w.rule,
-                w.deferrals, w.until_ms, None, None, _json(w.passes)))
-            self._n_pending += 1
+            self._note_rows.append((
+                RUN_ID, nid, shopper, category, w.channel or requested, requested, kind, source, ref, t0,
+                "deferred" if w.deferrals else None, w.reason, w.rule, w.deferrals, w.until_ms, None, None,
+                _json(w.passes)))
         self._notes.clear()
         self._waiting.clear()
 
@@ -268,7 +272,7 @@ class StoreWriter:
         """Commit the buffered rows in one transaction."""
         if self.failed is not None:
             raise self.failed
-        if not (self._n_pending or self._commerce or self._opened):
+        if not (self._pending() or self._commerce or self._opened):
             return
         batch = self._batch()
         self._new_batch()
