@@ -6,7 +6,7 @@ counters. Definitions: docs/metrics.md, section Messages."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import Any, Iterable
+from typing import Any
 
 from shopsim.metrics.kpis_base import PROXY, UNSUBSCRIBED, by_count, declare, grow, kpi, ordered, ratio
 from shopsim.contract.clock import HOUR
@@ -182,14 +182,6 @@ class MessageKPIs:
                 setattr(notes, field, getattr(notes, field) + 1)
         self.reach[sid] = mask
 
-    def _reached_all(self, sids: Iterable[str], d: dict[str, Any], k: int) -> None:
-        """_reached for each of `sids`, most of them already counted in every scope of `d`."""
-        scopes, bits = self._scoped(d["channel"], d["category"])
-        want, reach, reached = bits << k, self.reach, self._reached
-        for sid in sids:
-            if reach.get(sid, 0) & want != want:
-                reached(sid, d, k)
-
     def _credit_order(self, channel: str, category: str) -> None:
         """An order attributed to a click on a message of this channel and category."""
         self._scoped(channel, category)[0][2].orders += 1
@@ -223,11 +215,18 @@ class MessageKPIs:
             self.delivered_of[sid] += n
             self._reached(sid, d, 0)
 
-    def _delivered_to(self, sids: list[str], d: dict[str, Any]) -> None:
+    def _delivered_to(self, sids: list[str], ds: list[dict[str, Any]]) -> None:
         """_delivered's part that is about the shopper, for a reader that hands it the counts without her
-        (sid None): a message of d's channel and category delivered to each of `sids`."""
+        (sid None): for each i, a message of the channel and category of ds[i] delivered to sids[i]. ds holds
+        one dict per channel and category, shared."""
         self.delivered_of.update(sids)
-        self._reached_all(sids, d, 0)
+        reach, reached, wants = self.reach, self._reached, {}
+        for sid, d in zip(sids, ds):
+            want = wants.get(id(d))
+            if want is None:
+                want = wants[id(d)] = self._scoped(d["channel"], d["category"])[1]
+            if reach.get(sid, 0) & want != want:  # not yet counted in every scope of d (the rare case)
+                reached(sid, d, 0)
 
     def _deferred(self, t, d, sid) -> None:
         if d["id"] not in self.deferred_ids:  # a notification deferred twice counts once
