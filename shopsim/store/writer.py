@@ -148,32 +148,30 @@ class StoreWriter:
         if self.failed is not None:
             raise self.failed
         append = self._rows["events"].append
-        derive, loads, dumps = self._derive.get, orjson.loads, orjson.dumps
+        derive, dumps = self._derive.get, orjson.dumps
         last, ms, lo, hi, base = self._clock
-        # split() looks for one byte, splitlines() for three. A line never holds a raw newline or carriage
-        # return (JSON escapes them).
-        lines = chunk.split(b"\n")
-        if not lines[-1]:
-            lines.pop()
-        for line in lines:
-            d = loads(line)
-            t = d.pop("t")
-            # A third of the lines have the instant of the line before. t never decreases, so one minute is
-            # remembered (lo <= t < hi: ';' follows ':'); ss and mmm read as one number are ss * 1000 + mmm.
-            if t != last:
-                last = t
-                if not lo <= t < hi:
-                    lo = t[:16]
-                    hi, base = lo + ";", self._minute_ms(t)
-                ms = base + int(t[17:19] + t[20:23])
-            seq, typ, shopper = d.pop("seq"), d.pop("type"), d.pop("shopper")
-            handler = derive(typ)
-            if handler is not None:  # first: it pops the fields its rows keep (tables.MOVED)
-                handler(seq, ms, typ, shopper, d)
-            # The line's keys are sorted and loads keeps their order (store.dblines sorts them anyway).
-            append((seq, ms, typ, shopper, dumps(d).decode()))
+        events = 0
+        for records in _parsed(chunk):
+            events += len(records)
+            for d in records:
+                t = d.pop("t")
+                # A third of the lines have the instant of the line before. t never decreases, so one minute
+                # is remembered (lo <= t < hi: ';' follows ':'); ss and mmm read as one number are
+                # ss * 1000 + mmm.
+                if t != last:
+                    last = t
+                    if not lo <= t < hi:
+                        lo = t[:16]
+                        hi, base = lo + ";", self._minute_ms(t)
+                    ms = base + int(t[17:19] + t[20:23])
+                seq, typ, shopper = d.pop("seq"), d.pop("type"), d.pop("shopper")
+                handler = derive(typ)
+                if handler is not None:  # first: it pops the fields its rows keep (tables.MOVED)
+                    handler(seq, ms, typ, shopper, d)
+                # The line's keys are sorted and loads keeps their order (store.dblines sorts them anyway).
+                append((seq, ms, typ, shopper, dumps(d).decode()))
         self._clock = (last, ms, lo, hi, base)
-        self._events += len(lines)
+        self._events += events
         if self._pending() >= BATCH_ROWS:
             self.flush()
 
@@ -350,6 +348,26 @@ class StoreWriter:
                 conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         self.engine.dispose()
         return self.rows_written
+
+
+def _parsed(chunk: bytes):
+    """The lines of a chunk as lists of dicts, parsed a few dozen lines at a time as one JSON array: a line
+    is one JSON object and never holds a raw newline (JSON escapes it), so its newlines become commas. One
+    bytes object and one parse per line cost a fifth more than the parse itself; a whole chunk at once keeps
+    thousands of dicts alive, which costs more in cache misses than it saves."""
+    end = len(chunk)
+    if chunk.endswith(b"\n"):
+        end -= 1
+    at = 0
+    while at < end:
+        cut = chunk.find(b"\n", at + _RECORDS_BYTES, end)
+        if cut < 0:
+            cut = end
+        yield orjson.loads(b"[" + chunk[at:cut].replace(b"\n", b",") + b"]")
+        at = cut + 1
+
+
+_RECORDS_BYTES = 16_384
 
 
 def _json(obj: Any) -> str:
