@@ -67,8 +67,8 @@ class Metrics(CommerceKPIs, MessageKPIs, ShopperKPIs):
         """KPIs of a finished run (store.runfile.RunFile), the same as `Metrics.of(run.events())`'s.
 
         kpis_log reads it, most lines from their bytes. Where it cannot vouch for a line (one not written as
-        the log writes it, a damaged one, an experiment's arms), or the run cannot be read to its end, the
-        run is read again event by event: lines of the `unread` types counted, those of the BARE types without
+        the log writes it, a damaged one), or the run cannot be read to its end, the run is read again event
+        by event: lines of the `unread` types counted, those of the BARE types without
         their data, the others parsed; that read names a bad line, as a full read does."""
         m = cls()
         try:

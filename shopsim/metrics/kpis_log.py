@@ -15,10 +15,11 @@ a search. The reader takes the lines a list at a time (about 1 MB of log) and so
 - every other line is parsed whole and handed to its handler in the log's order.
 
 Every parsed line's seq must be its line number, and each list's last line is parsed, so a line missing or
-repeated is noticed. Whatever the reader cannot vouch for (a line not written as the log writes it, a value
-with an escape, a run that starts within an hour, an experiment assignment, from which arms need every
-event's shopper) raises `Doubt`, and `Metrics.of_run` reads the run again event by event: that read has the
-last word on a damaged log, and names its bad line.
+repeated is noticed. From the list with the first experiment assignment on, every line is parsed and goes
+through `Metrics.read`, as experiment arms need every event's shopper. Whatever the reader cannot vouch for (a
+line not written as the log writes it, a value with an escape, a run that starts within an hour) raises
+`Doubt`, and `Metrics.of_run` reads the run again event by event: that read has the last word on a damaged
+log, and names its bad line.
 
 tests/metrics/test_kpis_log.py checks that both reads give the same KPIs on the shipped scenarios."""
 
@@ -34,6 +35,7 @@ import orjson
 
 from shopsim.contract import events as E
 from shopsim.contract.clock import HOUR
+from shopsim.contract.events import Event
 from shopsim.contract.payloads import PAYLOADS
 
 _find, _startswith, _endswith = bytes.find, bytes.startswith, bytes.endswith
@@ -82,7 +84,8 @@ class _Reader:
         bulk, names, parse = BULK, self.names, self.parse
         end_t = None
         n0 = 1  # the line number of the list's first line
-        for part in self.run.line_lists():
+        parts = self.run.line_lists()
+        for part in parts:
             if not part:  # a chunk of the file inside one long line
                 continue
             # Sort the list's lines: a list per bulk or unread type, the others in order.
@@ -93,7 +96,7 @@ class _Reader:
             get, other = push.get, rest.append
             for line in part:
                 get(line[-_TAIL:], other)(line)
-            ordered = []
+            ordered, unread_seen, arms = [], [], False
             for line in rest:  # a line with a key after `type` (or not a log line at all)
                 i = line.rfind(b'"type":"')
                 if i > 0:
@@ -104,12 +107,17 @@ class _Reader:
                         if name is None:
                             name = names[raw] = raw.decode("utf-8", "replace")
                         if name in unread:  # as RunFile.events(unread=...) counts it
-                            counts[name] += 1
+                            unread_seen.append(name)
                             continue
                         if name in bulk:
                             groups.setdefault(name, []).append(line)
                             continue
+                        arms = arms or name == E.EXPERIMENT_ASSIGNED
                 ordered.append(line)
+            if arms:  # arms need every event's shopper: from this list on, every line goes through Metrics.read
+                m.read(self._events(part, n0, parts))
+                return
+            counts.update(unread_seen)
             for name, lines in groups.items():
                 if not lines:
                     continue
@@ -124,7 +132,7 @@ class _Reader:
                 h = handlers.get(typ)
                 if h is not None:
                     h(m, t, d, sid)
-                elif typ == E.EXPERIMENT_ASSIGNED:  # arms need every event's shopper: read event by event
+                elif typ == E.EXPERIMENT_ASSIGNED:  # an assignment not written as the log writes it
                     raise Doubt("an experiment assignment")
             # the list's last line: its seq says no line before it is missing or repeated
             end_t = parse(part[-1], part, n0)[0]
@@ -135,14 +143,34 @@ class _Reader:
     def parse(self, line: bytes, part: list[bytes], n0: int) -> tuple[int, str, Any, dict]:
         """A line parsed whole: its t, type, shopper and other fields. Its seq must be its line number: its
         place in the list it came in."""
+        seq, t, typ, sid, rec = self.record(line)
+        if not 0 <= seq - n0 < len(part) or part[seq - n0] is not line:
+            raise Doubt(f"a line whose seq ({seq}) is not its line number")
+        return t, typ, sid, rec
+
+    def record(self, line: bytes) -> Event:
+        """A line parsed whole, as the Event RunFile.events() makes of it (its seq not checked)."""
         try:
             rec = orjson.loads(line)
             seq, t, typ, sid = rec.pop("seq"), rec.pop("t"), rec.pop("type"), rec.pop("shopper")
-            if type(seq) is not int or not 0 <= seq - n0 < len(part) or part[seq - n0] is not line:
-                raise Doubt(f"a line whose seq ({seq!r}) is not its line number")
-            return self.run.ms(t), typ, sid, rec
+            if type(seq) is not int:
+                raise TypeError(seq)
+            return Event(seq, self.run.ms(t), typ, sid, rec)
         except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError):
             raise Doubt("a line that does not parse") from None
+
+    def _events(self, part: list[bytes], n0: int, parts: Iterator[list[bytes]]) -> Iterator[Event]:
+        """Every line from this list on, its seq its line number."""
+        while True:
+            for n, line in enumerate(part, n0):
+                ev = self.record(line)
+                if ev[0] != n:
+                    raise Doubt(f"a line whose seq ({ev[0]}) is not its line number")
+                yield ev
+            n0 += len(part)
+            part = next(parts, None)
+            if part is None:
+                return
 
     # --- parts of lines ---------------------------------------------------------------------------------
 
