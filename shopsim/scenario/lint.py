@@ -81,16 +81,27 @@ class _Linter:
 
     # --- the rules -----------------------------------------------------------------------------------------
 
+    def policy_sets(self, field: str) -> Iterator[tuple[Path, str, list[Any]]]:
+        """The run's caps or send windows (`field`), then each set a policies.changes entry brings in: its path,
+        how the rule is named, the list."""
+        pol = self.sc.policies
+        yield ("policies", field), "", getattr(pol, field)
+        for i, change in enumerate(pol.changes):
+            got = getattr(change, field)
+            if got is not None:
+                yield ("policies", "changes", i, field), f"changes[{i}].", got
+
     def windows_inside_quiet_hours(self) -> None:
-        for i, w in enumerate(self.sc.policies.send_windows):
-            for name, settings, _ in self.segments():
-                q = _quiet(settings)
-                if q and _covered((w.start, w.end), q):
-                    self.add(("policies", "send_windows", i), ERROR, "window-inside-quiet-hours",
-                             f"the {w.channel} send window {w.start}–{w.end} lies inside {name}'s quiet hours "
-                             f"{q[0]}–{q[1]}: its {w.channel} messages never go out",
-                             "move the window into the day, or shorten the quiet hours")
-                    break
+        for path, _, windows in self.policy_sets("send_windows"):
+            for i, w in enumerate(windows):
+                for name, settings, _ in self.segments():
+                    q = _quiet(settings)
+                    if q and _covered((w.start, w.end), q):
+                        self.add((*path, i), ERROR, "window-inside-quiet-hours",
+                                 f"the {w.channel} send window {w.start}–{w.end} lies inside {name}'s quiet hours "
+                                 f"{q[0]}–{q[1]}: its {w.channel} messages never go out",
+                                 "move the window into the day, or shorten the quiet hours")
+                        break
         for fname, flow in self.sc.flows.items():
             for j, step in enumerate(flow.steps):
                 if step.send_window is None or step.channel not in ("push", "sms"):
@@ -110,7 +121,8 @@ class _Linter:
             for step in flow.steps:
                 at += parse_duration(step.after)
                 offsets.append(at)
-            for k, cap in enumerate(self.sc.policies.caps):
+            caps = [(prefix, k, cap) for _, prefix, got in self.policy_sets("caps") for k, cap in enumerate(got)]
+            for prefix, k, cap in caps:
                 if cap.category is not None and cap.category != flow.category:
                     continue
                 per = parse_duration(cap.per)
@@ -119,7 +131,7 @@ class _Linter:
                     within = [x for x in steps[n:] if offsets[x] - offsets[j] < per]
                     if len(within) > cap.max:
                         late = within[cap.max]
-                        rule = cap.name or f"caps[{k}]"
+                        rule = cap.name or f"{prefix}caps[{k}]"
                         self.add(("flows", fname, "steps", late), WARNING, "cap-shorter-than-flow",
                                  f"{rule} lets {cap.max} {cap.channel} message{'s' * (cap.max != 1)} through per "
                                  f"{cap.per}, and this flow sends {len(within)} within {cap.per}: step {late + 1} "

@@ -72,6 +72,25 @@ policies:
     assert spaced == []
 
 
+def test_caps_and_windows_a_policy_change_brings_in_are_linted_too():
+    got = findings("""flows:
+  r:
+    trigger: cart.abandoned
+    steps: [{after: 1h, channel: push}, {after: 2h, channel: push}]
+policies:
+  changes:
+    - {from: 1d, caps: [{channel: push, max: 1, per: 24h}]}
+    - {from: 2d, send_windows: [{channel: push, start: "23:00", end: "06:00"}]}
+""")
+    assert sorted((f.rule, f.path) for f in got) == [
+        ("cap-shorter-than-flow", "flows.r.steps[1]"),
+        ("window-inside-quiet-hours", "policies.changes[1].send_windows[0]")]
+    cap = next(f for f in got if f.rule == "cap-shorter-than-flow")
+    assert cap.message.startswith("changes[0].caps[0] lets 1 push message through per 24h")
+    window = next(f for f in got if f.rule == "window-inside-quiet-hours")
+    assert window.line == 15
+
+
 def test_an_offer_held_past_its_end_by_quiet_hours():
     got = rules("""campaigns:
   flash: {kind: flash_sale, at: 1d, local_time: "23:00", ends: 2h, channels: [push], title: Flash}
