@@ -7,19 +7,22 @@ a search. The reader takes the lines a list at a time (about 1 MB of log) and so
 
 - a type no KPI reads (`Metrics.unread`) is counted, nothing more;
 - the busiest types (`BULK`) are read from their bytes a list at a time: the bytes of the fields their
-  handler reads are cut out of every line by passes that run in C (`map` over the list), and the handler is
-  called once per group of lines that differ in nothing it reads, told how many the group holds. Their
-  handlers read the time only for its hour and count nothing that depends on the order of other types'
-  events, so they run before the list's other lines (notification.opened, whose first open counts, and
-  shopper.created are handed their lines one by one, in order);
+  handler reads are cut out of all the type's lines a column at a time (finds mapped over the list), and the
+  handler is called once per group of lines that differ in nothing it reads, told how many the group holds.
+  Their handlers read the time only for its hour and count nothing that depends on the order of other
+  types' events, so they run before the list's other lines (notification.opened, whose first open counts,
+  and shopper.created are handed their lines one by one, in order);
 - every other line is parsed whole and handed to its handler in the log's order.
 
-Every parsed line's seq must be its line number, and each list's last line is parsed, so a line missing or
-repeated is noticed. From the list with the first experiment assignment on, every line is parsed and goes
-through `Metrics.read`, as experiment arms need every event's shopper. Whatever the reader cannot vouch for (a
-line not written as the log writes it, a value with an escape, a run that starts within an hour) raises
-`Doubt`, and `Metrics.of_run` reads the run again event by event: that read has the last word on a damaged
-log, and names its bad line.
+A line read from its bytes is checked as far as it is read: how it ends, the fields its handler reads, its
+time to the hour; like a line of a type no KPI reads, the rest of it is not parsed. Every parsed line's seq
+must be its line number, and each list's last line is parsed, so a line missing or repeated is noticed.
+
+From the list with the first experiment assignment on, every line is parsed and goes through
+`Metrics.read`, as experiment arms need every event's shopper. Whatever the reader cannot vouch for (a line
+not written as the log writes it, a value with an escape, a run that starts within an hour) raises `Doubt`,
+and `Metrics.of_run` reads the run again event by event: that read has the last word on a damaged log, and
+names its bad line.
 
 tests/metrics/test_kpis_log.py checks that both reads give the same KPIs on the shipped scenarios."""
 
@@ -41,7 +44,7 @@ from shopsim.contract.payloads import PAYLOADS
 _find, _startswith, _endswith = bytes.find, bytes.startswith, bytes.endswith
 _HOUR_KEY = re.compile(rb',"t":"(\d{4}-\d\d-\d\dT\d\d)')  # `,"t":"` and t[:13]
 _CELL = re.compile(rb'[{,]"category":"([^"\\]*)","channel":"([^"\\]*)')
-_TAIL = 20  # a line's last bytes that tell its type: no two types' `"type":"T"}` end alike
+_TAIL = 20  # a line's last bytes that tell its type: today no two types' `"type":"T"}` end alike
 _KEY = 19   # `,"t":"` and t[:13]: the hour of a line
 
 
@@ -76,8 +79,11 @@ class _Reader:
         self.cells: dict[bytes, dict[str, str]] = {}   # `"category":"C","channel":"H` -> its fields
         self.names: dict[bytes, str] = {}              # a type as a line writes it -> its name
         self.tails: dict[bytes, str] = {}              # a line's last _TAIL bytes -> its type
+        ends = Counter((b'"type":"' + name.encode() + b'"}')[-_TAIL:] for name in PAYLOADS)
         for name in PAYLOADS:
-            self.tails[(b'"type":"' + name.encode() + b'"}')[-_TAIL:]] = name
+            tail = (b'"type":"' + name.encode() + b'"}')[-_TAIL:]
+            if ends[tail] == 1:  # types that end alike go to the search for `"type":"` below
+                self.tails[tail] = name
 
     def read(self) -> None:
         m, counts, handlers, unread = self.m, self.m.counts, self.handlers, self.unread
@@ -114,7 +120,7 @@ class _Reader:
                             continue
                         arms = arms or name == E.EXPERIMENT_ASSIGNED
                 ordered.append(line)
-            if arms:  # arms need every event's shopper: from this list on, every line goes through Metrics.read
+            if arms:  # arms need every event's shopper: from this list on, each line goes through Metrics.read
                 m.read(self._events(part, n0, parts))
                 return
             counts.update(unread_seen)

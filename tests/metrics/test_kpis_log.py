@@ -4,6 +4,7 @@ kept in (log and database), and a damaged log must be refused with the message t
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -31,9 +32,12 @@ def _replay(scenario: str, out: Path, *args: str, until: str = "2d") -> tuple[Pa
 
 
 @pytest.fixture(scope="module", params=SCENARIOS)
-def runs(request, tmp_path_factory) -> tuple[str, Path, Path]:
-    """A shipped scenario replayed for two days: its log and its database."""
-    return request.param, *_replay(f"scenarios/{request.param}.yaml", tmp_path_factory.mktemp("run"))
+def runs(request, tmp_path_factory) -> tuple[str, Path, Path, Path]:
+    """A shipped scenario replayed for two days: its log, its database and the log gzip-compressed."""
+    log, db = _replay(f"scenarios/{request.param}.yaml", tmp_path_factory.mktemp("run"))
+    gz = log.with_suffix(".jsonl.gz")
+    gz.write_bytes(gzip.compress(log.read_bytes()))
+    return request.param, log, db, gz
 
 
 def _plain(path: Path) -> Metrics:
@@ -47,7 +51,7 @@ def _kpis(m: Metrics) -> str:
     return json.dumps([m.result(), arms])
 
 
-@pytest.mark.parametrize("form", [0, 1], ids=["log", "db"])
+@pytest.mark.parametrize("form", [0, 1, 2], ids=["log", "db", "gz"])
 def test_the_kpis_of_a_run_are_those_of_the_plain_read(runs, form) -> None:
     name, *paths = runs
     path = paths[form]
