@@ -35,7 +35,10 @@ for _type, _adapt in ((type(None), {}.get), (bool, int)):
 # A plain INSERT on SQLite takes this many rows per statement (VALUES (...), (...), ...): each execution
 # costs a reset, a step and a handover of the GIL whatever its rows, about a fifth of inserting a small row.
 # The rows go in one by one in their order, as with one statement per row. 100 rows of the widest table
-# are 1,800 parameters (SQLite allows 32,766).
+# are 1,800 parameters (SQLite allows 32,766). It is INSERT OR FAIL: a statement of several rows that may
+# abort halfway keeps a statement journal, a copy of every page it touches (written to a temporary file past
+# 64 KiB: three times the writes of the whole load); FAIL leaves the rows before a failing one in place, and
+# a failed statement fails its batch, whose transaction is rolled back as a whole.
 ROWS_PER_INSERT = 100
 
 
@@ -56,9 +59,10 @@ class Statement:
             if wanted != self.params:  # a parameter used twice, or in another order than the rows give them
                 self.order = tuple(self.params.index(p) for p in wanted)
             elif many:
-                values = self.sql.partition(" VALUES ")[2]
-                assert values.startswith("(") and values.endswith(")"), self.sql
-                self.sql_many = self.sql + f", {values}" * (ROWS_PER_INSERT - 1)
+                one = str(stmt.prefix_with("OR FAIL").compile(dialect=dialect))
+                values = one.partition(" VALUES ")[2]
+                assert one.startswith("INSERT OR FAIL INTO ") and values[0] == "(" and values[-1] == ")", one
+                self.sql_many = one + f", {values}" * (ROWS_PER_INSERT - 1)
 
     def run(self, conn: Connection, rows: list) -> None:
         if self.copy is not None:

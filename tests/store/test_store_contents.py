@@ -139,3 +139,28 @@ def record() -> None:
 if __name__ == "__main__":
     sys.path.insert(0, str(HERE.parent))
     record()
+
+
+def test_a_batch_that_fails_halfway_leaves_none_of_its_rows(tmp_path):
+    """Rows go in 100 to a statement that keeps the rows before a failing one (INSERT OR FAIL, no statement
+    journal); the batch's transaction is rolled back as a whole and the run marked failed."""
+    import orjson
+
+    from shopsim.store.errors import StoreError
+    from shopsim.store.writer import StoreWriter
+
+    cs, now, lines = _log("quiet_hours")
+    store = StoreWriter(f"sqlite:///{tmp_path}/run.db", cs)
+    store.write(b"".join(lines[:300]))
+    store.flush()
+    plain = next(i for i in range(600, len(lines)) if orjson.loads(lines[i])["type"] == "product.viewed")
+    # The same line twice, the second time inside a statement of 100 rows: its seq is taken.
+    chunk = [lines[plain], *lines[300:plain + 200]]
+    assert len(chunk) - len(chunk) % 100 > plain - 300 + 1
+    store.write(b"".join(chunk))
+    with pytest.raises(StoreError) as failed:
+        store.flush()
+    assert failed.value.marked
+    con = sqlite3.connect(tmp_path / "run.db")
+    assert con.execute("SELECT count(*), max(seq) FROM events").fetchone() == (300, 300)
+    assert con.execute("SELECT status, events FROM runs").fetchone() == ("failed", 300)
