@@ -135,7 +135,8 @@ class StoreWriter:
     def _new_batch(self) -> None:
         self._rows: dict[str, list] = {name: [] for name in _TABLES}
         self._note_rows, self._inbox_rows = self._rows["notifications"], self._rows["inbox"]
-        self._opened: dict[str, int] = {}  # inbox id -> first open in this batch, merged at its commit
+        self._inbox_at: dict[str, int] = {}  # inbox id -> its row in this batch's
+        self._opened: dict[str, int] = {}  # inbox id of an earlier batch -> first open in this one
 
     def _pending(self) -> int:
         return sum(map(len, self._rows.values()))
@@ -232,15 +233,27 @@ class StoreWriter:
         if delivered:
             pop = d.pop
             digest_of = pop("digest_of")
+            self._inbox_at[nid] = len(self._inbox_rows)
             self._inbox_rows.append((
                 RUN_ID, nid, shopper, t, seq, channel, category, kind, pop("title"), pop("body"), pop("link"),
                 None if digest_of is None else orjson.dumps(digest_of).decode(), None))
 
     def _note_opened(self, seq: int, t: int, typ: str, shopper: str, d: dict) -> None:
-        # A privacy proxy's fetch is not her reading it. The inbox row is written by now (delivery comes
-        # first), in this batch or an earlier one; statements' inbox_read keeps the first open.
-        if d.get("source") != "proxy" and d["id"] not in self._opened:
-            self._opened[d["id"]] = t
+        # A privacy proxy's fetch is not her reading it. Delivery comes first: a row of this batch takes its
+        # first open as it is written, one of an earlier batch gets it from statements' inbox_read (which
+        # keeps the first).
+        if d.get("source") == "proxy":
+            return
+        nid = d["id"]
+        if nid in self._opened:
+            return
+        at = self._inbox_at.get(nid)
+        if at is None:
+            self._opened[nid] = t
+        else:
+            row = self._inbox_rows[at]
+            if row[-1] is None:  # read_ms, the last column
+                self._inbox_rows[at] = (*row[:-1], t)
 
     def _undecided_notes(self) -> None:
         """Rows for the notifications the log leaves without an outcome: deferred ones still waiting."""
