@@ -35,6 +35,7 @@ from operator import add, getitem
 from typing import Any, Callable, Container, Iterable, Iterator, Protocol
 
 import orjson
+import simdjson
 
 from shopsim.contract import events as E
 from shopsim.contract.clock import HOUR
@@ -50,6 +51,21 @@ _KEY = 19   # `,"t":"` and t[:13]: the hour of a line
 
 class Doubt(Exception):
     """The fast reader cannot vouch for a line: the run is read event by event instead."""
+
+
+def _all_json(checker: Any, part: list[bytes]) -> None:
+    """Every line of the list is one JSON value, valid to its last byte (strings, escapes and UTF-8
+    included), or Doubt. Most lines are read only as far as a KPI needs; this is what still tells a log
+    damaged anywhere in a line from a sound one, at a tenth of what parsing them into objects costs
+    (simdjson validates without building them)."""
+    try:
+        doc = checker.parse(b"[" + b",".join(part) + b"]")
+        n = len(doc)
+        del doc  # the parser's buffer is reused by the next list
+    except (ValueError, RuntimeError):  # UnicodeDecodeError is a ValueError
+        raise Doubt("a line that is not JSON") from None
+    if n != len(part):  # a line such as `{...},{...}` is two values in the list, not one line
+        raise Doubt("a line that is not one JSON value")
 
 
 class RunLines(Protocol):
@@ -91,9 +107,11 @@ class _Reader:
         end_t = None
         n0 = 1  # the line number of the list's first line
         parts = self.run.line_lists()
+        checker = simdjson.Parser()
         for part in parts:
             if not part:  # a chunk of the file inside one long line
                 continue
+            _all_json(checker, part)
             # Sort the list's lines: a list per bulk or unread type, the others in order.
             groups: dict[str, list[bytes]] = {}
             push = {tail: groups.setdefault(name, []).append for tail, name in self.tails.items()

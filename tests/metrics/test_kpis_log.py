@@ -134,6 +134,29 @@ def test_a_damaged_log_is_refused_with_the_plain_reads_message(tmp_path, lines, 
     assert _refused(p) == f"{p}:{n}: the last line is cut short (no newline): the run was stopped while writing it"
 
 
+@pytest.mark.parametrize("damage", [
+    (b'"body":"', b'"body":"\\q'),          # an escape JSON does not have, in a field no KPI reads
+    (b'"body":"', b'"body":"\xff'),          # a byte that is not UTF-8
+    (b'"body":"', b'"body":"\t'),            # a control character left unescaped
+    (b'"body":"', b'"body":"x","x":"'),     # still one object: a field no KPI reads, and JSON
+])
+def test_a_line_damaged_where_no_kpi_reads_is_still_refused(tmp_path, lines, damage) -> None:
+    i = _at(lines, "notification.delivered", b'"body":"')
+    n = i + 1
+    old, new = damage
+    p = _write(tmp_path, lines[:i] + [lines[i].replace(old, new, 1)] + lines[i + 1:])
+    if new.startswith(b'"body":"x"'):  # valid JSON: read as the plain read reads it
+        assert _kpis(Metrics.of_run(open_run(p))) == _kpis(_plain(p))
+        return
+    assert _refused(p) == f"{p}:{n}: not a JSON object"
+
+
+def test_two_objects_on_one_line_are_refused(tmp_path, lines) -> None:
+    i = _at(lines, "product.viewed")
+    p = _write(tmp_path, lines[:i] + [lines[i].rstrip(b"\n") + b"," + lines[i + 1]] + lines[i + 2:])
+    assert _refused(p) == f"{p}:{i + 1}: not a JSON object"
+
+
 def test_report_names_the_bad_line_and_exits_2(tmp_path, lines) -> None:
     i = _at(lines, "notification.requested")
     p = _write(tmp_path, lines[:i] + lines[i + 1:])
