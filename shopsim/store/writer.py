@@ -135,7 +135,7 @@ class StoreWriter:
     def _new_batch(self) -> None:
         self._rows: dict[str, list] = {name: [] for name in _TABLES}
         self._note_rows, self._inbox_rows = self._rows["notifications"], self._rows["inbox"]
-        self._inbox_at: dict[str, int] = {}  # inbox id -> its row in this batch's
+        self._inbox_at: dict[str, int] = {}  # inbox id -> where its row is in this batch's inbox rows
         self._opened: dict[str, int] = {}  # inbox id of an earlier batch -> first open in this one
 
     def _pending(self) -> int:
