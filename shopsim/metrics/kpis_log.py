@@ -277,10 +277,7 @@ class _Reader:
         # channel, reason
         m, hour, cell, word = self.m, self.hour, self.cell, self.word
         _ends(lines, name, b"]")  # trace comes between t and type: t is found after the rule
-        ids = list(map(_find, lines, repeat(b'","id":"')))
-        reasons = list(map(_find, lines, repeat(b',"reason":'), ids))
-        rules = list(map(_find, lines, repeat(b',"rule":'), reasons))
-        ts = list(map(_find, lines, repeat(b',"t":"'), rules))
+        ids, reasons, rules, ts = _places(lines, b'","id":"', b',"reason":', b',"rule":', b',"t":"')
         keys = zip(_cut(lines, repeat(0), ids), _cut(lines, _plus(reasons, 10), rules),
                    _cut(lines, ts, _plus(ts, _KEY)))
         fields: dict[tuple[bytes, bytes], dict[str, str]] = {}
@@ -298,12 +295,8 @@ class _Reader:
         if not all(map(_startswith, lines, repeat(b'{"body":"'))):  # the body, a string, then the category
             raise Doubt("a notification.delivered line not written as the log writes it")
         _ends(lines, name, b"]")  # title and trace come between t and type
-        cats = list(map(_find, lines, repeat(b',"category":"')))
-        coupons = list(map(_find, lines, repeat(b'","coupon":'), cats))
-        moved = list(map(_find, lines, repeat(b',"rerouted_from":'), coupons))
-        seqs = list(map(_find, lines, repeat(b',"seq":'), moved))
-        sids = list(map(_find, lines, repeat(b',"shopper":"'), seqs))
-        ts = list(map(_find, lines, repeat(b'","t":"'), sids))
+        cats, coupons, moved, seqs, sids, ts = _places(
+            lines, b',"category":"', b'","coupon":', b',"rerouted_from":', b',"seq":', b',"shopper":"', b'","t":"')
         cells = list(_cut(lines, cats, coupons))
         fields: dict[tuple[bytes, bytes], dict[str, Any]] = {}
         for (c, via, raw), n in Counter(zip(cells, _cut(lines, _plus(moved, 17), seqs),
@@ -319,10 +312,7 @@ class _Reader:
         # category, channel, id, seq, shopper, source, t, type; the handler reads t, category, channel, id,
         # source and the shopper, and counts a message's first open: the lines are handed over one by one
         m = self.m
-        ids = list(map(_find, lines, repeat(b'","id":"')))
-        seqs = list(map(_find, lines, repeat(b',"seq":'), ids))
-        sids = list(map(_find, lines, repeat(b',"shopper":"'), seqs))
-        sources = list(map(_find, lines, repeat(b'","source":'), sids))
+        ids, seqs, sids, sources = _places(lines, b'","id":"', b',"seq":', b',"shopper":"', b'","source":')
         k = _ends(lines, name, b'"') + 30
         cells, how = _cut(lines, repeat(0), ids), _cut(lines, _plus(sources, 11), repeat(-k))
         hours = list(map(getitem, lines, repeat(slice(-k, -k + _KEY))))
@@ -338,17 +328,10 @@ class _Reader:
         # through kpis_shoppers.profile, platform, reach.app, settings.push_os_permission,
         # settings.marketing_consent and mail_proxy
         m, word = self.m, self.word
-        proxy = list(map(_find, lines, repeat(b',"mail_proxy":')))
-        names = list(map(_find, lines, repeat(b',"name":"'), proxy))
-        platform = list(map(_find, lines, repeat(b',"platform":'), names))
-        app = list(map(_find, lines, repeat(b',"reach":{"app":'), platform))
-        email = list(map(_find, lines, repeat(b',"email":'), app))
-        consent = list(map(_find, lines, repeat(b',"marketing_consent":'), email))
-        personal = list(map(_find, lines, repeat(b',"personalization":'), consent))
-        push = list(map(_find, lines, repeat(b',"push_os_permission":'), personal))
-        quiet = list(map(_find, lines, repeat(b',"quiet_hours":'), push))
-        sids = list(map(_find, lines, repeat(b'},"shopper":"'), quiet))
-        ts = list(map(_find, lines, repeat(b'","t":"'), sids))
+        proxy, names, platform, app, email, consent, personal, push, quiet, sids, ts = _places(
+            lines, b',"mail_proxy":', b',"name":"', b',"platform":', b',"reach":{"app":', b',"email":',
+            b',"marketing_consent":', b',"personalization":', b',"push_os_permission":', b',"quiet_hours":',
+            b'},"shopper":"', b'","t":"')
         keys = zip(_cut(lines, _plus(proxy, 14), names), _cut(lines, _plus(platform, 12), app),
                    _cut(lines, _plus(app, 16), email), _cut(lines, _plus(consent, 21), personal),
                    _cut(lines, _plus(push, 22), quiet))
@@ -362,6 +345,16 @@ class _Reader:
                 d = profiles[key] = {"platform": platform_, "reach": {"app": app_}, "mail_proxy": mail_proxy,
                                      "settings": {"push_os_permission": push_, "marketing_consent": consent_}}
             handler(m, at[raw], d, sid)
+
+
+def _places(lines: list[bytes], *keys: bytes) -> list[list[int]]:
+    """Where each key is in every line, each searched for from where the one before it was found (the keys
+    in the order the log writes them), a list per key."""
+    found: list[list[int]] = []
+    for key in keys:
+        after = found[-1] if found else repeat(0)
+        found.append(list(map(_find, lines, repeat(key), after)))
+    return found
 
 
 def _ends(lines: list[bytes], name: str, before: bytes) -> int:
