@@ -234,7 +234,7 @@ def make_identity(p: Pools, rng: random.Random, has_phone: bool) -> Identity:
     bound's bit length, again while it is out of range), made on `getrandbits` directly: the same values and
     the same stream afterwards, for a fraction of the calls. In order: first name, last name, a user name when
     the folded names are too short (non-Latin scripts), a number below 100, a domain, the phone's format and
-    digits, the city. The phone's digits are `_digits`, written out here: this runs once per shopper."""
+    digits, the city."""
     bits = rng.getrandbits
     nf, kf, nl, kl, nu, ku, nd, kd, nph, kph, nc, kc = p.bounds
     i = bits(kf)
@@ -263,14 +263,7 @@ def make_identity(p: Pools, rng: random.Random, has_phone: bool) -> Identity:
         while f >= nph:
             f = bits(kph)
         head, tail, count = p.phone_parts[f]
-        digits = []
-        add = digits.append
-        for _ in range(count):
-            x = bits(4)
-            while x > 9:
-                x = bits(4)
-            add(_DIGITS[x])
-        phone = head + tail % tuple(digits)
+        phone = head + tail % _digits(bits, count)
     c = bits(kc)
     while c >= nc:
         c = bits(kc)
