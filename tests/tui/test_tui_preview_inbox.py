@@ -79,9 +79,14 @@ async def card_text(app: InboxApp, pilot, entry, shown: str) -> str:
     while True:
         app.preview.show(entry)
         await pilot.pause()
-        text = "\n".join(text_in(app, app.preview.query_one("#card").region))
-        if shown in text:
-            return text
+        # `shown` may be on another entry's card too (two steps of one flow): the card read must be this
+        # entry's, drawn in a frame after it was shown, with no row put back by the refresh tick since.
+        text = ""
+        if app.preview.entry is entry:
+            await pilot.pause()
+            text = "\n".join(text_in(app, app.preview.query_one("#card").region))
+            if shown in text and app.preview.entry is entry:
+                return text
         if time.monotonic() > deadline:
             raise AssertionError(f"the card never showed {shown!r}: {text}")
 
